@@ -1,0 +1,73 @@
+"""Tables that stay on this laptop: its identity, the sync outbox and the search index."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from sqlalchemy import Boolean, ForeignKey, Index, Integer, String, Text, false
+from sqlalchemy.orm import Mapped, mapped_column
+
+from showroom.db.base import Base, utcnow
+from showroom.db.types import IdColumnType, UTCDateTime
+
+
+class LocalState(Base):
+    """Key/value facts about this installation (device id, sync cursor, demo flag)."""
+
+    __tablename__ = "local_state"
+
+    key: Mapped[str] = mapped_column(String(50), primary_key=True)
+    value: Mapped[str] = mapped_column(Text)
+
+
+class SyncOutbox(Base):
+    """One local change waiting to be pushed. Written in the same transaction as the change."""
+
+    __tablename__ = "sync_outbox"
+    __table_args__ = (Index("ix_sync_outbox_pending", "acknowledged", "seq"),)
+
+    # Local order of the changes; the server never sees it.
+    seq: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    op_id: Mapped[str] = mapped_column(IdColumnType(), unique=True)
+    table_name: Mapped[str] = mapped_column(String(50))
+    row_id: Mapped[str] = mapped_column(IdColumnType(), index=True)
+    op: Mapped[str] = mapped_column(String(10))  # insert / update / delete
+    # JSON {"field": {"new": ..., "base": ...}}
+    fields: Mapped[str] = mapped_column(Text)
+    base_version: Mapped[int] = mapped_column(Integer, default=0)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    device_id: Mapped[str | None] = mapped_column(IdColumnType())
+    actor_id: Mapped[str | None] = mapped_column(IdColumnType())
+    batch_id: Mapped[str | None] = mapped_column(IdColumnType(), index=True)
+    acknowledged: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+
+
+class SearchDoc(Base):
+    """Small integer handle for a customer, so each search key row stays a few bytes."""
+
+    __tablename__ = "search_doc"
+
+    doc: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    customer_id: Mapped[str] = mapped_column(
+        ForeignKey("customer.id", ondelete="CASCADE"), unique=True
+    )
+
+
+class SearchKey(Base):
+    """Every suffix (two characters or longer) of a customer's searchable values.
+
+    A fragment then matches by a range scan on ``suffix``: ``is_start`` marks the suffix that is
+    the whole value, which gives exact and prefix matches their rank above substring matches.
+    """
+
+    __tablename__ = "search_key"
+    __table_args__ = (
+        Index("ix_search_key_doc", "doc"),
+        {"sqlite_with_rowid": False},
+    )
+
+    is_start: Mapped[bool] = mapped_column(Boolean, primary_key=True)
+    suffix: Mapped[str] = mapped_column(String(40), primary_key=True)
+    doc: Mapped[int] = mapped_column(
+        ForeignKey("search_doc.doc", ondelete="CASCADE"), primary_key=True
+    )

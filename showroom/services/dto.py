@@ -1,0 +1,166 @@
+"""Plain, frozen results the services hand back. No live ORM object leaves a service."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import asdict, dataclass, field
+from decimal import Decimal
+from typing import Any
+
+
+def to_json_dict(obj: Any) -> Any:
+    """A DTO as JSON-ready data (dates ISO, Decimal as string)."""
+    from showroom.db.outbox import to_wire
+
+    if isinstance(obj, dict):
+        return {k: to_json_dict(v) for k, v in obj.items()}
+    if isinstance(obj, list | tuple):
+        return [to_json_dict(v) for v in obj]
+    if hasattr(obj, "__dataclass_fields__"):
+        return to_json_dict(asdict(obj))
+    if isinstance(obj, Decimal | dt.date | dt.datetime):
+        return to_wire(obj)
+    return obj
+
+
+@dataclass(frozen=True)
+class PhoneDTO:
+    id: str
+    number: str  # E.164
+    label: str
+    is_primary: bool
+
+
+@dataclass(frozen=True)
+class VehicleDTO:
+    id: str
+    customer_id: str
+    vin: str | None
+    plate: str | None
+    trim_id: str | None
+    model_name: str | None
+    colour: str | None
+    purchase_date: dt.date | None
+    mileage_km: int | None
+
+
+@dataclass(frozen=True)
+class IntentChangeDTO:
+    id: str
+    from_level: str | None
+    to_level: str
+    reason: str | None
+    changed_at: dt.datetime
+    changed_by_id: str | None
+    approval: str | None
+    decided_by_id: str | None
+    decided_at: dt.datetime | None
+
+
+@dataclass(frozen=True)
+class InteractionDTO:
+    id: str
+    customer_id: str
+    user_id: str | None
+    channel: str
+    direction: str
+    summary: str
+    outcome: str | None
+    occurred_at: dt.datetime
+
+
+@dataclass(frozen=True)
+class FollowUpDTO:
+    id: str
+    customer_id: str
+    customer_name: str
+    intent_level: str | None
+    owner_id: str | None
+    due: dt.date
+    purpose: str | None
+    done: bool
+    done_at: dt.datetime | None
+    outcome: str | None
+
+
+@dataclass(frozen=True)
+class ConsentDTO:
+    id: str
+    channel: str
+    purpose: str
+    granted: bool
+    given_at: dt.datetime
+    source: str
+    recorded_by_id: str | None
+
+
+@dataclass(frozen=True)
+class CustomerDTO:
+    id: str
+    kind: str
+    name: str
+    contact_name: str | None
+    email: str | None
+    wechat_id: str | None
+    gender: str | None
+    birthday: dt.date | None
+    address: str | None
+    id_number: str | None
+    source: str | None
+    assigned_to_id: str | None
+    intent_level: str | None
+    lost_approval: str | None
+    expected_purchase_date: dt.date | None
+    lifecycle_stage: str
+    vip: bool
+    notes: str | None
+    created_at: dt.datetime
+    updated_at: dt.datetime
+    phones: tuple[PhoneDTO, ...] = ()
+    vehicles: tuple[VehicleDTO, ...] = ()
+
+
+@dataclass(frozen=True)
+class CustomerRecord:
+    """Everything kept about one customer: what `customers get` prints and the 360 view shows."""
+
+    customer: CustomerDTO
+    consents: tuple[ConsentDTO, ...]
+    intent_history: tuple[IntentChangeDTO, ...]
+    follow_ups: tuple[FollowUpDTO, ...]
+    interactions: tuple[InteractionDTO, ...]
+    merged_from: tuple[str, ...] = field(default=())
+
+
+@dataclass(frozen=True)
+class DuplicateCandidate:
+    customer_id: str
+    name: str
+    phone: str | None
+    # Which facts matched: "phone", "id_number", "vin", "email", "similar_name".
+    reasons: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class CustomerHit:
+    """One search result row."""
+
+    id: str
+    name: str
+    kind: str
+    phone: str | None
+    plate: str | None
+    vin: str | None
+    intent_level: str | None
+    assigned_to_id: str | None
+    match: str  # "exact" / "prefix" / "substring"
+    matched_on: str | None  # "name" / "phone" / "plate" / "vin"
+
+
+@dataclass(frozen=True)
+class Changed:
+    """What a mutation changed, so each view can decide whether to refresh."""
+
+    entity: str
+    ids: tuple[str, ...]
+    kind: str = "updated"  # created / updated / deleted / merged
