@@ -128,7 +128,7 @@ def rebuild_search_index(conn: Connection) -> int:
             " WHERE NOT deleted AND merged_into_id IS NULL ORDER BY id"
         )
     )
-    docs = dict(conn.execute(text("SELECT customer_id, doc FROM search_doc")).tuples().all())
+    docs = {cid: doc for cid, doc in conn.execute(text("SELECT customer_id, doc FROM search_doc"))}
     values: dict[int, dict[str, set[str]]] = {}
     for cid, name, contact in conn.execute(
         text("SELECT id, name, contact_name FROM customer WHERE NOT deleted")
@@ -198,5 +198,5 @@ def ranked_customer_ids(conn: Connection, folded_query: str, limit: int) -> list
         return []
     docs = ",".join(str(int(doc)) for doc in found)  # integers from our own index
     sql = f"SELECT doc, customer_id FROM search_doc WHERE doc IN ({docs})"
-    ids = dict(conn.execute(text(sql)).tuples())
+    ids = {doc: cid for doc, cid in conn.execute(text(sql))}
     return [(ids[doc], rank) for doc, rank in found.items() if doc in ids]

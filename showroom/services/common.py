@@ -169,6 +169,7 @@ def follow_up_dto(f: FollowUp, customer: Customer) -> FollowUpDTO:
 def intent_change_dto(h: IntentChange) -> IntentChangeDTO:
     return IntentChangeDTO(
         id=h.id,
+        customer_id=h.customer_id,
         from_level=h.from_level,
         to_level=h.to_level,
         reason=h.reason,

@@ -195,6 +195,12 @@ def _vehicle_values(session: Session, draft: VehicleDraft, index: int) -> dict[s
     }
 
 
+def _email(value: str) -> str:
+    # Stored in lower case: no mail provider our customers use tells addresses apart by case,
+    # and an exact, indexed comparison is what duplicate detection needs.
+    return validation.normalize_email(value).lower()
+
+
 def _normalise(session: Session, values: Mapping[str, Any]) -> dict[str, Any]:
     """Normalise the customer fields present in ``values``; raises on the first bad one."""
     out: dict[str, Any] = {}
@@ -208,7 +214,7 @@ def _normalise(session: Session, values: Mapping[str, Any]) -> dict[str, Any]:
         elif key in _TEXT_LIMITS:
             out[key] = _optional_text(value, key)
         elif key == "email":
-            out[key] = validation.normalize_email(value) if value else None
+            out[key] = _email(value) if value else None
         elif key == "gender":
             out[key] = parse_choice(value, key, Gender)
         elif key == "birthday":
@@ -288,9 +294,25 @@ def get_customer_record(session: Session, actor: Actor, customer_id: str) -> Cus
 # --- duplicates ------------------------------------------------------------------------------
 
 
+def _within_one_edit(a: str, b: str) -> bool:
+    if abs(len(a) - len(b)) > 1:
+        return False
+    if len(a) == len(b):
+        return sum(x != y for x, y in zip(a, b, strict=True)) <= 1
+    shorter, longer = sorted((a, b), key=len)
+    return any(longer[:i] + longer[i + 1 :] == shorter for i in range(len(longer)))
+
+
 def _similar(a: str, b: str) -> bool:
+    """Names a person would take for the same customer: 陈晓明/陈小明, 王芳/王芳芳, typos."""
     a, b = validation.search_text(a), validation.search_text(b)
-    return a == b or SequenceMatcher(None, a, b).ratio() >= SIMILAR_NAME_RATIO
+    if a == b:
+        return True
+    if min(len(a), len(b)) >= 2 and (a in b or b in a):
+        return True
+    if min(len(a), len(b)) >= 3 and _within_one_edit(a, b):
+        return True
+    return SequenceMatcher(None, a, b).ratio() >= SIMILAR_NAME_RATIO
 
 
 def find_duplicates(
@@ -319,7 +341,7 @@ def find_duplicates(
     phones = [p for p in (quietly(validation.normalize_phone, p) for p in phones) if p]
     vins = [v for v in (quietly(validation.normalize_vin, v) for v in vins if v) if v]
     id_number = quietly(validation.normalize_id_number, id_number) if id_number else None
-    email = quietly(validation.normalize_email, email) if email else None
+    email = quietly(_email, email) if email else None
 
     reasons: dict[str, list[str]] = {}
 

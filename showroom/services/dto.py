@@ -47,6 +47,7 @@ class VehicleDTO:
 @dataclass(frozen=True)
 class IntentChangeDTO:
     id: str
+    customer_id: str
     from_level: str | None
     to_level: str
     reason: str | None

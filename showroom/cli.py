@@ -1,0 +1,259 @@
+"""``showroom-admin``: the command line for IT and scripts. Output is JSON lines.
+
+Exit status: 0 success, 2 bad input (one line on stderr naming the field), 3 duplicate
+candidates found (printed as JSON lines; repeat with ``--force`` to add anyway), 4 not found,
+1 anything unexpected.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from showroom.errors import NotFoundError, ShowroomError, ValidationError
+
+EXIT_BAD_INPUT = 2
+EXIT_DUPLICATE = 3
+EXIT_NOT_FOUND = 4
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse, but bad arguments exit 2 with one line instead of the whole usage text."""
+
+    def error(self, message: str) -> None:  # type: ignore[override]
+        self.exit(EXIT_BAD_INPUT, f"error: {message}\n")
+
+
+def emit(obj) -> None:
+    from showroom.services.dto import to_json_dict
+
+    print(json.dumps(to_json_dict(obj), ensure_ascii=False, sort_keys=True), flush=True)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    from showroom.paths import default_db_path
+
+    parser = _Parser(prog="showroom-admin", description="Showroom command line (JSON lines out)")
+    parser.add_argument(
+        "--db", type=Path, default=None, help=f"database file (default: {default_db_path()})"
+    )
+    parser.add_argument("--lang", default="zh_CN", help="language of error messages (zh_CN, en)")
+    parser.add_argument(
+        "--as", dest="username", default=None, help="act as this user (default: system account)"
+    )
+    sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+
+    init = sub.add_parser("init", help="create the database, or migrate it to the latest schema")
+    init.add_argument("--dealer", default=None, help="store name, for a new database")
+    sub.add_parser("check", help="integrity check and migration state")
+
+    demo = sub.add_parser("demo-data", help="generate a deterministic demo dealership")
+    demo.add_argument("--customers", type=int, required=True)
+    demo.add_argument("--seed", type=int, default=1)
+
+    customers = sub.add_parser("customers", help="customer records").add_subparsers(
+        dest="action", required=True, parser_class=_Parser
+    )
+    add = customers.add_parser("add", help="add a customer; prints the id or the duplicates")
+    add.add_argument("--name", required=True)
+    add.add_argument("--phone", action="append", default=[], help="repeat for several")
+    add.add_argument("--kind", default="person", choices=["person", "company"])
+    add.add_argument("--email")
+    add.add_argument("--wechat-id")
+    add.add_argument("--gender")
+    add.add_argument("--birthday", help="YYYY-MM-DD")
+    add.add_argument("--address")
+    add.add_argument("--id-number")
+    add.add_argument("--source")
+    add.add_argument("--level", help="intent level H/A/B/C/O")
+    add.add_argument("--vin")
+    add.add_argument("--plate")
+    add.add_argument("--model", help="vehicle model, for a vehicle outside the catalogue")
+    add.add_argument("--notes")
+    add.add_argument("--force", action="store_true", help="add even if duplicates are found")
+
+    get = customers.add_parser("get", help="the whole record of one customer")
+    get.add_argument("id")
+    find = customers.add_parser("search", help="instant search by name, phone, plate or VIN")
+    find.add_argument("text")
+    find.add_argument("--limit", type=int, default=20)
+    merge = customers.add_parser("merge", help="merge MERGED into SURVIVOR")
+    merge.add_argument("survivor")
+    merge.add_argument("merged")
+
+    follow = sub.add_parser("follow-ups", help="follow-up tasks").add_subparsers(
+        dest="action", required=True, parser_class=_Parser
+    )
+    due = follow.add_parser("due", help="open tasks due today or overdue for a user")
+    due.add_argument("--user", required=True, help="username")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        return _run(args)
+    except ValidationError as error:
+        print(f"error: {error.describe(args.lang)}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    except NotFoundError as error:
+        print(f"error: {error.describe(args.lang)}", file=sys.stderr)
+        return EXIT_NOT_FOUND
+    except ShowroomError as error:
+        print(f"error: {error.describe(args.lang)}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+
+
+def _run(args: argparse.Namespace) -> int:
+    from showroom.db.engine import open_database
+    from showroom.paths import default_db_path
+    from showroom.services import dealer
+
+    path = args.db or default_db_path()
+    if args.command == "check":
+        return _check(path)
+    if args.command == "demo-data" and not 1 <= args.customers <= 2_000_000:
+        raise ValidationError("customers", "客户数应为1到2000000", "must be 1 to 2,000,000")
+
+    db = open_database(path)
+    try:
+        with db.session_scope() as session:
+            if args.command == "init" and args.dealer:
+                dealer.ensure_dealer(session, args.dealer)
+            actor = (
+                dealer.actor_for(session, args.username)
+                if args.username
+                else dealer.system_actor(session)
+            )
+        if args.command == "init":
+            from showroom.db.migrate import current_revision
+
+            emit({"db": str(path), "revision": current_revision(db.engine)})
+            return 0
+        if args.command == "demo-data":
+            return _demo(db, args)
+        if args.command == "customers":
+            return _customers(db, actor, args)
+        if args.command == "follow-ups":
+            from showroom.services.follow_ups import due_follow_ups
+
+            with db.session_scope(write=False) as session:
+                owner = dealer.actor_for(session, args.user)
+                for task in due_follow_ups(session, actor, owner.user_id):
+                    emit(task)
+            return 0
+    finally:
+        db.dispose()
+    return 1
+
+
+def _demo(db, args) -> int:
+    from showroom.demo import generate_demo_data
+
+    def progress(done: int, total: int) -> None:
+        emit({"progress": done, "total": total})
+
+    summary = generate_demo_data(db, args.customers, seed=args.seed, progress=progress)
+    emit(summary)
+    return 0
+
+
+def _customers(db, actor, args) -> int:
+    from showroom.services import customers, merge
+
+    if args.action == "add":
+        vehicles = []
+        if args.vin or args.plate:
+            vehicles.append(
+                customers.VehicleDraft(vin=args.vin, plate=args.plate, model_name=args.model)
+            )
+        draft = customers.CustomerDraft(
+            name=args.name, phones=args.phone, kind=args.kind, email=args.email,
+            wechat_id=args.wechat_id, gender=args.gender, birthday=args.birthday,
+            address=args.address, id_number=args.id_number, source=args.source,
+            intent_level=args.level, notes=args.notes, vehicles=vehicles,
+        )  # fmt: skip
+        try:
+            with db.session_scope() as session:
+                created = customers.create_customer(session, actor, draft, force=args.force)
+        except customers.DuplicateCustomerError as duplicate:
+            for candidate in duplicate.candidates:
+                emit({"duplicate": candidate})
+            print(f"error: {duplicate.describe(args.lang)}", file=sys.stderr)
+            return EXIT_DUPLICATE
+        emit({"id": created.id})
+        return 0
+    if args.action == "get":
+        with db.session_scope(write=False) as session:
+            emit(customers.get_customer_record(session, actor, args.id))
+        return 0
+    if args.action == "search":
+        if not 1 <= args.limit <= 500:
+            raise ValidationError("limit", "数量应为1到500", "must be 1 to 500")
+        with db.session_scope(write=False) as session:
+            for hit in customers.search_customers(session, actor, args.text, args.limit):
+                emit(hit)
+        return 0
+    if args.action == "merge":
+        with db.session_scope() as session:
+            result = merge.merge_customers(session, actor, args.survivor, args.merged)
+        emit({"survivor": result.survivor.id, "merged": result.merged_id, "moved": result.moved})
+        return 0
+    return 1
+
+
+def _check(path: Path) -> int:
+    """Report integrity and migration state without changing the file."""
+    from sqlalchemy import text
+
+    from showroom.db.engine import make_engine
+    from showroom.db.migrate import current_revision, head_revision
+
+    if not path.exists():
+        raise ValidationError("db", f"数据库文件不存在：{path}", f"no database at {path}")
+    engine = make_engine(path)
+    try:
+        with engine.connect() as conn:
+            integrity = [r[0] for r in conn.exec_driver_sql("PRAGMA integrity_check")]
+            fk_errors = conn.exec_driver_sql("PRAGMA foreign_key_check").fetchall()
+            revision = current_revision(engine)
+            report = {
+                "db": str(path),
+                "integrity": integrity[0] if integrity == ["ok"] else integrity,
+                "foreign_key_errors": len(fk_errors),
+                "revision": revision,
+                "head": head_revision(),
+                "up_to_date": revision == head_revision(),
+            }
+            if revision is not None:
+                counts = conn.execute(
+                    text(
+                        "SELECT (SELECT count(*) FROM customer WHERE NOT deleted),"
+                        " (SELECT count(*) FROM search_doc),"
+                        " (SELECT count(*) FROM sync_outbox WHERE NOT acknowledged)"
+                    )
+                ).one()
+                report.update(
+                    customers=counts[0],
+                    search_index_docs=counts[1],
+                    search_index_ok=counts[0] == counts[1],
+                    pending_sync_ops=counts[2],
+                )
+    finally:
+        engine.dispose()
+    emit(report)
+    healthy = (
+        report["integrity"] == "ok"
+        and not report["foreign_key_errors"]
+        and report["up_to_date"]
+        and report.get("search_index_ok", True)
+    )
+    return 0 if healthy else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
