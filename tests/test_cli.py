@@ -1,0 +1,148 @@
+"""showroom-admin: JSON lines out, exit 2 with one line naming the field on bad input."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+
+import pytest
+
+from showroom.cli import main
+from showroom.validation import vin_check_digit
+
+VIN = "LFV2A21K03A123456"
+VIN = VIN[:8] + vin_check_digit(VIN) + VIN[9:]
+
+
+@pytest.fixture
+def dbpath(tmp_path, migrated_template):
+    path = tmp_path / "cli.db"
+    shutil.copy(migrated_template, path)
+    return str(path)
+
+
+def run(capsys, *argv):
+    code = main(list(argv))
+    out, err = capsys.readouterr()
+    return code, [json.loads(line) for line in out.splitlines()], err
+
+
+def test_init_creates_a_migrated_database(tmp_path, capsys):
+    path = tmp_path / "sub" / "new.db"
+    code, lines, _ = run(capsys, "--db", str(path), "init", "--dealer", "华通大众4S店")
+    assert code == 0 and path.exists()
+    assert lines[0]["revision"]
+    code, (report,), _ = run(capsys, "--db", str(path), "check")
+    assert code == 0
+    assert report["integrity"] == "ok" and report["up_to_date"] is True
+    assert report["customers"] == 0 and report["search_index_ok"] is True
+
+
+def test_check_on_a_missing_file_names_db(tmp_path, capsys):
+    code, lines, err = run(capsys, "--db", str(tmp_path / "none.db"), "check")
+    assert (code, lines) == (2, [])
+    assert err.startswith("error: db:")
+
+
+def test_add_get_search_round_trip(dbpath, capsys):
+    code, lines, _ = run(
+        capsys, "--db", dbpath, "customers", "add", "--name", "陈晓明",
+        "--phone", "138 1234 5678", "--vin", VIN, "--plate", "粤b12345", "--level", "A",
+    )  # fmt: skip
+    assert code == 0
+    new_id = lines[0]["id"]
+
+    code, (record,), _ = run(capsys, "--db", dbpath, "customers", "get", new_id)
+    assert code == 0
+    assert record["customer"]["name"] == "陈晓明"
+    assert record["customer"]["phones"][0]["number"] == "+8613812345678"
+    assert record["customer"]["vehicles"][0]["plate"] == "粤B12345"
+    assert record["intent_history"][0]["to_level"] == "A"
+    assert record["follow_ups"][0]["done"] is False
+
+    code, hits, _ = run(capsys, "--db", dbpath, "customers", "search", "5678")
+    assert code == 0 and [h["id"] for h in hits] == [new_id]
+    assert hits[0]["matched_on"] == "phone"
+
+
+def test_duplicate_prints_candidates_and_exits_3_then_force_adds(dbpath, capsys):
+    run(capsys, "--db", dbpath, "customers", "add", "--name", "陈晓明", "--phone", "13812345678")
+    code, lines, err = run(
+        capsys, "--db", dbpath, "customers", "add", "--name", "陈小明", "--phone", "+8613812345678"
+    )
+    assert code == 3
+    assert lines[0]["duplicate"]["name"] == "陈晓明"
+    assert lines[0]["duplicate"]["reasons"] == ["phone", "similar_name"]
+    assert "error:" in err
+    code, lines, _ = run(
+        capsys, "--db", dbpath, "customers", "add", "--name", "陈小明", "--phone", "13812345678",
+        "--force",
+    )  # fmt: skip
+    assert code == 0 and "id" in lines[0]
+
+
+@pytest.mark.parametrize(
+    ("args", "field"),
+    [
+        (["--phone", "12345"], "phone"),
+        (["--phone", "13812345678", "--vin", VIN[:-1] + "X"], "vin"),
+        (["--phone", "13812345678", "--plate", "沪"], "plate"),
+        (["--phone", "13812345678", "--id-number", "110101199001011234"], "id_number"),
+        (["--phone", "13812345678", "--email", "a@"], "email"),
+        (["--phone", "13812345678", "--level", "Q"], "intent_level"),
+        (["--phone", "13812345678", "--birthday", "1990/01/01"], "birthday"),
+    ],
+)
+def test_bad_input_exits_2_with_one_line_and_writes_nothing(dbpath, capsys, args, field):
+    code, lines, err = run(capsys, "--db", dbpath, "customers", "add", "--name", "陈晓明", *args)
+    assert code == 2 and lines == []
+    assert err.count("\n") == 1 and err.startswith(f"error: {field}:")
+    code, (report,), _ = run(capsys, "--db", dbpath, "check")
+    assert report["customers"] == 0 and report["pending_sync_ops"] == 2  # dealer + system user
+
+
+def test_english_messages_on_request(dbpath, capsys):
+    code, _, err = run(
+        capsys, "--db", dbpath, "--lang", "en", "customers", "add", "--name", "x", "--phone", "1"
+    )
+    assert code == 2 and err.startswith("error: phone:") and err.isascii()
+
+
+def test_bad_arguments_and_unknown_ids(dbpath, capsys):
+    code, _, err = run(capsys, "--db", dbpath, "customers", "search", "王")
+    assert code == 2 and err.startswith("error: query:")
+    code, _, err = run(capsys, "--db", dbpath, "customers", "search", "王芳", "--limit", "0")
+    assert code == 2 and err.startswith("error: limit:")
+    code, _, err = run(capsys, "--db", dbpath, "customers", "get", "no-such-id")
+    assert code == 4 and "no-such-id" in err
+    code, _, err = run(capsys, "--db", dbpath, "demo-data", "--customers", "0")
+    assert code == 2 and err.startswith("error: customers:")
+    with pytest.raises(SystemExit) as raised:
+        main(["--db", dbpath, "customers", "add", "--phone", "13812345678"])
+    assert raised.value.code == 2
+    assert "--name" in capsys.readouterr().err
+
+
+def test_merge_and_due_follow_ups(dbpath, capsys):
+    _, (a,), _ = run(capsys, "--db", dbpath, "customers", "add", "--name", "王芳",
+                     "--phone", "13800000001", "--level", "H")  # fmt: skip
+    _, (b,), _ = run(capsys, "--db", dbpath, "customers", "add", "--name", "王芳",
+                     "--phone", "13800000002", "--force")  # fmt: skip
+    code, (merged,), _ = run(capsys, "--db", dbpath, "customers", "merge", a["id"], b["id"])
+    assert code == 0 and merged["moved"]["customer_phone"] == 1
+    code, tasks, _ = run(capsys, "--db", dbpath, "follow-ups", "due", "--user", "system")
+    assert code == 0 and tasks == []  # the first H follow-up is due tomorrow
+
+
+def test_console_script_is_installed(dbpath):
+    exe = shutil.which("showroom-admin") or str(
+        __import__("pathlib").Path(sys.executable).with_name("showroom-admin")
+    )
+    result = subprocess.run(
+        [exe, "--db", dbpath, "customers", "add", "--name", "陈晓明", "--phone", "1"],
+        capture_output=True, text=True, timeout=60,
+    )  # fmt: skip
+    assert result.returncode == 2
+    assert result.stderr.startswith("error: phone:")

@@ -1,0 +1,221 @@
+"""The main window: navigation on the left, pages on the right, status bar below."""
+
+from __future__ import annotations
+
+import importlib
+import logging
+from collections.abc import Callable
+
+from PySide6.QtCore import QCoreApplication, QEvent, QSettings, Qt
+from PySide6.QtGui import QKeySequence, QShortcut
+from PySide6.QtWidgets import (
+    QHBoxLayout,
+    QLabel,
+    QListWidget,
+    QListWidgetItem,
+    QMainWindow,
+    QStackedWidget,
+    QVBoxLayout,
+    QWidget,
+)
+
+from ui import labels
+from ui.context import AppContext
+
+log = logging.getLogger(__name__)
+
+
+def tr(text: str) -> str:
+    return QCoreApplication.translate("MainWindow", text)
+
+
+# (key, title, "module:Class" of the page, or None while the area is not built yet)
+PAGES: list[tuple[str, Callable[[], str], str | None]] = [
+    ("customers", lambda: tr("Customers"), "ui.customers.page:CustomersPage"),
+    ("follow_ups", lambda: tr("Follow-ups"), "ui.follow_ups.page:FollowUpsPage"),
+    ("test_drives", lambda: tr("Test drives"), None),
+    ("service", lambda: tr("Service"), None),
+    ("quotes", lambda: tr("Quotes"), None),
+    ("surveys", lambda: tr("Surveys"), None),
+    ("complaints", lambda: tr("Complaints"), None),
+    ("reports", lambda: tr("Reports"), None),
+    ("settings", lambda: tr("Settings"), "ui.settings:SettingsPage"),
+]
+
+
+class NotBuiltPage(QWidget):
+    """An area that a later release brings; says so plainly instead of showing empty panes."""
+
+    def __init__(self, title: str, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        layout = QVBoxLayout(self)
+        layout.addStretch(1)
+        heading = QLabel(title)
+        heading.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        heading.setStyleSheet("font-size: 20px; font-weight: 600;")
+        layout.addWidget(heading)
+        note = QLabel(tr("This area is not available yet. It comes in a later release."))
+        note.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        note.setStyleSheet("color: #666;")
+        layout.addWidget(note)
+        layout.addStretch(2)
+
+
+def _load_class(path: str):
+    module, name = path.split(":")
+    return getattr(importlib.import_module(module), name)
+
+
+class MainWindow(QMainWindow):
+    def __init__(self, ctx: AppContext, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.ctx = ctx
+        self.setObjectName("MainWindow")
+        self.resize(1280, 800)
+        self.pages: dict[str, QWidget] = {}
+        self._detail: QWidget | None = None
+
+        central = QWidget()
+        row = QHBoxLayout(central)
+        row.setContentsMargins(0, 0, 0, 0)
+        row.setSpacing(0)
+        self.nav = QListWidget()
+        self.nav.setObjectName("nav")
+        self.nav.setFixedWidth(150)
+        self.nav.setStyleSheet(
+            "QListWidget#nav { background: #1f2d3d; color: #e8edf2; border: none;"
+            " font-size: 14px; padding-top: 8px; }"
+            "QListWidget#nav::item { padding: 10px 16px; }"
+            "QListWidget#nav::item:selected { background: #2f6fb3; color: white; }"
+        )
+        row.addWidget(self.nav)
+        self.stack = QStackedWidget()
+        row.addWidget(self.stack, 1)
+        self.setCentralWidget(central)
+
+        self.status_dealer = QLabel()
+        self.status_user = QLabel()
+        self.status_db = QLabel()
+        self.status_sync = QLabel()
+        self.status_sync.setObjectName("syncStatus")
+        bar = self.statusBar()
+        for label in (self.status_dealer, self.status_user, self.status_db):
+            bar.addWidget(label)
+        bar.addPermanentWidget(self.status_sync)
+
+        self.nav.currentRowChanged.connect(self._on_nav)
+        ctx.navigator.open_customer.connect(self.open_customer)
+        ctx.navigator.show_page.connect(self.show_page)
+        ctx.navigator.new_customer.connect(self.new_customer)
+        ctx.navigator.actor_changed.connect(lambda: self._build(self.current_page_key()))
+        QShortcut(QKeySequence("Ctrl+F"), self, activated=self._focus_search)
+        QShortcut(QKeySequence("Ctrl+N"), self, activated=self.new_customer)
+        self._build()
+        self._restore()
+
+    # --- building and translating -------------------------------------------------------------
+
+    def _build(self, current: str | None = None) -> None:
+        """(Re)create the navigation and pages in the current language."""
+        self.setWindowTitle(tr("Showroom"))
+        self.nav.blockSignals(True)
+        self.nav.clear()
+        while self.stack.count():
+            widget = self.stack.widget(0)
+            self.stack.removeWidget(widget)
+            widget.deleteLater()
+        self.pages.clear()
+        self._detail = None
+        for key, title, path in PAGES:
+            item = QListWidgetItem(title())
+            item.setData(Qt.ItemDataRole.UserRole, key)
+            self.nav.addItem(item)
+            page = _load_class(path)(self.ctx) if path else NotBuiltPage(title())
+            page.setObjectName(f"page_{key}")
+            self.pages[key] = page
+            self.stack.addWidget(page)
+        self.nav.blockSignals(False)
+        self._update_status()
+        self.show_page(current or "customers")
+
+    def changeEvent(self, event: QEvent) -> None:
+        if event.type() == QEvent.Type.LanguageChange and self.pages:
+            self._build(self.current_page_key())
+        super().changeEvent(event)
+
+    def _update_status(self) -> None:
+        ctx = self.ctx
+        self.status_dealer.setText(tr("Store: %1").replace("%1", ctx.dealer_name or "—"))
+        self.status_user.setText(
+            tr("User: %1 (%2)")
+            .replace("%1", ctx.actor.display_name)
+            .replace("%2", labels.role(ctx.actor.role))
+        )
+        self.status_db.setText(tr("Database: %1").replace("%1", ctx.database_path.name))
+        self.status_db.setToolTip(str(ctx.database_path))
+        self.status_sync.setText(tr("Sync: not set up"))
+
+    # --- navigation --------------------------------------------------------------------------
+
+    def current_page_key(self) -> str:
+        widget = self.stack.currentWidget()
+        for key, page in self.pages.items():
+            if page is widget:
+                return key
+        return "customers"
+
+    def show_page(self, key: str) -> None:
+        page = self.pages.get(key) or self.pages["customers"]
+        self.stack.setCurrentWidget(page)
+        keys = [k for k, _, _ in PAGES]
+        self.nav.blockSignals(True)
+        self.nav.setCurrentRow(keys.index(key) if key in keys else 0)
+        self.nav.blockSignals(False)
+        if hasattr(page, "activate"):
+            page.activate()
+
+    def _on_nav(self, row: int) -> None:
+        if row >= 0:
+            self.show_page(PAGES[row][0])
+
+    def open_customer(self, customer_id: str) -> None:
+        """Show the customer 360 for ``customer_id`` in place of the list."""
+        from ui.customers.detail import Customer360Page
+
+        if self._detail is None:
+            self._detail = Customer360Page(self.ctx)
+            self._detail.setObjectName("page_customer360")
+            self.stack.addWidget(self._detail)
+        self._detail.load(customer_id)
+        self.stack.setCurrentWidget(self._detail)
+
+    def new_customer(self) -> None:
+        from ui.customers.editor import CustomerEditor
+
+        editor = CustomerEditor(self.ctx, parent=self)
+        editor.open()
+
+    def _focus_search(self) -> None:
+        self.show_page("customers")
+        page = self.pages["customers"]
+        if hasattr(page, "focus_search"):
+            page.focus_search()
+
+    # --- window state ------------------------------------------------------------------------
+
+    def _restore(self) -> None:
+        settings = QSettings()
+        geometry = settings.value("window/geometry")
+        if geometry is not None:
+            self.restoreGeometry(geometry)
+        last = settings.value("window/page", "customers")
+        self.show_page(last if last in self.pages else "customers")
+
+    def save_state(self) -> None:
+        settings = QSettings()
+        settings.setValue("window/geometry", self.saveGeometry())
+        settings.setValue("window/page", self.current_page_key())
+
+    def closeEvent(self, event) -> None:
+        self.save_state()
+        super().closeEvent(event)
