@@ -48,7 +48,6 @@ from showroom.vocabulary import (
     Direction,
     FuelType,
     Gender,
-    IntentLevel,
     InteractionChannel,
     LifecycleStage,
     LostApproval,
@@ -175,6 +174,11 @@ def _insert_sql(table: str) -> str:
     )
 
 
+def _utc_text(moment: dt.datetime) -> str:
+    """A naive UTC datetime as ``UTCDateTime`` stores it on SQLite (text with microseconds)."""
+    return moment.isoformat(" ", "microseconds")
+
+
 def _fen(amount: str) -> int:
     """Money as ``Money`` stores it: whole fen. Amounts here are exact, two places at most."""
     return int(Decimal(amount) * 100)
@@ -215,8 +219,14 @@ _SURNAMES: tuple[tuple[str, float, str], ...] = (
     ("欧阳", 0.04, "ouyang"), ("司马", 0.01, "sima"), ("上官", 0.01, "shangguan"),
     ("诸葛", 0.01, "zhuge"),
 )
-_MALE_CHARS = "伟强磊军勇杰涛明超斌鹏辉华刚平俊峰浩宇博文志海东林波飞龙亮鑫健晨凯毅帆昊然轩振国成新建荣坤彬宏锋锐旭阳"
-_FEMALE_CHARS = "芳娜敏静丽艳娟霞燕玲婷雪慧颖琳洁倩晶欣怡佳梅萍红莉丹璐月蕾瑶雨涵诗悦思梦晓雅妍琪秀英兰凤"
+_MALE_CHARS = (
+    "伟强磊军勇杰涛明超斌鹏辉华刚平俊峰浩宇博文志海东林"
+    "波飞龙亮鑫健晨凯毅帆昊然轩振国成新建荣坤彬宏锋锐旭阳"
+)
+_FEMALE_CHARS = (
+    "芳娜敏静丽艳娟霞燕玲婷雪慧颖琳洁倩晶欣怡佳梅"
+    "萍红莉丹璐月蕾瑶雨涵诗悦思梦晓雅妍琪秀英兰凤"
+)
 _MALE_GIVEN = (
     "建国", "建华", "志强", "志刚", "国强", "海涛", "晓东", "文杰", "俊杰", "浩然", "子轩", "宇航",
     "博文", "家豪", "振华", "永刚", "明辉", "伟东", "国平", "立新", "子豪", "天宇", "嘉豪", "家俊",
@@ -228,7 +238,10 @@ _FEMALE_GIVEN = (
     "美华", "丽萍", "秀兰", "春梅", "凤英", "诗涵",
 )
 
-_COMPANY_WORDS = "华创鼎盛恒达宏远新锐德信盛世中科海纳嘉禾金鹏汇通联创优品天成锦程博远瑞丰万象星河前海南方永兴佳信腾龙瀚海凯越卓越泰和广源富达"
+_COMPANY_WORDS = (
+    "华创鼎盛恒达宏远新锐德信盛世中科海纳嘉禾金鹏汇通联创优品天成锦"
+    "程博远瑞丰万象星河前海南方永兴佳信腾龙瀚海凯越卓越泰和广源富达"
+)
 _COMPANY_TRADES = (
     "科技", "电子科技", "网络科技", "贸易", "物流", "实业", "建设工程", "餐饮管理", "文化传媒",
     "投资咨询", "供应链管理", "医疗器械", "新能源科技", "智能装备", "装饰工程", "商贸",
@@ -539,7 +552,10 @@ _SERVICE = (
 _LAPSED_LAST = (_P, _OUT, "保养提醒电话无人接听，客户可能已转到其他店保养", "未接通")
 
 _FOLLOW_PURPOSE = {
-    "H": "确认签约时间", "A": "邀约再次到店试驾", "B": "跟进报价反馈", "C": "定期关怀，了解购车计划",
+    "H": "确认签约时间",
+    "A": "邀约再次到店试驾",
+    "B": "跟进报价反馈",
+    "C": "定期关怀，了解购车计划",
 }
 _LEVEL_REASONS = {
     "H": "试驾后意向明确，已确认预算和车型",
@@ -548,7 +564,7 @@ _LEVEL_REASONS = {
     "C": "购车计划不急，暂定半年以后",
     "O": "已签订购车合同并交定金",
 }
-_LOST_REASONS = ("已购买竞品", "预算不足，暂缓购车", "家人不同意，放弃购车", "长期联系不上")
+_LOST_REASONS = ("预算不足，暂缓购车", "预算不足，放弃购车", "家人不同意，暂时不买车")
 _FIRST_REASON = "首次登记"
 _APPROVAL_NOTES = ("同意战败", "核实属实，同意", None)
 
@@ -605,10 +621,6 @@ class _TrimInfo:
     vds: str
     plant: str
     colours: tuple[str, ...]
-
-    @property
-    def label(self) -> str:
-        return self.model
 
 
 class _Generator:
@@ -668,7 +680,7 @@ class _Generator:
 
     def ts(self, us: int) -> str:
         """Stored form of a UTCDateTime: naive UTC text with microseconds."""
-        return (self.t0 + dt.timedelta(microseconds=us)).isoformat(" ", "microseconds")
+        return _utc_text(self.t0 + dt.timedelta(microseconds=us))
 
     def date(self, day: int) -> dt.date:
         return self.d0 + dt.timedelta(days=day)
@@ -863,7 +875,7 @@ class _Generator:
             self._customer(index, rows)
         return rows
 
-    def _customer(self, index: int, rows: dict[str, list[tuple]]) -> None:  # noqa: C901
+    def _customer(self, index: int, rows: dict[str, list[tuple]]) -> None:
         rng = self.rng
         rand = rng.random
         randrange = rng.randrange
@@ -893,7 +905,7 @@ class _Generator:
             kind = CustomerKind.COMPANY.value
             name = self.company_name()
             contact_name = self.person_name(male)
-            surname = ""
+            surname = contact_name[:2] if contact_name[:2] in self.pinyin else contact_name[0]
             gender = birthday = id_number = None
         else:
             kind = CustomerKind.PERSON.value
@@ -929,11 +941,6 @@ class _Generator:
                 0, 0, created_ts, device,
             ))
 
-        # When the customer was last in touch, and the span their contacts cover.
-        last_day = max(today_day - randrange(gap_range[0], gap_range[1] + 1), created_day)
-        lapsed = level is None and last_day < today_day - 365
-        first_day = max(created_day, today_day - INTERACTION_DAYS, last_day - randrange(10, 200))
-
         # Vehicles.
         vehicles: list[tuple[str, str, str]] = []  # (label for texts, plate, vin)
         bought_here_day = None
@@ -945,7 +952,8 @@ class _Generator:
                     trim = interest if n == 0 else self.pick_trim(rng)
                     if level is None and n == 0:
                         # Owners bought here: between their first visit and last week.
-                        bought_here_day = randrange(created_day, max(created_day, today_day - 7) + 1)
+                        latest = max(created_day, today_day - 7)
+                        bought_here_day = randrange(created_day, latest + 1)
                         purchase = self.date(bought_here_day)
                     else:
                         purchase = self.today - dt.timedelta(days=randrange(30, 1500))
@@ -978,10 +986,23 @@ class _Generator:
                 ))
                 vehicles.append((label, plate or "", vin))
 
+        # When the customer was last in touch, and the span their contacts cover (owners who
+        # bought here start with the delivery, if it falls in the last two years).
+        last_day = max(today_day - randrange(gap_range[0], gap_range[1] + 1), created_day)
+        if bought_here_day is not None:
+            last_day = max(last_day, bought_here_day)
+        lapsed = level is None and last_day < today_day - 365
+        first_day = max(created_day, today_day - INTERACTION_DAYS, last_day - randrange(10, 200))
+        delivered_in_window = bought_here_day is not None and bought_here_day >= first_day
+        if delivered_in_window:
+            first_day = bought_here_day
+
         # Interactions, oldest first; the last one says where the customer stands now.
         n_contacts = randrange(count_range[0], count_range[1] + 1)
         days = sorted(randrange(first_day, last_day + 1) for _ in range(n_contacts - 1))
         days.append(last_day)
+        if delivered_in_window:
+            days[0] = bought_here_day
         fill = {
             "model": interest.model,
             "competitor": rng.choice(_COMPETITORS),
@@ -1001,6 +1022,7 @@ class _Generator:
         follow_rows = rows["follow_up"]
         service_ids = self.service_ids
         last_us = created_us
+        last_template = None
         for n, day in enumerate(days):
             us = created_us if (n == 0 and day == created_day) else self.moment(day)
             if us < last_us:
@@ -1008,7 +1030,7 @@ class _Generator:
             last_us = us
             user = assigned or author
             if owner_like:
-                if n == 0 and bought_here_day is not None and day <= bought_here_day:
+                if n == 0 and delivered_in_window:
                     template = _DELIVERY
                 elif n == len(days) - 1 and lapsed:
                     template = _LAPSED_LAST
@@ -1019,6 +1041,7 @@ class _Generator:
                 template = rng.choice(_FIRST_CONTACT[source])
             elif n == len(days) - 1:
                 template = rng.choice(_LAST_CONTACT[level])
+                last_template = template
             else:
                 template = rng.choice(_SALES_FOLLOW)
             channel, direction, summary, outcome = template
@@ -1051,7 +1074,8 @@ class _Generator:
             due_day = last_day + _CADENCE[level] + randrange(-1, 2)
             follow_rows.append((
                 self.new_id(last_us + 60_000_000), customer_id, assigned or author,
-                self.date(max(due_day, last_day + 1)).isoformat(), f"{level}级客户跟进：{_FOLLOW_PURPOSE[level]}",
+                self.date(max(due_day, last_day + 1)).isoformat(),
+                f"{level}级客户跟进：{_FOLLOW_PURPOSE[level]}",
                 0, None, None, None, 0, 0, self.ts(last_us + 60_000_000), device,
             ))
         elif level == "O" and rand() < 0.6:
@@ -1074,19 +1098,22 @@ class _Generator:
         updated_ts = created_ts
         if level is not None:
             previous = _PREVIOUS_LEVELS[level]
-            path = [rng.choice(previous) for _ in range(randrange(0, 3))]
+            # Nobody is registered as ordered or lost: those levels come after another one.
+            first = 1 if level in ("O", "F") else 0
+            path = [rng.choice(previous) for _ in range(randrange(first, 3))]
             path = [lv for i, lv in enumerate(path) if i == 0 or lv != path[i - 1]]
             if path and path[-1] == level:
                 path.pop()
             path.append(level)
             # Changes happen on contact days: the first at registration, the last at the
             # latest contact.
-            change_days = sorted(rng.sample(days, len(path))) if len(path) <= len(days) else days
-            change_days = [*change_days[: len(path) - 1], last_day]
+            earlier = days[:-1] or days
+            change_days = sorted(rng.choice(earlier) for _ in range(len(path) - 1))
+            change_days.append(last_day)
             change_rows = rows["intent_change"]
             from_level = None
             change_us = created_us
-            for n, (to_level, day) in enumerate(zip(path, change_days, strict=False)):
+            for n, (to_level, day) in enumerate(zip(path, change_days, strict=True)):
                 us = created_us + 1000 if n == 0 else max(self.moment(day), change_us + 1000)
                 if n == len(path) - 1 and n:
                     us = max(us, last_us)
@@ -1094,9 +1121,11 @@ class _Generator:
                 stamp = self.ts(us)
                 approval = decided_by = decided_at = note = None
                 if to_level == "F":
-                    reason = rng.choice(_LOST_REASONS)
-                    if reason == "已购买竞品":
+                    # The reason repeats what the last contact found out.
+                    if last_template is _LAST_CONTACT["F"][0]:
                         reason = f"已购买{fill['competitor']}"
+                    else:
+                        reason = rng.choice(_LOST_REASONS)
                     if rand() < 0.7 and day + 3 < today_day:
                         approval = LostApproval.APPROVED.value
                         decided_by = rng.choice(self.manager_ids)
@@ -1170,11 +1199,10 @@ def _check_encodings(conn: Connection, tables: dict[str, Table]) -> None:
     """
     dialect = conn.dialect
     sample = dt.datetime(2024, 5, 6, 7, 8, 9, 123456, tzinfo=dt.UTC)
-    gen = _Generator(0, dt.date(2024, 5, 6), "", 1)
     checks = (
-        (tables["customer"].c.created_at, sample, gen.ts(
-            int((sample.replace(tzinfo=None) - gen.t0).total_seconds()) * 1_000_000 + 123456
-        )),
+        (tables["customer"].c.created_at, sample, _utc_text(sample.replace(tzinfo=None))),
+        (tables["customer"].c.created_at, sample.replace(microsecond=0),
+         _utc_text(sample.replace(tzinfo=None, microsecond=0))),
         (tables["catalogue_trim"].c.msrp, Decimal("139900.00"), _fen("139900.00")),
         (tables["customer"].c.birthday, dt.date(1990, 1, 2), "1990-01-02"),
         (tables["customer"].c.vip, True, 1),

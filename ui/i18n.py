@@ -58,11 +58,7 @@ def set_language(language: str) -> str:
                     app.installTranslator(translator)
                     _installed.append(translator)
                     break
-    QLocale.setDefault(
-        QLocale(QLocale.Language.Chinese, QLocale.Territory.China)
-        if language == "zh_CN"
-        else QLocale(QLocale.Language.English, QLocale.Territory.UnitedStates)
-    )
+    QLocale.setDefault(QLocale("zh_CN" if language == "zh_CN" else "en_US"))
     return language
 
 
