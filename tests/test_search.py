@@ -1,4 +1,4 @@
-"""Instant search: fragments of names, phones, plates and VINs, ranked exact > prefix > substring."""
+"""Instant search by fragments of names, phones, plates and VINs, ranked by how well they match."""
 
 from __future__ import annotations
 

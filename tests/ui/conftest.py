@@ -7,12 +7,12 @@ from pathlib import Path
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
-import pytest  # noqa: E402
-from PySide6.QtCore import QCoreApplication, QSettings  # noqa: E402
+import pytest
+from PySide6.QtCore import QCoreApplication, QSettings
 
-from ui.context import AppContext, Navigator  # noqa: E402
-from ui.i18n import install_fonts, set_language  # noqa: E402
-from ui.tasks import TaskRunner, install_session_guard  # noqa: E402
+from ui.context import AppContext, Navigator
+from ui.i18n import install_fonts, set_language
+from ui.tasks import TaskRunner, install_session_guard
 
 
 @pytest.fixture(scope="session", autouse=True)
