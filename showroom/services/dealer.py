@@ -119,6 +119,17 @@ def list_users(session: Session, actor: Actor, *, role: str | None = None) -> li
     return [_user_dto(u) for u in session.scalars(query.order_by(User.display_name))]
 
 
+def user_names(session: Session, user_ids) -> dict[str, str]:
+    """Display names for these user ids, including staff who have left (for old records)."""
+    ids = {i for i in user_ids if i}
+    if not ids:
+        return {}
+    return {
+        uid: name
+        for uid, name in session.execute(select(User.id, User.display_name).where(User.id.in_(ids)))
+    }
+
+
 def set_cadence(session: Session, actor: Actor, days: dict[str, int]) -> dict[IntentLevel, int]:
     """Set follow-up days per level (for example {"H": 1, "A": 3}). Managers only."""
     if not actor.is_manager:

@@ -78,9 +78,35 @@ def log_interaction(
         task.outcome = outcome or summary[:200]
         task.interaction_id = interaction.id
     if next_follow_up:
-        schedule_follow_up(session, actor, customer.id, next_follow_up)
+        _plan_next(session, actor, customer.id, next_follow_up)
     session.flush()
     return interaction_dto(interaction)
+
+
+def _plan_next(session: Session, actor: Actor, customer_id: str, due) -> None:
+    """Move the customer's open follow-up to ``due``, or schedule one if there is none.
+
+    A customer has one next call, not a pile of them: a second open task would show up twice
+    on the salesperson's list.
+    """
+    from showroom.services.common import parse_date
+
+    open_task = session.scalar(
+        select(FollowUp)
+        .where(
+            FollowUp.customer_id == customer_id,
+            FollowUp.done.is_(False),
+            FollowUp.deleted.is_(False),
+        )
+        .order_by(FollowUp.due)
+    )
+    if open_task is None:
+        schedule_follow_up(session, actor, customer_id, due)
+        return
+    day = parse_date(due, "due")
+    if day < dt.date.today():
+        raise ValidationError("due", "跟进日期不能早于今天", "the date must not be in the past")
+    open_task.due = day
 
 
 def list_interactions(

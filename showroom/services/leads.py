@@ -111,9 +111,13 @@ def change_level(
             task.done = True
             task.done_at = utcnow()
             task.outcome = task.outcome or f"级别改为{level.value}，任务关闭"
-    elif not open_tasks:
+    else:
         due = next_due(session, level, today or dt.date.today())
-        if due is not None:
+        # A hotter lead is called sooner: pull an open task forward to the new cadence.
+        for task in open_tasks:
+            if due is not None and task.due > due:
+                task.due = due
+        if due is not None and not open_tasks:
             session.add(
                 FollowUp(
                     customer_id=customer.id,

@@ -216,3 +216,46 @@ def test_interaction_bad_input_names_field(db, sales, kwargs, field):
     assert raised.value.field == field
     with db.session_scope() as session:
         assert session.scalars(select(Interaction)).all() == []
+
+
+def test_next_follow_up_from_an_interaction_moves_the_open_task(db, sales):
+    from showroom.services.interactions import log_interaction
+
+    cid = new_lead(db, sales, "B")  # one open task, due in 7 days
+    soon = dt.date.today() + dt.timedelta(days=2)
+    with db.session_scope() as session:
+        log_interaction(
+            session, sales, cid, channel="phone", summary="约了周末", next_follow_up=soon
+        )
+    with db.session_scope() as session:
+        open_tasks = session.scalars(
+            select(FollowUp).where(FollowUp.customer_id == cid, FollowUp.done.is_(False))
+        ).all()
+    assert [t.due for t in open_tasks] == [soon]
+
+
+def test_hotter_level_pulls_the_open_task_forward(db, sales):
+    cid = new_lead(db, sales, "B")
+    with db.session_scope() as session:
+        leads.set_intent_level(session, sales, cid, "H")
+    with db.session_scope() as session:
+        (task,) = session.scalars(
+            select(FollowUp).where(FollowUp.customer_id == cid, FollowUp.done.is_(False))
+        ).all()
+    assert task.due == dt.date.today() + dt.timedelta(days=1)
+    with db.session_scope() as session:
+        leads.set_intent_level(session, sales, cid, "C")  # cooler: the earlier call stays
+        (task,) = session.scalars(
+            select(FollowUp).where(FollowUp.customer_id == cid, FollowUp.done.is_(False))
+        ).all()
+    assert task.due == dt.date.today() + dt.timedelta(days=1)
+
+
+def test_user_names_include_staff_who_left(db, staff):
+    from showroom.models import User
+
+    with db.session_scope() as session:
+        session.get(User, staff["sales2"].user_id).active = False
+    with db.session_scope() as session:
+        names = dealer.user_names(session, [staff["sales"].user_id, staff["sales2"].user_id, None])
+    assert names == {staff["sales"].user_id: "李娜", staff["sales2"].user_id: "王磊"}
