@@ -8,7 +8,7 @@ import logging.handlers
 import sys
 from pathlib import Path
 
-from PySide6.QtCore import QCoreApplication, QSettings
+from PySide6.QtCore import QSettings
 from PySide6.QtWidgets import QApplication, QProgressDialog
 
 from showroom.actor import Actor
@@ -17,16 +17,12 @@ from showroom.paths import default_db_path, demo_db_path, log_dir
 from showroom.services.dto import Changed
 from ui.context import AppContext, Navigator
 from ui.errors import show_error
-from ui.i18n import install_fonts, set_language
+from ui.i18n import install_fonts, set_language, tr
 from ui.tasks import TaskRunner, install_session_guard
 
 log = logging.getLogger("showroom")
 
 DEMO_CUSTOMERS = 5000
-
-
-def tr(text: str) -> str:
-    return QCoreApplication.translate("App", text)
 
 
 def setup_logging() -> Path:

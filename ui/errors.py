@@ -5,7 +5,6 @@ from __future__ import annotations
 import logging
 import traceback
 
-from PySide6.QtCore import QCoreApplication
 from PySide6.QtWidgets import (
     QApplication,
     QDialog,
@@ -18,12 +17,9 @@ from PySide6.QtWidgets import (
 )
 
 from showroom.errors import ShowroomError
+from ui.i18n import tr
 
 log = logging.getLogger(__name__)
-
-
-def tr(text: str) -> str:
-    return QCoreApplication.translate("Errors", text)
 
 
 def user_message(error: ShowroomError, language: str) -> str:

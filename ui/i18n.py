@@ -19,6 +19,15 @@ DEFAULT_LANGUAGE = "zh_CN"
 _installed: list[QTranslator] = []
 
 
+def tr(text: str, disambiguation: str | None = None, n: int = -1) -> str:
+    """Translate a module-level string.
+
+    ``pyside6-lupdate`` files calls of a plain ``tr("...")`` under the empty context, so they
+    are looked up there; widgets use their own ``self.tr``.
+    """
+    return QCoreApplication.translate("", text, disambiguation, n)
+
+
 def install_fonts(app) -> str | None:
     """Register the bundled CJK font and make it the application font's fallback.
 

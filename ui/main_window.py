@@ -6,7 +6,7 @@ import importlib
 import logging
 from collections.abc import Callable
 
-from PySide6.QtCore import QCoreApplication, QEvent, QSettings, Qt
+from PySide6.QtCore import QEvent, QSettings, Qt
 from PySide6.QtGui import QKeySequence, QShortcut
 from PySide6.QtWidgets import (
     QHBoxLayout,
@@ -21,12 +21,9 @@ from PySide6.QtWidgets import (
 
 from ui import labels
 from ui.context import AppContext
+from ui.i18n import tr
 
 log = logging.getLogger(__name__)
-
-
-def tr(text: str) -> str:
-    return QCoreApplication.translate("MainWindow", text)
 
 
 # (key, title, "module:Class" of the page, or None while the area is not built yet)

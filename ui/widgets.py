@@ -11,7 +11,7 @@ from collections.abc import Callable
 from typing import Any
 
 import shiboken6
-from PySide6.QtCore import QCoreApplication, Qt
+from PySide6.QtCore import Qt
 from PySide6.QtWidgets import (
     QFrame,
     QHBoxLayout,
@@ -27,10 +27,6 @@ from ui.errors import show_error
 ERROR_COLOUR = "#c0392b"
 MUTED_COLOUR = "#6b7785"
 BORDER_COLOUR = "#dde3ea"
-
-
-def tr(text: str) -> str:
-    return QCoreApplication.translate("Widgets", text)
 
 
 def log_path() -> str:

@@ -11,7 +11,7 @@ import datetime as dt
 from collections.abc import Callable
 from typing import Any
 
-from PySide6.QtCore import QCoreApplication, QDate, Qt, Signal
+from PySide6.QtCore import QDate, Qt, Signal
 from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
@@ -40,13 +40,10 @@ from showroom.vocabulary import (
 )
 from ui import labels
 from ui.context import AppContext
+from ui.i18n import tr
 from ui.widgets import Field, FieldError, FormErrors, guarded, report_error
 
 DATE_FORMAT = "yyyy-MM-dd"
-
-
-def tr(text: str) -> str:
-    return QCoreApplication.translate("CustomerActions", text)
 
 
 def customer_changed(customer_id: str) -> Callable[[Any], Changed]:

@@ -15,7 +15,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from PySide6.QtCore import QCoreApplication, QLocale, Qt, Signal
+from PySide6.QtCore import QLocale, Qt, Signal
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QFormLayout,
@@ -47,6 +47,7 @@ from ui.customers.actions import (
     LogInteractionDialog,
 )
 from ui.customers.editor import CustomerEditor
+from ui.i18n import tr
 from ui.widgets import (
     MUTED_COLOUR,
     Chip,
@@ -67,10 +68,6 @@ LEVEL_COLOURS = {
     "F": ("#eceff3", "#4a5563"),
 }
 REFRESH_ALWAYS = frozenset({"follow_up", "interaction"})
-
-
-def tr(text: str) -> str:
-    return QCoreApplication.translate("Customer360", text)
 
 
 # --- the timeline --------------------------------------------------------------------------

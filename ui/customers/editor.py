@@ -11,7 +11,7 @@ import itertools
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from PySide6.QtCore import QCoreApplication, QLocale, Qt, QTimer, Signal
+from PySide6.QtCore import QLocale, Qt, QTimer, Signal
 from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
@@ -42,6 +42,7 @@ from showroom.vocabulary import CustomerKind, Gender, IntentLevel, Role, SourceC
 from ui import formatting, labels
 from ui.context import AppContext
 from ui.customers.actions import fill_staff_combo
+from ui.i18n import tr
 from ui.widgets import Field, FieldError, FormErrors, clear_layout, guarded, report_error
 
 DUPLICATE_CHECK_DELAY_MS = 300
@@ -54,10 +55,6 @@ CUSTOMER_FIELDS = (
     "id_number", "address", "source", "assigned_to_id", "intent_level",
     "expected_purchase_date", "vip", "notes",
 )  # fmt: skip
-
-
-def tr(text: str) -> str:
-    return QCoreApplication.translate("CustomerEditor", text)
 
 
 def reason_text(reason: str) -> str:
