@@ -14,6 +14,7 @@ from showroom.db.outbox import to_wire
 from showroom.errors import ValidationError
 from showroom.models import CustomerMerge, CustomerPhone, CustomerVehicle
 from showroom.services.common import customer_dto, load_customer
+from showroom.services.customers import CustomerDraft, create_customer, update_customer
 from showroom.services.dto import CustomerDTO
 
 # Profile fields the survivor takes from the absorbed record when its own are empty.
@@ -131,3 +132,24 @@ def merge_customers(
         moved=moved,
         merge_id=record.id,
     )
+
+
+def create_and_merge(
+    session: Session, actor: Actor, draft: CustomerDraft, survivor_id: str
+) -> MergeResult:
+    """Save what was typed as a record and fold it into ``survivor_id``, in one transaction.
+
+    Used when a new customer turns out to be one already on file: nothing typed is lost, and
+    the merge record shows where it came from.
+    """
+    created = create_customer(session, actor, draft, force=True)
+    return merge_customers(session, actor, survivor_id, created.id)
+
+
+def update_and_merge(
+    session: Session, actor: Actor, customer_id: str, changes, survivor_id: str
+) -> MergeResult:
+    """Apply a form's changes to ``customer_id``, then fold it into ``survivor_id``."""
+    if changes:
+        update_customer(session, actor, customer_id, changes, force=True)
+    return merge_customers(session, actor, survivor_id, customer_id)

@@ -139,3 +139,14 @@ def test_every_synced_customer_table_is_covered():
         "consent", "customer_phone", "customer_vehicle", "follow_up", "intent_change",
         "interaction",
     }  # fmt: skip
+
+
+def test_new_record_typed_for_an_existing_customer_folds_into_it(db, sales, pair):
+    a, _ = pair
+    draft = CustomerDraft(name="陈晓明", phones=["13812345678"], wechat_id="chenxm88")
+    with db.session_scope() as session:
+        result = merge.create_and_merge(session, sales, draft, a)
+    assert result.survivor.id == a
+    assert result.survivor.wechat_id == "chenxm88"  # what was typed is kept
+    with db.session_scope() as session:
+        assert session.scalar(select(func.count()).select_from(CustomerMerge)) == 1

@@ -67,19 +67,6 @@ def reason_text(reason: str) -> str:
     }.get(reason, reason)
 
 
-def create_and_merge(session, actor, draft: CustomerDraft, survivor_id: str):
-    """Save what was typed as a record and fold it into ``survivor_id`` in one transaction."""
-    created = customers.create_customer(session, actor, draft, force=True)
-    return merge.merge_customers(session, actor, survivor_id, created.id)
-
-
-def update_and_merge(session, actor, customer_id: str, changes: Mapping[str, Any], survivor_id):
-    """Apply the form's changes, then fold ``customer_id`` into ``survivor_id``, in one go."""
-    if changes:
-        customers.update_customer(session, actor, customer_id, changes, force=True)
-    return merge.merge_customers(session, actor, survivor_id, customer_id)
-
-
 class DuplicateWarning(QFrame):
     """A banner listing customers on file that look like the one in the form.
 
@@ -684,12 +671,12 @@ class CustomerEditor(QDialog):
             draft = self.draft()
 
             def job(session):
-                return create_and_merge(session, actor, draft, survivor)
+                return merge.create_and_merge(session, actor, draft, survivor)
         else:
             cid, changes = self.customer_id, self.changes()
 
             def job(session):
-                return update_and_merge(session, actor, cid, changes, survivor)
+                return merge.update_and_merge(session, actor, cid, changes, survivor)
 
         self._set_busy(True)
         self.ctx.runner.db(
