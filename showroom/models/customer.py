@@ -13,6 +13,13 @@ from showroom.db.types import IdColumnType, UTCDateTime
 
 class Customer(SyncMixin, Base):
     __tablename__ = "customer"
+    # (sort key, id) pairs: the customer list pages by keyset on each sortable column.
+    __table_args__ = (
+        Index("ix_customer_updated_at_id", "updated_at", "id"),
+        Index("ix_customer_created_at_id", "created_at", "id"),
+        Index("ix_customer_name_id", "name", "id"),
+        Index("ix_customer_intent_level_name_id", "intent_level", "name", "id"),
+    )
 
     kind: Mapped[str] = mapped_column(String(10), default="person")
     name: Mapped[str] = mapped_column(String(100))

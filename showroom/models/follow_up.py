@@ -14,7 +14,12 @@ from showroom.db.types import IdColumnType, UTCDateTime
 class FollowUp(SyncMixin, Base):
     __tablename__ = "follow_up"
     # "Due today and overdue, per salesperson" is the page a salesperson starts the day on.
-    __table_args__ = (Index("ix_follow_up_owner_open_due", "owner_id", "done", "due"),)
+    __table_args__ = (
+        Index("ix_follow_up_owner_open_due", "owner_id", "done", "due"),
+        # The customer list's "next follow-up" sort and its "overdue" filter.
+        Index("ix_follow_up_open_due_customer", "done", "deleted", "due", "customer_id"),
+        Index("ix_follow_up_customer_open_due", "customer_id", "done", "deleted", "due"),
+    )
 
     customer_id: Mapped[str] = mapped_column(ForeignKey("customer.id"), index=True)
     owner_id: Mapped[str | None] = mapped_column(ForeignKey("app_user.id"))
