@@ -13,6 +13,7 @@ import threading
 from collections.abc import Callable
 from typing import Any
 
+import shiboken6
 from PySide6.QtCore import QCoreApplication, QObject, QRunnable, QThread, QThreadPool, Signal
 
 from showroom.services.dto import Changed
@@ -146,7 +147,7 @@ class TaskRunner(QObject):
         self._live.add(task)
 
         def returned(result):
-            if on_done is not None:
+            if on_done is not None and _receiver_alive(on_done):
                 on_done(result)
             if changed is not None:
                 what = changed(result)
@@ -154,7 +155,7 @@ class TaskRunner(QObject):
                     self.data_changed.emit(what)
 
         def errored(error):
-            if on_error is not None:
+            if on_error is not None and _receiver_alive(on_error):
                 on_error(error)
             else:
                 self.unhandled_error.emit(error)
@@ -162,7 +163,9 @@ class TaskRunner(QObject):
         task.signals.returned.connect(returned)
         task.signals.errored.connect(errored)
         if on_progress is not None:
-            task.signals.progress.connect(on_progress)
+            task.signals.progress.connect(
+                lambda *args: _receiver_alive(on_progress) and on_progress(*args)
+            )
         task.signals.finished.connect(lambda: self._live.discard(task))
         lane.start(task)
         return task
@@ -190,6 +193,16 @@ class TaskRunner(QObject):
     def wait(self, timeout_ms: int = 10_000) -> bool:
         """Wait until both lanes are idle (tests and shutdown only)."""
         return self._db_lane.waitForDone(timeout_ms) and self._pool.waitForDone(timeout_ms)
+
+
+def _receiver_alive(callback: Callable) -> bool:
+    """False when ``callback`` is a method of a widget that Qt has deleted meanwhile.
+
+    A page can be closed or rebuilt (a language switch rebuilds every page) while its query
+    is still running; its answer then has nowhere to go and is dropped.
+    """
+    owner = getattr(callback, "__self__", None)
+    return not isinstance(owner, QObject) or shiboken6.isValid(owner)
 
 
 def _accepts_task(fn: Callable) -> bool:

@@ -132,3 +132,20 @@ def test_shutdown_waits_for_running_jobs(db, qtbot):
 def test_runner_is_idle_after_jobs(runner, qtbot, lane):
     getattr(runner, lane)(lambda _x: 42)
     qtbot.waitUntil(lambda: not runner.busy, timeout=2000)
+
+
+def test_answer_for_a_deleted_widget_is_dropped(runner, qtbot):
+    from PySide6.QtWidgets import QLabel
+
+    class Page(QLabel):
+        def show_result(self, value):
+            self.setText(str(value))
+
+    page = Page()
+    release = threading.Event()
+    runner.pool(lambda _t: release.wait(5) and 42, on_done=page.show_result)
+    page.deleteLater()
+    qtbot.waitUntil(lambda: not __import__("shiboken6").isValid(page), timeout=2000)
+    release.set()
+    assert runner.wait(5000)
+    qtbot.wait(50)  # delivering the answer must not raise "already deleted"

@@ -19,7 +19,6 @@ from typing import Any
 import shiboken6
 from PySide6.QtCore import (
     QAbstractTableModel,
-    QCoreApplication,
     QModelIndex,
     QPersistentModelIndex,
     Qt,
@@ -41,6 +40,7 @@ from showroom.services.customer_list import (
 )
 from ui import formatting, labels
 from ui.context import AppContext
+from ui.i18n import tr
 from ui.tasks import Task
 
 NAME, PHONE, PLATE, INTENT, STAGE, SALESPERSON, NEXT_DUE, VIP, UPDATED = range(9)
@@ -75,10 +75,6 @@ VIP_COLOUR = "#a86b00"
 
 
 _ROOT = QModelIndex()  # a flat table: every row hangs off the invalid root index
-
-
-def tr(text: str) -> str:
-    return QCoreApplication.translate("CustomerTableModel", text)
 
 
 def _headers() -> list[str]:

@@ -1,0 +1,984 @@
+<?xml version='1.0' encoding='utf-8'?>
+<TS version="2.1" language="zh_CN">
+<context>
+    <name />
+    <message>
+        <source>Creating demo data…</source>
+        <translation>正在生成演示数据…</translation>
+    </message>
+    <message>
+        <source>Cancel</source>
+        <translation>取消</translation>
+    </message>
+    <message>
+        <source>Showroom</source>
+        <translation>Showroom 展厅客户管理</translation>
+    </message>
+    <message>
+        <source>Save</source>
+        <translation>保存</translation>
+    </message>
+    <message>
+        <source>Log an interaction</source>
+        <translation>记录沟通</translation>
+    </message>
+    <message>
+        <source>Channel</source>
+        <translation>沟通方式</translation>
+    </message>
+    <message>
+        <source>Direction</source>
+        <translation>方向</translation>
+    </message>
+    <message>
+        <source>What was discussed</source>
+        <translation>沟通了什么</translation>
+    </message>
+    <message>
+        <source>Summary</source>
+        <translation>沟通内容</translation>
+    </message>
+    <message>
+        <source>For example: will visit on Saturday</source>
+        <translation>例如：周六来店</translation>
+    </message>
+    <message>
+        <source>Outcome</source>
+        <translation>结果</translation>
+    </message>
+    <message>
+        <source>Schedule on</source>
+        <translation>安排在</translation>
+    </message>
+    <message>
+        <source>Next follow-up</source>
+        <translation>下次跟进</translation>
+    </message>
+    <message>
+        <source>Change intent level</source>
+        <translation>调整意向级别</translation>
+    </message>
+    <message>
+        <source>New level</source>
+        <translation>新级别</translation>
+    </message>
+    <message>
+        <source>Why was the lead lost? For example: bought a competitor's car</source>
+        <translation>为什么战败？例如：已购买竞品车型</translation>
+    </message>
+    <message>
+        <source>Reason</source>
+        <translation>原因</translation>
+    </message>
+    <message>
+        <source>A lost lead awaits a manager's approval before it is closed.</source>
+        <translation>战败申请需经理审批后才会关闭。</translation>
+    </message>
+    <message>
+        <source>Assign a salesperson</source>
+        <translation>分配销售顾问</translation>
+    </message>
+    <message>
+        <source>Loading…</source>
+        <translation>加载中…</translation>
+    </message>
+    <message>
+        <source>Salesperson</source>
+        <translation>销售顾问</translation>
+    </message>
+    <message>
+        <source>Unassigned</source>
+        <translation>未分配</translation>
+    </message>
+    <message>
+        <source>Add a vehicle</source>
+        <translation>添加车辆</translation>
+    </message>
+    <message>
+        <source>17 characters</source>
+        <translation>17位</translation>
+    </message>
+    <message>
+        <source>VIN</source>
+        <translation>车架号</translation>
+    </message>
+    <message>
+        <source>For example: 粤B·12345</source>
+        <translation>例如：粤B·12345</translation>
+    </message>
+    <message>
+        <source>Plate</source>
+        <translation>车牌</translation>
+    </message>
+    <message>
+        <source>For example: Tiguan L 330TSI</source>
+        <translation>例如：途观L 330TSI</translation>
+    </message>
+    <message>
+        <source>Model</source>
+        <translation>车型</translation>
+    </message>
+    <message>
+        <source>Colour</source>
+        <translation>颜色</translation>
+    </message>
+    <message>
+        <source>Purchase date</source>
+        <translation>购车日期</translation>
+    </message>
+    <message>
+        <source>km</source>
+        <translation>公里</translation>
+    </message>
+    <message>
+        <source>Mileage</source>
+        <translation>里程</translation>
+    </message>
+    <message>
+        <source>VIN already on file</source>
+        <translation>车架号已登记</translation>
+    </message>
+    <message>
+        <source>This VIN is on file for %1. Add the vehicle to this customer anyway?</source>
+        <translation>该车架号已登记在%1名下。仍要添加到当前客户吗？</translation>
+    </message>
+    <message>
+        <source>%1 · %2</source>
+        <translation>%1 · %2</translation>
+    </message>
+    <message>
+        <source>Outcome: %1</source>
+        <translation>结果：%1</translation>
+    </message>
+    <message>
+        <source>← Back to list</source>
+        <translation>← 返回列表</translation>
+    </message>
+    <message>
+        <source>Edit</source>
+        <translation>编辑</translation>
+    </message>
+    <message>
+        <source>Log interaction</source>
+        <translation>记录沟通</translation>
+    </message>
+    <message>
+        <source>Change level</source>
+        <translation>调整级别</translation>
+    </message>
+    <message>
+        <source>Assign</source>
+        <translation>分配</translation>
+    </message>
+    <message>
+        <source>Add vehicle</source>
+        <translation>添加车辆</translation>
+    </message>
+    <message>
+        <source>VIP</source>
+        <translation>VIP</translation>
+    </message>
+    <message>
+        <source>Profile</source>
+        <translation>基本资料</translation>
+    </message>
+    <message>
+        <source>Reveal</source>
+        <translation>显示</translation>
+    </message>
+    <message>
+        <source>Show the full phone numbers, ID number and birthday</source>
+        <translation>显示完整的电话号码、身份证号和生日</translation>
+    </message>
+    <message>
+        <source>Type</source>
+        <translation>类型</translation>
+    </message>
+    <message>
+        <source>Contact person</source>
+        <translation>联系人</translation>
+    </message>
+    <message>
+        <source>Phone</source>
+        <translation>电话</translation>
+    </message>
+    <message>
+        <source>ID number</source>
+        <translation>身份证号</translation>
+    </message>
+    <message>
+        <source>Birthday</source>
+        <translation>生日</translation>
+    </message>
+    <message>
+        <source>Gender</source>
+        <translation>性别</translation>
+    </message>
+    <message>
+        <source>Email</source>
+        <translation>电子邮箱</translation>
+    </message>
+    <message>
+        <source>WeChat ID</source>
+        <translation>微信号</translation>
+    </message>
+    <message>
+        <source>Address</source>
+        <translation>地址</translation>
+    </message>
+    <message>
+        <source>Source</source>
+        <translation>来源</translation>
+    </message>
+    <message>
+        <source>Expected purchase</source>
+        <translation>预计购车</translation>
+    </message>
+    <message>
+        <source>Notes</source>
+        <translation>备注</translation>
+    </message>
+    <message>
+        <source>No follow-up is scheduled.</source>
+        <translation>暂无跟进安排。</translation>
+    </message>
+    <message>
+        <source>Intent level history</source>
+        <translation>意向级别历史</translation>
+    </message>
+    <message>
+        <source>The level has not been set yet.</source>
+        <translation>尚未设定意向级别。</translation>
+    </message>
+    <message>
+        <source>Vehicles</source>
+        <translation>车辆</translation>
+    </message>
+    <message>
+        <source>No vehicles yet.</source>
+        <translation>暂无车辆。</translation>
+    </message>
+    <message>
+        <source>Timeline</source>
+        <translation>客户动态</translation>
+    </message>
+    <message>
+        <source>Nothing has happened yet. Log the first interaction.</source>
+        <translation>暂无记录。请记录第一次沟通。</translation>
+    </message>
+    <message>
+        <source>This customer is no longer on file.</source>
+        <translation>该客户已不在档案中。</translation>
+    </message>
+    <message>
+        <source>Hide</source>
+        <translation>隐藏</translation>
+    </message>
+    <message>
+        <source>a former colleague</source>
+        <translation>已离职同事</translation>
+    </message>
+    <message>
+        <source>Salesperson: %1 · Stage: %2 · On file since %3</source>
+        <translation>销售顾问：%1 · 阶段：%2 · 建档于 %3</translation>
+    </message>
+    <message>
+        <source>overdue by %1 days</source>
+        <translation>已逾期%1天</translation>
+    </message>
+    <message>
+        <source>today</source>
+        <translation>今天</translation>
+    </message>
+    <message>
+        <source>in %1 days</source>
+        <translation>%1天后</translation>
+    </message>
+    <message>
+        <source>Owner: %1</source>
+        <translation>负责人：%1</translation>
+    </message>
+    <message>
+        <source>%1 → %2</source>
+        <translation>%1 → %2</translation>
+    </message>
+    <message>
+        <source>%1 by %2</source>
+        <translation>%1 · %2</translation>
+    </message>
+    <message>
+        <source>Reason: %1</source>
+        <translation>原因：%1</translation>
+    </message>
+    <message>
+        <source>%1 km</source>
+        <translation>%1 公里</translation>
+    </message>
+    <message>
+        <source>same phone number</source>
+        <translation>电话相同</translation>
+    </message>
+    <message>
+        <source>same ID number</source>
+        <translation>身份证号相同</translation>
+    </message>
+    <message>
+        <source>same VIN</source>
+        <translation>车架号相同</translation>
+    </message>
+    <message>
+        <source>same email</source>
+        <translation>邮箱相同</translation>
+    </message>
+    <message>
+        <source>similar name</source>
+        <translation>姓名相近</translation>
+    </message>
+    <message>
+        <source>Save anyway</source>
+        <translation>仍然保存</translation>
+    </message>
+    <message>
+        <source>Not the same person? Save as a separate customer.</source>
+        <translation>不是同一人？作为新客户保存。</translation>
+    </message>
+    <message>
+        <source>This customer may already be on file.</source>
+        <translation>该客户可能已建档。</translation>
+    </message>
+    <message>
+        <source>These customers on file may be the same person.</source>
+        <translation>以下已建档客户可能是同一人。</translation>
+    </message>
+    <message>
+        <source>Open existing</source>
+        <translation>打开已有客户</translation>
+    </message>
+    <message>
+        <source>Merge</source>
+        <translation>合并</translation>
+    </message>
+    <message>
+        <source>New customer</source>
+        <translation>新建客户</translation>
+    </message>
+    <message>
+        <source>Edit customer</source>
+        <translation>编辑客户</translation>
+    </message>
+    <message>
+        <source>Basic information</source>
+        <translation>基本信息</translation>
+    </message>
+    <message>
+        <source>Name</source>
+        <translation>姓名</translation>
+    </message>
+    <message>
+        <source>Mobile, or landline with area code</source>
+        <translation>手机号，或带区号的座机</translation>
+    </message>
+    <message>
+        <source>Phone 2</source>
+        <translation>电话2</translation>
+    </message>
+    <message>
+        <source>Phone 3</source>
+        <translation>电话3</translation>
+    </message>
+    <message>
+        <source>Not given</source>
+        <translation>未填写</translation>
+    </message>
+    <message>
+        <source>18-digit resident ID</source>
+        <translation>18位居民身份证号</translation>
+    </message>
+    <message>
+        <source>Sales</source>
+        <translation>销售信息</translation>
+    </message>
+    <message>
+        <source>Intent level</source>
+        <translation>意向级别</translation>
+    </message>
+    <message>
+        <source>Why was the lead lost?</source>
+        <translation>为什么战败？</translation>
+    </message>
+    <message>
+        <source>Reason lost</source>
+        <translation>战败原因</translation>
+    </message>
+    <message>
+        <source>A lost lead awaits a manager's approval.</source>
+        <translation>战败需经理审批。</translation>
+    </message>
+    <message>
+        <source>VIP customer</source>
+        <translation>VIP客户</translation>
+    </message>
+    <message>
+        <source>First vehicle (optional)</source>
+        <translation>首辆车（选填）</translation>
+    </message>
+    <message>
+        <source>Open existing customer</source>
+        <translation>打开已有客户</translation>
+    </message>
+    <message>
+        <source>Discard what you typed here and open %1?</source>
+        <translation>放弃已填写的内容并打开%1吗？</translation>
+    </message>
+    <message>
+        <source>Add what you typed to %1 instead of creating a new customer? Empty fields of %1 are filled in from this form.</source>
+        <translation>将填写的内容并入%1，而不新建客户？%1的空白字段将用本表内容补全。</translation>
+    </message>
+    <message>
+        <source>Merge this customer into %1? Vehicles, interactions and follow-ups move to %1, and this record is retired.</source>
+        <translation>将此客户合并到%1吗？车辆、沟通记录和跟进任务将转到%1名下，此档案将停用。</translation>
+    </message>
+    <message>
+        <source>Merge customers</source>
+        <translation>合并客户</translation>
+    </message>
+    <message>
+        <source>Unsaved changes</source>
+        <translation>未保存的修改</translation>
+    </message>
+    <message>
+        <source>Discard the changes you made to this customer?</source>
+        <translation>放弃对该客户的修改吗？</translation>
+    </message>
+    <message>
+        <source>Stage</source>
+        <translation>阶段</translation>
+    </message>
+    <message>
+        <source>Updated</source>
+        <translation>更新时间</translation>
+    </message>
+    <message>
+        <source>Click to sort by this column</source>
+        <translation>点击按此列排序</translation>
+    </message>
+    <message>
+        <source>Follow-up overdue</source>
+        <translation>跟进逾期</translation>
+    </message>
+    <message>
+        <source>Masked to protect personal information</source>
+        <translation>为保护个人信息已隐藏部分内容</translation>
+    </message>
+    <message>
+        <source>Something went wrong</source>
+        <translation>出错了</translation>
+    </message>
+    <message>
+        <source>The action could not be completed. Your saved data is safe.</source>
+        <translation>操作未能完成。已保存的数据不受影响。</translation>
+    </message>
+    <message>
+        <source>Details are written to the log file:</source>
+        <translation>详细信息已写入日志文件：</translation>
+    </message>
+    <message>
+        <source>Copy details</source>
+        <translation>复制详细信息</translation>
+    </message>
+    <message>
+        <source>Cannot do that</source>
+        <translation>无法完成操作</translation>
+    </message>
+    <message>
+        <source>H · buys within 7 days</source>
+        <translation>H级 · 7天内购车</translation>
+    </message>
+    <message>
+        <source>A · buys within 15 days</source>
+        <translation>A级 · 15天内购车</translation>
+    </message>
+    <message>
+        <source>B · buys within 30 days</source>
+        <translation>B级 · 30天内购车</translation>
+    </message>
+    <message>
+        <source>C · not now</source>
+        <translation>C级 · 暂不购车</translation>
+    </message>
+    <message>
+        <source>O · ordered</source>
+        <translation>O级 · 已订车</translation>
+    </message>
+    <message>
+        <source>F · lost</source>
+        <translation>F级 · 战败</translation>
+    </message>
+    <message>
+        <source>Not rated</source>
+        <translation>未评级</translation>
+    </message>
+    <message>
+        <source>Prospect</source>
+        <translation>潜在客户</translation>
+    </message>
+    <message>
+        <source>Evaluating</source>
+        <translation>评估中</translation>
+    </message>
+    <message>
+        <source>Customer</source>
+        <translation>客户</translation>
+    </message>
+    <message>
+        <source>Owner in service</source>
+        <translation>保有客户</translation>
+    </message>
+    <message>
+        <source>Lapsed</source>
+        <translation>流失</translation>
+    </message>
+    <message>
+        <source>Lost</source>
+        <translation>战败</translation>
+    </message>
+    <message>
+        <source>Walk-in</source>
+        <translation>到店</translation>
+    </message>
+    <message>
+        <source>Web</source>
+        <translation>网络</translation>
+    </message>
+    <message>
+        <source>Referral</source>
+        <translation>转介绍</translation>
+    </message>
+    <message>
+        <source>Event</source>
+        <translation>活动</translation>
+    </message>
+    <message>
+        <source>Visit</source>
+        <translation>到店</translation>
+    </message>
+    <message>
+        <source>Phone call</source>
+        <translation>电话</translation>
+    </message>
+    <message>
+        <source>SMS</source>
+        <translation>短信</translation>
+    </message>
+    <message>
+        <source>WeChat</source>
+        <translation>微信</translation>
+    </message>
+    <message>
+        <source>Other</source>
+        <translation>其他</translation>
+    </message>
+    <message>
+        <source>Inbound</source>
+        <translation>客户来访/来电</translation>
+    </message>
+    <message>
+        <source>Outbound</source>
+        <translation>主动联系</translation>
+    </message>
+    <message>
+        <source>Male</source>
+        <translation>男</translation>
+    </message>
+    <message>
+        <source>Female</source>
+        <translation>女</translation>
+    </message>
+    <message>
+        <source>Person</source>
+        <translation>个人</translation>
+    </message>
+    <message>
+        <source>Company</source>
+        <translation>单位</translation>
+    </message>
+    <message>
+        <source>Service advisor</source>
+        <translation>服务顾问</translation>
+    </message>
+    <message>
+        <source>Manager</source>
+        <translation>经理</translation>
+    </message>
+    <message>
+        <source>Administrator</source>
+        <translation>管理员</translation>
+    </message>
+    <message>
+        <source>awaiting approval</source>
+        <translation>待审批</translation>
+    </message>
+    <message>
+        <source>approved</source>
+        <translation>已批准</translation>
+    </message>
+    <message>
+        <source>rejected</source>
+        <translation>已驳回</translation>
+    </message>
+    <message>
+        <source>Customers</source>
+        <translation>客户</translation>
+    </message>
+    <message>
+        <source>Follow-ups</source>
+        <translation>跟进</translation>
+    </message>
+    <message>
+        <source>Test drives</source>
+        <translation>试驾</translation>
+    </message>
+    <message>
+        <source>Service</source>
+        <translation>售后预约</translation>
+    </message>
+    <message>
+        <source>Quotes</source>
+        <translation>报价</translation>
+    </message>
+    <message>
+        <source>Surveys</source>
+        <translation>调查</translation>
+    </message>
+    <message>
+        <source>Complaints</source>
+        <translation>投诉</translation>
+    </message>
+    <message>
+        <source>Reports</source>
+        <translation>报表</translation>
+    </message>
+    <message>
+        <source>Settings</source>
+        <translation>设置</translation>
+    </message>
+    <message>
+        <source>This area is not available yet. It comes in a later release.</source>
+        <translation>此功能尚未开放，将在后续版本中提供。</translation>
+    </message>
+    <message>
+        <source>Store: %1</source>
+        <translation>门店：%1</translation>
+    </message>
+    <message>
+        <source>User: %1 (%2)</source>
+        <translation>用户：%1（%2）</translation>
+    </message>
+    <message>
+        <source>Database: %1</source>
+        <translation>数据库：%1</translation>
+    </message>
+    <message>
+        <source>Sync: not set up</source>
+        <translation>同步：未设置</translation>
+    </message>
+</context>
+<context>
+    <name>CompleteFollowUpDialog</name>
+    <message>
+        <source>Complete follow-up</source>
+        <translation>完成跟进</translation>
+    </message>
+    <message>
+        <source>%1 · due %2</source>
+        <translation>%1 · 到期 %2</translation>
+    </message>
+    <message>
+        <source>%1 · %2</source>
+        <translation>%1 · %2</translation>
+    </message>
+    <message>
+        <source>What came of it, e.g. booked a test drive</source>
+        <translation>跟进结果，例如：已约试驾</translation>
+    </message>
+    <message>
+        <source>Outcome</source>
+        <translation>结果</translation>
+    </message>
+    <message>
+        <source>Schedule next follow-up</source>
+        <translation>安排下次跟进</translation>
+    </message>
+    <message>
+        <source>Working out the proposed date…</source>
+        <translation>正在计算建议日期…</translation>
+    </message>
+    <message>
+        <source>Next follow-up on</source>
+        <translation>下次跟进日期</translation>
+    </message>
+    <message>
+        <source>Save</source>
+        <translation>保存</translation>
+    </message>
+    <message>
+        <source>Cancel</source>
+        <translation>取消</translation>
+    </message>
+    <message numerus="yes">
+        <source>Proposed from level %1 cadence: every %n day(s)</source>
+        <translation>
+            <numerusform>按%1级跟进周期建议：每%n天</numerusform></translation>
+    </message>
+    <message>
+        <source>Level %1 has no follow-up cadence. Pick a date if you want one.</source>
+        <translation>%1级没有跟进周期。如需跟进请选择日期。</translation>
+    </message>
+    <message>
+        <source>This customer has no intent level. Pick a date if you want one.</source>
+        <translation>该客户尚无意向级别。如需跟进请选择日期。</translation>
+    </message>
+    <message>
+        <source>Outcome is required. Describe what came of this follow-up.</source>
+        <translation>请填写跟进结果。</translation>
+    </message>
+    <message>
+        <source>The follow-up could not be saved.</source>
+        <translation>跟进未能保存。</translation>
+    </message>
+</context>
+<context>
+    <name>CustomersPage</name>
+    <message>
+        <source>Customers</source>
+        <translation>客户</translation>
+    </message>
+    <message>
+        <source>New customer</source>
+        <translation>新建客户</translation>
+    </message>
+    <message>
+        <source>Add a customer (Ctrl+N)</source>
+        <translation>新建客户（Ctrl+N）</translation>
+    </message>
+    <message>
+        <source>Search by name, phone, plate or VIN</source>
+        <translation>按姓名、电话、车牌或车架号搜索</translation>
+    </message>
+    <message>
+        <source>Type two characters or more. ↓ moves to the results, Enter opens one.</source>
+        <translation>至少输入两个字符。按↓进入结果，按回车打开。</translation>
+    </message>
+    <message>
+        <source>All levels</source>
+        <translation>全部级别</translation>
+    </message>
+    <message>
+        <source>H and A · hot leads</source>
+        <translation>H级和A级 · 热线索</translation>
+    </message>
+    <message>
+        <source>All stages</source>
+        <translation>全部阶段</translation>
+    </message>
+    <message>
+        <source>VIP only</source>
+        <translation>仅VIP</translation>
+    </message>
+    <message>
+        <source>Follow-up overdue</source>
+        <translation>跟进逾期</translation>
+    </message>
+    <message>
+        <source>Clear filters</source>
+        <translation>清除筛选</translation>
+    </message>
+    <message>
+        <source>Level</source>
+        <translation>级别</translation>
+    </message>
+    <message>
+        <source>Stage</source>
+        <translation>阶段</translation>
+    </message>
+    <message>
+        <source>Salesperson</source>
+        <translation>销售顾问</translation>
+    </message>
+    <message>
+        <source>All salespeople</source>
+        <translation>全部销售顾问</translation>
+    </message>
+    <message>
+        <source>My customers</source>
+        <translation>我的客户</translation>
+    </message>
+    <message>
+        <source>Unassigned</source>
+        <translation>未分配</translation>
+    </message>
+    <message>
+        <source>Type at least two characters</source>
+        <translation>请至少输入两个字符</translation>
+    </message>
+    <message>
+        <source>Searching all customers; filters are off</source>
+        <translation>正在搜索全部客户，筛选条件暂不生效</translation>
+    </message>
+    <message>
+        <source>Searching…</source>
+        <translation>搜索中…</translation>
+    </message>
+    <message>
+        <source>Best %1 matches · type more to narrow</source>
+        <translation>最匹配的%1条 · 继续输入可缩小范围</translation>
+    </message>
+    <message>
+        <source>No matches</source>
+        <translation>无匹配结果</translation>
+    </message>
+    <message>
+        <source>1 match</source>
+        <translation>1条结果</translation>
+    </message>
+    <message>
+        <source>%1 matches</source>
+        <translation>%1条结果</translation>
+    </message>
+    <message>
+        <source>Loading…</source>
+        <translation>加载中…</translation>
+    </message>
+    <message>
+        <source>1 customer</source>
+        <translation>1位客户</translation>
+    </message>
+    <message>
+        <source>%1 customers</source>
+        <translation>%1位客户</translation>
+    </message>
+    <message>
+        <source>No customer matches “%1”.
+Check the spelling, or add a new customer.</source>
+        <translation>没有与“%1”匹配的客户。
+请检查输入，或新建客户。</translation>
+    </message>
+    <message>
+        <source>No customers match these filters.</source>
+        <translation>没有符合筛选条件的客户。</translation>
+    </message>
+    <message>
+        <source>No customers yet.
+Add the first one with “New customer” (Ctrl+N).</source>
+        <translation>还没有客户。
+点击“新建客户”（Ctrl+N）添加第一位。</translation>
+    </message>
+</context>
+<context>
+    <name>FollowUpsPage</name>
+    <message>
+        <source>My follow-ups</source>
+        <translation>我的跟进</translation>
+    </message>
+    <message>
+        <source>Loading your follow-ups…</source>
+        <translation>正在加载跟进任务…</translation>
+    </message>
+    <message>
+        <source>Refresh</source>
+        <translation>刷新</translation>
+    </message>
+    <message>
+        <source>Open customer</source>
+        <translation>打开客户</translation>
+    </message>
+    <message>
+        <source>Complete…</source>
+        <translation>完成…</translation>
+    </message>
+    <message>
+        <source>Reload the list (F5)</source>
+        <translation>重新加载列表（F5）</translation>
+    </message>
+    <message>
+        <source>Open the customer (Enter or double-click)</source>
+        <translation>打开客户（回车或双击）</translation>
+    </message>
+    <message>
+        <source>Record the outcome and plan the next one (Ctrl+Enter)</source>
+        <translation>记录结果并安排下次跟进（Ctrl+回车）</translation>
+    </message>
+    <message>
+        <source>Customer</source>
+        <translation>客户</translation>
+    </message>
+    <message>
+        <source>Purpose</source>
+        <translation>事项</translation>
+    </message>
+    <message>
+        <source>Due</source>
+        <translation>到期日</translation>
+    </message>
+    <message>
+        <source>Overdue</source>
+        <translation>逾期</translation>
+    </message>
+    <message>
+        <source>Owner</source>
+        <translation>负责人</translation>
+    </message>
+    <message>
+        <source>No follow-ups due today. Well done.</source>
+        <translation>今天没有待跟进的任务，做得好。</translation>
+    </message>
+    <message>
+        <source>New tasks appear here on the day they are due.</source>
+        <translation>新任务会在到期当天显示在这里。</translation>
+    </message>
+    <message>
+        <source>%1 (%2)</source>
+        <translation>%1（%2）</translation>
+    </message>
+    <message>
+        <source>%1 · Due today: %2 · Overdue: %3</source>
+        <translation>%1 · 今日到期：%2 · 逾期：%3</translation>
+    </message>
+    <message numerus="yes">
+        <source>%n day(s)</source>
+        <translation>
+            <numerusform>%n天</numerusform></translation>
+    </message>
+    <message>
+        <source>Due today</source>
+        <translation>今日到期</translation>
+    </message>
+    <message>
+        <source>Follow-up with %1 is done. The next one is due on %2.</source>
+        <translation>已完成对%1的跟进，下次跟进日期为%2。</translation>
+    </message>
+    <message>
+        <source>Follow-up with %1 is done. No next follow-up is scheduled.</source>
+        <translation>已完成对%1的跟进，未安排下次跟进。</translation>
+    </message>
+</context>
+<context>
+    <name>SettingsPage</name>
+    <message>
+        <source>Settings</source>
+        <translation>设置</translation>
+    </message>
+    <message>
+        <source>Language</source>
+        <translation>语言</translation>
+    </message>
+    <message>
+        <source>Working as</source>
+        <translation>当前用户</translation>
+    </message>
+    <message>
+        <source>Database file</source>
+        <translation>数据库文件</translation>
+    </message>
+</context>
+</TS>
