@@ -8,7 +8,7 @@ import logging.handlers
 import sys
 from pathlib import Path
 
-from PySide6.QtCore import QSettings
+from PySide6.QtCore import QSettings, QTimer
 from PySide6.QtWidgets import QApplication, QProgressDialog
 
 from showroom.actor import Actor
@@ -46,38 +46,49 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("--demo", action="store_true", help="use the demo database")
     parser.add_argument("--demo-customers", type=int, default=DEMO_CUSTOMERS)
     parser.add_argument("--lang", choices=["zh_CN", "en"], help="interface language")
+    # For the start-up benchmark and smoke tests: quit once the window is on screen.
+    parser.add_argument("--exit-when-shown", action="store_true", help=argparse.SUPPRESS)
     return parser.parse_args(argv)
 
 
-def choose_actor(database: Database) -> tuple[Actor, str, bool]:
-    """Who works in this window, the store's name, and whether the database has no customers.
+def who_and_where(session, *, create: bool = True) -> tuple[Actor, str, bool]:
+    """Who works in this window, the store's name, and whether there are no customers yet.
 
     Until sign-in arrives, the user is the one picked in Settings, else the first salesperson.
-    Runs once before the event loop starts.
+    With ``create`` false, an empty database is left untouched (the demo data brings its own
+    store and staff).
     """
     from sqlalchemy import exists, select
 
+    from showroom.errors import NotFoundError
     from showroom.models import Customer
     from showroom.services import dealer
+    from showroom.vocabulary import Role
 
+    store = dealer.current_dealer(session) or (dealer.ensure_dealer(session) if create else None)
+    empty = not session.scalar(select(exists().where(Customer.id.is_not(None))))
+    actor = None
+    username = QSettings().value("user/username")
+    if username:
+        try:
+            actor = dealer.actor_for(session, str(username))
+        except NotFoundError:
+            actor = None  # the person left or the database changed: fall back below
+    if actor is None:
+        sales = dealer.list_users(session, None, role="salesperson")
+        if sales:
+            actor = dealer.actor_for(session, sales[0].username)
+        elif create:
+            actor = dealer.system_actor(session)
+        else:
+            actor = Actor(user_id=None, display_name="—", role=Role.SALESPERSON)
+    return actor, store.name if store else "", empty
+
+
+def choose_actor(database: Database, *, create: bool = True) -> tuple[Actor, str, bool]:
+    """``who_and_where`` in its own session; only before the event loop starts."""
     with database.session_scope() as session:
-        store = dealer.ensure_dealer(session)
-        username = QSettings().value("user/username")
-        actor = None
-        if username:
-            try:
-                actor = dealer.actor_for(session, str(username))
-            except Exception:
-                actor = None
-        if actor is None:
-            sales = dealer.list_users(session, None, role="salesperson")
-            actor = (
-                dealer.actor_for(session, sales[0].username)
-                if sales
-                else dealer.system_actor(session)
-            )
-        empty = not session.scalar(select(exists().where(Customer.id.is_not(None))))
-    return actor, store.name, empty
+        return who_and_where(session, create=create)
 
 
 def generate_demo(ctx: AppContext, database: Database, customers: int, window) -> None:
@@ -93,6 +104,12 @@ def generate_demo(ctx: AppContext, database: Database, customers: int, window) -
 
     def done(_summary):
         progress.close()
+        # The demo brought its own store and staff: work as its first salesperson.
+        ctx.runner.db(lambda session: who_and_where(session), on_done=switch, write=True)
+
+    def switch(found):
+        ctx.actor, ctx.dealer_name, _ = found
+        ctx.navigator.actor_changed.emit()
 
     def failed(error):
         progress.close()
@@ -109,6 +126,11 @@ def generate_demo(ctx: AppContext, database: Database, customers: int, window) -
     progress.canceled.connect(task.cancel)
 
 
+def _report_shown_and_quit(app) -> None:
+    print("shown", flush=True)
+    app.quit()
+
+
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(sys.argv[1:] if argv is None else argv)
     log_path = setup_logging()
@@ -121,7 +143,7 @@ def main(argv: list[str] | None = None) -> int:
     path = args.db or (demo_db_path() if args.demo else default_db_path())
     database = open_database(path)
     install_session_guard(database)
-    actor, store_name, empty = choose_actor(database)
+    actor, store_name, empty = choose_actor(database, create=not args.demo)
     runner = TaskRunner(database)
     ctx = AppContext(
         runner=runner,
@@ -143,6 +165,8 @@ def main(argv: list[str] | None = None) -> int:
         show_error(window, error, ctx.language, str(log_path)),
     )
     window.show()
+    if args.exit_when_shown:
+        QTimer.singleShot(0, lambda: _report_shown_and_quit(app))
     if args.demo and empty:
         generate_demo(ctx, database, args.demo_customers, window)
     code = app.exec()

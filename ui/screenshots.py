@@ -61,7 +61,7 @@ def main(argv: list[str] | None = None) -> int:
 
     path = args.db or Path(tmp.name) / "demo.db"
     database = open_database(path)
-    actor, store, empty = choose_actor(database)
+    actor, store, empty = choose_actor(database, create=False)
     if empty:
         from showroom.demo import generate_demo_data
 

@@ -580,11 +580,11 @@
     </message>
     <message>
         <source>Inbound</source>
-        <translation>客户来访/来电</translation>
+        <translation>客户主动</translation>
     </message>
     <message>
         <source>Outbound</source>
-        <translation>主动联系</translation>
+        <translation>顾问主动</translation>
     </message>
     <message>
         <source>Male</source>

@@ -1,0 +1,38 @@
+"""The real entry point starts, shows its window and quits cleanly."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+from showroom.cli import main as admin
+
+
+def showroom(*args, data_dir: Path) -> subprocess.CompletedProcess:
+    exe = shutil.which("showroom") or str(Path(sys.executable).with_name("showroom"))
+    env = dict(os.environ, QT_QPA_PLATFORM="offscreen", SHOWROOM_DATA_DIR=str(data_dir))
+    return subprocess.run(
+        [exe, *args, "--exit-when-shown"], env=env, capture_output=True, text=True, timeout=120
+    )
+
+
+def test_opens_a_new_database_migrated(tmp_path, capsys):
+    path = tmp_path / "new.db"
+    result = showroom("--db", str(path), data_dir=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "shown"
+    assert (tmp_path / "logs" / "showroom.log").exists()
+    assert admin(["--db", str(path), "check"]) == 0
+    assert '"up_to_date": true' in capsys.readouterr().out
+
+
+def test_demo_mode_uses_the_demo_database_in_the_data_directory(tmp_path, capsys):
+    result = showroom("--demo", "--demo-customers", "30", data_dir=tmp_path)
+    assert result.returncode == 0, result.stderr
+    demo = tmp_path / "demo.db"
+    assert demo.exists()
+    # Quitting while the demo data was being written leaves a consistent database.
+    assert admin(["--db", str(demo), "check"]) == 0
