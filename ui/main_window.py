@@ -96,6 +96,7 @@ class MainWindow(QMainWindow):
         self.status_sync = QLabel()
         self.status_sync.setObjectName("syncStatus")
         bar = self.statusBar()
+        bar.setStyleSheet("QStatusBar QLabel { padding: 2px 10px; color: #444; }")
         for label in (self.status_dealer, self.status_user, self.status_db):
             bar.addWidget(label)
         bar.addPermanentWidget(self.status_sync)

@@ -111,7 +111,7 @@ def test_another_customer_opens_masked_again(page, qtbot, db, sales):
 
 def test_empty_sections_say_so(page):
     assert page.vehicles_section.empty.isVisible()
-    assert page.vehicles_section.empty.text() == "No vehicles yet."
+    assert page.vehicles_section.empty.text() == "暂无车辆。"
     assert page.timeline_section.empty.isVisible()
     assert page.follow_up_section.content.isVisible()  # level B scheduled the first call
 
@@ -162,7 +162,7 @@ def test_level_f_asks_for_a_reason_and_refuses_without_one(page, qtbot, db, sale
     with qtbot.waitSignal(page.loaded):
         qtbot.mouseClick(dialog.ok_button, Qt.MouseButton.LeftButton)
     assert page.level_chip.text().startswith("F")
-    assert page.approval_chip.isVisible() and page.approval_chip.text() == "awaiting approval"
+    assert page.approval_chip.isVisible() and page.approval_chip.text() == "待审批"
     assert "已在别家购车" in all_text(page.history_section)
     assert page.follow_up_section.empty.isVisible()  # a lost lead has no calls due
 
@@ -237,7 +237,7 @@ def test_edit_opens_the_editor_for_this_customer(page, qtbot):
     editor = page.findChild(CustomerEditor)
     assert editor is not None
     qtbot.waitUntil(lambda: editor.name.text() == "陈晓明")
-    assert editor.windowTitle() == "Edit customer"
+    assert editor.windowTitle() == "编辑客户"
 
 
 def test_back_to_list(page, qtbot, ctx):

@@ -221,7 +221,7 @@ def commit(widget, text: str) -> None:
 def test_keystroke_to_search_results_within_100_ms(qtbot, big_ctx):
     """From the input that completes a query to its hits on screen, over 100,000 names.
 
-    This includes the typing pause the search box waits for (SEARCH_DELAY_MS).
+    The search box waits for no fixed pause (see SEARCH_DELAY_MS), so this is the whole delay.
     """
     page = CustomersPage(big_ctx)
     qtbot.addWidget(page)
@@ -272,8 +272,8 @@ def test_columns_show_masked_phone_labels_and_overdue_in_red(qtbot, ctx, db, sal
 
     assert cell(NAME) == "陈晓明"
     assert cell(PHONE) != "" and "12345678" not in cell(PHONE)  # masked
-    assert cell(INTENT) == QCoreApplication.translate("Vocabulary", "H · buys within 7 days")
-    assert cell(STAGE) == QCoreApplication.translate("Vocabulary", "Prospect")
+    assert cell(INTENT) == "H级 · 7天内购车"  # zh_CN is the default language
+    assert cell(STAGE) == "潜在客户"
     assert cell(SALESPERSON) == "李娜"
     assert cell(NEXT_DUE) != ""
     assert cell(NEXT_DUE, Qt.ItemDataRole.ForegroundRole) == QColor(OVERDUE_COLOUR)
@@ -282,8 +282,8 @@ def test_columns_show_masked_phone_labels_and_overdue_in_red(qtbot, ctx, db, sal
     assert model.data(model.index(on_time, NEXT_DUE), Qt.ItemDataRole.ForegroundRole) is None
 
     titles = [model.headerData(c, Qt.Orientation.Horizontal) for c in range(model.columnCount())]
-    assert titles[NAME] == QCoreApplication.translate("CustomerTableModel", "Name")
-    assert titles[UPDATED] == QCoreApplication.translate("CustomerTableModel", "Updated")
+    assert titles[NAME] == "姓名"
+    assert titles[UPDATED] == "更新时间"
 
 
 def test_unsortable_columns_keep_the_current_sort(qtbot, ctx, db, sales):
