@@ -200,16 +200,21 @@ def _rss_mb() -> float:
 
 def _scroll(app, page, args) -> None:
     """Scroll the list to the very end, letting the view fetch page after page."""
+    from PySide6.QtCore import QModelIndex
+
     model, table = page.model, page.table
     emit("rss_list_shown_mb", _rss_mb(), "MiB", customers=args.customers)
     started = time.perf_counter()
     scrollbar = table.verticalScrollBar()
-    while True:
-        scrollbar.setValue(scrollbar.maximum())
+    root = QModelIndex()
+    while model.canFetchMore(root) or model.loading:
         before = model.rowCount()
-        _wait(app, lambda b=before: model.rowCount() > b or not model.canFetchMore(), 30)
-        if not model.canFetchMore() and not model.loading:
-            break
+        if not model.loading:
+            # What the view does when the user drags to the bottom of what is loaded.
+            model.fetchMore(root)
+        _wait(app, lambda b=before: model.rowCount() > b or not model.loading, 30)
+        scrollbar.setValue(scrollbar.maximum())
+        app.processEvents()
     _wait(app, lambda: False, 0.2)
     emit("scroll_whole_list_s", time.perf_counter() - started, "s", rows=model.rowCount(),
          pages=model.pages_fetched, customers=args.customers)  # fmt: skip
