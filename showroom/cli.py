@@ -121,6 +121,9 @@ def _run(args: argparse.Namespace) -> int:
 
     db = open_database(path)
     try:
+        if args.command == "demo-data":
+            # Before anything else is written: the demo brings its own store and staff.
+            return _demo(db, args)
         with db.session_scope() as session:
             if args.command == "init" and args.dealer:
                 dealer.ensure_dealer(session, args.dealer)
@@ -134,8 +137,6 @@ def _run(args: argparse.Namespace) -> int:
 
             emit({"db": str(path), "revision": current_revision(db.engine)})
             return 0
-        if args.command == "demo-data":
-            return _demo(db, args)
         if args.command == "customers":
             return _customers(db, actor, args)
         if args.command == "follow-ups":

@@ -146,3 +146,13 @@ def test_console_script_is_installed(dbpath):
     )  # fmt: skip
     assert result.returncode == 2
     assert result.stderr.startswith("error: phone:")
+
+
+def test_demo_data_brings_its_own_store_and_finds_customers(tmp_path, capsys):
+    path = str(tmp_path / "demo.db")
+    code, lines, _ = run(capsys, "--db", path, "demo-data", "--customers", "50", "--seed", "3")
+    assert code == 0 and lines[-1]["customers"] == 50
+    code, (report,), _ = run(capsys, "--db", path, "check")
+    assert code == 0 and report["customers"] == 50 and report["search_index_ok"]
+    code, _, err = run(capsys, "--db", path, "demo-data", "--customers", "5")
+    assert code == 2 and err.startswith("error: db:")  # never on top of real customers
