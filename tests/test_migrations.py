@@ -43,3 +43,18 @@ def test_sqlite_runs_in_wal_with_foreign_keys(db):
         assert conn.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
         assert conn.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1
         assert conn.exec_driver_sql("PRAGMA busy_timeout").scalar() == 5000
+
+
+def test_head_revision_constant_matches_the_scripts():
+    from showroom.db.migrate import HEAD_REVISION
+
+    assert head_revision() == HEAD_REVISION, "bump HEAD_REVISION in showroom/db/migrate.py"
+
+
+def test_start_up_check_still_migrates_an_older_database(tmp_path):
+    engine = make_engine(tmp_path / "old.db")
+    upgrade_to_head(engine)
+    downgrade(engine, "0001")
+    upgrade_to_head(engine)
+    assert current_revision(engine) == head_revision()
+    engine.dispose()
