@@ -142,7 +142,12 @@ def main(argv: list[str] | None = None) -> int:
     language = set_language(args.lang or str(QSettings().value("language", "zh_CN")))
 
     path = args.db or (demo_db_path() if args.demo else default_db_path())
-    database = open_database(path)
+    try:
+        database = open_database(path)
+    except Exception as error:  # a broken or unreadable file: say so instead of vanishing
+        log.exception("could not open the database %s", path)
+        show_error(None, error, language, str(log_path))
+        return 1
     install_session_guard(database)
     actor, store_name, empty = choose_actor(database, create=not args.demo)
     runner = TaskRunner(database)
@@ -161,10 +166,12 @@ def main(argv: list[str] | None = None) -> int:
     runner.unhandled_error.connect(
         lambda error: show_error(window, error, ctx.language, str(log_path))
     )
-    sys.excepthook = lambda kind, error, tb: (
-        log.error("uncaught", exc_info=(kind, error, tb)),
-        show_error(window, error, ctx.language, str(log_path)),
-    )
+
+    def unexpected(kind, error, tb) -> None:
+        log.error("uncaught exception", exc_info=(kind, error, tb))
+        show_error(window, error, ctx.language, str(log_path))
+
+    sys.excepthook = unexpected
     window.show()
     # Everything made during start-up lives as long as the app: keep it out of the cyclic
     # collector, whose full passes over it otherwise stall the GUI for 30-80 ms now and then.

@@ -36,3 +36,21 @@ def test_demo_mode_uses_the_demo_database_in_the_data_directory(tmp_path, capsys
     assert demo.exists()
     # Quitting while the demo data was being written leaves a consistent database.
     assert admin(["--db", str(demo), "check"]) == 0
+
+
+def test_an_unreadable_database_is_reported_not_crashed_on(tmp_path, monkeypatch):
+    from PySide6.QtCore import QCoreApplication
+
+    import ui.app
+
+    shown = []
+    monkeypatch.setattr(ui.app, "show_error", lambda *args: shown.append(args[1]))
+    monkeypatch.setenv("SHOWROOM_DATA_DIR", str(tmp_path))
+    broken = tmp_path / "broken.db"
+    broken.write_bytes(b"this is not a database file at all" * 200)
+    try:
+        assert ui.app.main(["--db", str(broken), "--exit-when-shown"]) == 1
+    finally:  # main() names the application; the other tests keep their own settings
+        QCoreApplication.setOrganizationName("ShowroomTests")
+        QCoreApplication.setApplicationName("ShowroomTests")
+    assert shown and "not a database" in str(shown[0])
