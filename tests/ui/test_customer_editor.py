@@ -95,6 +95,13 @@ def test_an_invalid_phone_shows_an_inline_error_and_saves_nothing(ctx, host, qtb
 
 
 def test_saving_a_new_customer_updates_the_list_through_data_changed(ctx, host, qtbot, db):
+    from ui.customers.page import CustomersPage
+
+    page = CustomersPage(ctx)  # the list a salesperson has open behind the dialog
+    qtbot.addWidget(page)
+    with qtbot.waitSignal(page.model.loaded, timeout=5000):
+        page.activate()
+    assert page.model.rowCount() == 0
     editor = open_editor(ctx, host, qtbot)
     type_text(qtbot, editor.name, "王芳")
     type_text(qtbot, editor.phones[0], "139 0000 1111")
@@ -108,6 +115,8 @@ def test_saving_a_new_customer_updates_the_list_through_data_changed(ctx, host, 
     assert row.name == "王芳"
     assert changed.args == [Changed("customer", (row.id,), "created")]
     assert opened == [row.id]  # the new customer's 360 opens
+    qtbot.waitUntil(lambda: page.model.rowCount() == 1, timeout=5000)
+    assert page.model.row(0).name == "王芳"  # and the list shows them without a manual refresh
 
 
 def test_editing_saves_only_what_changed_and_emits_updated(ctx, host, qtbot, db, sales, existing):
