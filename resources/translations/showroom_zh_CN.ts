@@ -179,6 +179,14 @@
         <translation>VIP</translation>
     </message>
     <message>
+        <source>Approve lost</source>
+        <translation>批准战败</translation>
+    </message>
+    <message>
+        <source>Reject</source>
+        <translation>驳回</translation>
+    </message>
+    <message>
         <source>Profile</source>
         <translation>基本资料</translation>
     </message>
@@ -313,6 +321,14 @@
     <message>
         <source>%1 km</source>
         <translation>%1 公里</translation>
+    </message>
+    <message>
+        <source>Reject lost request</source>
+        <translation>驳回战败申请</translation>
+    </message>
+    <message>
+        <source>Note for the salesperson (optional)</source>
+        <translation>给销售顾问的说明（选填）</translation>
     </message>
     <message>
         <source>same phone number</source>
@@ -728,7 +744,8 @@
     <message numerus="yes">
         <source>Proposed from level %1 cadence: every %n day(s)</source>
         <translation>
-            <numerusform>按%1级跟进周期建议：每%n天</numerusform></translation>
+            <numerusform>按%1级跟进周期建议：每%n天</numerusform>
+        </translation>
     </message>
     <message>
         <source>Level %1 has no follow-up cadence. Pick a date if you want one.</source>
@@ -947,7 +964,8 @@ Add the first one with “New customer” (Ctrl+N).</source>
     <message numerus="yes">
         <source>%n day(s)</source>
         <translation>
-            <numerusform>%n天</numerusform></translation>
+            <numerusform>%n天</numerusform>
+        </translation>
     </message>
     <message>
         <source>Due today</source>

@@ -254,3 +254,42 @@ def test_a_customer_no_longer_on_file_says_so(ctx, qtbot):
         page.load("no-such-customer")
     assert page.message.isVisible()
     assert not page.log_button.isEnabled()
+
+
+def test_a_manager_approves_or_rejects_a_lost_request_here(
+    ctx, qtbot, db, sales, manager, customer, monkeypatch
+):
+    from showroom.services import leads
+
+    with db.session_scope() as session:
+        leads.set_intent_level(session, sales, customer.id, "F", reason="预算不够")
+    ctx.actor = sales
+    page = Customer360Page(ctx)
+    qtbot.addWidget(page)
+    page.show()
+    with qtbot.waitSignal(page.loaded):
+        page.load(customer.id)
+    assert not page.approve_button.isVisible()  # a salesperson cannot decide
+
+    ctx.actor = manager
+    with qtbot.waitSignal(page.loaded):
+        page.load(customer.id)
+    assert page.approve_button.isVisible() and page.reject_button.isVisible()
+    monkeypatch.setattr(
+        "ui.customers.detail.QInputDialog.getText", lambda *a, **k: ("再跟进一次", True)
+    )
+    with qtbot.waitSignal(page.loaded):
+        qtbot.mouseClick(page.reject_button, Qt.MouseButton.LeftButton)
+    assert page.level_chip.text().startswith("B")  # back to where the lead was
+    assert not page.approval_chip.isVisible() and not page.approve_button.isVisible()
+
+    with db.session_scope() as session:
+        leads.set_intent_level(session, sales, customer.id, "F", reason="已在别家购车")
+    with qtbot.waitSignal(page.loaded):
+        page.load(customer.id)
+    with qtbot.waitSignal(page.loaded):
+        qtbot.mouseClick(page.approve_button, Qt.MouseButton.LeftButton)
+    assert page.approval_chip.text() == "已批准"
+    assert not page.approve_button.isVisible()
+    with db.session_scope() as session:
+        assert customers.get_customer(session, manager, customer.id).lifecycle_stage == "lost"

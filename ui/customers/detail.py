@@ -22,6 +22,7 @@ from PySide6.QtWidgets import (
     QFrame,
     QHBoxLayout,
     QHeaderView,
+    QInputDialog,
     QLabel,
     QPushButton,
     QScrollArea,
@@ -35,7 +36,7 @@ from sqlalchemy.orm import Session
 
 from showroom.actor import Actor
 from showroom.errors import NotFoundError
-from showroom.services import customers, dealer
+from showroom.services import customers, dealer, leads
 from showroom.services.dto import Changed, CustomerRecord, FollowUpDTO, InteractionDTO
 from showroom.vocabulary import IntentLevel, LostApproval
 from ui import formatting, labels
@@ -45,6 +46,7 @@ from ui.customers.actions import (
     AssignDialog,
     ChangeLevelDialog,
     LogInteractionDialog,
+    customer_changed,
 )
 from ui.customers.editor import CustomerEditor
 from ui.i18n import tr
@@ -292,6 +294,15 @@ class Customer360Page(QWidget):
         self.approval_chip = Chip()
         self.approval_chip.setObjectName("approvalChip")
         title_row.addWidget(self.approval_chip)
+        # A manager decides a pending lost (F) request right here.
+        self.approve_button = QPushButton(tr("Approve lost"))
+        self.approve_button.setObjectName("approveLost")
+        self.approve_button.clicked.connect(self.approve_lost)
+        title_row.addWidget(self.approve_button)
+        self.reject_button = QPushButton(tr("Reject"))
+        self.reject_button.setObjectName("rejectLost")
+        self.reject_button.clicked.connect(self.reject_lost)
+        title_row.addWidget(self.reject_button)
         title_row.addStretch(1)
         head.addLayout(title_row)
         self.summary_label = muted_label()
@@ -517,6 +528,9 @@ class Customer360Page(QWidget):
         )
         approval = c.lost_approval if c.intent_level == IntentLevel.F else None
         self.approval_chip.setVisible(bool(approval))
+        deciding = approval == LostApproval.PENDING and self.ctx.actor.is_manager
+        self.approve_button.setVisible(deciding)
+        self.reject_button.setVisible(deciding)
         if approval:
             self.approval_chip.setText(labels.lost_approval(approval))
             pending = approval == LostApproval.PENDING
@@ -685,6 +699,30 @@ class Customer360Page(QWidget):
         c = self._customer()
         if c:
             AddVehicleDialog(self.ctx, c.id, parent=self).open()
+
+    def approve_lost(self) -> None:
+        """Manager: confirm the lost (F) request; the customer's stage becomes lost."""
+        self._decide_lost(leads.approve_lost, None)
+
+    def reject_lost(self) -> None:
+        """Manager: refuse the lost request with a note; the lead returns to its last level."""
+        note, ok = QInputDialog.getText(
+            self, tr("Reject lost request"), tr("Note for the salesperson (optional)")
+        )
+        if ok:
+            self._decide_lost(leads.reject_lost, note.strip() or None)
+
+    def _decide_lost(self, decide, note: str | None) -> None:
+        c = self._customer()
+        if not c:
+            return
+        actor, cid = self.ctx.actor, c.id
+        self.ctx.runner.db(
+            lambda session: decide(session, actor, cid, note),
+            on_error=lambda error: report_error(self, error, self.ctx.language),
+            changed=customer_changed(cid),
+            write=True,
+        )
 
 
 def _escape(text: str) -> str:
