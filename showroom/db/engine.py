@@ -6,7 +6,7 @@ import contextlib
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
-from sqlalchemy import Engine, create_engine, event, select
+from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.orm import Session, sessionmaker
 
 from showroom.db import outbox
@@ -94,8 +94,3 @@ def open_database(path: str | Path, *, migrate: bool = True) -> Database:
         device_id = state.value
     return Database(engine, device_id)
 
-
-def local_value(session: Session, key: str) -> str | None:
-    from showroom.models import LocalState
-
-    return session.scalar(select(LocalState.value).where(LocalState.key == key))
