@@ -93,4 +93,3 @@ def open_database(path: str | Path, *, migrate: bool = True) -> Database:
             session.add(state)
         device_id = state.value
     return Database(engine, device_id)
-
