@@ -129,7 +129,7 @@ def _prepare(path: Path, customers: int, seed: int) -> bool:
     import resource
 
     from showroom.db.engine import open_database
-    from showroom.demo import generate_demo_data
+    from showroom.demo import CUSTOMER_TABLES, generate_demo_data
 
     existed = path.exists()
     db = open_database(path)
@@ -158,13 +158,7 @@ def _prepare(path: Path, customers: int, seed: int) -> bool:
             emit("demo_data_peak_rss_mb", peak_kib / 1024, "MiB", customers=customers)
         with db.engine.connect() as conn:
             for table in (
-                "customer",
-                "customer_phone",
-                "customer_vehicle",
-                "interaction",
-                "follow_up",
-                "intent_change",
-                "consent",
+                *CUSTOMER_TABLES,
                 "search_doc",
                 "search_key",
             ):

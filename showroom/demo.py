@@ -239,7 +239,7 @@ _COLUMNS: dict[str, tuple[str, ...]] = {
     ),
 }
 # Parents before children: foreign keys are enforced while inserting.
-_CUSTOMER_TABLES = (
+CUSTOMER_TABLES = (
     "customer",
     "customer_phone",
     "customer_vehicle",
@@ -1450,7 +1450,7 @@ class _Generator:
 
     def customers(self, start: int, count: int) -> dict[str, list[tuple]]:
         """Rows for customers number ``start`` .. ``start + count - 1`` and everything theirs."""
-        rows: dict[str, list[tuple]] = {table: [] for table in _CUSTOMER_TABLES}
+        rows: dict[str, list[tuple]] = {table: [] for table in CUSTOMER_TABLES}
         for index in range(start, start + count):
             self._customer(index, rows)
         return rows
@@ -2122,10 +2122,10 @@ def generate_demo_data(
         write("catalogue_option", options)
         write("catalogue_colour", colours)
 
-        with _indexes_deferred(conn, (*_CUSTOMER_TABLES, "search_key")):
+        with _indexes_deferred(conn, (*CUSTOMER_TABLES, "search_key")):
             for start in range(0, customers, CHUNK_CUSTOMERS):
                 chunk = gen.customers(start, min(CHUNK_CUSTOMERS, customers - start))
-                for table in _CUSTOMER_TABLES:
+                for table in CUSTOMER_TABLES:
                     write(table, chunk[table])
                 del chunk
                 if progress:

@@ -13,7 +13,7 @@ from sqlalchemy import select
 from showroom import validation
 from showroom.actor import Actor
 from showroom.db.engine import open_database
-from showroom.demo import DemoSummary, generate_demo_data
+from showroom.demo import CUSTOMER_TABLES, DemoSummary, generate_demo_data
 from showroom.errors import ValidationError
 from showroom.models import Customer, CustomerPhone, FollowUp, Trim
 from showroom.search import fold_query, ranked_customer_ids
@@ -30,13 +30,7 @@ _TABLES = (
     "catalogue_trim",
     "catalogue_option",
     "catalogue_colour",
-    "customer",
-    "customer_phone",
-    "customer_vehicle",
-    "interaction",
-    "follow_up",
-    "intent_change",
-    "consent",
+    *CUSTOMER_TABLES,
 )
 
 

@@ -5,9 +5,9 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
-from PySide6.QtCore import QEvent, Qt
-from PySide6.QtGui import QKeyEvent
-from PySide6.QtWidgets import QApplication, QDialog, QMessageBox, QWidget
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QDialog, QMessageBox, QWidget
+from qt_keys import type_text
 
 from showroom.services import customers
 from showroom.services.customers import CustomerDraft, VehicleDraft
@@ -23,17 +23,6 @@ from ui.customers.detail import Customer360Page
 from ui.customers.editor import CustomerEditor
 
 ID_NUMBER = "44030519900307123" + id_check_digit("44030519900307123")
-
-
-def type_text(qtbot, widget, text: str) -> None:
-    """Type ``text`` as key presses. QTest only knows ASCII keys, so Chinese characters arrive
-    as key events that carry the text, as an input method delivers them."""
-    for char in text:
-        if char.isascii():
-            qtbot.keyClicks(widget, char)
-        else:
-            event = QKeyEvent(QEvent.Type.KeyPress, 0, Qt.KeyboardModifier.NoModifier, char)
-            QApplication.sendEvent(widget, event)
 
 
 @pytest.fixture

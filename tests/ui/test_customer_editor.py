@@ -7,9 +7,9 @@ from types import SimpleNamespace
 
 import pytest
 import shiboken6
-from PySide6.QtCore import QEvent, Qt
-from PySide6.QtGui import QKeyEvent
-from PySide6.QtWidgets import QApplication, QMessageBox, QPushButton, QWidget
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QMessageBox, QPushButton, QWidget
+from qt_keys import type_text
 from sqlalchemy import func, select
 
 from showroom.models import Customer
@@ -18,17 +18,6 @@ from showroom.services.customers import CustomerDraft
 from showroom.services.dto import Changed
 from ui.customers.detail import Customer360Page
 from ui.customers.editor import CustomerEditor
-
-
-def type_text(qtbot, widget, text: str) -> None:
-    """Type ``text`` as key presses. QTest only knows ASCII keys, so Chinese characters arrive
-    as key events that carry the text, as an input method delivers them."""
-    for char in text:
-        if char.isascii():
-            qtbot.keyClicks(widget, char)
-        else:
-            event = QKeyEvent(QEvent.Type.KeyPress, 0, Qt.KeyboardModifier.NoModifier, char)
-            QApplication.sendEvent(widget, event)
 
 
 @pytest.fixture
