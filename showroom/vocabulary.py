@@ -25,15 +25,6 @@ DEFAULT_CADENCE_DAYS: dict[IntentLevel, int] = {
     IntentLevel.C: 14,
 }
 
-INTENT_LEVEL_ZH = {
-    IntentLevel.H: "H级（7天内购车）",
-    IntentLevel.A: "A级（15天内购车）",
-    IntentLevel.B: "B级（30天内购车）",
-    IntentLevel.C: "C级（暂不购车）",
-    IntentLevel.O: "O级（已订车）",
-    IntentLevel.F: "F级（战败）",
-}
-
 
 class LostApproval(StrEnum):
     PENDING = "pending"

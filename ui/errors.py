@@ -22,11 +22,6 @@ from ui.i18n import tr
 log = logging.getLogger(__name__)
 
 
-def user_message(error: ShowroomError, language: str) -> str:
-    """The core's message in the UI language (the core carries both)."""
-    return error.message(language)
-
-
 class ErrorDialog(QDialog):
     """Unexpected failure: a plain apology, the log file's place, and copyable details."""
 
@@ -60,7 +55,7 @@ class ErrorDialog(QDialog):
 def show_error(parent: QWidget | None, error: BaseException, language: str, log_path: str) -> None:
     """Show ``error`` once: a short message for typed errors, the details dialog otherwise."""
     if isinstance(error, ShowroomError):
-        QMessageBox.warning(parent, tr("Cannot do that"), user_message(error, language))
+        QMessageBox.warning(parent, tr("Cannot do that"), error.message(language))
         return
     log.error("unexpected error", exc_info=error)
     ErrorDialog(error, log_path, parent).exec()
