@@ -13,11 +13,13 @@ import json
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import event, inspect
+from sqlalchemy import Boolean, Column, Date, Integer, String, event, inspect
 from sqlalchemy.orm import Session, sessionmaker
 
 from showroom.db.base import SyncMixin, utcnow
+from showroom.db.types import Money, UTCDateTime
 from showroom.ids import new_id
+from showroom.money import to_money
 
 # Columns that describe the row's sync state rather than its content.
 SYNC_COLUMNS = frozenset({"id", "server_version", "updated_at", "updated_by_device"})
@@ -35,13 +37,53 @@ def install(factory: sessionmaker) -> None:
 
 
 def to_wire(value: Any) -> Any:
-    """The JSON form of a column value, as the sync protocol carries it."""
+    """The JSON form of a column value, as the sync protocol carries it.
+
+    Money travels with exactly two places ("12.50"), so a value reads the same on the wire
+    whether it came from an edit or back from the database: checksums depend on it.
+    """
     if isinstance(value, Decimal):
-        return str(value)
+        return str(to_money(value))
     if isinstance(value, dt.datetime):
         return value.isoformat()
     if isinstance(value, dt.date):
         return value.isoformat()
+    return value
+
+
+def from_wire(column: Column, value: Any) -> Any:
+    """The Python value for ``column`` from its JSON form (the inverse of :func:`to_wire`).
+
+    Raises ValueError or TypeError when the value does not fit the column.
+    """
+    if value is None:
+        return None
+    kind = column.type
+    if isinstance(kind, Money):
+        if isinstance(value, bool) or not isinstance(value, str | int):
+            raise TypeError("money must travel as a string")
+        return to_money(Decimal(value))
+    if isinstance(kind, UTCDateTime):
+        moment = dt.datetime.fromisoformat(value)
+        if moment.tzinfo is None:
+            raise ValueError("timestamp without a UTC offset")
+        return moment
+    if isinstance(kind, Date):
+        return dt.date.fromisoformat(value)
+    if isinstance(kind, Boolean):
+        if not isinstance(value, bool):
+            raise TypeError("expected true or false")
+        return value
+    if isinstance(kind, Integer):
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise TypeError("expected a whole number")
+        return value
+    if isinstance(kind, String):  # String and Text
+        if not isinstance(value, str):
+            raise TypeError("expected text")
+        if kind.length is not None and len(value) > kind.length:
+            raise ValueError(f"longer than {kind.length} characters")
+        return value
     return value
 
 

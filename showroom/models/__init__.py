@@ -7,6 +7,8 @@ from showroom.models.dealer import Dealer, DealerSetting, User
 from showroom.models.follow_up import FollowUp
 from showroom.models.interaction import Interaction
 from showroom.models.local import LocalState, SearchDoc, SearchKey, SyncOutbox
+from showroom.models.sync import SyncConflict
+from showroom.models.test_drive import TestDrive
 from showroom.models.vehicle import CustomerVehicle
 
 __all__ = [
@@ -23,7 +25,9 @@ __all__ = [
     "LocalState",
     "SearchDoc",
     "SearchKey",
+    "SyncConflict",
     "SyncOutbox",
+    "TestDrive",
     "Trim",
     "TrimColour",
     "TrimOption",

@@ -11,6 +11,22 @@ from showroom.db.base import Base, utcnow
 from showroom.db.types import IdColumnType, UTCDateTime
 
 
+class SyncKeys:
+    """``local_state`` keys the sync client keeps (values are text)."""
+
+    SERVER_URL = "sync.server_url"
+    TOKEN = "sync.token"
+    DEALER_ID = "sync.dealer_id"
+    DEALER_NAME = "sync.dealer_name"
+    CURSOR = "sync.cursor"  # highest server_seq applied locally
+    EPOCH = "sync.epoch"  # the server's history id; changes when it is restored from a backup
+    LAST_ATTEMPT_AT = "sync.last_attempt_at"  # ISO UTC
+    LAST_SUCCESS_AT = "sync.last_success_at"  # ISO UTC
+    LAST_ERROR = "sync.last_error"  # empty after a good cycle
+    ONLINE = "sync.online"  # "1" / "0": did the last attempt reach the server
+    CLOCK_SKEW_SECONDS = "sync.clock_skew_seconds"  # server clock minus this laptop's
+
+
 class LocalState(Base):
     """Key/value facts about this installation (device id, sync cursor, demo flag)."""
 
@@ -40,6 +56,10 @@ class SyncOutbox(Base):
     actor_id: Mapped[str | None] = mapped_column(IdColumnType())
     batch_id: Mapped[str | None] = mapped_column(IdColumnType(), index=True)
     acknowledged: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    # The server's answer once acknowledged: applied / merged / conflict / duplicate / rejected.
+    result: Mapped[str | None] = mapped_column(String(10))
+    # Why the server rejected the op; rejected ops stay here for the conflict review page.
+    reason: Mapped[str | None] = mapped_column(Text)
 
 
 class SearchDoc(Base):

@@ -1,0 +1,49 @@
+"""Synced rows that the sync itself produces: conflicts the server recorded, for review."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from sqlalchemy import Index, String, Text
+from sqlalchemy.orm import Mapped, mapped_column
+
+from showroom.db.base import Base, SyncMixin
+from showroom.db.types import IdColumnType, UTCDateTime
+
+
+class SyncConflict(SyncMixin, Base):
+    """A change the server could not apply cleanly, kept so that a manager can review it.
+
+    The server creates these rows and every laptop pulls them like any other row. ``kind`` is
+    ``field`` (one field edited on two laptops from the same base: the later arrival is in place,
+    the earlier value is kept here), ``delete_edit`` (an edit met a delete: the row stays
+    deleted, the edit is kept here) or ``double_booking`` (two bookings of one resource overlap:
+    both are kept, ``other_row_id`` names the second). Values are JSON text, as on the wire.
+    A manager's choice is an ordinary synced edit of ``status``/``resolution``.
+    """
+
+    __tablename__ = "sync_conflict"
+    __table_args__ = (Index("ix_sync_conflict_status_detected", "status", "detected_at"),)
+
+    kind: Mapped[str] = mapped_column(String(20))
+    table_name: Mapped[str] = mapped_column(String(50))
+    row_id: Mapped[str] = mapped_column(IdColumnType(), index=True)
+    field: Mapped[str | None] = mapped_column(String(50))
+    base_value: Mapped[str | None] = mapped_column(Text)
+    # The value that arrived first and was overwritten (or the edit that met a delete).
+    theirs_value: Mapped[str | None] = mapped_column(Text)
+    # The value that arrived later and is now in place.
+    mine_value: Mapped[str | None] = mapped_column(Text)
+    theirs_device: Mapped[str | None] = mapped_column(IdColumnType())
+    mine_device: Mapped[str | None] = mapped_column(IdColumnType())
+    theirs_actor: Mapped[str | None] = mapped_column(IdColumnType())
+    mine_actor: Mapped[str | None] = mapped_column(IdColumnType())
+    other_row_id: Mapped[str | None] = mapped_column(IdColumnType())
+    detected_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
+    # open / resolved
+    status: Mapped[str] = mapped_column(String(10), default="open", server_default="open")
+    # kept (the value in place stays) / reverted (the earlier value restored) / restored
+    # (a deleted row brought back with the edit)
+    resolution: Mapped[str | None] = mapped_column(String(20))
+    resolved_by_id: Mapped[str | None] = mapped_column(IdColumnType())
+    resolved_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
