@@ -66,4 +66,7 @@ _ENTITY_ZH = {
     "interaction": "接触记录",
     "trim": "车型配置",
     "dealer": "门店",
+    "conflict": "同步冲突",
+    "rejected_change": "被拒绝的修改",
+    "test_drive": "试驾",
 }

@@ -1,0 +1,328 @@
+"""Conflict review: each choice changes the record and leaves outbox ops, managers only."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+
+import pytest
+from sqlalchemy import select
+
+from showroom.db.outbox import CAPTURE
+from showroom.errors import ConflictError, NotFoundError, PermissionDeniedError, ValidationError
+from showroom.models import Customer, SyncConflict, SyncOutbox, TestDrive
+from showroom.services import conflicts, customers
+from showroom.services.customers import CustomerDraft
+
+LAPTOP_B = "0190a000-0000-7000-8000-00000000000b"
+
+
+def server_rows(db, *rows) -> None:
+    """Store rows the way the sync client applies pulled ones: no outbox ops of their own."""
+    with db.session_scope() as session:
+        session.info[CAPTURE] = False
+        session.add_all(rows)
+
+
+def field_conflict(customer_id, field, base, theirs, mine, **extra) -> SyncConflict:
+    return SyncConflict(
+        kind="field",
+        table_name="customer",
+        row_id=customer_id,
+        field=field,
+        base_value=json.dumps(base, ensure_ascii=False),
+        theirs_value=json.dumps(theirs, ensure_ascii=False),
+        mine_value=json.dumps(mine, ensure_ascii=False),
+        detected_at=dt.datetime(2026, 11, 22, 9, 30, tzinfo=dt.UTC),
+        server_version=7,
+        **extra,
+    )
+
+
+def new_customer(db, actor, name="陈晓明", phone="13812345678", **fields) -> str:
+    with db.session_scope() as session:
+        return customers.create_customer(
+            session, actor, CustomerDraft(name=name, phones=[phone], **fields)
+        ).id
+
+
+def outbox_after(db, seq: int) -> list[SyncOutbox]:
+    with db.session_scope(write=False) as session:
+        return list(
+            session.scalars(select(SyncOutbox).where(SyncOutbox.seq > seq).order_by(SyncOutbox.seq))
+        )
+
+
+def last_seq(db) -> int:
+    with db.session_scope(write=False) as session:
+        return session.scalar(select(SyncOutbox.seq).order_by(SyncOutbox.seq.desc()).limit(1)) or 0
+
+
+def test_listing_explains_a_field_conflict(db, manager, sales, staff):
+    cid = new_customer(db, sales, address="深圳市福田区")
+    conflict = field_conflict(
+        cid,
+        "address",
+        "深圳市福田区",
+        "深圳市南山区",
+        "深圳市宝安区",
+        theirs_device=db.device_id,
+        mine_device=LAPTOP_B,
+        theirs_actor=sales.user_id,
+        mine_actor=staff["sales2"].user_id,
+    )
+    server_rows(db, conflict)
+    with db.session_scope(write=False) as session:
+        (found,) = conflicts.list_conflicts(session, manager)
+    assert found.record_label == "陈晓明"
+    assert found.customer_id == cid
+    assert (found.base, found.theirs, found.mine) == (
+        "深圳市福田区",
+        "深圳市南山区",
+        "深圳市宝安区",
+    )
+    assert found.field_label() == "地址" and found.field_label("en") == "Address"
+    assert found.theirs_by == "李娜" and found.mine_by == "王磊"
+    assert found.theirs_is_this_device and not found.mine_is_this_device
+    assert found.choices == ("keep", "revert")
+    with db.session_scope(write=False) as session:
+        assert conflicts.list_conflicts(session, manager, "resolved") == []
+
+
+def test_revert_writes_the_overwritten_value_back_as_a_synced_edit(db, manager, sales):
+    cid = new_customer(db, sales, address="深圳市宝安区")
+    conflict = field_conflict(cid, "address", "深圳市福田区", "深圳市南山区", "深圳市宝安区")
+    server_rows(db, conflict)
+    before = last_seq(db)
+    with db.session_scope() as session:
+        result = conflicts.resolve_conflict(session, manager, conflict.id, "revert")
+    assert result.status == "resolved" and result.resolution == "reverted"
+    assert result.resolved_by == "周经理" and result.choices == ()
+    with db.session_scope(write=False) as session:
+        assert session.get(Customer, cid).address == "深圳市南山区"
+        stored = session.get(SyncConflict, conflict.id)
+        assert stored.status == "resolved" and stored.resolved_by_id == manager.user_id
+        assert stored.resolved_at is not None
+    ops = {(op.table_name, op.row_id): op for op in outbox_after(db, before)}
+    edit = json.loads(ops[("customer", cid)].fields)
+    assert edit == {"address": {"new": "深圳市南山区", "base": "深圳市宝安区"}}
+    decision = json.loads(ops[("sync_conflict", conflict.id)].fields)
+    assert decision["status"] == {"new": "resolved", "base": "open"}
+    assert decision["resolution"]["new"] == "reverted"
+    assert ops[("sync_conflict", conflict.id)].base_version == 7
+    assert ops[("customer", cid)].actor_id == manager.user_id
+
+
+def test_keep_leaves_the_record_alone_and_records_the_decision(db, manager, sales):
+    cid = new_customer(db, sales, address="深圳市宝安区")
+    conflict = field_conflict(cid, "address", "深圳市福田区", "深圳市南山区", "深圳市宝安区")
+    server_rows(db, conflict)
+    before = last_seq(db)
+    with db.session_scope() as session:
+        conflicts.resolve_conflict(session, manager, conflict.id, "keep")
+    with db.session_scope(write=False) as session:
+        assert session.get(Customer, cid).address == "深圳市宝安区"
+        (resolved,) = conflicts.list_conflicts(session, manager, "resolved")
+    assert resolved.resolution == "kept"
+    assert [(op.table_name, op.op) for op in outbox_after(db, before)] == [
+        ("sync_conflict", "update")
+    ]
+
+
+def test_revert_converts_wire_values_to_the_column_type(db, manager, sales):
+    cid = new_customer(db, sales, vip=True, expected_purchase_date="2026-12-20")
+    server_rows(
+        db,
+        vip := field_conflict(cid, "vip", False, False, True),
+        date := field_conflict(cid, "expected_purchase_date", None, "2027-01-15", "2026-12-20"),
+    )
+    with db.session_scope() as session:
+        conflicts.resolve_conflict(session, manager, vip.id, "revert")
+        conflicts.resolve_conflict(session, manager, date.id, "revert")
+    with db.session_scope(write=False) as session:
+        row = session.get(Customer, cid)
+        assert row.vip is False
+        assert row.expected_purchase_date == dt.date(2027, 1, 15)
+
+
+def test_a_kept_value_that_no_longer_fits_names_the_field(db, manager, sales):
+    cid = new_customer(db, sales)
+    conflict = field_conflict(cid, "birthday", None, "not a date", "1990-01-01")
+    server_rows(db, conflict)
+    with pytest.raises(ValidationError) as raised, db.session_scope() as session:
+        conflicts.resolve_conflict(session, manager, conflict.id, "revert")
+    assert raised.value.field == "birthday"
+    with db.session_scope(write=False) as session:
+        assert session.get(SyncConflict, conflict.id).status == "open"  # nothing half-done
+
+
+def test_restore_brings_back_a_deleted_record_with_the_edit(db, manager, sales):
+    cid = new_customer(db, sales, address="深圳市福田区")
+    with db.session_scope() as session:
+        session.info[CAPTURE] = False
+        session.get(Customer, cid).deleted = True  # the delete arrived from the server
+    conflict = SyncConflict(
+        kind="delete_edit",
+        table_name="customer",
+        row_id=cid,
+        field=None,
+        theirs_value=json.dumps({"address": "深圳市罗湖区", "notes": "想看途观L"}),
+        detected_at=dt.datetime(2026, 11, 22, 10, 0, tzinfo=dt.UTC),
+    )
+    server_rows(db, conflict)
+    with db.session_scope(write=False) as session:
+        (found,) = conflicts.list_conflicts(session, manager)
+    assert found.record_deleted and found.choices == ("keep", "restore")
+    before = last_seq(db)
+    with db.session_scope() as session:
+        conflicts.resolve_conflict(session, manager, conflict.id, "restore")
+    with db.session_scope(write=False) as session:
+        row = session.get(Customer, cid)
+        assert not row.deleted
+        assert (row.address, row.notes) == ("深圳市罗湖区", "想看途观L")
+    edit = next(op for op in outbox_after(db, before) if op.table_name == "customer")
+    fields = json.loads(edit.fields)
+    assert fields["deleted"] == {"new": False, "base": True}
+    assert fields["address"]["new"] == "深圳市罗湖区"
+
+
+def test_keep_after_a_delete_leaves_the_record_deleted(db, manager, sales):
+    cid = new_customer(db, sales)
+    with db.session_scope() as session:
+        session.info[CAPTURE] = False
+        session.get(Customer, cid).deleted = True
+    conflict = SyncConflict(
+        kind="delete_edit",
+        table_name="customer",
+        row_id=cid,
+        field="notes",
+        theirs_value=json.dumps("回访"),
+        detected_at=dt.datetime(2026, 11, 22, 10, 0, tzinfo=dt.UTC),
+    )
+    server_rows(db, conflict)
+    with db.session_scope() as session:
+        conflicts.resolve_conflict(session, manager, conflict.id, "keep")
+    with db.session_scope(write=False) as session:
+        assert session.get(Customer, cid).deleted
+        assert session.get(SyncConflict, conflict.id).resolution == "kept"
+
+
+def double_booking(db, sales, staff):
+    cid = new_customer(db, sales)
+    other = new_customer(db, sales, name="王芳", phone="13912345678")
+    start = dt.datetime(2026, 11, 23, 2, 0, tzinfo=dt.UTC)
+    first = TestDrive(
+        customer_id=cid,
+        salesperson_id=sales.user_id,
+        demo_car="粤B·D1234",
+        starts_at=start,
+        ends_at=start + dt.timedelta(hours=1),
+    )
+    second = TestDrive(
+        customer_id=other,
+        salesperson_id=staff["sales2"].user_id,
+        demo_car="粤B·D1234",
+        starts_at=start + dt.timedelta(minutes=30),
+        ends_at=start + dt.timedelta(minutes=90),
+    )
+    server_rows(db, first, second)
+    conflict = SyncConflict(
+        kind="double_booking",
+        table_name="test_drive",
+        row_id=first.id,
+        other_row_id=second.id,
+        detected_at=dt.datetime(2026, 11, 22, 11, 0, tzinfo=dt.UTC),
+    )
+    server_rows(db, conflict)
+    return conflict, first, second
+
+
+def test_double_booking_shows_both_bookings(db, manager, sales, staff):
+    conflict, first, second = double_booking(db, sales, staff)
+    with db.session_scope(write=False) as session:
+        (found,) = conflicts.list_conflicts(session, manager)
+    assert found.id == conflict.id
+    assert (found.booking.id, found.other_booking.id) == (first.id, second.id)
+    assert found.record_label == "陈晓明 · 粤B·D1234"
+    assert found.booking.customer_name == "陈晓明" and found.booking.salesperson_name == "李娜"
+    assert found.other_booking.customer_name == "王芳"
+    assert found.other_booking.salesperson_name == "王磊"
+    assert found.choices == ("keep", "cancel_other", "cancel_this")
+
+
+@pytest.mark.parametrize(("choice", "cancelled"), [("cancel_other", 1), ("cancel_this", 0)])
+def test_cancelling_one_booking_is_a_synced_edit(db, manager, sales, staff, choice, cancelled):
+    conflict, *bookings = double_booking(db, sales, staff)
+    before = last_seq(db)
+    with db.session_scope() as session:
+        conflicts.resolve_conflict(session, manager, conflict.id, choice)
+    with db.session_scope(write=False) as session:
+        statuses = [session.get(TestDrive, b.id).status for b in bookings]
+    expected = ["booked", "booked"]
+    expected[cancelled] = "cancelled"
+    assert statuses == expected
+    op = next(op for op in outbox_after(db, before) if op.table_name == "test_drive")
+    assert op.row_id == bookings[cancelled].id
+    assert json.loads(op.fields) == {"status": {"new": "cancelled", "base": "booked"}}
+
+
+def test_only_managers_resolve(db, sales):
+    cid = new_customer(db, sales)
+    conflict = field_conflict(cid, "notes", None, "a", "b")
+    server_rows(db, conflict)
+    before = last_seq(db)
+    with pytest.raises(PermissionDeniedError), db.session_scope() as session:
+        conflicts.resolve_conflict(session, sales, conflict.id, "keep")
+    with db.session_scope(write=False) as session:
+        assert session.get(SyncConflict, conflict.id).status == "open"
+    assert outbox_after(db, before) == []
+
+
+def test_bad_choices_and_repeats_are_refused_by_name(db, manager, sales):
+    cid = new_customer(db, sales)
+    conflict = field_conflict(cid, "notes", None, "a", "b")
+    server_rows(db, conflict)
+    with pytest.raises(ValidationError) as raised, db.session_scope() as session:
+        conflicts.resolve_conflict(session, manager, conflict.id, "restore")
+    assert raised.value.field == "choice"
+    with pytest.raises(NotFoundError), db.session_scope() as session:
+        conflicts.resolve_conflict(session, manager, "no-such-conflict", "keep")
+    with db.session_scope() as session:
+        conflicts.resolve_conflict(session, manager, conflict.id, "keep")
+    with pytest.raises(ConflictError) as raised, db.session_scope() as session:
+        conflicts.resolve_conflict(session, manager, conflict.id, "revert")
+    assert raised.value.field == "conflict"
+    with pytest.raises(ValidationError) as raised, db.session_scope(write=False) as session:
+        conflicts.list_conflicts(session, manager, "pending")
+    assert raised.value.field == "status"
+
+
+def reject_last_op(db, reason: str) -> int:
+    """Mark the newest outbox op as the server's rejection, the way the client records it."""
+    with db.session_scope() as session:
+        op = session.scalar(select(SyncOutbox).order_by(SyncOutbox.seq.desc()).limit(1))
+        op.acknowledged, op.result, op.reason = True, "rejected", reason
+        return op.seq
+
+
+def test_rejected_changes_are_listed_with_the_reason_and_can_be_dismissed(db, manager, sales):
+    cid = new_customer(db, sales)
+    with db.session_scope() as session:
+        customers.update_customer(session, sales, cid, {"notes": "周六来店"})
+    seq = reject_last_op(db, "customer does not exist on the server")
+    with db.session_scope(write=False) as session:
+        (rejected,) = conflicts.list_rejected(session)
+    assert rejected.seq == seq and rejected.record_label == "陈晓明"
+    assert rejected.fields == {"notes": "周六来店"}
+    assert rejected.reason == "customer does not exist on the server"
+    assert rejected.made_by == "李娜" and rejected.table_label() == "客户"
+
+    with pytest.raises(PermissionDeniedError), db.session_scope() as session:
+        conflicts.dismiss_rejected(session, sales, seq)
+    with db.session_scope() as session:
+        conflicts.dismiss_rejected(session, manager, seq)
+    with db.session_scope(write=False) as session:
+        assert conflicts.list_rejected(session) == []
+        assert session.get(SyncOutbox, seq).reason  # kept for the record
+    with pytest.raises(NotFoundError), db.session_scope() as session:
+        conflicts.dismiss_rejected(session, manager, seq)
