@@ -8,11 +8,14 @@ the whole request, committed and answered, and the laptop never hears the answer
 from __future__ import annotations
 
 import contextlib
+import gzip
+import json
 import random
 import socket
 import threading
 import time
 from dataclasses import dataclass, field
+from typing import Any
 
 PASS = "pass"
 OFFLINE = "offline"  # a new connection is closed at once, before anything is read
@@ -80,7 +83,39 @@ def _read_message(sock: socket.socket, buffer: bytearray) -> tuple[bytes, bytes]
 
 def _request_line(head: bytes) -> tuple[str, str]:
     parts = head.split(b"\r\n", 1)[0].decode("latin-1").split(" ")
-    return parts[0], parts[1].split("?")[0] if len(parts) > 1 else ""
+    return parts[0], parts[1] if len(parts) > 1 else ""
+
+
+def _decoded(head: bytes, body: bytes) -> bytes:
+    """The body with any gzip content encoding undone."""
+    if b"content-encoding: gzip" in head.lower():
+        try:
+            return gzip.decompress(body)
+        except (OSError, EOFError):
+            return body
+    return body
+
+
+@dataclass
+class Exchange:
+    """One request as it passed the proxy, with the answer the server gave (if any)."""
+
+    method: str
+    target: str  # path and query
+    fault: str
+    request: bytes  # body, gzip undone
+    response: bytes | None = None  # body, gzip undone; None when the server never answered
+    status: int | None = None
+
+    @property
+    def path(self) -> str:
+        return self.target.split("?")[0]
+
+    def request_json(self) -> Any:
+        return json.loads(self.request)
+
+    def response_json(self) -> Any:
+        return json.loads(self.response) if self.response is not None else None
 
 
 @dataclass
@@ -123,6 +158,7 @@ class FaultProxy:
         self._rng: random.Random | None = None
         self._rate = 0.0
         self.log: list[tuple[str, str, str]] = []
+        self.exchanges: list[Exchange] = []
         self._listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         self._listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         self._listener.bind(("127.0.0.1", port))
@@ -179,6 +215,10 @@ class FaultProxy:
             for hold in self._holds:
                 hold.release()
             self._holds.clear()
+
+    def sent(self, path: str) -> list[Exchange]:
+        """The requests to ``path`` that reached the server, in order."""
+        return [e for e in list(self.exchanges) if e.path == path]
 
     def count(self, what: str, path: str | None = None) -> int:
         return sum(1 for _m, p, w in list(self.log) if w == what and (path is None or p == path))
@@ -242,7 +282,8 @@ class FaultProxy:
                 if message is None:
                     return
                 head, body = message
-                method, path = _request_line(head)
+                method, target = _request_line(head)
+                path = target.split("?")[0]
                 fault, seconds, hold = self._choose(method, path)
                 self.log.append((method, path, fault))
                 if fault == OFFLINE:
@@ -255,9 +296,13 @@ class FaultProxy:
                     upstream.sendall(head + body[: len(body) // 2])
                     return
                 upstream.sendall(head + body)
+                exchange = Exchange(method, target, fault, _decoded(head, body))
+                self.exchanges.append(exchange)
                 answer = _read_message(upstream, from_server)
                 if answer is None:
                     return
+                exchange.status = int(answer[0].split(b" ")[1])
+                exchange.response = _decoded(*answer)
                 if fault == CUT_RESPONSE:
                     return
                 if hold is not None:

@@ -475,10 +475,23 @@ class Laptop:
         return self._read("SELECT * FROM sync_conflict")
 
     def rows(self) -> dict[tuple[str, str], dict[str, Any]]:
-        """Every synced row, by (table, id), in the wire shape {"deleted", "data"}."""
-        from sync.local import local_rows
+        """Every synced row, by (table, id), in the wire shape {"version", "deleted", "data"}."""
+        from sqlalchemy import select
 
-        return local_rows(self.db)
+        from showroom.db.outbox import to_wire
+        from sync.local import content_columns, synced_tables
+
+        found = {}
+        with self.db.engine.connect() as conn:
+            for name, table in synced_tables().items():
+                columns = content_columns(name)
+                for r in conn.execute(select(table)).mappings():
+                    found[(name, r["id"])] = {
+                        "version": r["server_version"],
+                        "deleted": bool(r["deleted"]),
+                        "data": {c.name: to_wire(r[c.name]) for c in columns},
+                    }
+        return found
 
     def checksums(self) -> dict[str, Any]:
         from sync.local import local_checksums

@@ -76,6 +76,14 @@ def test_cut_response_delivers_the_request_but_not_the_answer(proxy):
     assert _Counter.received == [b"payload"]
     # The fault was for one request only.
     assert requests.post(proxy.url + "/push", data=b"again", timeout=5).json() == {"n": 2}
+    # The proxy saw both answers, including the one the client never got.
+    first, second = proxy.sent("/push")
+    assert (first.request, first.response_json(), first.fault) == (
+        b"payload",
+        {"n": 1},
+        "cut_response",
+    )
+    assert (second.request, second.response_json(), second.status) == (b"again", {"n": 2}, 200)
 
 
 def test_cut_request_never_reaches_the_handler(proxy):
