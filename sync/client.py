@@ -1,0 +1,689 @@
+"""The laptop's sync client: enrolment, and push-then-pull cycles against the central server.
+
+One :meth:`SyncClient.sync` call is one cycle (DESIGN.md, "Sync contract"):
+
+1. ``GET /v1/meta``: the server's epoch (a restore from a backup shows as a new epoch), how far
+   tombstones are purged, and its clock.
+2. Push every pending batch (at most ``max_batch_ops`` ops each), then pull pages until
+   ``has_more`` is false; repeat until a round pushes and pulls nothing.
+3. Compare per-table checksums with the server's; on a mismatch re-sync fully, once.
+
+HTTP is ``requests``, with a connect/read timeout, and retries with exponential backoff and
+full jitter on connection errors, timeouts, 5xx and 429 (``Retry-After`` is honoured). Other
+4xx answers are not retried; they raise a :class:`SyncError` whose messages the UI can show.
+Everything that reached the database stays there when a cycle stops half-way: the outbox, the
+batch ids and each pulled page with its cursor are committed as the cycle goes.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import gzip
+import json
+import logging
+import random
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from showroom.db.base import utcnow
+from showroom.db.engine import Database
+from showroom.errors import ShowroomError
+from showroom.models.local import SyncKeys
+from sync import local, protocol
+
+if TYPE_CHECKING:
+    import requests
+
+log = logging.getLogger(__name__)
+
+Progress = Callable[[str, int, "int | None"], None]
+MAX_ROUNDS = 8  # push/pull rounds per cycle; another device keeps the server busy otherwise
+RETRY_AFTER_CAP = 300.0  # seconds; a Retry-After beyond this is taken as this
+
+
+# --- errors ----------------------------------------------------------------------------------
+
+
+class SyncError(ShowroomError):
+    """Sync could not finish. What was done before the error stays done."""
+
+    code = "sync"
+
+
+class ServerUnreachable(SyncError):
+    """No answer from the server after every retry (offline, server down, timeouts)."""
+
+    code = "sync_unreachable"
+
+    def __init__(self, detail: str) -> None:
+        super().__init__(
+            f"无法连接同步服务器，请检查网络后重试（{detail}）",
+            f"cannot reach the sync server; check the network and try again ({detail})",
+        )
+
+
+class NotEnrolled(SyncError):
+    """This laptop has no device token: it must be enrolled first."""
+
+    code = "sync_not_enrolled"
+
+    def __init__(self) -> None:
+        super().__init__(
+            "本机尚未登记到同步服务器，请先用登记码登记",
+            "this laptop is not enrolled with a sync server; enrol it with a code first",
+        )
+
+
+class TokenRevoked(NotEnrolled):
+    """The server refused the device token (revoked, or the server does not know it)."""
+
+    code = "sync_token_revoked"
+
+    def __init__(self, detail: str = "") -> None:
+        ShowroomError.__init__(
+            self,
+            "服务器拒绝了本机的同步凭证（可能已被吊销），请重新登记",
+            f"the server refused this laptop's sync token (revoked?); enrol it again. {detail}",
+        )
+
+
+class EnrolmentRefused(SyncError):
+    code = "sync_enrol_refused"
+
+    def __init__(self, detail: str) -> None:
+        super().__init__(
+            "登记码无效、已使用或已过期",
+            f"the enrolment code is wrong, used or expired ({detail})",
+            field="code",
+        )
+
+
+class UpgradeRequired(SyncError):
+    """The server needs a newer app (426). The outbox is kept for after the upgrade."""
+
+    code = "sync_upgrade_required"
+
+    def __init__(self, detail: str = "") -> None:
+        super().__init__(
+            "服务器要求升级本软件后才能同步；未同步的修改已保留",
+            f"the server needs a newer version of this app to sync; unsynced changes are kept"
+            f"{f' ({detail})' if detail else ''}",
+        )
+
+
+class ServerRefused(SyncError):
+    """A 4xx answer other than the ones above, or an answer that breaks the protocol."""
+
+    code = "sync_refused"
+
+    def __init__(self, status: int | None, detail: str) -> None:
+        self.status = status
+        where = f"HTTP {status}: " if status else ""
+        super().__init__(f"同步服务器拒绝了请求：{where}{detail}", f"{where}{detail}")
+
+
+class _Answer(Exception):
+    """A non-2xx answer the cycle handles itself (409 epoch changed, 410 resync)."""
+
+    def __init__(self, status: int, body: Mapping[str, Any]) -> None:
+        super().__init__(status)
+        self.status = status
+        self.body = body
+
+
+# --- results ---------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class EnrollResult:
+    device_id: str
+    dealer_id: str
+    dealer_name: str
+    dealer_rekeyed: bool
+    ops_queued: int
+
+
+@dataclass(frozen=True)
+class SyncSummary:
+    pushed: int  # ops sent and answered
+    pulled: int  # rows written from pulled pages
+    conflicts: int  # ops the server answered "conflict" in this cycle
+    rejected: int  # ops the server rejected in this cycle (kept in the outbox)
+    seconds: float
+    clock_skew_seconds: float | None  # server clock minus this laptop's; never used for order
+    checksum_ok: bool | None  # None: not compared (cancelled, or changes still pending)
+    cycles: int  # push/pull rounds
+    full_resync: bool = False
+    cancelled: bool = False
+
+
+# --- HTTP ------------------------------------------------------------------------------------
+
+
+def _new_session() -> requests.Session:
+    import requests
+
+    session = requests.Session()
+    session.headers["User-Agent"] = f"showroom-sync/{protocol.SCHEMA_VERSION}"
+    return session
+
+
+def _detail(response: requests.Response) -> tuple[str, dict]:
+    try:
+        body = response.json()
+    except ValueError:
+        body = {}
+    if not isinstance(body, dict):
+        body = {}
+    detail = body.get("detail") or body.get("error") or response.reason or ""
+    return str(detail)[:200], body
+
+
+def _retry_after(response: requests.Response) -> float | None:
+    value = response.headers.get("Retry-After")
+    if not value:
+        return None
+    try:
+        return min(max(float(value), 0.0), RETRY_AFTER_CAP)
+    except ValueError:
+        pass
+    try:
+        from email.utils import parsedate_to_datetime
+
+        moment = parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    return min(max((moment - utcnow()).total_seconds(), 0.0), RETRY_AFTER_CAP)
+
+
+class _Http:
+    """Requests with timeouts, gzip bodies, auth headers and retries with backoff."""
+
+    def __init__(
+        self,
+        base_url: str,
+        *,
+        http: requests.Session | None,
+        timeout: tuple[float, float],
+        retries: int,
+        backoff_base: float,
+        backoff_cap: float,
+        sleep: Callable[[float], None],
+        rng: random.Random,
+        clock: Callable[[], float],
+    ) -> None:
+        self.base_url = base_url.rstrip("/")
+        self.http = http or _new_session()
+        self.timeout = timeout
+        self.retries = retries
+        self.backoff_base = backoff_base
+        self.backoff_cap = backoff_cap
+        self.sleep = sleep
+        self.rng = rng
+        self.clock = clock
+        self.token: str | None = None
+        self.epoch: str | None = None
+        self.clock_skew: float | None = None
+        self.reached = False  # did any request get an HTTP answer
+
+    def backoff(self, attempt: int) -> float:
+        """Full jitter: uniform between 0 and min(cap, base * 2**attempt)."""
+        return self.rng.uniform(0, min(self.backoff_cap, self.backoff_base * 2**attempt))
+
+    def call(
+        self,
+        method: str,
+        path: str,
+        *,
+        body: Any = None,
+        params: Mapping[str, Any] | None = None,
+        handled: tuple[int, ...] = (),
+    ) -> dict:
+        import requests
+
+        headers = {
+            protocol.SCHEMA_HEADER: str(protocol.SCHEMA_VERSION),
+            "Accept": "application/json",
+            "Accept-Encoding": "gzip",
+        }
+        if self.token:
+            headers["Authorization"] = f"Bearer {self.token}"
+        if self.epoch:
+            headers[protocol.EPOCH_HEADER] = self.epoch
+        data = None
+        if body is not None:
+            raw = json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode()
+            data = gzip.compress(raw, compresslevel=5)
+            headers["Content-Type"] = "application/json"
+            headers["Content-Encoding"] = "gzip"
+        url = self.base_url + protocol.API_PREFIX + path
+        last_problem = ""
+        for attempt in range(self.retries + 1):
+            wait = None
+            started = self.clock()
+            try:
+                response = self.http.request(
+                    method, url, data=data, params=params, headers=headers, timeout=self.timeout
+                )
+            except (requests.ConnectionError, requests.Timeout) as error:
+                last_problem = type(error).__name__
+                log.info("sync %s %s: %s (attempt %d)", method, path, error, attempt + 1)
+            else:
+                self.reached = True
+                finished = self.clock()
+                status = response.status_code
+                if 200 <= status < 300:
+                    try:
+                        answer = response.json()
+                    except ValueError:
+                        # A body cut short in transit: the request itself may be retried.
+                        last_problem = "unreadable answer"
+                    else:
+                        if not isinstance(answer, dict):
+                            raise ServerRefused(status, "the answer is not a JSON object")
+                        self._note_clock(answer, started, finished)
+                        return answer
+                elif status == 429 or status >= 500:
+                    last_problem = f"HTTP {status}"
+                    wait = _retry_after(response) if status in (429, 503) else None
+                else:
+                    self._refuse(response, handled)
+            if attempt == self.retries:
+                break
+            delay = wait if wait is not None else self.backoff(attempt)
+            self.sleep(delay)
+        raise ServerUnreachable(last_problem or "no answer")
+
+    def _refuse(self, response: requests.Response, handled: tuple[int, ...]) -> None:
+        status = response.status_code
+        detail, body = _detail(response)
+        if status in handled:
+            raise _Answer(status, body)
+        if status == 426:
+            raise UpgradeRequired(detail)
+        if status == 401:
+            raise TokenRevoked(detail) if self.token else EnrolmentRefused(detail)
+        raise ServerRefused(status, detail)
+
+    def _note_clock(self, answer: Mapping[str, Any], started: float, finished: float) -> None:
+        text = answer.get("server_time")
+        if not isinstance(text, str):
+            return
+        try:
+            server = dt.datetime.fromisoformat(text)
+        except ValueError:
+            return
+        if server.tzinfo is None:
+            server = server.replace(tzinfo=dt.UTC)
+        self.clock_skew = round(server.timestamp() - (started + finished) / 2, 3)
+
+
+# --- enrolment -------------------------------------------------------------------------------
+
+
+def enroll(
+    db: Database,
+    server_url: str,
+    code: str,
+    device_name: str | None = None,
+    *,
+    http: requests.Session | None = None,
+    timeout: tuple[float, float] = (5, 30),
+    retries: int = 2,
+    sleep: Callable[[float], None] = time.sleep,
+) -> EnrollResult:
+    """Enrol this laptop with a one-time code and make its database the dealer's.
+
+    Stores the server URL, the device token and the dealer; re-keys the local dealer and the
+    system account to the ids every laptop of the store shares, and queues the initial upload
+    of a laptop that never synced. Raises EnrolmentRefused (field ``code``) for a bad code,
+    ValidationError-like SyncErrors naming ``server``/``code`` for bad input, ServerUnreachable.
+    """
+    import socket
+
+    from showroom.errors import ValidationError
+
+    url = (server_url or "").strip()
+    if not url.startswith(("http://", "https://")) or len(url) < 10:
+        raise ValidationError(
+            "server", "服务器地址应以 http:// 或 https:// 开头", "must start with http(s)://"
+        )
+    code = (code or "").strip()
+    if not code or len(code) > 64:
+        raise ValidationError("code", "请输入登记码", "enter the enrolment code")
+    name = (device_name or socket.gethostname() or "laptop").strip()[:100]
+    client = _Http(
+        url,
+        http=http,
+        timeout=timeout,
+        retries=retries,
+        backoff_base=0.5,
+        backoff_cap=30.0,
+        sleep=sleep,
+        rng=random.Random(),
+        clock=time.time,
+    )
+    answer = client.call(
+        "POST", "/enroll", body={"code": code, "device_name": name, "device_id": db.device_id}
+    )
+    try:
+        device_id = str(answer["device_id"])
+        token = str(answer["token"])
+        dealer_id = str(answer["dealer_id"])
+        dealer_name = str(answer.get("dealer_name") or "")
+    except KeyError as missing:
+        raise ServerRefused(None, f"enrolment answer lacks {missing}") from None
+    try:
+        changes = local.adopt_enrolment(
+            db,
+            server_url=url.rstrip("/"),
+            token=token,
+            device_id=device_id,
+            dealer_id=dealer_id,
+            dealer_name=dealer_name,
+        )
+    except local.LocalSyncError as error:
+        raise ServerRefused(None, str(error)) from error
+    if client.clock_skew is not None:
+        local.set_state(db, {SyncKeys.CLOCK_SKEW_SECONDS: str(client.clock_skew)})
+    return EnrollResult(
+        device_id, dealer_id, dealer_name, changes.dealer_rekeyed, changes.ops_queued
+    )
+
+
+# --- the cycle -------------------------------------------------------------------------------
+
+
+def _never_cancelled() -> bool:
+    return False
+
+
+class SyncClient:
+    """Syncs one enrolled local database with its server. Not thread-safe: one cycle at a time."""
+
+    def __init__(
+        self,
+        db: Database,
+        *,
+        http: requests.Session | None = None,
+        timeout: tuple[float, float] = (5, 30),
+        retries: int = 5,
+        backoff_base: float = 0.5,
+        backoff_cap: float = 30.0,
+        sleep: Callable[[float], None] = time.sleep,
+        rng: random.Random | None = None,
+        clock: Callable[[], float] = time.time,
+        pull_limit: int = protocol.DEFAULT_PULL_LIMIT,
+        verify: bool = True,
+    ) -> None:
+        self.db = db
+        self.pull_limit = pull_limit
+        self.verify = verify
+        self._http_args = dict(
+            http=http,
+            timeout=timeout,
+            retries=retries,
+            backoff_base=backoff_base,
+            backoff_cap=backoff_cap,
+            sleep=sleep,
+            rng=rng or random.Random(),
+            clock=clock,
+        )
+        self._http: _Http | None = None
+
+    # The HTTP side is made on first use, from the URL stored at enrolment.
+    def _connect(self) -> _Http:
+        state = local.get_state(self.db, SyncKeys.SERVER_URL, SyncKeys.TOKEN, SyncKeys.EPOCH)
+        if not state[SyncKeys.SERVER_URL] or not state[SyncKeys.TOKEN]:
+            raise NotEnrolled()
+        if self._http is None or self._http.base_url != state[SyncKeys.SERVER_URL].rstrip("/"):
+            self._http = _Http(state[SyncKeys.SERVER_URL], **self._http_args)
+        self._http.token = state[SyncKeys.TOKEN]
+        self._http.epoch = state[SyncKeys.EPOCH]
+        self._http.reached = False
+        return self._http
+
+    def sync(
+        self, progress: Progress | None = None, cancel: Callable[[], bool] | None = None
+    ) -> SyncSummary:
+        """One full cycle; see the module docstring. Raises a SyncError subclass on failure.
+
+        ``progress(stage, done, total)`` is called with stage ``"push"`` (ops answered of the
+        ops pending) and ``"pull"`` (sequence numbers applied of those to fetch). ``cancel()``
+        is asked between batches and pages; True stops the cycle cleanly.
+        """
+        started = time.perf_counter()
+        local.set_state(self.db, {SyncKeys.LAST_ATTEMPT_AT: utcnow().isoformat()})
+        http = None
+        try:
+            http = self._connect()
+            run = _Cycle(self, http, progress or (lambda *_: None), cancel or _never_cancelled)
+            summary = run.run(started)
+        except SyncError as error:
+            self._record_failure(http, error)
+            raise
+        except local.LocalSyncError as error:
+            failure = ServerRefused(None, str(error))
+            self._record_failure(http, failure)
+            raise failure from error
+        state = {
+            SyncKeys.LAST_SUCCESS_AT: utcnow().isoformat(),
+            SyncKeys.LAST_ERROR: "",
+            SyncKeys.ONLINE: "1",
+        }
+        if summary.clock_skew_seconds is not None:
+            state[SyncKeys.CLOCK_SKEW_SECONDS] = str(summary.clock_skew_seconds)
+        local.set_state(self.db, state)
+        return summary
+
+    def _record_failure(self, http: _Http | None, error: SyncError) -> None:
+        state = {SyncKeys.LAST_ERROR: error.describe("en")[:300]}
+        if http is not None:
+            state[SyncKeys.ONLINE] = "1" if http.reached else "0"
+            if http.clock_skew is not None:
+                state[SyncKeys.CLOCK_SKEW_SECONDS] = str(http.clock_skew)
+        local.set_state(self.db, state)
+
+
+class _Cycle:
+    def __init__(self, client: SyncClient, http: _Http, progress: Progress, cancel) -> None:
+        self.db = client.db
+        self.client = client
+        self.http = http
+        self.progress = progress
+        self.cancel = cancel
+        self.pushed = self.pulled = self.conflicts = self.rejected = 0
+        self.cancelled = False
+        self.full_resync = False
+        self.recovered = False
+        self.max_batch_ops = protocol.MAX_BATCH_OPS
+
+    def run(self, started: float) -> SyncSummary:
+        meta = self.meta()
+        if local.cursor_of(self.db) == 0 and not local.full_resync_pending(self.db):
+            # A first sync: rows made before enrolment (or a demo) become the initial upload.
+            local.enqueue_unsynced(self.db)
+        rounds = 0
+        while rounds < MAX_ROUNDS and not self.cancelled:
+            rounds += 1
+            try:
+                pushed = self.push_all()
+                pulled = self.pull_all(meta)
+            except _Answer as answer:
+                self.handle(answer)
+                meta = self.meta()
+                continue
+            if not pushed and not pulled:
+                break
+        local.rebuild_search_if_needed(self.db)
+        checksum_ok = None
+        if self.client.verify and not self.cancelled:
+            checksum_ok = self.verify(meta)
+        return SyncSummary(
+            pushed=self.pushed,
+            pulled=self.pulled,
+            conflicts=self.conflicts,
+            rejected=self.rejected,
+            seconds=round(time.perf_counter() - started, 3),
+            clock_skew_seconds=self.http.clock_skew,
+            checksum_ok=checksum_ok,
+            cycles=rounds,
+            full_resync=self.full_resync,
+            cancelled=self.cancelled,
+        )
+
+    # --- meta, epochs and resyncs ---
+
+    def meta(self) -> dict:
+        meta = self.http.call("GET", "/meta")
+        epoch = meta.get("epoch")
+        if not isinstance(epoch, str) or not epoch:
+            raise ServerRefused(None, "meta: no epoch")
+        limit = meta.get("max_batch_ops")
+        if isinstance(limit, int) and not isinstance(limit, bool) and limit > 0:
+            self.max_batch_ops = min(limit, protocol.MAX_BATCH_OPS)
+        stored = self.http.epoch
+        if stored is None:
+            self.store_epoch(epoch)
+        elif stored != epoch:
+            self.recover(epoch, meta.get("epoch_base_seq"))
+        purged = meta.get("purged_through")
+        cursor = local.cursor_of(self.db)
+        if isinstance(purged, int) and 0 < cursor < purged and not self.full_resync:
+            log.info("cursor %d is behind purged tombstones (%d): full resync", cursor, purged)
+            self.resync()
+        return meta
+
+    def store_epoch(self, epoch: str) -> None:
+        local.set_state(self.db, {SyncKeys.EPOCH: epoch})
+        self.http.epoch = epoch
+
+    def recover(self, epoch: str, base: Any) -> None:
+        """The server was restored from a backup: send again what it lost, then pull it all."""
+        if self.recovered:
+            raise ServerRefused(409, "the server's history changed twice during one sync")
+        if isinstance(base, bool) or not isinstance(base, int) or base < 0:
+            raise ServerRefused(409, "epoch_changed without a valid epoch_base_seq")
+        self.recovered = True
+        queued = local.requeue_lost_rows(self.db, base)
+        log.warning(
+            "server restored (epoch %s, base %d): %d rows queued again", epoch, base, queued
+        )
+        self.store_epoch(epoch)
+        self.resync()
+
+    def resync(self) -> None:
+        if self.full_resync:
+            raise ServerRefused(410, "the server asked for a second full resync in one sync")
+        self.full_resync = True
+        local.start_full_resync(self.db)
+
+    def handle(self, answer: _Answer) -> None:
+        if answer.status == 409 and answer.body.get("error") == protocol.ERROR_EPOCH_CHANGED:
+            epoch = answer.body.get("epoch")
+            if not isinstance(epoch, str) or not epoch:
+                raise ServerRefused(409, "epoch_changed without the new epoch")
+            self.recover(epoch, answer.body.get("epoch_base_seq"))
+        elif answer.status == 410:
+            self.resync()
+        else:
+            raise ServerRefused(answer.status, str(answer.body.get("detail") or answer.status))
+
+    # --- push and pull ---
+
+    def push_all(self) -> int:
+        total = local.pending_count(self.db)
+        done = 0
+        while not self.stop():
+            batch = local.next_batch(self.db, self.max_batch_ops)
+            if batch is None:
+                break
+            body = {
+                "batch_id": batch.batch_id,
+                "epoch": self.http.epoch,
+                "cursor": local.cursor_of(self.db),
+                "ops": batch.ops,
+            }
+            answer = self.http.call("POST", "/sync/push", body=body, handled=(409, 410))
+            outcome = local.record_results(self.db, batch, answer)
+            done += len(batch.ops)
+            self.pushed += len(batch.ops)
+            self.conflicts += outcome.conflicts
+            self.rejected += outcome.rejected
+            for op_id, reason in outcome.rejected_reasons.items():
+                log.warning("op %s rejected by the server: %s", op_id, reason)
+            self.progress("push", done, max(total, done))
+        return done
+
+    def pull_all(self, meta: Mapping[str, Any]) -> int:
+        since = start = local.cursor_of(self.db)
+        last = meta.get("last_seq") if isinstance(meta.get("last_seq"), int) else None
+        written = 0
+        while not self.stop():
+            page = self.http.call(
+                "GET",
+                "/sync/pull",
+                params={"since": since, "limit": self.client.pull_limit},
+                handled=(409, 410),
+            )
+            result = local.apply_pull_page(self.db, page, since=since)
+            if result.has_more and result.next_since == since:
+                raise ServerRefused(None, "pull: has_more without progress")
+            written += result.rows
+            self.pulled += result.rows
+            since = result.next_since
+            if isinstance(page.get("last_seq"), int):
+                last = page["last_seq"]
+            self.progress("pull", since - start, max(last - start, since - start) if last else None)
+            if not result.has_more:
+                local.finish_full_resync(self.db)
+                break
+        return written
+
+    def stop(self) -> bool:
+        if not self.cancelled and self.cancel():
+            self.cancelled = True
+        return self.cancelled
+
+    # --- checksum ---
+
+    def verify(self, meta: Mapping[str, Any]) -> bool | None:
+        if local.pending_count(self.db):
+            return None  # unsent edits: the two sides cannot agree yet
+        server = self.checksum()
+        if server is None:
+            return None
+        mismatched = self.compare(server)
+        if not mismatched:
+            return True
+        log.error("checksum mismatch in %s: full resync", ", ".join(sorted(mismatched)))
+        if not self.full_resync:
+            self.resync()
+            self.pull_all(meta)
+            local.rebuild_search_if_needed(self.db)
+            after = self.checksum()
+            if after is not None and not self.compare(after):
+                log.info("checksums agree after the full resync")
+        return False
+
+    def checksum(self) -> dict | None:
+        """The server's checksum once it covers exactly what this laptop has pulled."""
+        for _ in range(3):
+            answer = self.http.call("GET", "/sync/checksum")
+            through, tables = answer.get("through"), answer.get("tables")
+            if not isinstance(through, int) or not isinstance(tables, dict):
+                raise ServerRefused(None, "checksum: malformed answer")
+            cursor = local.cursor_of(self.db)
+            if through == cursor:
+                return tables
+            if through < cursor:
+                return None
+            # Others pushed meanwhile: catch up, then ask again.
+            self.pull_all({"last_seq": through})
+        return None
+
+    def compare(self, server: Mapping[str, Any]) -> list[str]:
+        mine = local.local_checksums(self.db, [t for t in server if t in local.synced_tables()])
+        return [name for name, sums in mine.items() if server.get(name) != sums]
