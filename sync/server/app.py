@@ -1,0 +1,238 @@
+"""The FastAPI app: thin routes over auth, push, pull and meta. Errors are always
+``{"error", "detail"}``; a request the server cannot read is a 4xx, never a 500."""
+
+from __future__ import annotations
+
+import json
+import logging
+import zlib
+from typing import Annotated, Any
+
+from fastapi import Depends, FastAPI, Header, Query, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.middleware.gzip import GZipMiddleware
+from fastapi.responses import JSONResponse, Response
+from starlette.concurrency import run_in_threadpool
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from showroom.ids import new_id
+from sync import protocol
+from sync.server import auth, pull, push
+from sync.server.config import Settings
+from sync.server.db import make_engine
+from sync.server.errors import ApiError, bad_request, too_large
+
+log = logging.getLogger(__name__)
+
+P = protocol.API_PREFIX
+JSON_TYPE = "application/json"
+
+_OP_SCHEMA = {
+    "type": "object",
+    "required": ["op_id", "table", "row_id", "op", "fields", "base_version"],
+    "properties": {
+        "op_id": {"type": "string", "maxLength": 36},
+        "table": {"type": "string"},
+        "row_id": {"type": "string", "maxLength": 36},
+        "op": {"type": "string", "enum": list(protocol.OPS)},
+        "fields": {
+            "type": "object",
+            "additionalProperties": {
+                "type": "object",
+                "required": ["new"],
+                "properties": {"new": {}, "base": {}},
+            },
+        },
+        "base_version": {"type": "integer", "minimum": 0},
+        "created_at": {"type": "string", "description": "informational only"},
+        "actor_id": {"type": ["string", "null"]},
+    },
+}
+_PUSH_SCHEMA = {
+    "type": "object",
+    "required": ["batch_id", "ops"],
+    "properties": {
+        "batch_id": {"type": "string", "maxLength": 36},
+        "epoch": {"type": ["string", "null"]},
+        "cursor": {"type": "integer", "minimum": 0},
+        "ops": {"type": "array", "maxItems": protocol.MAX_BATCH_OPS, "items": _OP_SCHEMA},
+    },
+}
+_ENROLL_SCHEMA = {
+    "type": "object",
+    "required": ["code", "device_name"],
+    "properties": {
+        "code": {"type": "string", "example": "ABCD-EFGH-JKMN"},
+        "device_name": {"type": "string", "maxLength": 100},
+        "device_id": {"type": "string", "maxLength": 36, "description": "the laptop's own id"},
+    },
+}
+
+
+def _body_doc(schema: dict) -> dict:
+    return {"requestBody": {"required": True, "content": {JSON_TYPE: {"schema": schema}}}}
+
+
+async def read_json(request: Request, max_bytes: int) -> Any:
+    """The request body as JSON, gzip undone, never more than ``max_bytes`` read or inflated."""
+    declared = request.headers.get("content-length")
+    if declared is not None and declared.isdigit() and int(declared) > max_bytes:
+        raise too_large(f"body: larger than {max_bytes} bytes")
+    chunks = []
+    size = 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > max_bytes:
+            raise too_large(f"body: larger than {max_bytes} bytes")
+        chunks.append(chunk)
+    raw = b"".join(chunks)
+    encoding = request.headers.get("content-encoding", "identity").strip().lower()
+    if encoding == "gzip":
+        inflater = zlib.decompressobj(16 + zlib.MAX_WBITS)
+        try:
+            raw = inflater.decompress(raw, max_bytes + 1)
+        except zlib.error as exc:
+            raise bad_request(f"body: not valid gzip ({exc})") from None
+        if len(raw) > max_bytes or inflater.unconsumed_tail:
+            raise too_large(f"body: larger than {max_bytes} bytes once decompressed")
+        if not inflater.eof:
+            raise bad_request("body: truncated gzip")
+    elif encoding not in ("identity", ""):
+        raise ApiError(415, protocol.ERROR_BAD_REQUEST, "Content-Encoding: only gzip is accepted")
+    if not raw:
+        raise bad_request("body: empty; expected a JSON object")
+    try:
+        return json.loads(raw)
+    except (UnicodeDecodeError, ValueError) as exc:
+        raise bad_request(f"body: not valid JSON ({exc})") from None
+
+
+def check_schema(value: str | None, min_schema: int) -> int:
+    header = protocol.SCHEMA_HEADER
+    if value is None:
+        raise bad_request(f"{header}: header missing; send the client's schema version")
+    try:
+        version = int(value)
+    except ValueError:
+        raise bad_request(f"{header}: expected a whole number, got {value!r}") from None
+    if version < min_schema:
+        raise ApiError(
+            426,
+            protocol.ERROR_UPGRADE_REQUIRED,
+            f"{header}: schema {version} is too old; this server needs {min_schema} or newer",
+            extra={"min_schema": min_schema},
+        )
+    return version
+
+
+def create_app(settings: Settings, engine=None) -> FastAPI:
+    """The app over ``engine`` (made from ``settings.db_url`` if not given; not migrated here)."""
+    engine = engine if engine is not None else make_engine(settings.db_url)
+    app = FastAPI(
+        title="Showroom sync server",
+        version=str(protocol.SCHEMA_VERSION),
+        description="Central sync server for Showroom laptops. See sync/protocol.py.",
+    )
+    app.state.engine = engine
+    app.state.settings = settings
+    # Pull pages are large and repetitive JSON; a middling level keeps the CPU cost low.
+    app.add_middleware(GZipMiddleware, minimum_size=1000, compresslevel=5)
+
+    @app.exception_handler(ApiError)
+    async def _api_error(_request: Request, exc: ApiError) -> JSONResponse:
+        return JSONResponse(exc.body(), status_code=exc.status, headers=exc.headers)
+
+    @app.exception_handler(RequestValidationError)
+    async def _invalid(_request: Request, exc: RequestValidationError) -> JSONResponse:
+        problems = []
+        for error in exc.errors():
+            where = ".".join(str(part) for part in error.get("loc", ()) if part != "query")
+            problems.append(f"{where}: {error.get('msg')}")
+        detail = "; ".join(problems) or "invalid request"
+        return JSONResponse({"error": protocol.ERROR_BAD_REQUEST, "detail": detail}, 422)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http(_request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        code = protocol.ERROR_NOT_FOUND if exc.status_code == 404 else protocol.ERROR_BAD_REQUEST
+        return JSONResponse(
+            {"error": code, "detail": str(exc.detail)},
+            status_code=exc.status_code,
+            headers=getattr(exc, "headers", None),
+        )
+
+    @app.exception_handler(Exception)
+    async def _unexpected(_request: Request, exc: Exception) -> JSONResponse:
+        log.exception("unexpected error", exc_info=exc)
+        return JSONResponse({"error": "internal", "detail": "unexpected server error"}, 500)
+
+    def current_device(
+        authorization: Annotated[str | None, Header()] = None,
+        x_showroom_schema: Annotated[str | None, Header()] = None,
+    ) -> auth.DeviceContext:
+        who = auth.authenticate(engine, authorization)
+        check_schema(x_showroom_schema, settings.min_schema)
+        return who
+
+    Device = Annotated[auth.DeviceContext, Depends(current_device)]
+    Epoch = Annotated[str | None, Header(alias=protocol.EPOCH_HEADER)]
+
+    @app.post(f"{P}/enroll", openapi_extra=_body_doc(_ENROLL_SCHEMA), tags=["devices"])
+    async def enroll(
+        request: Request,
+        x_showroom_schema: Annotated[str | None, Header()] = None,
+    ) -> JSONResponse:
+        """Trade a one-time enrolment code for a device token."""
+        body = await read_json(request, settings.max_body_bytes)
+        code, device_name, device_id = auth.parse_enroll_body(body)
+        schema = None
+        if x_showroom_schema is not None:
+            schema = check_schema(x_showroom_schema, settings.min_schema)
+        address = request.client.host if request.client else "unknown"
+        answer = await run_in_threadpool(
+            auth.enroll,
+            engine,
+            code=code,
+            device_name=device_name,
+            device_id=device_id or new_id(),
+            address=address[:64],
+            schema_version=schema,
+            max_failures=settings.enroll_max_failures,
+            window_seconds=settings.enroll_window_seconds,
+        )
+        return JSONResponse(answer)
+
+    @app.get(f"{P}/meta", tags=["sync"])
+    def meta(who: Device) -> dict:
+        """The dealer's counter, epoch and purge state, and the server's limits."""
+        return pull.meta(engine, who, settings.min_schema, settings.max_batch_ops)
+
+    @app.post(f"{P}/sync/push", openapi_extra=_body_doc(_PUSH_SCHEMA), tags=["sync"])
+    async def sync_push(request: Request, who: Device, epoch: Epoch = None) -> Response:
+        """Apply a batch of ops; one result per op, in order."""
+        body = await read_json(request, settings.max_body_bytes)
+        text = await run_in_threadpool(
+            push.push, engine, who, body, epoch_header=epoch, max_ops=settings.max_batch_ops
+        )
+        return Response(text, media_type=JSON_TYPE)
+
+    @app.get(f"{P}/sync/pull", tags=["sync"])
+    def sync_pull(
+        who: Device,
+        epoch: Epoch = None,
+        since: Annotated[int, Query()] = 0,
+        limit: Annotated[int, Query()] = protocol.DEFAULT_PULL_LIMIT,
+    ) -> Response:
+        """Rows changed after ``since``, in version order, ``limit`` at most."""
+        return Response(pull.pull(engine, who, since, limit, epoch), media_type=JSON_TYPE)
+
+    @app.get(f"{P}/sync/checksum", tags=["sync"])
+    def sync_checksum(who: Device) -> dict:
+        """Count and hash of every table's rows (tombstones included)."""
+        return pull.checksum(engine, who)
+
+    return app
+
+
+def create_app_from_env() -> FastAPI:
+    """Factory for ``uvicorn --factory`` and multi-process serving (reads SHOWROOM_SERVER_DB)."""
+    return create_app(Settings.from_env())

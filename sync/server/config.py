@@ -1,0 +1,52 @@
+"""Server settings: where the database is and the limits it enforces."""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+from pathlib import Path
+
+from sync import protocol
+
+DB_ENV = "SHOWROOM_SERVER_DB"
+MIN_SCHEMA_ENV = "SHOWROOM_SERVER_MIN_SCHEMA"
+
+
+def default_db_url() -> str:
+    """``SHOWROOM_SERVER_DB`` if set, else an SQLite file ``server.db`` in the data directory."""
+    url = os.environ.get(DB_ENV)
+    if url:
+        return url
+    from showroom.paths import data_dir
+
+    return f"sqlite:///{data_dir() / 'server.db'}"
+
+
+def normalize_db_url(value: str) -> str:
+    """Accept a SQLAlchemy URL or a plain file path (taken as an SQLite file)."""
+    if "://" in value:
+        if value.startswith(("postgresql://", "postgres://")):
+            # psycopg 3 is the driver this server ships with.
+            return "postgresql+psycopg://" + value.split("://", 1)[1]
+        return value
+    return f"sqlite:///{Path(value).expanduser()}"
+
+
+@dataclasses.dataclass(frozen=True)
+class Settings:
+    db_url: str
+    # Clients below this schema version get 426 and keep their outbox.
+    min_schema: int = protocol.SCHEMA_VERSION
+    max_body_bytes: int = protocol.MAX_BODY_BYTES
+    max_batch_ops: int = protocol.MAX_BATCH_OPS
+    # Enrolment rate limit: this many failed attempts per address within the window -> 429.
+    enroll_max_failures: int = 10
+    enroll_window_seconds: int = 15 * 60
+
+    @classmethod
+    def from_env(cls, db_url: str | None = None) -> Settings:
+        min_schema = os.environ.get(MIN_SCHEMA_ENV)
+        return cls(
+            db_url=normalize_db_url(db_url or default_db_url()),
+            min_schema=int(min_schema) if min_schema else protocol.SCHEMA_VERSION,
+        )

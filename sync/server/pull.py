@@ -1,0 +1,159 @@
+"""Reading: pull pages (``GET /v1/sync/pull``), meta and the per-table checksum."""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+
+from sqlalchemy import Engine, select, update
+
+from sync import protocol
+from sync.server.auth import DeviceContext
+from sync.server.db import read_transaction, utcnow, write_transaction
+from sync.server.errors import ApiError, bad_request
+from sync.server.models import device, record
+from sync.server.records import check_epoch, load_dealer, raise_epoch_changed
+from sync.server.schema import synced_tables
+
+# How stale ``device.last_seen_at`` may get before a pull that changes nothing else writes it.
+SEEN_GRANULARITY = dt.timedelta(seconds=60)
+
+
+def _checked_dealer(engine: Engine, who: DeviceContext, epoch: str | None, cursor: int):
+    """The dealer's state after the restore checks (409 when the epoch changed)."""
+    with read_transaction(engine) as conn:
+        state = load_dealer(conn, who.dealer_id)
+    if (epoch and epoch != state.epoch) or cursor > state.last_seq:
+        # Rare: settle it under the lock, where a concurrent push cannot move last_seq.
+        with write_transaction(engine) as conn:
+            state = load_dealer(conn, who.dealer_id, lock=True)
+            changed = check_epoch(conn, state, epoch, cursor)
+        if changed is not None:
+            raise_epoch_changed(changed)
+    return state
+
+
+def pull(engine: Engine, who: DeviceContext, since: int, limit: int, epoch: str | None) -> str:
+    """One page of the dealer's rows changed after ``since``, as JSON text.
+
+    Rows come in version order, each in its latest state. Because a dealer's pushes are
+    serialized and commit whole, the committed versions always form a prefix: a page never
+    skips a row that a later page would need. 410 when ``since`` is behind purged tombstones.
+    """
+    if since < 0:
+        raise bad_request("since: expected a whole number >= 0")
+    if limit < 1:
+        raise bad_request("limit: expected a whole number >= 1")
+    limit = min(limit, protocol.MAX_PULL_LIMIT)
+    state = _checked_dealer(engine, who, epoch, since)
+    if 0 < since < state.purged_through:
+        raise ApiError(
+            410,
+            protocol.ERROR_RESYNC_REQUIRED,
+            f"since: deleted rows up to {state.purged_through} were purged; re-sync from 0",
+        )
+    with read_transaction(engine) as conn:
+        rows = conn.execute(
+            select(
+                record.c.table_name,
+                record.c.row_id,
+                record.c.version,
+                record.c.deleted,
+                record.c.data,
+                record.c.updated_at,
+                record.c.updated_by_device,
+            )
+            .where(record.c.dealer_id == who.dealer_id, record.c.version > since)
+            .order_by(record.c.version)
+            .limit(limit + 1)
+        ).all()
+    has_more = len(rows) > limit
+    rows = rows[:limit]
+    next_since = rows[-1].version if rows else since
+    _note_pulled(engine, who, since)
+    dumps = json.dumps
+    # The stored data is already canonical JSON: splice it in rather than parse and re-encode.
+    parts = [
+        f'{{"table":{dumps(r.table_name)},"id":{dumps(r.row_id)},"version":{r.version},'
+        f'"deleted":{"true" if r.deleted else "false"},"data":{r.data},'
+        f'"updated_at":"{r.updated_at.isoformat()}",'
+        f'"updated_by_device":{dumps(r.updated_by_device)}}}'
+        for r in rows
+    ]
+    return (
+        f'{{"rows":[{",".join(parts)}],"next_since":{next_since},'
+        f'"has_more":{"true" if has_more else "false"},'
+        f'"last_seq":{max(state.last_seq, next_since)},'
+        f'"server_time":"{utcnow().isoformat()}"}}'
+    )
+
+
+def _note_pulled(engine: Engine, who: DeviceContext, since: int) -> None:
+    """Remember how far the device has applied (tombstone purge waits for it), cheaply."""
+    now = utcnow()
+    fresh = who.last_seen_at is not None and now - who.last_seen_at < SEEN_GRANULARITY
+    if since == who.last_pulled_seq and fresh:
+        return
+    with write_transaction(engine) as conn:
+        conn.execute(
+            update(device)
+            .where(device.c.id == who.id)
+            .values(last_pulled_seq=since, last_seen_at=now)
+        )
+
+
+def meta(engine: Engine, who: DeviceContext, min_schema: int, max_batch_ops: int) -> dict:
+    with read_transaction(engine) as conn:
+        state = load_dealer(conn, who.dealer_id)
+    return {
+        "dealer_id": state.id,
+        "dealer_name": state.name,
+        "device_id": who.id,
+        "last_seq": state.last_seq,
+        "epoch": state.epoch,
+        "epoch_base_seq": state.epoch_base_seq,
+        "purged_through": state.purged_through,
+        "server_time": utcnow().isoformat(),
+        "min_schema": min_schema,
+        "max_batch_ops": max_batch_ops,
+    }
+
+
+def checksum(engine: Engine, who: DeviceContext) -> dict:
+    """``{"through", "tables": {table: {"count", "hash"}}}`` over every row, tombstones too.
+
+    Same result as :func:`sync.protocol.table_checksum` over (id, version, deleted, data), but
+    the digest text is assembled from the stored canonical JSON instead of parsing every row.
+    Every synced table is listed, empty ones with count 0.
+    """
+    accumulators: dict[str, list[int]] = {name: [0, 0] for name in synced_tables()}
+    dumps = json.dumps
+    sha256 = hashlib.sha256
+    snapshot = engine
+    if engine.dialect.name == "postgresql":
+        # Counter and rows from one snapshot, even while pushes commit.
+        snapshot = engine.execution_options(isolation_level="REPEATABLE READ")
+    with read_transaction(snapshot) as conn:
+        state = load_dealer(conn, who.dealer_id)
+        result = conn.execution_options(yield_per=5000).execute(
+            select(
+                record.c.table_name,
+                record.c.row_id,
+                record.c.version,
+                record.c.deleted,
+                record.c.data,
+            ).where(record.c.dealer_id == who.dealer_id, record.c.version <= state.last_seq)
+        )
+        for table_name, row_id, version, deleted, data in result:
+            text = f"[{dumps(row_id)},{version},{'true' if deleted else 'false'},{data}]"
+            acc = accumulators.setdefault(table_name, [0, 0])
+            acc[0] += 1
+            acc[1] ^= int.from_bytes(sha256(text.encode()).digest(), "big")
+    return {
+        "through": state.last_seq,
+        "tables": {
+            name: {"count": count, "hash": f"{acc:064x}"}
+            for name, (count, acc) in sorted(accumulators.items())
+        },
+    }

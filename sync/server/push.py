@@ -1,0 +1,442 @@
+"""Applying a pushed batch (``POST /v1/sync/push``) in one transaction per batch.
+
+Per batch the database sees a fixed handful of statements, whatever the number of ops: lock the
+dealer row, look up the batch, look up the op ids, load the touched records (one query per
+table), load what the domain rules need, then bulk-write records, op ledger, batch answer and
+counter. Everything in between happens in Python.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import json
+from typing import Any
+
+from sqlalchemy import Connection, Engine, bindparam, insert, select, update
+
+from showroom.ids import new_id
+from sync import protocol
+from sync.protocol import canonical_json
+from sync.server.auth import DeviceContext
+from sync.server.db import utcnow, write_transaction
+from sync.server.errors import bad_request, too_large
+from sync.server.models import applied_op, device, push_batch
+from sync.server.records import (
+    DealerState,
+    Rec,
+    check_epoch,
+    load_dealer,
+    load_records,
+    raise_epoch_changed,
+    set_last_seq,
+    write_records,
+)
+from sync.server.rules import Rules, RuleViolation
+from sync.server.schema import SyncedTable, synced_tables
+
+NOT_FOUND = "row not found (deleted)"
+_STORED = (protocol.RESULT_APPLIED, protocol.RESULT_MERGED, protocol.RESULT_CONFLICT)
+
+
+class Rejected(Exception):
+    """This op cannot be applied; the message names the table or field and says why."""
+
+
+@dataclasses.dataclass(frozen=True)
+class Op:
+    op_id: str
+    table: str
+    row_id: str
+    kind: str
+    new: dict[str, Any]
+    base: dict[str, Any]
+    base_version: int
+    actor_id: str | None
+
+
+@dataclasses.dataclass(frozen=True)
+class Envelope:
+    batch_id: str
+    epoch: str | None
+    cursor: int
+    ops: list[Any]
+
+
+def _is_id(value: Any) -> bool:
+    return isinstance(value, str) and 0 < len(value) <= 36
+
+
+def parse_envelope(body: Any, max_ops: int) -> Envelope:
+    """The batch's envelope, or 400/413 naming the field. Ops are checked one by one later."""
+    if not isinstance(body, dict):
+        raise bad_request("body: expected a JSON object")
+    batch_id = body.get("batch_id")
+    if not _is_id(batch_id):
+        raise bad_request("batch_id: expected an id of 1 to 36 characters")
+    epoch = body.get("epoch")
+    if epoch is not None and (not isinstance(epoch, str) or len(epoch) > 64):
+        raise bad_request("epoch: expected text or null")
+    cursor = body.get("cursor", 0)
+    if isinstance(cursor, bool) or not isinstance(cursor, int) or cursor < 0:
+        raise bad_request("cursor: expected a whole number >= 0")
+    ops = body.get("ops")
+    if not isinstance(ops, list):
+        raise bad_request("ops: expected a list of ops")
+    if len(ops) > max_ops:
+        raise too_large(f"ops: at most {max_ops} ops per batch, got {len(ops)}")
+    for index, raw in enumerate(ops):
+        if not isinstance(raw, dict):
+            raise bad_request(f"ops[{index}]: expected an object")
+        if not _is_id(raw.get("op_id")):
+            raise bad_request(f"ops[{index}].op_id: expected an id of 1 to 36 characters")
+    return Envelope(batch_id, epoch, cursor, ops)
+
+
+def parse_op(raw: dict[str, Any], tables: dict[str, SyncedTable]) -> Op:
+    """One op, its values checked and put in canonical wire form; :class:`Rejected` if bad."""
+    table_name = raw.get("table")
+    spec = tables.get(table_name) if isinstance(table_name, str) else None
+    if spec is None:
+        raise Rejected(f"table: unknown table {table_name!r}")
+    row_id = raw.get("row_id")
+    if not _is_id(row_id):
+        raise Rejected("row_id: expected an id of 1 to 36 characters")
+    kind = raw.get("op")
+    if kind not in protocol.OPS:
+        raise Rejected(f"op: expected one of {', '.join(protocol.OPS)}, got {kind!r}")
+    base_version = raw.get("base_version", 0)
+    if isinstance(base_version, bool) or not isinstance(base_version, int) or base_version < 0:
+        raise Rejected("base_version: expected a whole number >= 0")
+    actor_id = raw.get("actor_id")
+    if actor_id is not None and not _is_id(actor_id):
+        raise Rejected("actor_id: expected an id of 1 to 36 characters or null")
+    fields = raw.get("fields")
+    if not isinstance(fields, dict):
+        raise Rejected("fields: expected an object of {field: {new, base}}")
+    new: dict[str, Any] = {}
+    base: dict[str, Any] = {}
+    for name, change in fields.items():
+        normalize = spec.columns.get(name)
+        if normalize is None:
+            raise Rejected(f"{table_name}.{name}: unknown field")
+        if not isinstance(change, dict) or "new" not in change:
+            raise Rejected(f'{table_name}.{name}: expected {{"new": ..., "base": ...}}')
+        try:
+            value = normalize(change["new"])
+        except (ValueError, TypeError, ArithmeticError) as exc:
+            raise Rejected(f"{table_name}.{name}: {exc}") from None
+        if value is None and name in spec.not_null:
+            raise Rejected(f"{table_name}.{name}: cannot be empty")
+        new[name] = value
+        old = change.get("base")
+        try:
+            base[name] = normalize(old)
+        except (ValueError, TypeError, ArithmeticError):
+            base[name] = old  # only compared with, never stored
+    if kind == protocol.OP_UPDATE and new.get("deleted") is True:
+        kind = protocol.OP_DELETE
+    if kind == protocol.OP_DELETE and new.get("deleted") is not True:
+        raise Rejected(f"{table_name}.deleted: a delete must set deleted to true")
+    if kind == protocol.OP_INSERT:
+        missing = sorted(spec.required - new.keys())
+        if missing:
+            raise Rejected(f"{table_name}.{missing[0]}: required for a new row")
+    return Op(raw["op_id"], table_name, row_id, kind, new, base, base_version, actor_id)
+
+
+@dataclasses.dataclass
+class _Plan:
+    status: str
+    changes: dict[str, Any]
+    conflicts: list[dict[str, Any]]
+
+
+class _Batch:
+    """The work on one batch: records in memory, seqs handed out, conflicts to write."""
+
+    def __init__(self, dealer_state: DealerState, device_id: str, now: dt.datetime) -> None:
+        self.seq = dealer_state.last_seq
+        self.device_id = device_id
+        self.now = now
+        self.now_text = now.isoformat()
+        self.records: dict[tuple[str, str], Rec] = {}
+        self.tables = synced_tables()
+        self.rules: Rules | None = None
+
+    def next_seq(self) -> int:
+        self.seq += 1
+        return self.seq
+
+    # -- conflicts ------------------------------------------------------------------------
+
+    def _conflict(self, kind: str, op: Op, rec: Rec | None, **values: Any) -> dict[str, Any]:
+        data = {
+            "kind": kind,
+            "table_name": op.table,
+            "row_id": op.row_id,
+            "field": None,
+            "base_value": None,
+            "theirs_value": None,
+            "mine_value": None,
+            "theirs_device": rec.updated_by_device if rec is not None else None,
+            "mine_device": self.device_id,
+            "theirs_actor": rec.updated_by_actor if rec is not None else None,
+            "mine_actor": op.actor_id,
+            "other_row_id": None,
+            "detected_at": self.now_text,
+            "status": "open",
+            "resolution": None,
+            "resolved_by_id": None,
+            "resolved_at": None,
+            "deleted": False,
+        }
+        data.update(values)
+        return data
+
+    def field_conflict(self, op: Op, rec: Rec, field: str, *, base_known: bool) -> dict:
+        return self._conflict(
+            "field",
+            op,
+            rec,
+            field=field,
+            base_value=canonical_json(op.base.get(field)) if base_known else None,
+            theirs_value=canonical_json(rec.data.get(field)),
+            mine_value=canonical_json(op.new[field]),
+        )
+
+    def write_conflict(self, data: dict[str, Any]) -> None:
+        row_id = new_id()
+        self.records[(protocol.CONFLICT_TABLE, row_id)] = Rec(
+            protocol.CONFLICT_TABLE,
+            row_id,
+            self.next_seq(),
+            False,
+            data,
+            self.device_id,
+            None,
+            updated_at=self.now,
+            in_db=False,
+            dirty=True,
+        )
+
+    # -- ops ------------------------------------------------------------------------------
+
+    def plan(self, op: Op, rec: Rec | None) -> _Plan:
+        """What the op does to the row, before the domain rules have their say."""
+        if op.kind == protocol.OP_INSERT:
+            if rec is None:
+                spec = self.tables[op.table]
+                data = {name: None for name in spec.columns}
+                for name, make in spec.defaults.items():
+                    if name not in op.new:
+                        data[name] = make()
+                data.update(op.new)
+                return _Plan(protocol.RESULT_APPLIED, data, [])
+            if rec.deleted:
+                # The row was deleted since: it stays deleted, the insert is kept for review.
+                return _Plan(protocol.RESULT_CONFLICT, {}, [self._edit_on_deleted(op, rec)])
+            # The same row inserted twice (two laptops, or a re-push after a restore): every
+            # field's base is unknown, so each differing field is a conflict.
+            changes = {f: v for f, v in op.new.items() if rec.data.get(f) != v}
+            conflicts = [self.field_conflict(op, rec, f, base_known=False) for f in changes]
+            status = protocol.RESULT_CONFLICT if conflicts else protocol.RESULT_MERGED
+            return _Plan(status, changes, conflicts)
+        if rec is None:
+            raise Rejected(NOT_FOUND)
+        if op.kind == protocol.OP_DELETE:
+            if rec.deleted:
+                return _Plan(protocol.RESULT_MERGED, {}, [])
+            if op.base_version == rec.version:
+                return _Plan(protocol.RESULT_APPLIED, dict(op.new), [])
+            # Edited since this laptop saw it: delete, but keep what it held for a restore.
+            conflict = self._conflict(
+                "delete_edit",
+                op,
+                rec,
+                theirs_value=canonical_json(rec.data),
+                mine_value=canonical_json(op.new),
+            )
+            return _Plan(protocol.RESULT_CONFLICT, dict(op.new), [conflict])
+        if rec.deleted and op.new.get("deleted") is not False:
+            return _Plan(protocol.RESULT_CONFLICT, {}, [self._edit_on_deleted(op, rec)])
+        changes = {f: v for f, v in op.new.items() if rec.data.get(f) != v}
+        if op.base_version == rec.version:
+            return _Plan(protocol.RESULT_APPLIED, changes, [])
+        conflicts = [
+            self.field_conflict(op, rec, f, base_known=True)
+            for f in changes
+            if rec.data.get(f) != op.base.get(f)
+        ]
+        status = protocol.RESULT_CONFLICT if conflicts else protocol.RESULT_MERGED
+        return _Plan(status, changes, conflicts)
+
+    def _edit_on_deleted(self, op: Op, rec: Rec) -> dict[str, Any]:
+        return self._conflict("delete_edit", op, rec, mine_value=canonical_json(op.new))
+
+    def run(self, op: Op) -> tuple[str, int]:
+        key = (op.table, op.row_id)
+        rec = self.records.get(key)
+        plan = self.plan(op, rec)
+        after = {**rec.data, **plan.changes} if rec is not None else plan.changes
+        try:
+            self.rules.check(op.table, op.row_id, rec, after)
+        except RuleViolation as exc:
+            raise Rejected(str(exc)) from None
+        created = rec is None
+        if created:
+            rec = Rec(op.table, op.row_id, 0, False, {}, None, None, in_db=False)
+            self.records[key] = rec
+        if plan.changes:
+            rec.data.update(plan.changes)
+            rec.deleted = rec.data.get("deleted") is True
+            rec.version = self.next_seq()
+            rec.updated_at = self.now
+            rec.updated_by_device = self.device_id
+            rec.updated_by_actor = op.actor_id
+            rec.dirty = True
+            self.rules.note(rec)
+        for conflict in plan.conflicts:
+            self.write_conflict(conflict)
+        status = plan.status
+        for other in self.rules.overlapping_bookings(op.table, rec, plan.changes, created):
+            self.write_conflict(
+                self._conflict(
+                    "double_booking",
+                    op,
+                    other,
+                    other_row_id=other.row_id,
+                    theirs_value=canonical_json(_booking(other)),
+                    mine_value=canonical_json(_booking(rec)),
+                )
+            )
+            status = protocol.RESULT_CONFLICT
+        return status, rec.version
+
+
+def _booking(rec: Rec) -> dict[str, Any]:
+    return {key: rec.data.get(key) for key in ("demo_car", "starts_at", "ends_at", "status")}
+
+
+def push(
+    engine: Engine, who: DeviceContext, body: Any, *, epoch_header: str | None, max_ops: int
+) -> str:
+    """Apply one batch and return the response body (JSON text).
+
+    A retried ``batch_id`` gets the stored answer, byte for byte. Raises an API error for a
+    malformed envelope (400/413) or a changed epoch (409, committed first).
+    """
+    envelope = parse_envelope(body, max_ops)
+    tables = synced_tables()
+    now = utcnow()
+    changed_epoch: DealerState | None = None
+    with write_transaction(engine) as conn:
+        state = load_dealer(conn, who.dealer_id, lock=True)
+        changed_epoch = check_epoch(conn, state, epoch_header or envelope.epoch, envelope.cursor)
+        if changed_epoch is None:
+            answer = _stored_answer(conn, who.dealer_id, envelope.batch_id)
+            if answer is None:
+                answer = _apply(conn, who, state, envelope, tables, now)
+    if changed_epoch is not None:
+        raise_epoch_changed(changed_epoch)
+    return answer
+
+
+def _stored_answer(conn: Connection, dealer_id: str, batch_id: str) -> str | None:
+    return conn.execute(
+        select(push_batch.c.response).where(
+            push_batch.c.dealer_id == dealer_id, push_batch.c.batch_id == batch_id
+        )
+    ).scalar()
+
+
+def _apply(
+    conn: Connection,
+    who: DeviceContext,
+    state: DealerState,
+    envelope: Envelope,
+    tables: dict[str, SyncedTable],
+    now: dt.datetime,
+) -> str:
+    batch = _Batch(state, who.id, now)
+    parsed: list[Op | Rejected] = []
+    for raw in envelope.ops:
+        try:
+            parsed.append(parse_op(raw, tables))
+        except Rejected as exc:
+            parsed.append(exc)
+    op_ids = [raw["op_id"] for raw in envelope.ops]
+    seen: dict[str, dict[str, Any]] = {}
+    if op_ids:
+        for op_id, result in conn.execute(
+            select(applied_op.c.op_id, applied_op.c.result).where(
+                applied_op.c.dealer_id == who.dealer_id,
+                applied_op.c.op_id.in_(bindparam("ids", expanding=True)),
+            ),
+            {"ids": list(set(op_ids))},
+        ):
+            seen[op_id] = json.loads(result)
+    ops = [op for op in parsed if isinstance(op, Op) and op.op_id not in seen]
+    keys: dict[str, set[str]] = {}
+    for op in ops:
+        keys.setdefault(op.table, set()).add(op.row_id)
+    batch.records = load_records(conn, who.dealer_id, keys)
+    batch.rules = Rules(conn, who.dealer_id, batch.records, ops)
+
+    results = []
+    ledger = []
+    for raw, op in zip(envelope.ops, parsed, strict=True):
+        op_id = raw["op_id"]
+        if op_id in seen:
+            version = seen[op_id].get("version")
+            results.append(_result(op_id, protocol.RESULT_DUPLICATE, version, None))
+            continue
+        if isinstance(op, Rejected):
+            results.append(_result(op_id, protocol.RESULT_REJECTED, None, str(op)))
+            continue
+        try:
+            status, version = batch.run(op)
+        except Rejected as exc:
+            results.append(_result(op_id, protocol.RESULT_REJECTED, None, str(exc)))
+            continue
+        result = _result(op_id, status, version, None)
+        results.append(result)
+        seen[op_id] = result
+        ledger.append(
+            {
+                "dealer_id": who.dealer_id,
+                "op_id": op_id,
+                "result": json.dumps({"status": status, "version": version}),
+                "created_at": now,
+            }
+        )
+
+    write_records(conn, who.dealer_id, batch.records.values())
+    if ledger:
+        conn.execute(insert(applied_op), ledger)
+    if batch.seq != state.last_seq:
+        set_last_seq(conn, who.dealer_id, batch.seq)
+    answer = json.dumps(
+        {
+            "batch_id": envelope.batch_id,
+            "results": results,
+            "last_seq": batch.seq,
+            "server_time": now.isoformat(),
+        },
+        ensure_ascii=False,
+    )
+    conn.execute(
+        insert(push_batch).values(
+            dealer_id=who.dealer_id,
+            batch_id=envelope.batch_id,
+            device_id=who.id,
+            response=answer,
+            created_at=now,
+        )
+    )
+    conn.execute(update(device).where(device.c.id == who.id).values(last_seen_at=now))
+    return answer
+
+
+def _result(op_id: str, status: str, version: int | None, reason: str | None) -> dict[str, Any]:
+    return {"op_id": op_id, "status": status, "version": version, "reason": reason}

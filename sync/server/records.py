@@ -1,0 +1,230 @@
+"""Reading and writing the generic record store in bulk, and the dealer counter row."""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import json
+import secrets
+from collections.abc import Iterable
+from typing import Any
+
+from sqlalchemy import JSON, Connection, and_, bindparam, cast, func, insert, select, update
+
+from sync.protocol import canonical_json
+from sync.server.errors import epoch_changed
+from sync.server.models import dealer, record
+
+
+@dataclasses.dataclass
+class Rec:
+    """One record's state while a batch works on it."""
+
+    table: str
+    row_id: str
+    version: int
+    deleted: bool
+    data: dict[str, Any]
+    updated_by_device: str | None
+    updated_by_actor: str | None
+    updated_at: dt.datetime | None = None
+    in_db: bool = True  # False: inserted by this batch
+    dirty: bool = False
+
+
+@dataclasses.dataclass(frozen=True)
+class DealerState:
+    id: str
+    name: str
+    last_seq: int
+    epoch: str
+    epoch_base_seq: int
+    purged_through: int
+
+
+def new_epoch() -> str:
+    return secrets.token_hex(8)
+
+
+def load_dealer(conn: Connection, dealer_id: str, *, lock: bool = False) -> DealerState:
+    """The dealer's counter row; ``lock`` holds it until the transaction ends (serializing
+    this dealer's writers on PostgreSQL; SQLite's BEGIN IMMEDIATE already serializes them)."""
+    query = select(
+        dealer.c.id,
+        dealer.c.name,
+        dealer.c.last_seq,
+        dealer.c.epoch,
+        dealer.c.epoch_base_seq,
+        dealer.c.purged_through,
+    ).where(dealer.c.id == dealer_id)
+    if lock:
+        query = query.with_for_update()
+    return DealerState(*conn.execute(query).one())
+
+
+def check_epoch(
+    conn: Connection, state: DealerState, client_epoch: str | None, cursor: int
+) -> DealerState | None:
+    """Restore detection. Returns None when all is well; otherwise the caller must commit (the
+    new epoch is written here) and answer :func:`epoch_changed` for the returned state.
+
+    A client epoch that differs from the dealer's means the client last synced with another
+    history. A cursor beyond the last seq handed out means this server forgot changes the
+    client saw: it was restored from an older backup, so it starts a new epoch.
+    """
+    if client_epoch and client_epoch != state.epoch:
+        return state
+    if cursor > state.last_seq:
+        epoch = new_epoch()
+        conn.execute(
+            update(dealer)
+            .where(dealer.c.id == state.id)
+            .values(epoch=epoch, epoch_base_seq=state.last_seq)
+        )
+        return dataclasses.replace(state, epoch=epoch, epoch_base_seq=state.last_seq)
+    return None
+
+
+def raise_epoch_changed(state: DealerState) -> None:
+    raise epoch_changed(state.epoch, state.epoch_base_seq)
+
+
+def json_text(conn: Connection, key: str):
+    """SQL for ``record.data ->> key`` on either backend."""
+    if conn.dialect.name == "postgresql":
+        return func.json_extract_path_text(cast(record.c.data, JSON), key)
+    return func.json_extract(record.c.data, f"$.{key}")
+
+
+def load_records(
+    conn: Connection, dealer_id: str, keys: dict[str, Iterable[str]]
+) -> dict[tuple[str, str], Rec]:
+    """The current state of the given rows (table -> row ids), one query per table."""
+    found: dict[tuple[str, str], Rec] = {}
+    for table_name, row_ids in keys.items():
+        ids = list(set(row_ids))
+        if not ids:
+            continue
+        query = select(
+            record.c.row_id,
+            record.c.version,
+            record.c.deleted,
+            record.c.data,
+            record.c.updated_by_device,
+            record.c.updated_by_actor,
+        ).where(
+            record.c.dealer_id == dealer_id,
+            record.c.table_name == table_name,
+            record.c.row_id.in_(bindparam("ids", expanding=True)),
+        )
+        for row_id, version, deleted, data, by_device, by_actor in conn.execute(
+            query, {"ids": ids}
+        ):
+            found[(table_name, row_id)] = Rec(
+                table_name, row_id, version, deleted, json.loads(data), by_device, by_actor
+            )
+    return found
+
+
+def find_records(
+    conn: Connection, dealer_id: str, table_name: str, key: str, values: Iterable[str]
+) -> list[Rec]:
+    """Live rows of one table whose content ``key`` is one of ``values`` (for domain rules)."""
+    values = list(set(values))
+    if not values:
+        return []
+    query = select(
+        record.c.row_id,
+        record.c.version,
+        record.c.deleted,
+        record.c.data,
+        record.c.updated_by_device,
+        record.c.updated_by_actor,
+    ).where(
+        record.c.dealer_id == dealer_id,
+        record.c.table_name == table_name,
+        record.c.deleted.is_(False),
+        json_text(conn, key).in_(bindparam("values", expanding=True)),
+    )
+    return [
+        Rec(table_name, row_id, version, deleted, json.loads(data), by_device, by_actor)
+        for row_id, version, deleted, data, by_device, by_actor in conn.execute(
+            query, {"values": values}
+        )
+    ]
+
+
+def write_records(conn: Connection, dealer_id: str, recs: Iterable[Rec]) -> None:
+    """Insert the new and update the changed records, each kind in one executemany."""
+    inserts = []
+    updates = []
+    for rec in recs:
+        if not rec.dirty:
+            continue
+        values = {
+            "version": rec.version,
+            "deleted": rec.deleted,
+            "data": canonical_json(rec.data),
+            "updated_at": rec.updated_at,
+            "updated_by_device": rec.updated_by_device,
+            "updated_by_actor": rec.updated_by_actor,
+        }
+        if rec.in_db:
+            updates.append({"k_table": rec.table, "k_row": rec.row_id, **values})
+        else:
+            inserts.append(
+                {"dealer_id": dealer_id, "table_name": rec.table, "row_id": rec.row_id, **values}
+            )
+    if inserts:
+        conn.execute(insert(record), inserts)
+    if updates:
+        conn.execute(
+            update(record).where(
+                and_(
+                    record.c.dealer_id == dealer_id,
+                    record.c.table_name == bindparam("k_table"),
+                    record.c.row_id == bindparam("k_row"),
+                )
+            ),
+            # The SET clause comes from the keys of each parameter set.
+            updates,
+        )
+
+
+def set_last_seq(conn: Connection, dealer_id: str, last_seq: int) -> None:
+    conn.execute(update(dealer).where(dealer.c.id == dealer_id).values(last_seq=last_seq))
+
+
+def ensure_dealer_record(conn: Connection, dealer_id: str, now: dt.datetime) -> None:
+    """Make sure the dealer's own ``dealer`` row is in the record store, so laptops pull it."""
+    exists = conn.execute(
+        select(record.c.version).where(
+            record.c.dealer_id == dealer_id,
+            record.c.table_name == "dealer",
+            record.c.row_id == dealer_id,
+        )
+    ).first()
+    if exists is not None:
+        return
+    state = load_dealer(conn, dealer_id, lock=True)
+    seq = state.last_seq + 1
+    data = {"name": state.name, "code": None, "address": None, "phone": None, "deleted": False}
+    write_records(
+        conn,
+        dealer_id,
+        [
+            Rec(
+                "dealer",
+                dealer_id,
+                seq,
+                False,
+                data,
+                None,
+                None,
+                updated_at=now,
+                in_db=False,
+                dirty=True,
+            )
+        ],
+    )
+    set_last_seq(conn, dealer_id, seq)

@@ -1,0 +1,126 @@
+"""Which tables and columns a push may touch, learnt from the laptop's models.
+
+Every table whose mapped class carries the sync mixin is synced. Its content columns are all
+columns but the sync bookkeeping ones (``deleted`` is content: a delete is an edit of it). Values
+are checked with :func:`showroom.db.outbox.from_wire` and kept in one canonical wire form, so the
+same value always reads the same on both sides (checksums depend on it).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import functools
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import Column, Date
+
+from showroom.db.outbox import SYNC_COLUMNS, from_wire, to_wire
+from showroom.db.types import Money, UTCDateTime
+
+Normalizer = Callable[[Any], Any]
+
+
+@dataclass(frozen=True)
+class SyncedTable:
+    name: str
+    # column name -> function giving the canonical wire value (raises ValueError/TypeError)
+    columns: dict[str, Normalizer]
+    # Content columns an insert must carry: not nullable and without a default.
+    required: frozenset[str]
+    # Content columns that may never hold null.
+    not_null: frozenset[str]
+    # Makers of the value an insert gets for a column it leaves out (wire form).
+    defaults: dict[str, Callable[[], Any]]
+
+
+def _normalizer(column: Column) -> Normalizer:
+    kind = column.type
+
+    if isinstance(kind, Money | Date):
+
+        def money_or_date(value: Any) -> Any:
+            return to_wire(from_wire(column, value))
+
+        return money_or_date
+    if isinstance(kind, UTCDateTime):
+
+        def moment(value: Any) -> Any:
+            parsed = from_wire(column, value)
+            return None if parsed is None else parsed.astimezone(dt.UTC).isoformat()
+
+        return moment
+
+    length = getattr(kind, "length", None)
+    python_type = None
+    with contextlib.suppress(NotImplementedError):
+        python_type = kind.python_type
+
+    def plain(value: Any) -> Any:
+        # Fast path for the common case; from_wire explains anything unusual.
+        if value is None:
+            return None
+        if type(value) is python_type and (length is None or len(value) <= length):
+            return value
+        return from_wire(column, value)
+
+    return plain
+
+
+def _default(column: Column) -> Callable[[], Any] | None:
+    for default in (column.default, column.server_default):
+        if default is None:
+            continue
+        if getattr(default, "is_scalar", False):
+            value = to_wire(default.arg)
+            return lambda: value
+        if getattr(default, "is_callable", False):
+            make = default.arg
+            return lambda: to_wire(make(None))
+        arg = getattr(default, "arg", None)
+        text = getattr(arg, "text", arg)
+        if isinstance(text, str):
+            value = _server_default_value(column, text)
+            return lambda: value
+    return None
+
+
+def _server_default_value(column: Column, text: str) -> Any:
+    python_type = column.type.python_type
+    if python_type is bool:
+        return text.strip().lower() in ("1", "true")
+    if python_type is int:
+        return int(text)
+    return text
+
+
+@functools.cache
+def synced_tables() -> dict[str, SyncedTable]:
+    import showroom.models  # noqa: F401 - registers every table on the metadata
+    from showroom.db.base import Base
+
+    tables = {}
+    for table in Base.metadata.sorted_tables:
+        if "server_version" not in table.c:
+            continue
+        columns = {}
+        required = set()
+        not_null = set()
+        defaults = {}
+        for column in table.c:
+            if column.name in SYNC_COLUMNS:
+                continue
+            columns[column.name] = _normalizer(column)
+            if not column.nullable:
+                not_null.add(column.name)
+            default = _default(column)
+            if default is not None:
+                defaults[column.name] = default
+            elif not column.nullable:
+                required.add(column.name)
+        tables[table.name] = SyncedTable(
+            table.name, columns, frozenset(required), frozenset(not_null), defaults
+        )
+    return tables
