@@ -125,6 +125,21 @@ def check_schema(value: str | None, min_schema: int) -> int:
     return version
 
 
+def current_device(
+    request: Request,
+    authorization: Annotated[str | None, Header()] = None,
+    x_showroom_schema: Annotated[str | None, Header()] = None,
+) -> auth.DeviceContext:
+    """The calling device (401 unless its token is valid), once its schema is new enough."""
+    who = auth.authenticate(request.app.state.engine, authorization)
+    check_schema(x_showroom_schema, request.app.state.settings.min_schema)
+    return who
+
+
+Device = Annotated[auth.DeviceContext, Depends(current_device)]
+Epoch = Annotated[str | None, Header(alias=protocol.EPOCH_HEADER)]
+
+
 def create_app(settings: Settings, engine=None) -> FastAPI:
     """The app over ``engine`` (made from ``settings.db_url`` if not given; not migrated here)."""
     engine = engine if engine is not None else make_engine(settings.db_url)
@@ -164,17 +179,6 @@ def create_app(settings: Settings, engine=None) -> FastAPI:
     async def _unexpected(_request: Request, exc: Exception) -> JSONResponse:
         log.exception("unexpected error", exc_info=exc)
         return JSONResponse({"error": "internal", "detail": "unexpected server error"}, 500)
-
-    def current_device(
-        authorization: Annotated[str | None, Header()] = None,
-        x_showroom_schema: Annotated[str | None, Header()] = None,
-    ) -> auth.DeviceContext:
-        who = auth.authenticate(engine, authorization)
-        check_schema(x_showroom_schema, settings.min_schema)
-        return who
-
-    Device = Annotated[auth.DeviceContext, Depends(current_device)]
-    Epoch = Annotated[str | None, Header(alias=protocol.EPOCH_HEADER)]
 
     @app.post(f"{P}/enroll", openapi_extra=_body_doc(_ENROLL_SCHEMA), tags=["devices"])
     async def enroll(

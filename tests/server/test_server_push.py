@@ -1,0 +1,400 @@
+"""Push outcomes: applied, merged, conflict, duplicate and rejected, and what a laptop pulls."""
+
+from __future__ import annotations
+
+import json
+
+from server_kit import booking, customer_insert, op
+from sqlalchemy import func, select
+
+from showroom.ids import new_id
+from sync import protocol
+from sync.server.models import dealer, record
+
+
+def _status(results):
+    return [r["status"] for r in results]
+
+
+def test_insert_is_applied_and_pulled_by_another_laptop(laptop, laptop2):
+    insert = customer_insert(name="王芳", notes="想看途观L")
+    (result,) = laptop.push(insert)
+    assert result["status"] == protocol.RESULT_APPLIED
+    assert result["version"] > 0
+    row = laptop2.row("customer", insert["row_id"])
+    assert row["version"] == result["version"]
+    assert row["data"]["name"] == "王芳"
+    assert row["data"]["notes"] == "想看途观L"
+    assert row["deleted"] is False
+    # Columns the insert left out arrive with their defaults, so both sides hold the same row.
+    assert row["data"]["lifecycle_stage"] == "prospect"
+    assert row["data"]["vip"] is False
+    assert row["updated_by_device"] == laptop.device_id
+
+
+def test_update_on_current_version_is_applied(laptop, laptop2):
+    insert = customer_insert(notes="a")
+    (created,) = laptop.push(insert)
+    edit = op(
+        "customer",
+        insert["row_id"],
+        "update",
+        {"notes": "b"},
+        base={"notes": "a"},
+        base_version=created["version"],
+    )
+    (result,) = laptop.push(edit)
+    assert result["status"] == protocol.RESULT_APPLIED
+    assert result["version"] > created["version"]
+    assert laptop2.row("customer", insert["row_id"])["data"]["notes"] == "b"
+
+
+def test_different_fields_edited_on_two_laptops_merge(laptop, laptop2):
+    insert = customer_insert(notes="n0", email=None)
+    (created,) = laptop.push(insert)
+    row_id, v = insert["row_id"], created["version"]
+    first = op("customer", row_id, "update", {"notes": "n1"}, base={"notes": "n0"}, base_version=v)
+    second = op(
+        "customer", row_id, "update", {"email": "x@y.cn"}, base={"email": None}, base_version=v
+    )
+    assert _status(laptop.push(first)) == [protocol.RESULT_APPLIED]
+    assert _status(laptop2.push(second)) == [protocol.RESULT_MERGED]
+    data = laptop.row("customer", row_id)["data"]
+    assert (data["notes"], data["email"]) == ("n1", "x@y.cn")
+    assert laptop.conflicts() == []
+
+
+def test_same_field_edited_on_two_laptops_keeps_later_and_records_earlier(laptop, laptop2):
+    insert = customer_insert(notes="base")
+    (created,) = laptop.push(insert)
+    row_id, v = insert["row_id"], created["version"]
+    laptop.push(
+        op("customer", row_id, "update", {"notes": "A"}, base={"notes": "base"}, base_version=v)
+    )
+    (result,) = laptop2.push(
+        op("customer", row_id, "update", {"notes": "B"}, base={"notes": "base"}, base_version=v)
+    )
+    assert result["status"] == protocol.RESULT_CONFLICT
+    assert laptop.row("customer", row_id)["data"]["notes"] == "B"
+    (conflict,) = laptop.conflicts()
+    assert conflict["kind"] == "field"
+    assert conflict["table_name"] == "customer"
+    assert conflict["row_id"] == row_id
+    assert conflict["field"] == "notes"
+    assert json.loads(conflict["base_value"]) == "base"
+    assert json.loads(conflict["theirs_value"]) == "A"
+    assert json.loads(conflict["mine_value"]) == "B"
+    assert conflict["theirs_device"] == laptop.device_id
+    assert conflict["mine_device"] == laptop2.device_id
+    assert conflict["status"] == "open"
+    assert conflict["detected_at"].endswith("+00:00")
+
+
+def test_stale_edit_to_the_value_already_there_is_merged_without_conflict(laptop, laptop2):
+    insert = customer_insert(notes="base")
+    (created,) = laptop.push(insert)
+    row_id, v = insert["row_id"], created["version"]
+    same = {"notes": "same"}
+    laptop.push(op("customer", row_id, "update", same, base={"notes": "base"}, base_version=v))
+    (result,) = laptop2.push(
+        op("customer", row_id, "update", same, base={"notes": "base"}, base_version=v)
+    )
+    assert result["status"] == protocol.RESULT_MERGED
+    assert laptop.conflicts() == []
+
+
+def test_same_row_inserted_by_two_laptops(laptop, laptop2):
+    row_id = new_id()
+    (first,) = laptop.push(customer_insert(row_id, name="本店", notes=None))
+    (again,) = laptop2.push(customer_insert(row_id, name="本店", notes=None))
+    assert again["status"] == protocol.RESULT_MERGED
+    assert again["version"] == first["version"]
+    (differs,) = laptop2.push(customer_insert(row_id, name="本店", notes="另一台"))
+    assert differs["status"] == protocol.RESULT_CONFLICT
+    (conflict,) = laptop.conflicts()
+    assert conflict["field"] == "notes"
+    assert conflict["base_value"] is None
+    assert json.loads(conflict["theirs_value"]) is None
+    assert json.loads(conflict["mine_value"]) == "另一台"
+
+
+def test_delete_on_current_version_then_edit_of_deleted_row(laptop, laptop2):
+    insert = customer_insert(notes="x")
+    (created,) = laptop.push(insert)
+    row_id = insert["row_id"]
+    delete = op(
+        "customer",
+        row_id,
+        "delete",
+        {"deleted": True},
+        base={"deleted": False},
+        base_version=created["version"],
+    )
+    (deleted,) = laptop.push(delete)
+    assert deleted["status"] == protocol.RESULT_APPLIED
+    edit = op(
+        "customer",
+        row_id,
+        "update",
+        {"notes": "still here?"},
+        base={"notes": "x"},
+        base_version=created["version"],
+    )
+    (result,) = laptop2.push(edit)
+    assert result["status"] == protocol.RESULT_CONFLICT
+    row = laptop.row("customer", row_id)
+    assert row["deleted"] is True
+    assert row["data"]["notes"] == "x"
+    (conflict,) = laptop.conflicts()
+    assert conflict["kind"] == "delete_edit"
+    assert json.loads(conflict["mine_value"]) == {"notes": "still here?"}
+    assert conflict["theirs_value"] is None
+    # Deleting it again changes nothing.
+    again = op(
+        "customer",
+        row_id,
+        "delete",
+        {"deleted": True},
+        base={"deleted": False},
+        base_version=created["version"],
+    )
+    assert _status(laptop2.push(again)) == [protocol.RESULT_MERGED]
+
+
+def test_delete_against_a_concurrent_edit_keeps_the_edit_for_review(laptop, laptop2):
+    insert = customer_insert(notes="x")
+    (created,) = laptop.push(insert)
+    row_id, v = insert["row_id"], created["version"]
+    laptop.push(
+        op("customer", row_id, "update", {"notes": "edited"}, base={"notes": "x"}, base_version=v)
+    )
+    (result,) = laptop2.push(
+        op("customer", row_id, "delete", {"deleted": True}, base={"deleted": False}, base_version=v)
+    )
+    assert result["status"] == protocol.RESULT_CONFLICT
+    assert laptop.row("customer", row_id)["deleted"] is True
+    (conflict,) = laptop.conflicts()
+    assert conflict["kind"] == "delete_edit"
+    assert json.loads(conflict["theirs_value"])["notes"] == "edited"
+
+
+def test_a_deleted_row_can_be_restored_by_an_edit_of_deleted(laptop):
+    insert = customer_insert(notes="x")
+    (created,) = laptop.push(insert)
+    row_id = insert["row_id"]
+    (deleted,) = laptop.push(
+        op(
+            "customer",
+            row_id,
+            "delete",
+            {"deleted": True},
+            base={"deleted": False},
+            base_version=created["version"],
+        )
+    )
+    (restored,) = laptop.push(
+        op(
+            "customer",
+            row_id,
+            "update",
+            {"deleted": False},
+            base={"deleted": True},
+            base_version=deleted["version"],
+        )
+    )
+    assert restored["status"] == protocol.RESULT_APPLIED
+    assert laptop.row("customer", row_id)["deleted"] is False
+
+
+def test_update_or_delete_of_unknown_row_is_rejected(laptop):
+    missing = new_id()
+    results = laptop.push(
+        op("customer", missing, "update", {"notes": "x"}),
+        op("customer", missing, "delete", {"deleted": True}),
+    )
+    assert _status(results) == [protocol.RESULT_REJECTED] * 2
+    assert all(r["reason"] == "row not found (deleted)" for r in results)
+    assert all(r["version"] is None for r in results)
+
+
+def test_batch_with_invalid_ops_applies_the_others(laptop, laptop2):
+    good1, good2 = customer_insert(name="甲"), customer_insert(name="乙")
+    bad = [
+        op("no_such_table", new_id(), "insert", {"x": 1}),
+        customer_insert(no_such_field="x"),
+        customer_insert(name=12),
+        customer_insert(name=None),
+        op("customer", new_id(), "insert", {"notes": "no name"}),
+        op("customer", new_id(), "merge", {"notes": "x"}),
+        op("test_drive", new_id(), "insert", {**booking("粤B1", 1, 2), "starts_at": "noon"}),
+        op("customer", new_id(), "delete", {"deleted": False}),
+    ]
+    results = laptop.push(good1, *bad, good2)
+    assert _status(results) == [protocol.RESULT_APPLIED] + [protocol.RESULT_REJECTED] * 8 + [
+        protocol.RESULT_APPLIED
+    ]
+    reasons = [r["reason"] for r in results[1:-1]]
+    assert "no_such_table" in reasons[0]
+    assert "customer.no_such_field" in reasons[1]
+    assert reasons[2].startswith("customer.name")
+    assert reasons[3].startswith("customer.name")
+    assert reasons[4].startswith("customer.name")
+    assert reasons[5].startswith("op")
+    assert reasons[6].startswith("test_drive.starts_at")
+    assert reasons[7].startswith("customer.deleted")
+    pulled = {row["id"] for row in laptop2.pull() if row["table"] == "customer"}
+    assert pulled == {good1["row_id"], good2["row_id"]}
+
+
+def test_retried_batch_returns_the_identical_answer_and_no_new_seq(laptop, engine, dealer_id):
+    batch_id = new_id()
+    ops = [customer_insert(), customer_insert()]
+    first = laptop.push_raw(ops, batch_id=batch_id)
+    with engine.connect() as conn:
+        seq = conn.execute(select(dealer.c.last_seq).where(dealer.c.id == dealer_id)).scalar()
+    again = laptop.push_raw(ops, batch_id=batch_id)
+    assert again.status_code == 200
+    assert again.content == first.content
+    with engine.connect() as conn:
+        assert (
+            conn.execute(select(dealer.c.last_seq).where(dealer.c.id == dealer_id)).scalar() == seq
+        )
+        count = conn.execute(
+            select(func.count()).select_from(record).where(record.c.table_name == "customer")
+        ).scalar()
+    assert count == 2
+
+
+def test_op_seen_in_an_earlier_batch_is_a_duplicate(laptop):
+    insert = customer_insert()
+    (first,) = laptop.push(insert)
+    edit = op("customer", insert["row_id"], "update", {"notes": "x"}, base_version=first["version"])
+    (applied,) = laptop.push(edit)
+    # The same two ops again in a new batch (the answer to the first batches was lost).
+    results = laptop.push(insert, edit)
+    assert _status(results) == [protocol.RESULT_DUPLICATE] * 2
+    assert [r["version"] for r in results] == [first["version"], applied["version"]]
+
+
+def test_conflict_rows_are_ordinary_synced_rows_a_manager_can_resolve(laptop, laptop2):
+    insert = customer_insert(notes="base")
+    (created,) = laptop.push(insert)
+    v = created["version"]
+    laptop.push(
+        op(
+            "customer",
+            insert["row_id"],
+            "update",
+            {"notes": "A"},
+            base={"notes": "base"},
+            base_version=v,
+        )
+    )
+    laptop2.push(
+        op(
+            "customer",
+            insert["row_id"],
+            "update",
+            {"notes": "B"},
+            base={"notes": "base"},
+            base_version=v,
+        )
+    )
+    laptop.pull()
+    (row,) = [r for k, r in laptop.rows.items() if k[0] == "sync_conflict"]
+    resolve = op(
+        "sync_conflict",
+        row["id"],
+        "update",
+        {"status": "resolved", "resolution": "kept"},
+        base={"status": "open", "resolution": None},
+        base_version=row["version"],
+    )
+    assert _status(laptop.push(resolve)) == [protocol.RESULT_APPLIED]
+    (conflict,) = laptop2.conflicts()
+    assert (conflict["status"], conflict["resolution"]) == ("resolved", "kept")
+
+
+def test_username_is_unique_per_dealer(laptop, laptop2, enrol, client, engine):
+    def user(username):
+        values = {"username": username, "display_name": "李娜", "role": "sales", "deleted": False}
+        return op("app_user", new_id(), "insert", values)
+
+    first = user("lina")
+    assert _status(laptop.push(first)) == [protocol.RESULT_APPLIED]
+    (clash,) = laptop2.push(user("lina"))
+    assert clash["status"] == protocol.RESULT_REJECTED
+    assert "username" in clash["reason"]
+    # Once the first is deleted the name is free again.
+    laptop.push(
+        op(
+            "app_user",
+            first["row_id"],
+            "delete",
+            {"deleted": True},
+            base_version=laptop.row("app_user", first["row_id"])["version"],
+        )
+    )
+    assert _status(laptop2.push(user("lina"))) == [protocol.RESULT_APPLIED]
+    # Another dealer's staff may use the same name.
+    from sync.server import admin
+
+    other = admin.create_dealer(engine, "二号店")
+    assert _status(enrol("外店", dealer=other).push(user("lina"))) == [protocol.RESULT_APPLIED]
+
+
+def test_double_booking_of_a_demo_car_is_flagged_not_dropped(laptop, laptop2):
+    first = op("test_drive", new_id(), "insert", booking("粤B12345", 10, 11))
+    second = op("test_drive", new_id(), "insert", booking("粤B12345", 10, 12))
+    other_car = op("test_drive", new_id(), "insert", booking("粤B99999", 10, 11))
+    later = op("test_drive", new_id(), "insert", booking("粤B12345", 11, 13))
+    adjacent = op("test_drive", new_id(), "insert", booking("粤B12345", 9, 10))
+    cancelled = op(
+        "test_drive", new_id(), "insert", booking("粤B12345", 10, 11, status="cancelled")
+    )
+    assert _status(laptop.push(first)) == [protocol.RESULT_APPLIED]
+    results = laptop2.push(second, other_car, later, adjacent, cancelled)
+    assert _status(results) == [
+        protocol.RESULT_CONFLICT,
+        protocol.RESULT_APPLIED,
+        protocol.RESULT_CONFLICT,  # 11:00-13:00 overlaps the second booking's 10:00-12:00
+        protocol.RESULT_APPLIED,  # 9:00-10:00 ends as the others start
+        protocol.RESULT_APPLIED,
+    ]
+    laptop.pull()
+    drives = {k[1] for k in laptop.rows if k[0] == "test_drive"}
+    assert len(drives) == 6  # every booking is kept
+    pairs = {
+        (c["row_id"], c["other_row_id"])
+        for c in laptop.conflicts()
+        if c["kind"] == "double_booking"
+    }
+    assert pairs == {
+        (second["row_id"], first["row_id"]),
+        (later["row_id"], second["row_id"]),
+    }
+
+
+def test_ops_on_one_row_within_a_batch_see_each_other(laptop):
+    insert = customer_insert(notes="1")
+    edit = op("customer", insert["row_id"], "update", {"notes": "2"}, base={"notes": "1"})
+    results = laptop.push(insert, edit)
+    assert _status(results) == [protocol.RESULT_APPLIED, protocol.RESULT_MERGED]
+    assert results[1]["version"] > results[0]["version"]
+    assert laptop.row("customer", insert["row_id"])["data"]["notes"] == "2"
+    assert laptop.conflicts() == []
+
+
+def test_values_are_stored_in_one_canonical_form(laptop):
+    drive = booking("粤B1", 1, 2)
+    drive["starts_at"] = "2025-05-01T09:00:00+08:00"
+    insert = op("test_drive", new_id(), "insert", drive)
+    price = op(
+        "catalogue_colour", new_id(), "insert", {"trim_id": new_id(), "name": "白", "price": "3000"}
+    )
+    assert _status(laptop.push(insert, price)) == [protocol.RESULT_APPLIED] * 2
+    assert (
+        laptop.row("test_drive", insert["row_id"])["data"]["starts_at"]
+        == "2025-05-01T01:00:00+00:00"
+    )
+    assert laptop.row("catalogue_colour", price["row_id"])["data"]["price"] == "3000.00"
