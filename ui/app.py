@@ -173,6 +173,7 @@ def main(argv: list[str] | None = None) -> int:
 
     sys.excepthook = unexpected
     window.show()
+    window.sync.start()  # skips quietly until this laptop is connected to a server
     # Everything made during start-up lives as long as the app: keep it out of the cyclic
     # collector, whose full passes over it otherwise stall the GUI for 30-80 ms now and then.
     gc.freeze()
@@ -181,6 +182,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.demo and empty:
         generate_demo(ctx, database, args.demo_customers, window)
     code = app.exec()
+    window.sync.stop()
     runner.shutdown()
     database.dispose()
     return code

@@ -5,6 +5,7 @@ from __future__ import annotations
 import importlib
 import logging
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QEvent, QSettings, Qt
 from PySide6.QtGui import QKeySequence, QShortcut
@@ -22,6 +23,11 @@ from PySide6.QtWidgets import (
 from ui import labels
 from ui.context import AppContext
 from ui.i18n import tr
+from ui.sync.controller import SyncController
+from ui.sync.status import SyncStatusWidget
+
+if TYPE_CHECKING:
+    from ui.sync.enrol import EnrolDialog
 
 log = logging.getLogger(__name__)
 
@@ -36,6 +42,7 @@ PAGES: list[tuple[str, Callable[[], str], str | None]] = [
     ("surveys", lambda: tr("Surveys"), None),
     ("complaints", lambda: tr("Complaints"), None),
     ("reports", lambda: tr("Reports"), None),
+    ("conflicts", lambda: tr("Sync conflicts"), "ui.sync.page:ConflictsPage"),
     ("settings", lambda: tr("Settings"), "ui.settings:SettingsPage"),
 ]
 
@@ -64,9 +71,14 @@ def _load_class(path: str):
 
 
 class MainWindow(QMainWindow):
-    def __init__(self, ctx: AppContext, parent: QWidget | None = None) -> None:
+    """``sync`` is the window's sync controller; one is made (not started) when none is given."""
+
+    def __init__(
+        self, ctx: AppContext, parent: QWidget | None = None, *, sync: SyncController | None = None
+    ) -> None:
         super().__init__(parent)
         self.ctx = ctx
+        self.sync = sync or SyncController(ctx.runner, parent=self)
         self.setObjectName("MainWindow")
         self.resize(1280, 800)
         self.pages: dict[str, QWidget] = {}
@@ -93,13 +105,16 @@ class MainWindow(QMainWindow):
         self.status_dealer = QLabel()
         self.status_user = QLabel()
         self.status_db = QLabel()
-        self.status_sync = QLabel()
-        self.status_sync.setObjectName("syncStatus")
+        self.sync_widget = SyncStatusWidget(self.sync)
+        self.status_sync = self.sync_widget.state
+        self.sync_widget.conflicts_clicked.connect(lambda: self.show_page("conflicts"))
+        self.sync_widget.enrol_action.triggered.connect(self.connect_to_server)
+        self.addAction(self.sync_widget.sync_action)
         bar = self.statusBar()
         bar.setStyleSheet("QStatusBar QLabel { padding: 2px 10px; color: #444; }")
         for label in (self.status_dealer, self.status_user, self.status_db):
             bar.addWidget(label)
-        bar.addPermanentWidget(self.status_sync)
+        bar.addPermanentWidget(self.sync_widget)
 
         self.nav.currentRowChanged.connect(self._on_nav)
         ctx.navigator.open_customer.connect(self.open_customer)
@@ -151,7 +166,7 @@ class MainWindow(QMainWindow):
         )
         self.status_db.setText(tr("Database: %1").replace("%1", ctx.database_path.name))
         self.status_db.setToolTip(str(ctx.database_path))
-        self.status_sync.setText(tr("Sync: not set up"))
+        self.sync_widget.render()
 
     # --- navigation --------------------------------------------------------------------------
 
@@ -193,6 +208,14 @@ class MainWindow(QMainWindow):
         editor = CustomerEditor(self.ctx, parent=self)
         editor.open()
 
+    def connect_to_server(self) -> EnrolDialog:
+        """Open the enrolment dialog (server address and one-time code)."""
+        from ui.sync.enrol import EnrolDialog
+
+        dialog = EnrolDialog(self.sync, self.ctx.language, parent=self)
+        dialog.open()
+        return dialog
+
     def _focus_search(self) -> None:
         self.show_page("customers")
         page = self.pages["customers"]
@@ -215,5 +238,6 @@ class MainWindow(QMainWindow):
         settings.setValue("window/page", self.current_page_key())
 
     def closeEvent(self, event) -> None:
+        self.sync.stop()
         self.save_state()
         super().closeEvent(event)

@@ -675,6 +675,10 @@
         <translation>报表</translation>
     </message>
     <message>
+        <source>Sync conflicts</source>
+        <translation>同步冲突</translation>
+    </message>
+    <message>
         <source>Settings</source>
         <translation>设置</translation>
     </message>
@@ -695,8 +699,484 @@
         <translation>数据库：%1</translation>
     </message>
     <message>
+        <source>never</source>
+        <translation>从未</translation>
+    </message>
+    <message>
+        <source>just now</source>
+        <translation>刚刚</translation>
+    </message>
+    <message>
+        <source>%1 min ago</source>
+        <translation>%1分钟前</translation>
+    </message>
+    <message>
+        <source>%1 h ago</source>
+        <translation>%1小时前</translation>
+    </message>
+    <message>
+        <source>%1 min</source>
+        <translation>%1分钟</translation>
+    </message>
+    <message>
+        <source>%1 h</source>
+        <translation>%1小时</translation>
+    </message>
+    <message>
+        <source>%1 days</source>
+        <translation>%1天</translation>
+    </message>
+    <message>
+        <source>This laptop's clock is %1 behind; sync is unaffected.</source>
+        <translation>这台电脑的时钟慢了 %1；同步不受影响。</translation>
+    </message>
+    <message>
+        <source>This laptop's clock is %1 ahead; sync is unaffected.</source>
+        <translation>这台电脑的时钟快了 %1；同步不受影响。</translation>
+    </message>
+    <message>
+        <source>uploading</source>
+        <translation>上传中</translation>
+    </message>
+    <message>
+        <source>downloading</source>
+        <translation>下载中</translation>
+    </message>
+    <message>
+        <source>checking</source>
+        <translation>校验中</translation>
+    </message>
+    <message>
+        <source>connecting</source>
+        <translation>连接中</translation>
+    </message>
+    <message>
+        <source>Sync now</source>
+        <translation>立即同步</translation>
+    </message>
+    <message>
+        <source>Connect to server…</source>
+        <translation>连接服务器…</translation>
+    </message>
+    <message>
+        <source>Sync</source>
+        <translation>同步</translation>
+    </message>
+    <message>
+        <source>Sync now (F9) or connect this laptop to a server</source>
+        <translation>立即同步（F9），或将这台电脑连接到服务器</translation>
+    </message>
+    <message>
+        <source>Sync: …</source>
+        <translation>同步：…</translation>
+    </message>
+    <message>
+        <source>Pending: %1</source>
+        <translation>待上传：%1</translation>
+    </message>
+    <message>
+        <source>Changes on this laptop not yet sent to the server</source>
+        <translation>这台电脑上尚未发送到服务器的修改</translation>
+    </message>
+    <message>
+        <source>Conflicts: %1</source>
+        <translation>冲突：%1</translation>
+    </message>
+    <message>
+        <source>Rejected: %1</source>
+        <translation>被拒绝：%1</translation>
+    </message>
+    <message>
+        <source>Open the conflict review page</source>
+        <translation>打开同步冲突页面</translation>
+    </message>
+    <message>
         <source>Sync: not set up</source>
         <translation>同步：未设置</translation>
+    </message>
+    <message>
+        <source>Sync: syncing…</source>
+        <translation>同步：正在同步…</translation>
+    </message>
+    <message>
+        <source>Sync: offline · last %1</source>
+        <translation>同步：离线 · 上次 %1</translation>
+    </message>
+    <message>
+        <source>Sync: failed · last %1</source>
+        <translation>同步：失败 · 上次 %1</translation>
+    </message>
+    <message>
+        <source>Sync: waiting for the first sync</source>
+        <translation>同步：等待首次同步</translation>
+    </message>
+    <message>
+        <source>Sync: online · last %1</source>
+        <translation>同步：在线 · 上次 %1</translation>
+    </message>
+    <message>
+        <source>This laptop is not connected to a sync server. Use Sync → Connect to server…</source>
+        <translation>这台电脑尚未连接同步服务器。请使用 同步 → 连接服务器…</translation>
+    </message>
+    <message>
+        <source>Server: %1</source>
+        <translation>服务器：%1</translation>
+    </message>
+    <message>
+        <source>Last attempt: %1</source>
+        <translation>上次尝试：%1</translation>
+    </message>
+    <message>
+        <source>Last successful sync: %1</source>
+        <translation>上次成功同步：%1</translation>
+    </message>
+    <message>
+        <source>Pending changes: %1</source>
+        <translation>待上传的修改：%1</translation>
+    </message>
+    <message>
+        <source>Last error: %1</source>
+        <translation>上次错误：%1</translation>
+    </message>
+    <message>
+        <source>Connect to server</source>
+        <translation>连接服务器</translation>
+    </message>
+    <message>
+        <source>Connect this laptop to the store's sync server</source>
+        <translation>将这台电脑连接到门店的同步服务器</translation>
+    </message>
+    <message>
+        <source>Ask your administrator for the server address and a one-time enrolment code. The code works once and expires.</source>
+        <translation>请向管理员索取服务器地址和一次性注册码。注册码只能使用一次，并会过期。</translation>
+    </message>
+    <message>
+        <source>As printed by the administrator</source>
+        <translation>按管理员给出的原样填写</translation>
+    </message>
+    <message>
+        <source>Server address</source>
+        <translation>服务器地址</translation>
+    </message>
+    <message>
+        <source>Enrolment code</source>
+        <translation>注册码</translation>
+    </message>
+    <message>
+        <source>Device name</source>
+        <translation>设备名称</translation>
+    </message>
+    <message>
+        <source>Connect</source>
+        <translation>连接</translation>
+    </message>
+    <message>
+        <source>Close</source>
+        <translation>关闭</translation>
+    </message>
+    <message>
+        <source>Connecting to %1…</source>
+        <translation>正在连接 %1…</translation>
+    </message>
+    <message>
+        <source>Connected to %1. The first sync is running…</source>
+        <translation>已连接到 %1。正在进行首次同步…</translation>
+    </message>
+    <message>
+        <source>Done</source>
+        <translation>完成</translation>
+    </message>
+    <message>
+        <source>Connected to %1. First sync finished: %2 records received, %3 sent.</source>
+        <translation>已连接到 %1。首次同步完成：收到 %2 条记录，发送 %3 条。</translation>
+    </message>
+    <message>
+        <source>Connected, but the first sync failed: %1. It will be retried automatically.</source>
+        <translation>已连接，但首次同步失败：%1。系统会自动重试。</translation>
+    </message>
+    <message>
+        <source>Same field changed on two laptops</source>
+        <translation>同一字段在两台电脑上被修改</translation>
+    </message>
+    <message>
+        <source>Edited on one laptop, deleted on another</source>
+        <translation>一台电脑修改、另一台电脑删除</translation>
+    </message>
+    <message>
+        <source>Demo car booked twice</source>
+        <translation>试驾车被重复预约</translation>
+    </message>
+    <message>
+        <source>Keep the current value</source>
+        <translation>保留当前值</translation>
+    </message>
+    <message>
+        <source>Restore the overwritten value</source>
+        <translation>恢复被覆盖的值</translation>
+    </message>
+    <message>
+        <source>Keep it deleted</source>
+        <translation>保持删除</translation>
+    </message>
+    <message>
+        <source>Restore the record with the edit</source>
+        <translation>恢复记录并应用修改</translation>
+    </message>
+    <message>
+        <source>Keep both bookings</source>
+        <translation>保留两个预约</translation>
+    </message>
+    <message>
+        <source>Cancel the other booking</source>
+        <translation>取消另一个预约</translation>
+    </message>
+    <message>
+        <source>Cancel this booking</source>
+        <translation>取消这个预约</translation>
+    </message>
+    <message>
+        <source>Mark as reviewed</source>
+        <translation>标记为已处理</translation>
+    </message>
+    <message>
+        <source>Kept as it is</source>
+        <translation>保持现状</translation>
+    </message>
+    <message>
+        <source>Overwritten value restored</source>
+        <translation>已恢复被覆盖的值</translation>
+    </message>
+    <message>
+        <source>Record restored</source>
+        <translation>记录已恢复</translation>
+    </message>
+    <message>
+        <source>Other booking cancelled</source>
+        <translation>另一个预约已取消</translation>
+    </message>
+    <message>
+        <source>This booking cancelled</source>
+        <translation>这个预约已取消</translation>
+    </message>
+    <message>
+        <source>Booked</source>
+        <translation>已预约</translation>
+    </message>
+    <message>
+        <source>Cancelled</source>
+        <translation>已取消</translation>
+    </message>
+    <message>
+        <source>(empty)</source>
+        <translation>（空）</translation>
+    </message>
+    <message>
+        <source>Yes</source>
+        <translation>是</translation>
+    </message>
+    <message>
+        <source>No</source>
+        <translation>否</translation>
+    </message>
+    <message>
+        <source>this laptop</source>
+        <translation>本机</translation>
+    </message>
+    <message>
+        <source>unknown laptop</source>
+        <translation>未知电脑</translation>
+    </message>
+    <message>
+        <source>laptop %1</source>
+        <translation>电脑 %1</translation>
+    </message>
+    <message>
+        <source>%1 on %2</source>
+        <translation>%1 · %2</translation>
+    </message>
+    <message>
+        <source>someone</source>
+        <translation>某人</translation>
+    </message>
+    <message>
+        <source>This booking is not on this laptop yet.</source>
+        <translation>这个预约还没有同步到本机。</translation>
+    </message>
+    <message>
+        <source>Demo car: %1</source>
+        <translation>试驾车：%1</translation>
+    </message>
+    <message>
+        <source>Salesperson: %1</source>
+        <translation>销售顾问：%1</translation>
+    </message>
+    <message>
+        <source>Status: %1</source>
+        <translation>状态：%1</translation>
+    </message>
+    <message>
+        <source>Deleted</source>
+        <translation>已删除</translation>
+    </message>
+    <message>
+        <source>Refresh</source>
+        <translation>刷新</translation>
+    </message>
+    <message>
+        <source>Reload the lists (F5)</source>
+        <translation>重新加载列表（F5）</translation>
+    </message>
+    <message>
+        <source>Only managers and administrators can review sync conflicts and rejected changes.</source>
+        <translation>只有经理和管理员可以处理同步冲突和被拒绝的修改。</translation>
+    </message>
+    <message>
+        <source>Conflicts</source>
+        <translation>冲突</translation>
+    </message>
+    <message>
+        <source>Rejected changes</source>
+        <translation>被拒绝的修改</translation>
+    </message>
+    <message>
+        <source>Show</source>
+        <translation>显示</translation>
+    </message>
+    <message>
+        <source>Open</source>
+        <translation>未处理</translation>
+    </message>
+    <message>
+        <source>Resolved</source>
+        <translation>已处理</translation>
+    </message>
+    <message>
+        <source>All</source>
+        <translation>全部</translation>
+    </message>
+    <message>
+        <source>Detected</source>
+        <translation>发现时间</translation>
+    </message>
+    <message>
+        <source>Record</source>
+        <translation>记录</translation>
+    </message>
+    <message>
+        <source>What</source>
+        <translation>内容</translation>
+    </message>
+    <message>
+        <source>Open customer</source>
+        <translation>打开客户</translation>
+    </message>
+    <message>
+        <source>The server refused these changes made on this laptop. They were not applied anywhere; re-enter them if they are still needed, then dismiss them here.</source>
+        <translation>服务器拒绝了本机的这些修改，它们没有在任何地方生效。如仍需要，请重新录入，然后在此处移除。</translation>
+    </message>
+    <message>
+        <source>Made</source>
+        <translation>修改时间</translation>
+    </message>
+    <message>
+        <source>Change</source>
+        <translation>修改内容</translation>
+    </message>
+    <message>
+        <source>By</source>
+        <translation>修改人</translation>
+    </message>
+    <message>
+        <source>Dismiss</source>
+        <translation>移除</translation>
+    </message>
+    <message>
+        <source>Set this change aside (Delete)</source>
+        <translation>移除这条修改（Delete）</translation>
+    </message>
+    <message>
+        <source>Managers only</source>
+        <translation>仅限经理</translation>
+    </message>
+    <message>
+        <source>Open conflicts: %1</source>
+        <translation>未处理冲突：%1</translation>
+    </message>
+    <message>
+        <source>Conflicts shown: %1</source>
+        <translation>显示的冲突：%1</translation>
+    </message>
+    <message>
+        <source>Rejected changes: %1</source>
+        <translation>被拒绝的修改：%1</translation>
+    </message>
+    <message>
+        <source>Conflicts (%1)</source>
+        <translation>冲突（%1）</translation>
+    </message>
+    <message>
+        <source>Rejected changes (%1)</source>
+        <translation>被拒绝的修改（%1）</translation>
+    </message>
+    <message>
+        <source>No open conflicts. Everything the laptops sent has been applied.</source>
+        <translation>没有未处理的冲突。各台电脑发送的修改都已生效。</translation>
+    </message>
+    <message>
+        <source>Nothing to show.</source>
+        <translation>没有可显示的内容。</translation>
+    </message>
+    <message>
+        <source>Detected %1</source>
+        <translation>发现于 %1</translation>
+    </message>
+    <message>
+        <source>Waiting for a manager's decision.</source>
+        <translation>等待经理处理。</translation>
+    </message>
+    <message>
+        <source>Resolved: %1 by %2 at %3</source>
+        <translation>已处理：%1（%2，%3）</translation>
+    </message>
+    <message>
+        <source>This booking</source>
+        <translation>这个预约</translation>
+    </message>
+    <message>
+        <source>Overlapping booking</source>
+        <translation>时间重叠的预约</translation>
+    </message>
+    <message>
+        <source>Restored</source>
+        <translation>已恢复</translation>
+    </message>
+    <message>
+        <source>The edit that was kept aside</source>
+        <translation>被保留的修改</translation>
+    </message>
+    <message>
+        <source>Now</source>
+        <translation>现在</translation>
+    </message>
+    <message>
+        <source>Before both changes</source>
+        <translation>修改前</translation>
+    </message>
+    <message>
+        <source>Overwritten (arrived first)</source>
+        <translation>被覆盖的值（先到）</translation>
+    </message>
+    <message>
+        <source>In place now (arrived later)</source>
+        <translation>当前值（后到）</translation>
+    </message>
+    <message>
+        <source>%1: %2. The decision syncs to the other laptops.</source>
+        <translation>%1：%2。这个决定会同步到其他电脑。</translation>
+    </message>
+    <message>
+        <source>The rejected change was dismissed.</source>
+        <translation>已移除这条被拒绝的修改。</translation>
     </message>
 </context>
 <context>

@@ -1,0 +1,1 @@
+"""Sync in the app: background cycles, the status bar, enrolment and conflict review."""
