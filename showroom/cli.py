@@ -2,7 +2,12 @@
 
 Exit status: 0 success, 2 bad input (one line on stderr naming the field), 3 duplicate
 candidates found (printed as JSON lines; repeat with ``--force`` to add anyway), 4 not found,
-1 anything unexpected.
+5 the sync server could not be reached after every retry (nothing is lost: unsynced changes
+stay queued), 6 the sync server refused (not enrolled, token revoked, app too old for the
+server, or a bad answer), 1 anything unexpected.
+
+Sync: ``enroll --server URL --code CODE [--name NAME]`` enrols this database with the central
+server; ``sync`` runs one full cycle and prints one JSON summary line.
 """
 
 from __future__ import annotations
@@ -18,6 +23,8 @@ from showroom.errors import NotFoundError, ShowroomError, ValidationError
 EXIT_BAD_INPUT = 2
 EXIT_DUPLICATE = 3
 EXIT_NOT_FOUND = 4
+EXIT_UNREACHABLE = 5
+EXIT_SYNC_REFUSED = 6
 
 
 class _Parser(argparse.ArgumentParser):
@@ -80,9 +87,26 @@ def build_parser() -> argparse.ArgumentParser:
     find = customers.add_parser("search", help="instant search by name, phone, plate or VIN")
     find.add_argument("text")
     find.add_argument("--limit", type=int, default=20)
+    change = customers.add_parser(
+        "set", help="change fields of a customer: FIELD=VALUE ... (an empty VALUE clears it)"
+    )
+    change.add_argument("id")
+    change.add_argument(
+        "assignments",
+        nargs="+",
+        metavar="FIELD=VALUE",
+        help="for example address=深圳市南山区 intent_level=A phones=13812345678,13912345678",
+    )
+    change.add_argument("--force", action="store_true", help="change even if duplicates are found")
     merge = customers.add_parser("merge", help="merge MERGED into SURVIVOR")
     merge.add_argument("survivor")
     merge.add_argument("merged")
+
+    enroll = sub.add_parser("enroll", help="enrol this database with the central sync server")
+    enroll.add_argument("--server", required=True, help="server URL, e.g. http://10.0.0.5:8765")
+    enroll.add_argument("--code", required=True, help="the one-time enrolment code")
+    enroll.add_argument("--name", default=None, help="this laptop's name (default: host name)")
+    sub.add_parser("sync", help="one full sync cycle with the server; prints a JSON summary")
 
     follow = sub.add_parser("follow-ups", help="follow-up tasks").add_subparsers(
         dest="action", required=True, parser_class=_Parser
@@ -104,6 +128,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"error: {error.describe(args.lang)}", file=sys.stderr)
         return EXIT_NOT_FOUND
     except ShowroomError as error:
+        if error.code.startswith("sync"):
+            # sync.client's errors; imported lazily, so they are recognised by their code.
+            print(f"error: {error.describe(args.lang)}", file=sys.stderr)
+            if error.code == "sync_unreachable":
+                return EXIT_UNREACHABLE
+            return EXIT_BAD_INPUT if error.field else EXIT_SYNC_REFUSED
         print(f"error: {error.describe(args.lang)}", file=sys.stderr)
         return EXIT_BAD_INPUT
 
@@ -139,6 +169,10 @@ def _run(args: argparse.Namespace) -> int:
             return 0
         if args.command == "customers":
             return _customers(db, actor, args)
+        if args.command == "enroll":
+            return _enroll(db, args)
+        if args.command == "sync":
+            return _sync(db)
         if args.command == "follow-ups":
             from showroom.services.follow_ups import due_follow_ups
 
@@ -199,12 +233,77 @@ def _customers(db, actor, args) -> int:
             for hit in customers.search_customers(session, actor, args.text, args.limit):
                 emit(hit)
         return 0
+    if args.action == "set":
+        changes = _assignments(args.assignments)
+        try:
+            with db.session_scope() as session:
+                updated = customers.update_customer(
+                    session, actor, args.id, changes, force=args.force
+                )
+        except customers.DuplicateCustomerError as duplicate:
+            for candidate in duplicate.candidates:
+                emit({"duplicate": candidate})
+            print(f"error: {duplicate.describe(args.lang)}", file=sys.stderr)
+            return EXIT_DUPLICATE
+        emit(updated)
+        return 0
     if args.action == "merge":
         with db.session_scope() as session:
             result = merge.merge_customers(session, actor, args.survivor, args.merged)
         emit({"survivor": result.survivor.id, "merged": result.merged_id, "moved": result.moved})
         return 0
     return 1
+
+
+def _assignments(items: Sequence[str]) -> dict[str, object]:
+    """``FIELD=VALUE`` words as a changes mapping; ``phones`` takes a comma-separated list."""
+    changes: dict[str, object] = {}
+    for item in items:
+        name, sep, value = item.partition("=")
+        name = name.strip().replace("-", "_")
+        if not sep or not name:
+            raise ValidationError(
+                item or "FIELD", "应写作 字段=值", "expected FIELD=VALUE (an empty VALUE clears it)"
+            )
+        if name in changes:
+            raise ValidationError(name, "字段重复", "given more than once")
+        if name == "phones":
+            changes[name] = [p.strip() for p in value.split(",") if p.strip()]
+        else:
+            changes[name] = value.strip() or None
+    return changes
+
+
+def _enroll(db, args) -> int:
+    from sync import client
+
+    result = client.enroll(db, args.server, args.code, device_name=args.name)
+    emit(
+        {
+            "dealer": {"id": result.dealer_id, "name": result.dealer_name},
+            "device": {"id": result.device_id, "name": result.device_name},
+            "initial_upload_ops": result.ops_queued,
+        }
+    )
+    return 0
+
+
+def _sync(db) -> int:
+    from sync import client
+
+    summary = client.SyncClient(db).sync()
+    emit(
+        {
+            "pushed": summary.pushed,
+            "pulled": summary.pulled,
+            "conflicts": summary.conflicts,
+            "rejected": summary.rejected,
+            "seconds": summary.seconds,
+            "clock_skew_seconds": summary.clock_skew_seconds,
+            "checksum_ok": summary.checksum_ok,
+        }
+    )
+    return 0
 
 
 def _check(path: Path) -> int:

@@ -139,6 +139,7 @@ class _Answer(Exception):
 @dataclass(frozen=True)
 class EnrollResult:
     device_id: str
+    device_name: str
     dealer_id: str
     dealer_name: str
     dealer_rekeyed: bool
@@ -389,7 +390,7 @@ def enroll(
     if client.clock_skew is not None:
         local.set_state(db, {SyncKeys.CLOCK_SKEW_SECONDS: str(client.clock_skew)})
     return EnrollResult(
-        device_id, dealer_id, dealer_name, changes.dealer_rekeyed, changes.ops_queued
+        device_id, name, dealer_id, dealer_name, changes.dealer_rekeyed, changes.ops_queued
     )
 
 

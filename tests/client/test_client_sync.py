@@ -1,0 +1,356 @@
+"""SyncClient against the real server (in process, SQLite): convergence, retries, errors."""
+
+from __future__ import annotations
+
+import gzip
+import json
+import random
+
+import pytest
+from conftest import SERVER_URL, Fault
+from sqlalchemy import select, text
+
+from showroom.demo import generate_demo_data
+from showroom.models import Customer, SyncOutbox
+from showroom.models.local import SyncKeys
+from showroom.services import customers, dealer
+from showroom.services.customers import CustomerDraft
+from sync import client, local
+
+
+def enrolled(server, new_laptop, name):
+    db = new_laptop(name)
+    client.enroll(db, SERVER_URL, server.code(), device_name=name, http=server.session())
+    return db
+
+
+def sync(server, db, progress=None, cancel=None, **options):
+    options.setdefault("sleep", lambda _s: None)
+    return client.SyncClient(db, http=server.session(), **options).sync(progress, cancel)
+
+
+def act(db, fn):
+    with db.session_scope() as session:
+        return fn(session, dealer.system_actor(session))
+
+
+def add(db, name, phone):
+    return act(
+        db,
+        lambda s, a: customers.create_customer(s, a, CustomerDraft(name=name, phones=[phone])).id,
+    )
+
+
+def update(db, customer_id, **changes):
+    act(db, lambda s, a: customers.update_customer(s, a, customer_id, changes))
+
+
+def customer(db, customer_id):
+    with db.session_scope(write=False) as session:
+        return session.get(Customer, customer_id)
+
+
+def test_two_laptops_converge_after_edits_both_ways(server, new_laptop):
+    a = enrolled(server, new_laptop, "a")
+    b = enrolled(server, new_laptop, "b")
+    first = add(a, "陈晓明", "13812345678")
+    summary = sync(server, a)
+    assert summary.pushed >= 2 and summary.checksum_ok is True
+    summary = sync(server, b)
+    assert summary.pulled >= 2 and summary.checksum_ok is True
+    assert customer(b, first).name == "陈晓明"
+
+    second = add(b, "王芳", "13912345678")
+    update(b, first, address="深圳市南山区")
+    update(a, first, notes="想要白色")
+    for db in (a, b, a):
+        assert sync(server, db).checksum_ok is True
+    for db in (a, b):
+        row = customer(db, first)
+        assert (row.address, row.notes) == ("深圳市南山区", "想要白色")
+        assert customer(db, second).name == "王芳"
+    assert local.local_checksums(a) == local.local_checksums(b)
+    with b.session_scope(write=False) as session:
+        hits = customers.search_customers(session, dealer.system_actor(session), "王芳")
+        assert [h.id for h in hits] == [second]
+    # One system user and one dealer for the store, whichever laptop made them first.
+    with a.engine.connect() as conn:
+        assert conn.execute(text("SELECT count(*) FROM dealer")).scalar() == 1
+        users = conn.execute(text("SELECT count(*) FROM app_user WHERE username='system'"))
+        assert users.scalar() == 1
+
+
+def test_sync_records_its_state_for_the_status_bar(server, new_laptop):
+    a = enrolled(server, new_laptop, "a")
+    add(a, "陈晓明", "13812345678")
+    summary = sync(server, a)
+    state = local.get_state(
+        a,
+        SyncKeys.LAST_ATTEMPT_AT,
+        SyncKeys.LAST_SUCCESS_AT,
+        SyncKeys.LAST_ERROR,
+        SyncKeys.ONLINE,
+        SyncKeys.CLOCK_SKEW_SECONDS,
+        SyncKeys.EPOCH,
+    )
+    assert state[SyncKeys.LAST_SUCCESS_AT] and state[SyncKeys.LAST_ATTEMPT_AT]
+    assert state[SyncKeys.LAST_ERROR] == "" and state[SyncKeys.ONLINE] == "1"
+    assert state[SyncKeys.EPOCH]
+    # The server runs on this machine: the skew is small, and it is what the summary says.
+    assert abs(float(state[SyncKeys.CLOCK_SKEW_SECONDS])) < 5
+    assert summary.clock_skew_seconds == float(state[SyncKeys.CLOCK_SKEW_SECONDS])
+    assert local.pending_count(a) == 0
+
+
+def test_requests_carry_auth_schema_epoch_and_gzip_bodies(server, new_laptop):
+    a = enrolled(server, new_laptop, "a")
+    add(a, "陈晓明", "13812345678")
+    sync(server, a)
+    push = next(r for r in server.adapter.requests if r.url.endswith("/v1/sync/push"))
+    token = local.get_state(a, SyncKeys.TOKEN)[SyncKeys.TOKEN]
+    assert push.headers["Authorization"] == f"Bearer {token}"
+    assert push.headers["X-Showroom-Schema"] == "1"
+    assert push.headers["X-Showroom-Epoch"] == local.get_state(a, SyncKeys.EPOCH)[SyncKeys.EPOCH]
+    assert push.headers["Content-Encoding"] == "gzip"
+    body = json.loads(gzip.decompress(push.body))
+    assert body["ops"] and body["batch_id"]
+
+
+def test_a_lost_response_is_retried_with_the_same_batch_and_makes_no_duplicate(server, new_laptop):
+    a = enrolled(server, new_laptop, "a")
+    cid = add(a, "陈晓明", "13812345678")
+    server.adapter.faults.append(Fault("/sync/push", "lost"))
+    summary = sync(server, a)
+    pushes = [
+        json.loads(gzip.decompress(r.body))
+        for r in server.adapter.requests
+        if r.url.endswith("/sync/push")
+    ]
+    assert len(pushes) == 2
+    assert pushes[0]["batch_id"] == pushes[1]["batch_id"]
+    assert [o["op_id"] for o in pushes[0]["ops"]] == [o["op_id"] for o in pushes[1]["ops"]]
+    assert summary.checksum_ok is True
+    with a.session_scope(write=False) as session:
+        results = set(session.scalars(select(SyncOutbox.result)))
+    assert results <= {"applied", "duplicate"}
+    b = enrolled(server, new_laptop, "b")
+    sync(server, b)
+    with b.engine.connect() as conn:
+        assert conn.execute(text("SELECT count(*) FROM customer")).scalar() == 1
+    assert customer(b, cid).name == "陈晓明"
+
+
+def test_a_pending_edit_survives_a_pull_of_the_same_row(server, new_laptop):
+    a = enrolled(server, new_laptop, "a")
+    b = enrolled(server, new_laptop, "b")
+    cid = add(a, "陈晓明", "13812345678")
+    sync(server, a)
+    sync(server, b)
+    update(a, cid, address="北京市朝阳区")
+    sync(server, a)
+    # b edits another field while offline, then pulls a's change of the same row.
+    update(b, cid, notes="周末来店")
+    cursor = local.cursor_of(b)
+    page = client._Http(
+        SERVER_URL,
+        http=server.session(),
+        timeout=(5, 30),
+        retries=0,
+        backoff_base=0.5,
+        backoff_cap=30,
+        sleep=lambda _s: None,
+        rng=random.Random(1),
+        clock=lambda: 0.0,
+    )
+    page.token = local.get_state(b, SyncKeys.TOKEN)[SyncKeys.TOKEN]
+    answer = page.call("GET", "/sync/pull", params={"since": cursor, "limit": 100})
+    local.apply_pull_page(b, answer, since=cursor)
+    row = customer(b, cid)
+    assert (row.address, row.notes) == ("北京市朝阳区", "周末来店")
+    assert local.pending_count(b) == 1
+    sync(server, b)
+    sync(server, a)
+    assert customer(a, cid).notes == "周末来店"
+    assert local.local_checksums(a) == local.local_checksums(b)
+
+
+def test_the_cursor_only_moves_with_a_written_page(server, new_laptop, monkeypatch):
+    a = enrolled(server, new_laptop, "a")
+    for i in range(5):
+        add(a, f"客户{i}", f"1381234567{i}")
+    sync(server, a)
+    b = enrolled(server, new_laptop, "b")
+    real_apply = local.apply_pull_page
+    calls = []
+
+    def crash_on_the_second_page(db, page, *, since):
+        calls.append(since)
+        if len(calls) == 2:
+            raise local.LocalSyncError("rows", "simulated crash while writing the page")
+        return real_apply(db, page, since=since)
+
+    monkeypatch.setattr(local, "apply_pull_page", crash_on_the_second_page)
+    with pytest.raises(client.SyncError):
+        sync(server, b, pull_limit=4)
+    monkeypatch.setattr(local, "apply_pull_page", real_apply)
+    first_cursor = local.cursor_of(b)
+    assert first_cursor > 0
+    with b.engine.connect() as conn:
+        written = conn.execute(text("SELECT count(*) FROM customer")).scalar()
+        pulled_max = (
+            conn.execute(text("SELECT max(server_version) FROM customer_phone")).scalar() or 0
+        )
+    assert pulled_max <= first_cursor
+    assert written < 5
+    # The next sync resumes after the first page rather than starting again.
+    summary = sync(server, b, pull_limit=4)
+    assert summary.checksum_ok is True
+    assert local.cursor_of(b) > first_cursor
+
+
+def test_initial_upload_of_a_demo_then_a_fresh_laptop_downloads_it(server, new_laptop):
+    a = new_laptop("a")
+    demo = generate_demo_data(a, 25, seed=4)
+    client.enroll(a, SERVER_URL, server.code(), http=server.session())
+    summary = sync(server, a)
+    assert summary.checksum_ok is True
+    assert summary.pushed >= demo.customers + demo.customer_phones
+    b = enrolled(server, new_laptop, "b")
+    summary = sync(server, b, pull_limit=50)
+    assert summary.checksum_ok is True
+    assert summary.pulled >= demo.customers
+    assert local.local_checksums(a) == local.local_checksums(b)
+    with b.engine.connect() as conn:
+        assert conn.execute(text("SELECT count(*) FROM customer")).scalar() == demo.customers
+        assert conn.exec_driver_sql("PRAGMA foreign_key_check").fetchall() == []
+    with a.engine.connect() as conn:
+        name = conn.execute(text("SELECT name FROM customer ORDER BY id LIMIT 1")).scalar()
+    with b.session_scope(write=False) as session:
+        hits = customers.search_customers(session, dealer.system_actor(session), name)
+        assert name in [h.name for h in hits]
+
+
+def test_progress_and_cancel_between_pages(server, new_laptop):
+    a = enrolled(server, new_laptop, "a")
+    for i in range(6):
+        add(a, f"客户{i}", f"1381234567{i}")
+    sync(server, a)
+    b = enrolled(server, new_laptop, "b")
+    seen = []
+
+    def progress(stage, done, total):
+        seen.append((stage, done, total))
+
+    # Cancel once the first page is in.
+    summary = sync(
+        server, b, pull_limit=3, progress=progress, cancel=lambda: any(s[0] == "pull" for s in seen)
+    )
+    assert summary.cancelled and summary.checksum_ok is None
+    assert len([s for s in seen if s[0] == "pull"]) == 1
+    _stage, done, total = next(s for s in seen if s[0] == "pull")
+    assert 0 < done < total
+    cursor = local.cursor_of(b)
+    assert cursor > 0
+    assert sync(server, b).checksum_ok is True
+    assert local.cursor_of(b) > cursor
+
+
+def test_426_keeps_the_outbox(server, new_laptop):
+    a = enrolled(server, new_laptop, "a")
+    add(a, "陈晓明", "13812345678")
+    before = local.pending_count(a)
+    server.adapter.faults.append(Fault("/meta", "status", status=426))
+    with pytest.raises(client.UpgradeRequired) as raised:
+        sync(server, a)
+    assert "升级" in raised.value.message("zh_CN")
+    assert local.pending_count(a) == before
+    state = local.get_state(a, SyncKeys.LAST_ERROR, SyncKeys.ONLINE)
+    assert "newer version" in state[SyncKeys.LAST_ERROR] and state[SyncKeys.ONLINE] == "1"
+
+
+def test_an_old_schema_gets_426_from_the_real_server(server, new_laptop, monkeypatch):
+    a = enrolled(server, new_laptop, "a")
+    add(a, "陈晓明", "13812345678")
+    before = local.pending_count(a)
+    monkeypatch.setattr(client.protocol, "SCHEMA_VERSION", 0)
+    with pytest.raises(client.UpgradeRequired):
+        sync(server, a)
+    assert local.pending_count(a) == before
+
+
+def test_a_revoked_token_is_a_clear_error(server, new_laptop):
+    from sync.server import admin
+
+    a = enrolled(server, new_laptop, "a")
+    admin.revoke_device(server.engine, a.device_id)
+    with pytest.raises(client.TokenRevoked) as raised:
+        sync(server, a)
+    assert isinstance(raised.value, client.NotEnrolled)
+    assert "重新登记" in raised.value.message("zh_CN")
+    assert [status for _m, _p, status in server.adapter.log][-1] == 401  # no retry of a 401
+
+
+def test_a_laptop_that_never_enrolled_is_told_so(new_laptop):
+    with pytest.raises(client.NotEnrolled):
+        client.SyncClient(new_laptop("a")).sync()
+
+
+def test_a_bad_enrolment_code_names_the_code(server, new_laptop):
+    db = new_laptop("a")
+    with pytest.raises(client.EnrolmentRefused) as raised:
+        client.enroll(db, SERVER_URL, "WRONG-CODE-0000", http=server.session())
+    assert raised.value.field == "code"
+    assert local.get_state(db, SyncKeys.TOKEN)[SyncKeys.TOKEN] is None
+
+
+def test_an_unreachable_server_is_retried_then_reported_offline(server, new_laptop):
+    a = enrolled(server, new_laptop, "a")
+    server.adapter.faults.append(Fault("/meta", "refuse", times=100))
+    sleeps = []
+    with pytest.raises(client.ServerUnreachable):
+        sync(server, a, retries=3, sleep=sleeps.append)
+    assert len(sleeps) == 3
+    assert local.get_state(a, SyncKeys.ONLINE)[SyncKeys.ONLINE] == "0"
+    assert local.get_state(a, SyncKeys.LAST_ERROR)[SyncKeys.LAST_ERROR]
+
+
+def test_backoff_honours_retry_after_and_keeps_jitter_within_bounds(server, new_laptop):
+    a = enrolled(server, new_laptop, "a")
+    server.adapter.faults += [
+        Fault("/meta", "status", status=429, headers={"Retry-After": "7"}),
+        Fault("/meta", "status", status=503, times=3),
+    ]
+    sleeps = []
+    summary = sync(server, a, retries=5, sleep=sleeps.append, rng=random.Random(5))
+    assert summary.checksum_ok is True
+    assert sleeps[0] == 7.0
+    # Full jitter: attempt n waits uniformly within [0, min(cap, 0.5 * 2**n)].
+    for attempt, delay in enumerate(sleeps[1:], start=1):
+        assert 0 <= delay <= min(30.0, 0.5 * 2**attempt)
+    assert len(sleeps) == 4
+
+
+def test_jitter_never_exceeds_the_cap():
+    http = client._Http(
+        SERVER_URL,
+        http=None,
+        timeout=(1, 1),
+        retries=0,
+        backoff_base=0.5,
+        backoff_cap=30.0,
+        sleep=lambda _s: None,
+        rng=random.Random(9),
+        clock=lambda: 0.0,
+    )
+    delays = [http.backoff(attempt) for attempt in range(12) for _ in range(50)]
+    assert max(delays) <= 30.0 and min(delays) >= 0
+    assert max(delays) > 15  # late attempts do reach toward the cap
+
+
+def test_a_4xx_other_than_429_is_not_retried(server, new_laptop):
+    a = enrolled(server, new_laptop, "a")
+    server.adapter.faults.append(Fault("/meta", "status", status=400, times=5))
+    sleeps = []
+    with pytest.raises(client.ServerRefused) as raised:
+        sync(server, a, sleep=sleeps.append)
+    assert raised.value.status == 400 and sleeps == []
