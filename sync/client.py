@@ -333,7 +333,7 @@ def enroll(
     http: requests.Session | None = None,
     timeout: tuple[float, float] = (5, 30),
     retries: int = 2,
-    sleep: Callable[[float], None] = time.sleep,
+    sleep: Callable[[float], None] | None = None,
 ) -> EnrollResult:
     """Enrol this laptop with a one-time code and make its database the dealer's.
 
@@ -362,7 +362,7 @@ def enroll(
         retries=retries,
         backoff_base=0.5,
         backoff_cap=30.0,
-        sleep=sleep,
+        sleep=sleep or time.sleep,
         rng=random.Random(),
         clock=time.time,
     )
@@ -413,7 +413,7 @@ class SyncClient:
         retries: int = 5,
         backoff_base: float = 0.5,
         backoff_cap: float = 30.0,
-        sleep: Callable[[float], None] = time.sleep,
+        sleep: Callable[[float], None] | None = None,
         rng: random.Random | None = None,
         clock: Callable[[], float] = time.time,
         pull_limit: int = protocol.DEFAULT_PULL_LIMIT,
@@ -428,7 +428,7 @@ class SyncClient:
             retries=retries,
             backoff_base=backoff_base,
             backoff_cap=backoff_cap,
-            sleep=sleep,
+            sleep=sleep or time.sleep,
             rng=rng or random.Random(),
             clock=clock,
         )

@@ -156,3 +156,74 @@ def test_demo_data_brings_its_own_store_and_finds_customers(tmp_path, capsys):
     assert code == 0 and report["customers"] == 50 and report["search_index_ok"]
     code, _, err = run(capsys, "--db", path, "demo-data", "--customers", "5")
     assert code == 2 and err.startswith("error: db:")  # never on top of real customers
+
+
+def _added(dbpath, capsys, name="陈晓明", phone="13812345678"):
+    code, lines, _ = run(
+        capsys, "--db", dbpath, "customers", "add", "--name", name, "--phone", phone
+    )
+    assert code == 0
+    return lines[0]["id"]
+
+
+def test_customers_set_changes_fields_and_queues_one_sync_op(dbpath, capsys):
+    import sqlite3
+
+    cid = _added(dbpath, capsys)
+    with sqlite3.connect(dbpath) as conn:
+        before = conn.execute("SELECT max(seq) FROM sync_outbox").fetchone()[0]
+    code, (record,), _ = run(
+        capsys, "--db", dbpath, "customers", "set", cid, "address=深圳市 南山区",
+        "vip=yes", "intent_level=H", "phones=13912345678,+852 6123 4567", "notes=",
+    )  # fmt: skip
+    assert code == 0
+    assert record["address"] == "深圳市 南山区" and record["vip"] is True
+    assert record["intent_level"] == "H"
+    assert [p["number"] for p in record["phones"]] == ["+8613912345678", "+85261234567"]
+    with sqlite3.connect(dbpath) as conn:
+        ops = conn.execute(
+            "SELECT table_name, op, fields FROM sync_outbox WHERE seq > ?", (before,)
+        ).fetchall()
+    customer_ops = [json.loads(f) for t, op, f in ops if t == "customer" and op == "update"]
+    assert customer_ops and customer_ops[0]["address"]["new"] == "深圳市 南山区"
+    code, (again,), _ = run(capsys, "--db", dbpath, "customers", "get", cid)
+    assert again["customer"]["vip"] is True
+
+
+@pytest.mark.parametrize(
+    ("assignment", "field"),
+    [
+        ("colour=red", "colour"),
+        ("email=not-an-email", "email"),
+        ("birthday=2099-01-01", "birthday"),
+        ("intent_level=Z", "intent_level"),
+        ("vip=perhaps", "vip"),
+        ("phones=12345", "phone"),
+        ("address", "address"),
+    ],
+)
+def test_customers_set_with_bad_input_exits_2_naming_the_field(dbpath, capsys, assignment, field):
+    cid = _added(dbpath, capsys)
+    code, lines, err = run(capsys, "--db", dbpath, "customers", "set", cid, assignment)
+    assert (code, lines) == (2, [])
+    assert err.startswith(f"error: {field}")
+    code, (record,), _ = run(capsys, "--db", dbpath, "customers", "get", cid)
+    assert record["customer"]["email"] is None and record["customer"]["vip"] is False
+
+
+def test_customers_set_on_an_unknown_id_or_twice_the_same_field(dbpath, capsys):
+    code, _, err = run(capsys, "--db", dbpath, "customers", "set", "no-such-id", "notes=x")
+    assert code == 4 and "no-such-id" in err
+    cid = _added(dbpath, capsys)
+    code, _, err = run(capsys, "--db", dbpath, "customers", "set", cid, "notes=a", "notes=b")
+    assert code == 2 and err.startswith("error: notes:")
+
+
+def test_customers_set_warns_of_a_duplicate_phone_unless_forced(dbpath, capsys):
+    first = _added(dbpath, capsys)
+    second = _added(dbpath, capsys, name="王芳", phone="13912345678")
+    code, lines, _ = run(capsys, "--db", dbpath, "customers", "set", second, "phones=13812345678")
+    assert code == 3 and lines[0]["duplicate"]["customer_id"] == first
+    argv = ("customers", "set", second, "phones=13812345678", "--force")
+    code, (record,), _ = run(capsys, "--db", dbpath, *argv)
+    assert code == 0 and record["phones"][0]["number"] == "+8613812345678"
