@@ -1,7 +1,8 @@
-<?xml version='1.0' encoding='utf-8'?>
+<?xml version="1.0" encoding="utf-8"?>
+<!DOCTYPE TS>
 <TS version="2.1" language="zh_CN">
 <context>
-    <name />
+    <name></name>
     <message>
         <source>Creating demo data…</source>
         <translation>正在生成演示数据…</translation>
@@ -63,7 +64,7 @@
         <translation>新级别</translation>
     </message>
     <message>
-        <source>Why was the lead lost? For example: bought a competitor's car</source>
+        <source>Why was the lead lost? For example: bought a competitor&apos;s car</source>
         <translation>为什么战败？例如：已购买竞品车型</translation>
     </message>
     <message>
@@ -71,7 +72,7 @@
         <translation>原因</translation>
     </message>
     <message>
-        <source>A lost lead awaits a manager's approval before it is closed.</source>
+        <source>A lost lead awaits a manager&apos;s approval before it is closed.</source>
         <translation>战败申请需经理审批后才会关闭。</translation>
     </message>
     <message>
@@ -427,7 +428,7 @@
         <translation>战败原因</translation>
     </message>
     <message>
-        <source>A lost lead awaits a manager's approval.</source>
+        <source>A lost lead awaits a manager&apos;s approval.</source>
         <translation>战败需经理审批。</translation>
     </message>
     <message>
@@ -727,11 +728,11 @@
         <translation>%1天</translation>
     </message>
     <message>
-        <source>This laptop's clock is %1 behind; sync is unaffected.</source>
+        <source>This laptop&apos;s clock is %1 behind; sync is unaffected.</source>
         <translation>这台电脑的时钟慢了 %1；同步不受影响。</translation>
     </message>
     <message>
-        <source>This laptop's clock is %1 ahead; sync is unaffected.</source>
+        <source>This laptop&apos;s clock is %1 ahead; sync is unaffected.</source>
         <translation>这台电脑的时钟快了 %1；同步不受影响。</translation>
     </message>
     <message>
@@ -843,7 +844,7 @@
         <translation>连接服务器</translation>
     </message>
     <message>
-        <source>Connect this laptop to the store's sync server</source>
+        <source>Connect this laptop to the store&apos;s sync server</source>
         <translation>将这台电脑连接到门店的同步服务器</translation>
     </message>
     <message>
@@ -1131,7 +1132,7 @@
         <translation>发现于 %1</translation>
     </message>
     <message>
-        <source>Waiting for a manager's decision.</source>
+        <source>Waiting for a manager&apos;s decision.</source>
         <translation>等待经理处理。</translation>
     </message>
     <message>

@@ -30,7 +30,7 @@ from ui.sync.controller import SyncController, error_text
 from ui.sync.status import stage_name
 from ui.widgets import Field, FieldError, FormErrors, guarded
 
-CODE_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{3,63}$")
+CODE_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9 _-]{3,63}$")
 MAX_DEVICE_NAME = 100
 SUCCESS_COLOUR = "#2e7d32"
 
@@ -58,7 +58,7 @@ def check_enrolment(server_url: str, code: str, device_name: str) -> tuple[str, 
             "服务器地址应以 http:// 或 https:// 开头，例如 https://sync.example.cn:8765",
             "the address must start with http:// or https://, e.g. https://sync.example.cn:8765",
         )
-    code = (code or "").strip()
+    code = " ".join((code or "").split())
     if not code:
         raise ValidationError("code", "请填写注册码", "enter the enrolment code")
     if not CODE_PATTERN.match(code):
@@ -135,7 +135,8 @@ class EnrolDialog(QDialog):
         self.server_url.setPlaceholderText("https://sync.example.cn:8765")
         self.code = QLineEdit()
         self.code.setObjectName("code")
-        self.code.setPlaceholderText(tr("As printed by the administrator"))
+        self.code.setPlaceholderText("ABCD-EFGH-JKMN")
+        self.code.setToolTip(tr("As printed by the administrator"))
         self.device_name = QLineEdit(socket.gethostname())
         self.device_name.setObjectName("device_name")
         self.device_name.setMaxLength(MAX_DEVICE_NAME + 20)

@@ -501,6 +501,7 @@ class ConflictsPage(QWidget):
                     label.setStyleSheet(f"color: {MUTED_COLOUR};")
                 card.body.addWidget(label)
             self.sides.addWidget(card, 1)
+            card.show()  # now, not on the next event loop pass: the page reads as it is
 
         if conflict.status == "open":
             self.detail_state.setText(tr("Waiting for a manager's decision."))
@@ -519,6 +520,7 @@ class ConflictsPage(QWidget):
             button.setAutoDefault(True)
             button.clicked.connect(lambda _checked=False, c=choice: self.choose(c))
             self.choices.addWidget(button)
+            button.show()
             self.choice_buttons[choice] = button
         self.choices.addStretch(1)
         self.open_customer.setVisible(conflict.customer_id is not None)

@@ -1,0 +1,195 @@
+"""The conflict review page: a manager sees both sides and decides; others cannot."""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import json
+
+import pytest
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QLabel
+from sqlalchemy import select
+
+from showroom.db.outbox import CAPTURE
+from showroom.models import Customer, SyncConflict, SyncOutbox, TestDrive
+from showroom.services import customers
+from showroom.services.customers import CustomerDraft
+from ui.sync.page import ConflictsPage
+
+
+def stored(db, *rows) -> None:
+    """Rows as the sync client applies pulled ones (no outbox ops)."""
+    with db.session_scope() as session:
+        session.info[CAPTURE] = False
+        session.add_all(rows)
+
+
+def address_conflict(db, sales, staff) -> tuple[str, SyncConflict]:
+    with db.session_scope() as session:
+        cid = customers.create_customer(
+            session,
+            sales,
+            CustomerDraft(name="陈晓明", phones=["13812345678"], address="深圳市宝安区"),
+        ).id
+    conflict = SyncConflict(
+        kind="field",
+        table_name="customer",
+        row_id=cid,
+        field="address",
+        base_value=json.dumps("深圳市福田区"),
+        theirs_value=json.dumps("深圳市南山区"),
+        mine_value=json.dumps("深圳市宝安区"),
+        theirs_actor=sales.user_id,
+        mine_actor=staff["sales2"].user_id,
+        theirs_device=db.device_id,
+        mine_device="0190a000-0000-7000-8000-00000000000b",
+        detected_at=dt.datetime(2026, 11, 22, 9, 30, tzinfo=dt.UTC),
+    )
+    stored(db, conflict)
+    return cid, conflict
+
+
+@pytest.fixture
+def manager_ctx(ctx, manager):
+    return dataclasses.replace(ctx, actor=manager)
+
+
+def open_page(ctx, qtbot) -> ConflictsPage:
+    page = ConflictsPage(ctx)
+    qtbot.addWidget(page)
+    page.resize(1100, 700)
+    page.show()
+    qtbot.waitExposed(page)
+    with qtbot.waitSignal(page.loaded, timeout=5000):
+        page.activate()
+    return page
+
+
+def texts(widget) -> list[str]:
+    return [label.text() for label in widget.findChildren(QLabel) if label.isVisibleTo(widget)]
+
+
+def test_manager_sees_both_sides_and_restores_the_overwritten_value(
+    manager_ctx, db, sales, staff, qtbot
+):
+    cid, conflict = address_conflict(db, sales, staff)
+    page = open_page(manager_ctx, qtbot)
+    assert page.list.topLevelItemCount() == 1
+    assert page.list.topLevelItem(0).text(1) == "陈晓明"
+    shown = texts(page.detail)
+    assert "陈晓明 · 地址" in shown
+    for value in ("深圳市福田区", "深圳市南山区", "深圳市宝安区", "李娜 · 本机"):
+        assert value in shown
+    assert any(text.startswith("王磊 · 电脑 0190a000") for text in shown)
+    assert set(page.choice_buttons) == {"keep", "revert"}
+    assert page.choice_buttons["revert"].text() == "恢复被覆盖的值"
+
+    with qtbot.waitSignal(page.resolved, timeout=5000), qtbot.waitSignal(page.loaded):
+        qtbot.mouseClick(page.choice_buttons["revert"], Qt.MouseButton.LeftButton)
+    with db.session_scope(write=False) as session:
+        assert session.get(Customer, cid).address == "深圳市南山区"
+        assert session.get(SyncConflict, conflict.id).resolution == "reverted"
+        synced = [
+            op.table_name
+            for op in session.scalars(select(SyncOutbox).where(SyncOutbox.actor_id.is_not(None)))
+        ]
+    assert "sync_conflict" in synced
+    assert page.list.topLevelItemCount() == 0  # nothing open any more
+    assert "没有未处理的冲突" in page.empty_detail.text()
+    assert "陈晓明：已恢复被覆盖的值" in page.message.text()
+
+    page.filter.setCurrentIndex(page.filter.findData("resolved"))
+    qtbot.waitUntil(lambda: page.list.topLevelItemCount() == 1, timeout=3000)
+    assert page.choice_buttons == {}
+    assert page.detail_state.text().startswith("已处理：已恢复被覆盖的值（周经理")
+
+
+def test_keyboard_enter_on_the_list_moves_to_the_choices(manager_ctx, db, sales, staff, qtbot):
+    address_conflict(db, sales, staff)
+    page = open_page(manager_ctx, qtbot)
+    page.list.setFocus()
+    qtbot.keyClick(page.list, Qt.Key.Key_Return)
+    assert page.focusWidget() is page.choice_buttons["keep"]
+
+
+def test_double_booking_shows_both_bookings_and_cancels_the_other(
+    manager_ctx, db, sales, staff, qtbot
+):
+    with db.session_scope() as session:
+        cid = customers.create_customer(
+            session, sales, CustomerDraft(name="陈晓明", phones=["13812345678"])
+        ).id
+    start = dt.datetime(2026, 11, 23, 2, 0, tzinfo=dt.UTC)
+    first = TestDrive(
+        customer_id=cid,
+        demo_car="粤B·D1234",
+        starts_at=start,
+        ends_at=start + dt.timedelta(hours=1),
+    )
+    second = TestDrive(
+        customer_id=cid,
+        demo_car="粤B·D1234",
+        starts_at=start + dt.timedelta(minutes=30),
+        ends_at=start + dt.timedelta(hours=2),
+        salesperson_id=staff["sales2"].user_id,
+    )
+    stored(db, first, second)
+    stored(
+        db,
+        SyncConflict(
+            kind="double_booking",
+            table_name="test_drive",
+            row_id=first.id,
+            other_row_id=second.id,
+            detected_at=dt.datetime(2026, 11, 22, 11, 0, tzinfo=dt.UTC),
+        ),
+    )
+    page = open_page(manager_ctx, qtbot)
+    shown = texts(page.detail)
+    assert "试驾车被重复预约 · 试驾 · 发现于" in " ".join(shown)
+    assert "这个预约" in shown and "时间重叠的预约" in shown
+    assert "销售顾问：王磊" in shown
+    assert set(page.choice_buttons) == {"keep", "cancel_other", "cancel_this"}
+    with qtbot.waitSignal(page.resolved, timeout=5000):
+        page.choice_buttons["cancel_other"].click()
+    with db.session_scope(write=False) as session:
+        assert session.get(TestDrive, second.id).status == "cancelled"
+        assert session.get(TestDrive, first.id).status == "booked"
+
+
+def test_rejected_changes_are_listed_with_the_reason_and_dismissed(manager_ctx, db, sales, qtbot):
+    with db.session_scope() as session:
+        customers.create_customer(
+            session, sales, CustomerDraft(name="陈晓明", phones=["13812345678"], notes="周六来店")
+        )
+    with db.session_scope() as session:
+        op = session.scalar(
+            select(SyncOutbox)
+            .where(SyncOutbox.table_name == "customer")
+            .order_by(SyncOutbox.seq.desc())
+        )
+        op.acknowledged, op.result, op.reason = True, "rejected", "phone number already used"
+    page = open_page(manager_ctx, qtbot)
+    assert page.tabs.tabText(1) == "被拒绝的修改（1）"
+    page.tabs.setCurrentIndex(1)
+    item = page.rejected_list.topLevelItem(0)
+    assert item.text(1) == "陈晓明" and item.text(3) == "phone number already used"
+    assert "备注: 周六来店" in item.text(2)
+    with qtbot.waitSignal(page.loaded, timeout=5000):
+        page.dismiss_button.click()
+    assert page.rejected_list.topLevelItemCount() == 0
+    assert page.tabs.tabText(1) == "被拒绝的修改（0）"
+
+
+def test_salespeople_are_told_it_is_for_managers(ctx, db, sales, staff, qtbot):
+    address_conflict(db, sales, staff)
+    page = ConflictsPage(ctx)
+    qtbot.addWidget(page)
+    page.show()
+    page.activate()
+    assert page.stack.currentWidget() is page.denied
+    assert page.denied.text() == "只有经理和管理员可以处理同步冲突和被拒绝的修改。"
+    assert not page.tabs.isVisible()
+    qtbot.wait(100)
+    assert page.list.topLevelItemCount() == 0  # nothing was even loaded
