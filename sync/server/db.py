@@ -30,7 +30,15 @@ def make_engine(url: str) -> Engine:
         path = Path(parsed.database)
         path.parent.mkdir(parents=True, exist_ok=True)
         return make_sqlite_engine(path)
-    return create_engine(url, pool_size=10, max_overflow=20, pool_pre_ping=True)
+    # No server-side prepared statements: a generic plan made while a table was nearly empty
+    # (a sequential scan) would stick and make every push slower as the table grows.
+    return create_engine(
+        url,
+        pool_size=10,
+        max_overflow=20,
+        pool_pre_ping=True,
+        connect_args={"prepare_threshold": None},
+    )
 
 
 def is_sqlite(engine: Engine | Connection) -> bool:

@@ -13,7 +13,7 @@ import datetime as dt
 import json
 from typing import Any
 
-from sqlalchemy import Connection, Engine, bindparam, insert, select, update
+from sqlalchemy import Connection, Engine, insert, select, update
 
 from showroom.ids import new_id
 from sync import protocol
@@ -25,7 +25,9 @@ from sync.server.models import applied_op, device, push_batch
 from sync.server.records import (
     DealerState,
     Rec,
+    bulk_insert,
     check_epoch,
+    in_list,
     load_dealer,
     load_records,
     raise_epoch_changed,
@@ -371,7 +373,7 @@ def _apply(
         for op_id, result in conn.execute(
             select(applied_op.c.op_id, applied_op.c.result).where(
                 applied_op.c.dealer_id == who.dealer_id,
-                applied_op.c.op_id.in_(bindparam("ids", expanding=True)),
+                in_list(conn, applied_op.c.op_id, "ids"),
             ),
             {"ids": list(set(op_ids))},
         ):
@@ -406,14 +408,14 @@ def _apply(
             {
                 "dealer_id": who.dealer_id,
                 "op_id": op_id,
-                "result": json.dumps({"status": status, "version": version}),
+                "result": f'{{"status":"{status}","version":{version}}}',
                 "created_at": now,
             }
         )
 
     write_records(conn, who.dealer_id, batch.records.values())
     if ledger:
-        conn.execute(insert(applied_op), ledger)
+        bulk_insert(conn, applied_op, ledger)
     if batch.seq != state.last_seq:
         set_last_seq(conn, who.dealer_id, batch.seq)
     answer = json.dumps(

@@ -9,7 +9,19 @@ import secrets
 from collections.abc import Iterable
 from typing import Any
 
-from sqlalchemy import JSON, Connection, and_, bindparam, cast, func, insert, select, update
+from sqlalchemy import (
+    JSON,
+    Connection,
+    Table,
+    and_,
+    any_,
+    bindparam,
+    cast,
+    func,
+    insert,
+    select,
+    update,
+)
 
 from sync.protocol import canonical_json
 from sync.server.errors import epoch_changed
@@ -96,6 +108,16 @@ def json_text(conn: Connection, key: str):
     return func.json_extract(record.c.data, f"$.{key}")
 
 
+def in_list(conn: Connection, column, name: str):
+    """``column IN (:name...)``; on PostgreSQL ``= ANY(:name)`` with one array parameter, which
+    plans in a fraction of the time of hundreds of separate parameters."""
+    if conn.dialect.name == "postgresql":
+        from sqlalchemy.dialects.postgresql import ARRAY
+
+        return column == any_(bindparam(name, type_=ARRAY(column.type)))
+    return column.in_(bindparam(name, expanding=True))
+
+
 def load_records(
     conn: Connection, dealer_id: str, keys: dict[str, Iterable[str]]
 ) -> dict[tuple[str, str], Rec]:
@@ -115,7 +137,7 @@ def load_records(
         ).where(
             record.c.dealer_id == dealer_id,
             record.c.table_name == table_name,
-            record.c.row_id.in_(bindparam("ids", expanding=True)),
+            in_list(conn, record.c.row_id, "ids"),
         )
         for row_id, version, deleted, data, by_device, by_actor in conn.execute(
             query, {"ids": ids}
@@ -176,7 +198,7 @@ def write_records(conn: Connection, dealer_id: str, recs: Iterable[Rec]) -> None
                 {"dealer_id": dealer_id, "table_name": rec.table, "row_id": rec.row_id, **values}
             )
     if inserts:
-        conn.execute(insert(record), inserts)
+        bulk_insert(conn, record, inserts)
     if updates:
         conn.execute(
             update(record).where(
@@ -189,6 +211,30 @@ def write_records(conn: Connection, dealer_id: str, recs: Iterable[Rec]) -> None
             # The SET clause comes from the keys of each parameter set.
             updates,
         )
+
+
+def bulk_insert(conn: Connection, table: Table, rows: list[dict[str, Any]]) -> None:
+    """Insert many rows at once: COPY on PostgreSQL (several times faster than an executemany
+    of INSERTs), executemany elsewhere. Same transaction either way."""
+    if conn.dialect.name != "postgresql" or len(rows) < 20:
+        conn.execute(insert(table), rows)
+        return
+    names = list(rows[0])
+    processors = []
+    for name in names:
+        column = table.c[name]
+        bind = column.type.bind_processor(conn.dialect)
+        processors.append(bind)
+    columns = ", ".join(names)
+    raw = conn.connection.driver_connection
+    with raw.cursor() as cursor, cursor.copy(f"COPY {table.name} ({columns}) FROM STDIN") as copy:
+        for row in rows:
+            copy.write_row(
+                [
+                    value if bind is None else bind(value)
+                    for bind, value in zip(processors, (row[n] for n in names), strict=True)
+                ]
+            )
 
 
 def set_last_seq(conn: Connection, dealer_id: str, last_seq: int) -> None:
