@@ -92,10 +92,130 @@ def main(argv: list[str] | None = None) -> int:
         window.show_page("follow_ups")
         shoot("follow_ups", window)
         window.close()
+        if empty:  # only a generated database gets the sample sync state
+            _shoot_sync(database, ctx, shoot)
 
     runner.shutdown()
     database.dispose()
     return 0
+
+
+def _shoot_sync(database, ctx, shoot) -> None:
+    """The conflict review page as a manager, and the enrolment dialog, over sample state."""
+    import dataclasses
+
+    from showroom.services import dealer
+    from ui.main_window import MainWindow
+    from ui.sync.enrol import EnrolDialog
+
+    _stage_sync_review(database)
+    with database.session_scope() as session:
+        manager = dealer.actor_for(session, "manager01")
+    window = MainWindow(dataclasses.replace(ctx, actor=manager))
+    window.resize(1280, 800)
+    window.show()
+    window.show_page("conflicts")
+    shoot("sync_conflicts", window)
+    dialog = EnrolDialog(window.sync, ctx.language, parent=window)
+    dialog.server_url.setText("https://sync.huatong-vw.cn:8765")
+    dialog.code.setText("K7QM-3XRT-9PWD")
+    dialog.device_name.setText("展厅前台-笔记本02")
+    dialog.show()
+    dialog.device_name.setFocus()
+    dialog.code.deselect()
+    shoot("sync_enrol", dialog)
+    dialog.close()
+    window.close()
+
+
+def _stage_sync_review(database) -> None:
+    """Make the demo laptop look enrolled, with conflicts and a rejected change to review."""
+    import datetime as dt
+    import json
+
+    from sqlalchemy import select
+
+    from showroom.db.outbox import CAPTURE
+    from showroom.models import Customer, LocalState, SyncConflict, SyncOutbox, TestDrive, User
+    from showroom.models.local import SyncKeys
+
+    now = dt.datetime.now(dt.UTC)
+    other_laptop = "0190b3c2-7d41-7a8e-9f10-5c3b2a1d0e4f"
+    with database.session_scope() as session:
+        people = list(session.scalars(select(User).where(User.role == "salesperson").limit(2)))
+        found = list(
+            session.scalars(select(Customer).where(Customer.address.is_not(None)).limit(3))
+        )
+        for key, value in {
+            SyncKeys.SERVER_URL: "https://sync.huatong-vw.cn:8765",
+            SyncKeys.TOKEN: "sample",
+            SyncKeys.DEALER_NAME: "华通大众4S店",
+            SyncKeys.LAST_ATTEMPT_AT: (now - dt.timedelta(minutes=4)).isoformat(),
+            SyncKeys.LAST_SUCCESS_AT: (now - dt.timedelta(minutes=4)).isoformat(),
+            SyncKeys.ONLINE: "1",
+            SyncKeys.CLOCK_SKEW_SECONDS: "2.5",
+        }.items():
+            session.merge(LocalState(key=key, value=value))
+        session.info[CAPTURE] = False
+        first, second = found[0], found[1]
+        start = (now + dt.timedelta(days=1)).replace(hour=2, minute=0, second=0, microsecond=0)
+        booked = [
+            TestDrive(
+                customer_id=customer.id,
+                salesperson_id=person.id,
+                demo_car="粤B·D8U21",
+                starts_at=start + dt.timedelta(minutes=offset),
+                ends_at=start + dt.timedelta(minutes=offset + 60),
+            )
+            for customer, person, offset in ((first, people[0], 0), (second, people[1], 30))
+        ]
+        session.add_all(booked)
+        session.flush()
+        session.add_all(
+            [
+                SyncConflict(
+                    kind="field",
+                    table_name="customer",
+                    row_id=first.id,
+                    field="address",
+                    base_value=json.dumps("深圳市福田区华强北路1002号", ensure_ascii=False),
+                    theirs_value=json.dumps("深圳市南山区科技园南区8栋", ensure_ascii=False),
+                    mine_value=json.dumps(first.address, ensure_ascii=False),
+                    theirs_actor=people[0].id,
+                    mine_actor=people[1].id,
+                    theirs_device=database.device_id,
+                    mine_device=other_laptop,
+                    detected_at=now - dt.timedelta(minutes=5),
+                ),
+                SyncConflict(
+                    kind="field",
+                    table_name="customer",
+                    row_id=second.id,
+                    field="intent_level",
+                    base_value=json.dumps("B"),
+                    theirs_value=json.dumps("H"),
+                    mine_value=json.dumps(second.intent_level or "A"),
+                    theirs_actor=people[1].id,
+                    mine_actor=people[0].id,
+                    theirs_device=other_laptop,
+                    mine_device=database.device_id,
+                    detected_at=now - dt.timedelta(hours=2),
+                ),
+                SyncConflict(
+                    kind="double_booking",
+                    table_name="test_drive",
+                    row_id=booked[0].id,
+                    other_row_id=booked[1].id,
+                    detected_at=now - dt.timedelta(hours=3),
+                ),
+            ]
+        )
+        session.info[CAPTURE] = True
+        found[2].notes = "客户要求周六上午回电"
+        session.flush()
+        op = session.scalar(select(SyncOutbox).order_by(SyncOutbox.seq.desc()).limit(1))
+        op.acknowledged, op.result = True, "rejected"
+        op.reason = "customer was merged into another record on the server"
 
 
 def _open_busiest_customer(database, window) -> None:

@@ -410,9 +410,12 @@ class ConflictsPage(QWidget):
             item.setData(0, ITEM_ROLE, conflict)
             item.setText(0, formatting.datetime(conflict.detected_at))
             item.setText(1, conflict.record_label)
+            # The field says most about a field conflict; the detail panel names the kind.
             what = kind_text(conflict.kind)
             if conflict.field:
-                what = f"{conflict.field_label(self.ctx.language)} · {what}"
+                field = conflict.field_label(self.ctx.language)
+                what = field if conflict.kind == "field" else f"{field} · {what}"
+            item.setToolTip(2, kind_text(conflict.kind))
             if conflict.status != "open":
                 what = f"{what} — {resolution_text(conflict.resolution)}"
             item.setText(2, what)
@@ -500,6 +503,7 @@ class ConflictsPage(QWidget):
                 else:
                     label.setStyleSheet(f"color: {MUTED_COLOUR};")
                 card.body.addWidget(label)
+            card.body.addStretch(1)  # values line up at the top of every card
             self.sides.addWidget(card, 1)
             card.show()  # now, not on the next event loop pass: the page reads as it is
 
