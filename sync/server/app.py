@@ -12,6 +12,7 @@ from fastapi import Depends, FastAPI, Header, Query, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.middleware.gzip import GZipMiddleware
 from fastapi.responses import JSONResponse, Response
+from sqlalchemy.exc import OperationalError
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
@@ -175,6 +176,13 @@ def create_app(settings: Settings, engine=None) -> FastAPI:
             headers=getattr(exc, "headers", None),
         )
 
+    @app.exception_handler(OperationalError)
+    async def _database_unavailable(_request: Request, exc: OperationalError) -> JSONResponse:
+        # A lost connection or a lock wait that ran out: nothing was committed, retrying is safe.
+        log.warning("database unavailable: %s", exc.orig)
+        body = {"error": "unavailable", "detail": "database unavailable; retry shortly"}
+        return JSONResponse(body, 503, headers={"Retry-After": "1"})
+
     @app.exception_handler(Exception)
     async def _unexpected(_request: Request, exc: Exception) -> JSONResponse:
         log.exception("unexpected error", exc_info=exc)
@@ -208,7 +216,7 @@ def create_app(settings: Settings, engine=None) -> FastAPI:
     @app.get(f"{P}/meta", tags=["sync"])
     def meta(who: Device) -> dict:
         """The dealer's counter, epoch and purge state, and the server's limits."""
-        return pull.meta(engine, who, settings.min_schema, settings.max_batch_ops)
+        return pull.meta(who, settings.min_schema, settings.max_batch_ops)
 
     @app.post(f"{P}/sync/push", openapi_extra=_body_doc(_PUSH_SCHEMA), tags=["sync"])
     async def sync_push(request: Request, who: Device, epoch: Epoch = None) -> Response:

@@ -14,7 +14,7 @@ from sync import protocol
 from sync.server.db import read_transaction, utcnow, write_transaction
 from sync.server.errors import ERROR_DEVICE_TAKEN, ApiError, bad_request, unauthorized
 from sync.server.models import dealer, device, enroll_attempt, enrollment_code
-from sync.server.records import ensure_dealer_record, load_dealer
+from sync.server.records import DealerState, ensure_dealer_record, load_dealer
 
 # No 0/O, 1/I/L: codes are read aloud and typed by hand.
 CODE_ALPHABET = "ABCDEFGHJKMNPQRSTUVWXYZ23456789"
@@ -51,6 +51,8 @@ class DeviceContext:
     last_pulled_seq: int
     last_seen_at: dt.datetime | None
     schema_version: int | None
+    # The dealer's counter row as read with the token (pushes re-read it under the lock).
+    dealer: DealerState
 
 
 def authenticate(engine: Engine, authorization: str | None) -> DeviceContext:
@@ -71,13 +73,20 @@ def authenticate(engine: Engine, authorization: str | None) -> DeviceContext:
                 device.c.last_seen_at,
                 device.c.schema_version,
                 device.c.revoked_at,
-            ).where(device.c.token_hash == hash_secret(token))
+                dealer.c.name,
+                dealer.c.last_seq,
+                dealer.c.epoch,
+                dealer.c.epoch_base_seq,
+                dealer.c.purged_through,
+            )
+            .join(dealer, dealer.c.id == device.c.dealer_id)
+            .where(device.c.token_hash == hash_secret(token))
         ).first()
     if row is None:
         raise unauthorized("unknown device token")
     if row.revoked_at is not None:
         raise unauthorized("this device has been revoked; enrol it again")
-    return DeviceContext(*row[:6])
+    return DeviceContext(*row[:6], DealerState(row.dealer_id, *row[7:]))
 
 
 def _retry_after(engine: Engine, address: str, now: dt.datetime, max_failures: int, window: int):

@@ -36,7 +36,9 @@ def make_engine(url: str) -> Engine:
         url,
         pool_size=10,
         max_overflow=20,
-        pool_pre_ping=True,
+        # No ping per checkout (it costs a round trip on every transaction): a connection
+        # broken by a database restart fails once with 503 and the client retries.
+        pool_recycle=3600,
         connect_args={"prepare_threshold": None},
     )
 

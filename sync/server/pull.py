@@ -22,8 +22,7 @@ SEEN_GRANULARITY = dt.timedelta(seconds=60)
 
 def _checked_dealer(engine: Engine, who: DeviceContext, epoch: str | None, cursor: int):
     """The dealer's state after the restore checks (409 when the epoch changed)."""
-    with read_transaction(engine) as conn:
-        state = load_dealer(conn, who.dealer_id)
+    state = who.dealer
     if (epoch and epoch != state.epoch) or cursor > state.last_seq:
         # Rare: settle it under the lock, where a concurrent push cannot move last_seq.
         with write_transaction(engine) as conn:
@@ -103,9 +102,8 @@ def _note_pulled(engine: Engine, who: DeviceContext, since: int) -> None:
         )
 
 
-def meta(engine: Engine, who: DeviceContext, min_schema: int, max_batch_ops: int) -> dict:
-    with read_transaction(engine) as conn:
-        state = load_dealer(conn, who.dealer_id)
+def meta(who: DeviceContext, min_schema: int, max_batch_ops: int) -> dict:
+    state = who.dealer
     return {
         "dealer_id": state.id,
         "dealer_name": state.name,
