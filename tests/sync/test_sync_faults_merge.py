@@ -1,0 +1,156 @@
+"""Concurrent edits from laptops that were offline: same field, different fields, delete against
+edit, quick create-delete, and laptop clocks days off. Each runs on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from harness import assert_acknowledged_present, assert_converged
+
+THREE_DAYS = 3 * 24 * 3600
+
+
+@pytest.fixture
+def shared_customer(make_laptop):
+    """Laptops a and b, both holding the same customer from the server."""
+    a = make_laptop("a")
+    b = make_laptop("b")
+    customer = a.create_customer("陈晓明", "13812345678", address="深圳市福田区")
+    a.sync()
+    b.sync()
+    assert b.row("customer", customer)["address"] == "深圳市福田区"
+    return a, b, customer
+
+
+def _conflicts_of(laptop, row_id):
+    return [c for c in laptop.conflicts() if c["row_id"] == row_id]
+
+
+def test_same_field_on_two_offline_laptops_later_arrival_wins(shared_customer, server, ledger):
+    a, b, customer = shared_customer
+    a.update_customer(customer, address="深圳市南山区")
+    b.update_customer(customer, address="深圳市宝安区")
+    a.sync()
+    b.sync()  # arrives later
+    a.sync()
+
+    for laptop in (a, b):
+        assert laptop.row("customer", customer)["address"] == "深圳市宝安区"
+        (conflict,) = _conflicts_of(laptop, customer)
+        assert conflict["kind"] == "field" and conflict["field"] == "address"
+        assert json.loads(conflict["theirs_value"]) == "深圳市南山区"
+        assert json.loads(conflict["mine_value"]) == "深圳市宝安区"
+        assert json.loads(conflict["base_value"]) == "深圳市福田区"
+        assert conflict["status"] == "open"
+    assert_acknowledged_present(server, [a, b], ledger)
+    assert_converged(server, [a, b])
+
+
+def test_different_fields_of_one_customer_are_both_kept(shared_customer, server, ledger):
+    a, b, customer = shared_customer
+    a.update_customer(customer, address="深圳市南山区")
+    b.update_customer(customer, notes="想要白色，预算二十万")
+    a.sync()
+    b.sync()
+    a.sync()
+
+    for laptop in (a, b):
+        row = laptop.row("customer", customer)
+        assert (row["address"], row["notes"]) == ("深圳市南山区", "想要白色，预算二十万")
+        assert _conflicts_of(laptop, customer) == []
+    assert_acknowledged_present(server, [a, b], ledger)
+    assert_converged(server, [a, b])
+
+
+@pytest.mark.parametrize("first", ["delete", "edit"])
+def test_delete_against_a_concurrent_edit_stays_deleted(shared_customer, server, ledger, first):
+    a, b, customer = shared_customer
+    a.delete_customer(customer)
+    b.update_customer(customer, notes="客户说下周再来")
+    if first == "delete":
+        a.sync()
+        b.sync()
+    else:
+        b.sync()
+        a.sync()
+    a.sync()
+    b.sync()
+
+    for laptop in (a, b):
+        assert laptop.row("customer", customer)["deleted"]
+        assert not laptop.pending()
+    assert server.rows(a.token())[("customer", customer)]["deleted"]
+    if first == "delete":
+        # The edit met a row already deleted: it is kept in a conflict for the manager.
+        for laptop in (a, b):
+            kinds = [c["kind"] for c in _conflicts_of(laptop, customer)]
+            assert kinds == ["delete_edit"], kinds
+            (conflict,) = _conflicts_of(laptop, customer)
+            assert "客户说下周再来" in (conflict["theirs_value"] or "") + (
+                conflict["mine_value"] or ""
+            )
+    assert_acknowledged_present(server, [a, b], ledger)
+    assert_converged(server, [a, b])
+
+
+def test_create_sync_delete_sync_in_quick_succession_never_resurrects(make_laptop, server, ledger):
+    a = make_laptop("a")
+    b = make_laptop("b")
+    customer = a.create_customer("刘洋", "13911112222")
+    a.sync()
+    a.delete_customer(customer)
+    a.sync()
+    for _ in range(2):
+        b.sync()
+        a.sync()
+
+    for laptop in (a, b):
+        row = laptop.row("customer", customer)
+        assert row is not None and row["deleted"], laptop.name
+        assert not laptop.pending()
+    assert server.rows(a.token())[("customer", customer)]["deleted"]
+    # A laptop enrolled afterwards does not bring it back either.
+    c = make_laptop("c")
+    assert c.row("customer", customer) is None or c.row("customer", customer)["deleted"]
+    assert_acknowledged_present(server, [a, b, c], ledger)
+    assert_converged(server, [a, b, c])
+
+
+@pytest.mark.parametrize("skew", ["+3d", "-3d"])
+def test_laptop_clock_three_days_off_orders_by_server_sequence(
+    shared_customer, server, ledger, skew
+):
+    """The skewed laptop's edit carries a timestamp days off; the server's order decides.
+
+    A clock ahead arrives first (its timestamp is the latest, yet it must lose); a clock behind
+    arrives last (its timestamp is the oldest, yet it must win).
+    """
+    a, b, customer = shared_customer
+    skewed_value, plain_value = "上海市浦东新区", "上海市徐汇区"
+    edit = a.admin("customers", "set", customer, f"address={skewed_value}", faketime=skew)
+    _out, err = edit.communicate(timeout=60)
+    assert edit.returncode == 0, err
+    ledger.record(a, a.pending())
+    b.update_customer(customer, address=plain_value)
+
+    if skew.startswith("+"):
+        summary = a.admin_sync(faketime=skew)
+        b.sync()
+        winner, loser = plain_value, skewed_value
+    else:
+        b.sync()
+        summary = a.admin_sync(faketime=skew)
+        winner, loser = skewed_value, plain_value
+    a.admin_sync(faketime=skew)
+    b.sync()
+
+    expected_skew = -THREE_DAYS if skew.startswith("+") else THREE_DAYS
+    assert abs(summary["clock_skew_seconds"] - expected_skew) < 600, summary
+    for laptop in (a, b):
+        assert laptop.row("customer", customer)["address"] == winner
+        (conflict,) = _conflicts_of(laptop, customer)
+        assert json.loads(conflict["theirs_value"]) == loser
+        assert json.loads(conflict["mine_value"]) == winner
+    assert_acknowledged_present(server, [a, b], ledger)
+    assert_converged(server, [a, b])
