@@ -16,6 +16,7 @@ from collections.abc import Sequence
 COMMANDS: dict[str, str] = {
     "search": "bench.search",
     "startup": "bench.startup",
+    "sync": "bench.sync",
 }
 
 

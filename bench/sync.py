@@ -1,0 +1,403 @@
+"""Sync throughput and latency against a real server process (PostgreSQL by default).
+
+    python -m bench sync --customers 100000 [--pg URL | --sqlite] [--devices 50]
+
+Measures:
+- ``initial_upload_s``: a laptop holding the demo dealership (customers with their phones,
+  vehicles, interactions, follow-ups, level history and consents) enrols and pushes all of it;
+  ``enrol_s`` (queueing the rows as the initial upload) and ``first_sync_s`` are its two parts;
+- ``fresh_download_s``: a second, empty laptop enrols and pulls everything;
+- ``edit_round_trip_ms``: one laptop edits a customer and syncs, the other syncs and sees it
+  (median and p95 of ``--edits``), checksums off, as in the app's routine cycles;
+- ``bytes_per_row``: request and answer bytes on the wire (gzip) per synced row, for the
+  upload and for the download;
+- ``devices_*``: ``--devices`` simulated laptops each doing incremental syncs (pull the newest
+  page; every tenth sync also pushes one edit). Once flat out (``devices_max_rps``, with its
+  latencies), once paced at ``--rate`` requests/s in all (``devices_paced_p99_ms``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import gzip
+import json
+import os
+import random
+import shutil
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import uuid
+from pathlib import Path
+from typing import Any
+
+from bench.common import emit, log, machine_info, median, percentile
+
+HELP = "sync: initial upload, fresh download, edit round trip, 50 devices, bytes per row"
+
+DEFAULT_PG = "postgresql://postgres@127.0.0.1:5432/test"
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--customers", type=int, default=100_000)
+    parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--db", type=Path, help="reuse this demo database (copied, not changed)")
+    backend = parser.add_mutually_exclusive_group()
+    backend.add_argument("--pg", default=os.environ.get("SHOWROOM_TEST_PG_URL", DEFAULT_PG))
+    backend.add_argument("--sqlite", action="store_true", help="server on an SQLite file")
+    parser.add_argument("--workers", type=int, default=2, help="server processes")
+    parser.add_argument("--edits", type=int, default=30, help="edit round trips measured")
+    parser.add_argument("--devices", type=int, default=50)
+    parser.add_argument("--seconds", type=float, default=15.0, help="per device-load phase")
+    parser.add_argument("--rate", type=float, default=300.0, help="paced phase, requests/s")
+
+
+class _Wire:
+    """Counts bytes on the wire of a requests.Session: bodies as sent, answers as received."""
+
+    def __init__(self, http) -> None:
+        self.sent = self.received = self.requests = 0
+        http.hooks["response"].append(self._count)
+
+    def _count(self, response, *_args, **_kwargs):
+        body = response.request.body or b""
+        self.sent += len(body)
+        length = response.headers.get("Content-Length")
+        self.received += int(length) if length else len(response.content)
+        self.requests += 1
+        return response
+
+    def reset(self) -> tuple[int, int, int]:
+        values = (self.sent, self.received, self.requests)
+        self.sent = self.received = self.requests = 0
+        return values
+
+
+def run(args: argparse.Namespace) -> int:
+    import requests
+
+    from showroom.db.engine import open_database
+    from sync.client import SyncClient, enroll
+
+    emit("machine", os.cpu_count(), "cores", **machine_info())
+    workdir = Path(tempfile.mkdtemp(prefix="showroom-bench-sync-"))
+    server = None
+    pg_db = None
+    try:
+        if args.sqlite:
+            db_url = f"sqlite:///{workdir / 'server.db'}"
+            backend = "sqlite"
+        else:
+            pg_db, db_url = _pg_database(args.pg)
+            backend = "postgresql"
+        server = _Server(db_url, workdir, args.workers)
+        server.start()
+        dealer = server.cli("create-dealer", "基准测试店")[0]["dealer_id"]
+
+        laptop_a = workdir / "a.db"
+        _demo(laptop_a, args)
+        a = open_database(laptop_a)
+        b = open_database(workdir / "b.db")
+        rows = _synced_rows(a)
+        log(f"laptop A holds {rows:,} synced rows")
+
+        http_a, http_b = requests.Session(), requests.Session()
+        wire_a, wire_b = _Wire(http_a), _Wire(http_b)
+
+        started = time.perf_counter()
+        enroll(a, server.url, server.code(dealer), "bench-a", http=http_a)
+        enrolled = time.perf_counter()
+        summary = SyncClient(a, http=http_a, verify=False).sync()
+        done = time.perf_counter()
+        sent, received, _ = wire_a.reset()
+        common = {"backend": backend, "customers": args.customers, "rows": rows}
+        emit("enrol_s", enrolled - started, "s", **common)
+        emit("first_sync_s", done - enrolled, "s", pushed=summary.pushed, **common)
+        emit("initial_upload_s", done - started, "s", target=10, **common)
+        emit("upload_bytes_per_row", (sent + received) / max(summary.pushed, 1), "B",
+             sent=sent, received=received, **common)  # fmt: skip
+
+        started = time.perf_counter()
+        enroll(b, server.url, server.code(dealer), "bench-b", http=http_b)
+        summary_b = SyncClient(b, http=http_b, verify=False).sync()
+        done = time.perf_counter()
+        sent, received, _ = wire_b.reset()
+        emit("fresh_download_s", done - started, "s", pulled=summary_b.pulled, target=10,
+             **common)  # fmt: skip
+        emit("download_bytes_per_row", (sent + received) / max(summary_b.pulled, 1), "B",
+             sent=sent, received=received, **common)  # fmt: skip
+
+        checks = _checksums_agree(a, b, http_a, http_b)
+        emit("replicas_identical", checks, "bool", **common)
+
+        _round_trips(a, b, http_a, http_b, args, common)
+        _devices(server, dealer, args, common)
+        return 0
+    finally:
+        if server is not None:
+            server.stop()
+        if pg_db is not None:
+            _drop_pg(args.pg, pg_db)
+        shutil.rmtree(workdir, ignore_errors=True)
+
+
+def _demo(path: Path, args) -> None:
+    from showroom.db.engine import open_database
+    from showroom.demo import generate_demo_data
+
+    if args.db:
+        shutil.copy(args.db, path)
+        return
+    log(f"generating {args.customers:,} demo customers ...")
+    db = open_database(path)
+    started = time.perf_counter()
+    generate_demo_data(db, args.customers, args.seed)
+    db.dispose()
+    log(f"  done in {time.perf_counter() - started:.1f} s")
+
+
+def _synced_rows(db) -> int:
+    from sqlalchemy import text
+
+    from sync.local import synced_tables
+
+    with db.engine.connect() as conn:
+        return sum(
+            conn.execute(text(f"SELECT count(*) FROM {table}")).scalar()
+            for table in synced_tables()
+        )
+
+
+def _checksums_agree(a, b, http_a, http_b) -> bool:
+    from sync.client import SyncClient
+
+    first = SyncClient(a, http=http_a).sync()
+    second = SyncClient(b, http=http_b).sync()
+    return bool(first.checksum_ok and second.checksum_ok)
+
+
+def _round_trips(a, b, http_a, http_b, args, common) -> None:
+    from sqlalchemy import text
+
+    from showroom.services.customers import update_customer
+    from showroom.services.dealer import system_actor
+    from sync.client import SyncClient
+
+    client_a = SyncClient(a, http=http_a, verify=False)
+    client_b = SyncClient(b, http=http_b, verify=False)
+    with a.engine.connect() as conn:
+        ids = [r[0] for r in conn.execute(text("SELECT id FROM customer LIMIT 200"))]
+    rng = random.Random(args.seed)
+    totals, pushes, pulls = [], [], []
+    for index in range(args.edits):
+        customer = rng.choice(ids)
+        note = f"基准备注 {index} {uuid.uuid4().hex[:6]}"
+        with a.session_scope() as session:
+            update_customer(session, system_actor(session), customer, {"notes": note})
+        started = time.perf_counter()
+        client_a.sync()
+        pushed = time.perf_counter()
+        client_b.sync()
+        pulled = time.perf_counter()
+        with b.engine.connect() as conn:
+            seen = conn.execute(
+                text("SELECT notes FROM customer WHERE id = :id"), {"id": customer}
+            ).scalar()
+        if seen != note:
+            raise SystemExit(f"edit {index} did not arrive: {seen!r}")
+        totals.append((pulled - started) * 1000)
+        pushes.append((pushed - started) * 1000)
+        pulls.append((pulled - pushed) * 1000)
+    emit("edit_round_trip_ms", median(totals), "ms", p95=percentile(totals, 95), target=200,
+         push_ms=median(pushes), pull_ms=median(pulls), runs=len(totals), **common)  # fmt: skip
+
+
+def _devices(server, dealer, args, common) -> None:
+    import requests
+
+    from sync import protocol
+
+    tokens = []
+    for index in range(args.devices):
+        body = {"code": server.code(dealer), "device_name": f"sim-{index}"}
+        body["device_id"] = str(uuid.uuid4())
+        answer = requests.post(f"{server.url}/v1/enroll", json=body, timeout=30)
+        answer.raise_for_status()
+        tokens.append(answer.json()["token"])
+    headers = _headers(tokens[0], protocol)
+    cursor = requests.get(f"{server.url}/v1/meta", headers=headers, timeout=30).json()["last_seq"]
+    customers = _customer_ids(server, tokens[0], protocol)
+    for phase, rate in (("max", None), ("paced", args.rate)):
+        latencies, errors, elapsed = _load(server.url, tokens, customers, cursor, args, rate)
+        emit(f"devices_{phase}_rps", len(latencies) / elapsed, "req/s", devices=args.devices,
+             p50_ms=percentile(latencies, 50), p99_ms=percentile(latencies, 99),
+             errors=errors, offered_rps=rate, target_rps=300, target_p99_ms=250,
+             **common)  # fmt: skip
+
+
+def _load(url, tokens, customers, cursor, args, rate) -> tuple[list[float], int, float]:
+    """Every device syncs in a loop (flat out, or paced to ``rate`` requests/s in all).
+
+    Nine syncs in ten pull the newest page; the tenth pushes one edit.
+    """
+    import requests
+
+    from sync import protocol
+
+    latencies: list[float] = []
+    errors = [0]
+    lock = threading.Lock()
+    stop_at = time.perf_counter() + args.seconds
+    interval = len(tokens) / rate if rate else 0.0
+
+    def device(token: str, seed: int) -> None:
+        http = requests.Session()
+        http.headers.update(_headers(token, protocol))
+        rng = random.Random(seed)
+        since = cursor
+        count = 0
+        next_at = time.perf_counter() + rng.random() * interval
+        mine: list[float] = []
+        while True:
+            if interval:
+                pause = next_at - time.perf_counter()
+                if pause > 0:
+                    time.sleep(pause)
+                next_at += interval
+            if time.perf_counter() >= stop_at:
+                break
+            count += 1
+            started = time.perf_counter()
+            try:
+                if count % 10 == 0:
+                    answer = http.post(
+                        f"{url}/v1/sync/push",
+                        data=_push_body(rng.choice(customers), since, protocol),
+                        headers={"Content-Encoding": "gzip", "Content-Type": "application/json"},
+                        timeout=30,
+                    )
+                    answer.raise_for_status()
+                else:
+                    answer = http.get(
+                        f"{url}/v1/sync/pull", params={"since": since, "limit": 1000}, timeout=30
+                    )
+                    answer.raise_for_status()
+                    since = answer.json()["next_since"]
+                mine.append((time.perf_counter() - started) * 1000)
+            except requests.RequestException:
+                with lock:
+                    errors[0] += 1
+        with lock:
+            latencies.extend(mine)
+
+    threads = [threading.Thread(target=device, args=(t, i)) for i, t in enumerate(tokens)]
+    began = time.perf_counter()
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return latencies, errors[0], time.perf_counter() - began
+
+
+def _headers(token: str, protocol) -> dict[str, str]:
+    return {
+        "Authorization": f"Bearer {token}",
+        protocol.SCHEMA_HEADER: str(protocol.SCHEMA_VERSION),
+        "Accept-Encoding": "gzip",
+    }
+
+
+def _customer_ids(server, token, protocol) -> list[tuple[str, int]]:
+    import requests
+
+    answer = requests.get(
+        f"{server.url}/v1/sync/pull", params={"since": 0, "limit": 2000},
+        headers=_headers(token, protocol), timeout=60,
+    ).json()  # fmt: skip
+    return [(r["id"], r["version"]) for r in answer["rows"] if r["table"] == "customer"]
+
+
+def _push_body(customer: tuple[str, int], cursor: int, protocol) -> bytes:
+    row_id, version = customer
+    op = {
+        "op_id": str(uuid.uuid4()),
+        "table": "customer",
+        "row_id": row_id,
+        "op": "update",
+        "fields": {"notes": {"new": f"模拟设备 {uuid.uuid4().hex[:8]}", "base": None}},
+        "base_version": version,
+        "created_at": "2026-11-22T00:00:00+00:00",
+        "actor_id": None,
+    }
+    body = {"batch_id": str(uuid.uuid4()), "epoch": None, "cursor": cursor, "ops": [op]}
+    return gzip.compress(json.dumps(body).encode())
+
+
+class _Server:
+    def __init__(self, db_url: str, workdir: Path, workers: int) -> None:
+        import socket
+
+        with socket.socket() as probe:
+            probe.bind(("127.0.0.1", 0))
+            self.port = probe.getsockname()[1]
+        self.db_url = db_url
+        self.workers = workers
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.log = open(workdir / "server.log", "w")  # noqa: SIM115 - closed in stop()
+        self.process: subprocess.Popen | None = None
+
+    def cli(self, *args: str) -> list[dict[str, Any]]:
+        out = subprocess.run(
+            [sys.executable, "-m", "sync.server.cli", *args, "--db", self.db_url],
+            check=True, capture_output=True, text=True,
+        ).stdout  # fmt: skip
+        return [json.loads(line) for line in out.splitlines() if line.strip()]
+
+    def code(self, dealer: str) -> str:
+        return self.cli("enroll-code", "--dealer", dealer)[0]["code"]
+
+    def start(self) -> None:
+        import requests
+
+        self.cli("migrate")
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "sync.server.cli", "serve", "--db", self.db_url,
+             "--port", str(self.port), "--workers", str(self.workers)],
+            stdout=self.log, stderr=subprocess.STDOUT,
+        )  # fmt: skip
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            try:
+                if requests.get(f"{self.url}/openapi.json", timeout=2).ok:
+                    return
+            except requests.RequestException:
+                time.sleep(0.2)
+        raise SystemExit("the server did not start; see its log")
+
+    def stop(self) -> None:
+        if self.process is not None:
+            self.process.terminate()
+            try:
+                self.process.wait(10)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+        self.log.close()
+
+
+def _pg_database(url: str) -> tuple[str, str]:
+    import psycopg
+
+    name = f"showroom_bench_{uuid.uuid4().hex[:8]}"
+    with psycopg.connect(url, autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
+    base = url.rsplit("/", 1)[0].replace("postgresql://", "postgresql+psycopg://", 1)
+    return name, f"{base}/{name}"
+
+
+def _drop_pg(url: str, name: str) -> None:
+    import psycopg
+
+    with psycopg.connect(url, autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
