@@ -551,6 +551,8 @@ class _Cycle:
         elif stored != epoch:
             self.recover(epoch, meta.get("epoch_base_seq"))
         purged = meta.get("purged_through")
+        if isinstance(purged, int) and not isinstance(purged, bool):
+            local.set_state(self.db, {local.PURGED_KEY: str(purged)})
         cursor = local.cursor_of(self.db)
         if isinstance(purged, int) and 0 < cursor < purged and not self.full_resync:
             log.info("cursor %d is behind purged tombstones (%d): full resync", cursor, purged)

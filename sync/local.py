@@ -41,6 +41,7 @@ log = logging.getLogger(__name__)
 # local_state keys only this module uses (the shared ones are in SyncKeys).
 FULL_RESYNC_KEY = "sync.full_resync"  # "1" while a full resync is under way
 SEARCH_REBUILD_KEY = "sync.search_rebuild"  # "1" when the search index must be rebuilt
+PURGED_KEY = "sync.purged_through"  # the server's purged_through at the last meta
 DEVICE_KEY = "device_id"
 
 DEALER_TABLE = "dealer"
@@ -209,11 +210,19 @@ def _outbox_insert(conn: Connection, ops: list[dict[str, Any]]) -> None:
 def _insert_ops_for(
     conn: Connection, table_name: str, where: str, params: Mapping[str, Any], device_id: str
 ) -> int:
-    """Queue an ``insert`` op with every field for each row of ``table_name`` matching."""
+    """Queue an ``insert`` op with every field for each row of ``table_name`` matching.
+
+    The dealer row is the server's, and the ``system`` account is made with the same id on
+    every laptop of the dealer (see :func:`system_user_id`): neither is uploaded.
+    """
+    if table_name == DEALER_TABLE:
+        return 0
     table = synced_tables()[table_name]
     columns = content_columns(table_name)
     created = utc_text(utcnow())
     query = select(table).where(text(where)).params(**params)
+    if table_name == "app_user":
+        query = query.where(text(f"NOT (username = '{SYSTEM_USERNAME}' AND system_account)"))
     count = 0
     batch: list[dict[str, Any]] = []
     for row in conn.execute(query).mappings():
@@ -248,19 +257,17 @@ def utc_text(moment: dt.datetime) -> str:
 def enqueue_unsynced(db: Database) -> int:
     """The initial upload: an ``insert`` op for every synced row the server has never seen.
 
-    A row qualifies when its ``server_version`` is 0 and no outbox op (pending or answered)
-    names it, as in a demo or pre-existing database. The dealer row is the server's and is not
-    queued. Returns the number of ops queued.
+    A row qualifies when its ``server_version`` is 0, it is not deleted, and no outbox op
+    (pending or answered) names it, as in a demo or pre-existing database. The dealer row and
+    the system account are not queued. Returns the number of ops queued.
     """
     total = 0
     with _writer(db) as conn:
         for name in synced_tables():
-            if name == DEALER_TABLE:
-                continue
             total += _insert_ops_for(
                 conn,
                 name,
-                "server_version = 0 AND NOT EXISTS"
+                "server_version = 0 AND NOT deleted AND NOT EXISTS"
                 f" (SELECT 1 FROM sync_outbox o WHERE o.row_id = {_quote(name)}.id)",
                 {},
                 db.device_id,
@@ -758,11 +765,9 @@ def finish_full_resync(db: Database) -> int:
             if not ids:
                 continue
             touched |= _customers_of(conn, name, ids)
+            # Version 0: the server no longer has the row, so checksums leave it out.
             result = conn.execute(
-                text(
-                    f"UPDATE {q} SET deleted = 1, server_version = -server_version"
-                    " WHERE server_version < 0"
-                )
+                text(f"UPDATE {q} SET deleted = 1, server_version = 0 WHERE server_version < 0")
             )
             marked += result.rowcount
         _reindex(conn, touched)
@@ -781,8 +786,6 @@ def requeue_lost_rows(db: Database, epoch_base_seq: int) -> int:
     total = 0
     with _writer(db) as conn:
         for name in synced_tables():
-            if name == DEALER_TABLE:
-                continue
             total += _insert_ops_for(
                 conn, name, "abs(server_version) > :base", {"base": epoch_base_seq}, db.device_id
             )
@@ -796,16 +799,24 @@ def local_checksums(db: Database, tables: Iterable[str] | None = None) -> dict[s
     """``{table: {"count", "hash"}}`` over the rows this laptop has from the server.
 
     Rows the server has never acknowledged (``server_version`` 0, for example a rejected
-    insert) are left out: the server cannot count them. Equal to the server's checksum when
-    the two agree and nothing is pending.
+    insert) are left out: the server cannot count them. So are tombstones at or below the
+    server's ``purged_through`` (stored from its meta): the server has purged them, except open
+    conflicts, which it never purges. Equal to the server's checksum when the two agree and
+    nothing is pending.
     """
     names = [n for n in (tables or synced_tables()) if n in synced_tables()]
     out = {}
     with db.engine.connect() as conn:
+        purged = int(read_state(conn, PURGED_KEY) or 0)
         for name in names:
             table = synced_tables()[name]
             columns = content_columns(name)
             query = select(table).where(table.c.server_version > 0)
+            if purged:
+                gone = table.c.deleted.is_(True) & (table.c.server_version <= purged)
+                if name == protocol.CONFLICT_TABLE:
+                    gone = gone & (table.c.status != "open")
+                query = query.where(~gone)
             out[name] = protocol.table_checksum(
                 (r["id"], r["server_version"], bool(r["deleted"]), _row_to_wire(columns, r))
                 for r in conn.execute(query).mappings()

@@ -93,6 +93,8 @@ def test_sync_with_the_server_unreachable_exits_5_and_keeps_the_outbox(
     assert (
         run(capsys, "--db", path, "enroll", "--server", SERVER_URL, "--code", routed.code())[0] == 0
     )
+    argv = ("customers", "add", "--name", "陈晓明", "--phone", "13812345678")
+    assert run(capsys, "--db", path, *argv)[0] == 0
     pending = local.pending_count(a)
     assert pending > 0
     # Point the laptop at a port nobody listens on, through real requests.
