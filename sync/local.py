@@ -27,11 +27,13 @@ from dataclasses import dataclass, field
 from functools import cache
 from typing import Any
 
-from sqlalchemy import Column, Connection, Table, select, text
+from sqlalchemy import Boolean, Column, Connection, Date, DateTime, Integer, String, Table, text
+from sqlalchemy.dialects import sqlite
 
 from showroom.db.base import utcnow
 from showroom.db.engine import Database
 from showroom.db.outbox import SYNC_COLUMNS, from_wire, to_wire
+from showroom.db.types import Money, UTCDateTime
 from showroom.ids import new_id
 from showroom.models.local import SyncKeys
 from sync import protocol
@@ -49,6 +51,7 @@ SYSTEM_USERNAME = "system"
 # Pages touching more customers than this leave the search index to one rebuild at the end.
 REINDEX_LIMIT = 200
 _CHUNK = 500  # bound parameters per IN list, well under SQLite's limit
+_SQLITE = sqlite.dialect()
 
 
 class LocalSyncError(Exception):
@@ -176,75 +179,156 @@ class _writer:
 # --- wire <-> database values ----------------------------------------------------------------
 
 
-def _binder(conn: Connection, column: Column) -> Callable[[Any], Any]:
-    """wire value -> the value the database driver stores for ``column``."""
-    processor = column.type.bind_processor(conn.dialect)
+# The two converters below do what from_wire + the column type's bind processing (and the
+# result processing + to_wire) do, without SQLAlchemy's per-value machinery: the initial
+# upload and download move millions of values. tests/client checks them against the slow path.
 
-    def bind(value: Any) -> Any:
+
+def stored_value(column: Column) -> Callable[[Any], Any]:
+    """wire value -> the value SQLite stores for ``column``; raises TypeError/ValueError."""
+    kind = column.type
+    if isinstance(kind, Money):
+        money = Money()
+
+        def fen(value: Any) -> Any:
+            if value is None:
+                return None
+            return money.process_bind_param(from_wire(column, value), None)
+
+        return fen
+    if isinstance(kind, UTCDateTime):
+
+        def moment(value: Any) -> Any:
+            if value is None:
+                return None
+            if type(value) is not str:
+                raise TypeError("a timestamp must travel as text")
+            parsed = dt.datetime.fromisoformat(value)
+            if parsed.tzinfo is None:
+                raise ValueError("timestamp without a UTC offset")
+            return utc_text(parsed)
+
+        return moment
+    if isinstance(kind, Date) and not isinstance(kind, DateTime):
+
+        def day(value: Any) -> Any:
+            return None if value is None else from_wire(column, value).isoformat()
+
+        return day
+    if isinstance(kind, Boolean | Integer | String):
+        exact = bool if isinstance(kind, Boolean) else int if isinstance(kind, Integer) else str
+        length = getattr(kind, "length", None) if exact is str else None
+
+        def plain(value: Any) -> Any:
+            if value is None or (type(value) is exact and (length is None or len(value) <= length)):
+                return value
+            return from_wire(column, value)  # raises with the reason
+
+        return plain
+    processor = kind.bind_processor(_SQLITE)
+
+    def other(value: Any) -> Any:
         value = from_wire(column, value)
         return processor(value) if processor is not None else value
 
-    return bind
+    return other
 
 
-def _row_to_wire(columns: Sequence[Column], row: Any) -> dict[str, Any]:
-    return {c.name: to_wire(row[c.name]) for c in columns}
+def wire_value(column: Column) -> Callable[[Any], Any]:
+    """The value SQLite returns for ``column`` -> its wire form (as to_wire gives it)."""
+    kind = column.type
+    if isinstance(kind, Money):
+
+        def money(fen: Any) -> Any:
+            if fen is None:
+                return None
+            units, cents = divmod(abs(int(fen)), 100)
+            return f"{'-' if fen < 0 else ''}{units}.{cents:02d}"
+
+        return money
+    if isinstance(kind, UTCDateTime):
+
+        def moment(raw: Any) -> Any:
+            if raw is None:
+                return None
+            return dt.datetime.fromisoformat(raw).replace(tzinfo=dt.UTC).isoformat()
+
+        return moment
+    if isinstance(kind, Date) and not isinstance(kind, DateTime):
+
+        def day(raw: Any) -> Any:
+            return None if raw is None else dt.date.fromisoformat(raw).isoformat()
+
+        return day
+    if isinstance(kind, Boolean):
+
+        def flag(raw: Any) -> Any:
+            return None if raw is None else bool(raw)
+
+        return flag
+    if isinstance(kind, Integer | String):
+        return _same
+    processor = kind.result_processor(_SQLITE, None)
+
+    def other(raw: Any) -> Any:
+        return to_wire(processor(raw) if processor is not None else raw)
+
+    return other
+
+
+def _same(value: Any) -> Any:
+    return value
+
+
+@cache
+def _converters(table_name: str) -> tuple[tuple[str, Callable, Callable], ...]:
+    """(name, stored_value, wire_value) per content column of ``table_name``."""
+    return tuple((c.name, stored_value(c), wire_value(c)) for c in content_columns(table_name))
 
 
 # --- outbox: initial upload, batches, results ------------------------------------------------
 
 
-def _outbox_insert(conn: Connection, ops: list[dict[str, Any]]) -> None:
-    if ops:
-        conn.execute(
-            text(
-                "INSERT INTO sync_outbox (op_id, table_name, row_id, op, fields, base_version,"
-                " created_at, device_id, actor_id, acknowledged)"
-                " VALUES (:op_id, :table_name, :row_id, :op, :fields, :base_version,"
-                " :created_at, :device_id, NULL, 0)"
-            ),
-            ops,
-        )
+_OUTBOX_INSERT = (
+    "INSERT INTO sync_outbox (op_id, table_name, row_id, op, fields, base_version, created_at,"
+    " device_id, actor_id, acknowledged) VALUES (?, ?, ?, ?, ?, 0, ?, ?, NULL, 0)"
+)
+_FIELDS_JSON = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"))
 
 
 def _insert_ops_for(
-    conn: Connection, table_name: str, where: str, params: Mapping[str, Any], device_id: str
+    conn: Connection, table_name: str, where: str, params: tuple, device_id: str
 ) -> int:
     """Queue an ``insert`` op with every field for each row of ``table_name`` matching.
 
-    The dealer row is the server's, and the ``system`` account is made with the same id on
-    every laptop of the dealer (see :func:`system_user_id`): neither is uploaded.
+    ``where`` is SQL over the table's columns with ``?`` for ``params``. The dealer row is the
+    server's, and the ``system`` account is made with the same id on every laptop of the
+    dealer (see :func:`system_user_id`): neither is uploaded.
     """
     if table_name == DEALER_TABLE:
         return 0
-    table = synced_tables()[table_name]
-    columns = content_columns(table_name)
-    created = utc_text(utcnow())
-    query = select(table).where(text(where)).params(**params)
     if table_name == "app_user":
-        query = query.where(text(f"NOT (username = '{SYSTEM_USERNAME}' AND system_account)"))
-    count = 0
-    batch: list[dict[str, Any]] = []
-    for row in conn.execute(query).mappings():
-        fields = {c.name: {"new": to_wire(row[c.name]), "base": None} for c in columns}
-        batch.append(
-            {
-                "op_id": new_id(),
-                "table_name": table_name,
-                "row_id": row["id"],
-                "op": protocol.OP_INSERT,
-                "fields": json.dumps(fields, ensure_ascii=False, sort_keys=True),
-                "base_version": 0,
-                "created_at": created,
-                "device_id": device_id,
-            }
-        )
-        if len(batch) >= 5000:
-            _outbox_insert(conn, batch)
-            count += len(batch)
-            batch = []
-    _outbox_insert(conn, batch)
-    return count + len(batch)
+        where += f" AND NOT (username = '{SYSTEM_USERNAME}' AND system_account)"
+    converters = _converters(table_name)
+    columns = ", ".join(["id", *(_quote(name) for name, _, _ in converters)])
+    created = utc_text(utcnow())
+    encode = _FIELDS_JSON.encode
+    rows = conn.exec_driver_sql(
+        f"SELECT {columns} FROM {_quote(table_name)} WHERE {where}", params
+    ).fetchall()
+    ops = []
+    for row in rows:
+        fields = {
+            name: {"new": to_wire_value(raw), "base": None}
+            for (name, _, to_wire_value), raw in zip(converters, row[1:], strict=True)
+        }
+        ops.append(
+            (str(uuid.uuid4()), table_name, row[0], protocol.OP_INSERT, encode(fields), created,
+             device_id)
+        )  # fmt: skip
+    if ops:
+        conn.exec_driver_sql(_OUTBOX_INSERT, ops)
+    return len(ops)
 
 
 def utc_text(moment: dt.datetime) -> str:
@@ -269,7 +353,7 @@ def enqueue_unsynced(db: Database) -> int:
                 name,
                 "server_version = 0 AND NOT deleted AND NOT EXISTS"
                 f" (SELECT 1 FROM sync_outbox o WHERE o.row_id = {_quote(name)}.id)",
-                {},
+                (),
                 db.device_id,
             )
     return total
@@ -460,19 +544,7 @@ def record_results(db: Database, batch: Batch, answer: Mapping[str, Any]) -> Pus
 
 
 def _put_back_base(conn: Connection, table: str, op: Mapping[str, Any]) -> None:
-    columns = {c.name: c for c in content_columns(table)}
-    sets, params = [], {"id": op["row_id"]}
-    for i, (name, change) in enumerate(op["fields"].items()):
-        column = columns.get(name)
-        if column is None or not isinstance(change, Mapping):
-            continue
-        try:
-            params[f"v{i}"] = _binder(conn, column)(change.get("base"))
-        except (TypeError, ValueError):
-            continue
-        sets.append(f"{_quote(name)} = :v{i}")
-    if sets:
-        conn.execute(text(f"UPDATE {_quote(table)} SET {', '.join(sets)} WHERE id = :id"), params)
+    _set_fields(conn, table, op["row_id"], op["fields"], "base")
 
 
 # --- pull ------------------------------------------------------------------------------------
@@ -498,15 +570,6 @@ def _check_page(page: Any, since: int) -> tuple[list[Mapping[str, Any]], int, bo
     has_more = page.get("has_more")
     if not isinstance(has_more, bool):
         raise LocalSyncError("has_more", "expected true or false")
-    for i, row in enumerate(rows):
-        if not isinstance(row, Mapping):
-            raise LocalSyncError(f"rows[{i}]", "expected an object")
-        for key, kind in (("table", str), ("id", str), ("version", int), ("deleted", bool)):
-            value = row.get(key)
-            if not isinstance(value, kind) or (kind is int and isinstance(value, bool)):
-                raise LocalSyncError(f"rows[{i}].{key}", f"expected {kind.__name__}")
-        if not isinstance(row.get("data"), Mapping):
-            raise LocalSyncError(f"rows[{i}].data", "expected an object")
     return rows, next_since, has_more
 
 
@@ -522,21 +585,6 @@ def _upsert_sql(table_name: str, names: tuple[str, ...]) -> str:
     )
 
 
-class _Binders:
-    """Per-connection cache of wire -> database converters."""
-
-    def __init__(self, conn: Connection) -> None:
-        self.conn = conn
-        self.cache: dict[tuple[str, str], Callable[[Any], Any]] = {}
-
-    def __call__(self, table: str, column: Column) -> Callable[[Any], Any]:
-        key = (table, column.name)
-        found = self.cache.get(key)
-        if found is None:
-            found = self.cache[key] = _binder(self.conn, column)
-        return found
-
-
 def apply_pull_page(db: Database, page: Mapping[str, Any], *, since: int) -> PageResult:
     """Write one pulled page and advance the cursor to its ``next_since``, in one transaction.
 
@@ -548,58 +596,89 @@ def apply_pull_page(db: Database, page: Mapping[str, Any], *, since: int) -> Pag
     then.
     """
     rows, next_since, has_more = _check_page(page, since)
-    tables = synced_tables()
-    by_table: dict[str, list[Mapping[str, Any]]] = {}
-    ignored = 0
-    for row in rows:
-        if row["table"] in tables:
-            by_table.setdefault(row["table"], []).append(row)
-        else:
-            ignored += 1
+    by_table, ignored = _rows_by_table(rows)
+    stamp = stored_value(synced_tables()["customer"].c.updated_at)
+    now_text = to_wire(utcnow())
+    statements: list[tuple[str, list[tuple]]] = []
+    for name, table_rows in by_table.items():
+        # The row's own ``deleted`` flag is the one written, not the copy in ``data``.
+        converters = [(n, to_db) for n, to_db, _ in _converters(name) if n != "deleted"]
+        full = tuple(n for n, _ in converters)
+        groups: dict[tuple[str, ...], list[tuple]] = {}
+        for row in table_rows:
+            data = row["data"]
+            try:
+                head = (
+                    row["id"],
+                    row["version"],
+                    row["deleted"],
+                    stamp(row.get("updated_at") or now_text),
+                    _text_or_none(row.get("updated_by_device")),
+                )
+                try:
+                    values = [to_db(data[n]) for n, to_db in converters]
+                    names = full
+                except KeyError:  # a row without some columns (an older server)
+                    present = [(n, to_db) for n, to_db in converters if n in data]
+                    values = [to_db(data[n]) for n, to_db in present]
+                    names = tuple(n for n, _ in present)
+            except (TypeError, ValueError) as error:
+                raise LocalSyncError(
+                    f"{name}.{_bad_key(name, row)}", f"{error} (row {row['id']})"
+                ) from error
+            groups.setdefault(names, []).append((*head, *values))
+        statements += [(_upsert_sql(name, names), params) for names, params in groups.items()]
     written = 0
     with _writer(db, foreign_keys=False) as conn:
-        binders = _Binders(conn)
         touched = _customers_before(conn, by_table)
-        stamp = _binder(conn, tables["customer"].c.updated_at)
-        now_text = to_wire(utcnow())
-        for name, table_rows in by_table.items():
-            # The row's own ``deleted`` flag is the one written.
-            known = {c.name: c for c in content_columns(name) if c.name != "deleted"}
-            groups: dict[tuple[str, ...], list[tuple]] = {}
-            for row in table_rows:
-                data = row["data"]
-                names = tuple(k for k in data if k in known)
-                params = [row["id"], row["version"], row["deleted"]]
-                try:
-                    params.append(stamp(row.get("updated_at") or now_text))
-                    device = row.get("updated_by_device")
-                    params.append(device if isinstance(device, str) else None)
-                    for key in names:
-                        params.append(binders(name, known[key])(data[key]))
-                except (TypeError, ValueError) as error:
-                    raise LocalSyncError(
-                        f"{name}.{_bad_key(binders, name, known, row)}",
-                        f"{error} (row {row['id']})",
-                    ) from error
-                groups.setdefault(names, []).append(tuple(params))
-            for names, params in groups.items():
-                conn.exec_driver_sql(_upsert_sql(name, names), params)
-                written += len(params)
-        _reapply_pending(conn, binders, by_table)
+        for sql, params in statements:
+            conn.exec_driver_sql(sql, params)
+            written += len(params)
+        _reapply_pending(conn, by_table)
         touched |= _customers_after(by_table)
         _reindex(conn, touched)
         write_state(conn, SyncKeys.CURSOR, str(next_since))
     return PageResult(written, ignored, next_since, has_more)
 
 
-def _bad_key(binders: _Binders, table: str, known: Mapping[str, Column], row: Mapping) -> str:
+def _text_or_none(value: Any) -> str | None:
+    return value if isinstance(value, str) else None
+
+
+def _rows_by_table(rows: list) -> tuple[dict[str, list[Mapping[str, Any]]], int]:
+    """Rows of known tables grouped by table, each checked; and how many were ignored."""
+    tables = synced_tables()
+    by_table: dict[str, list[Mapping[str, Any]]] = {}
+    ignored = 0
+    for i, row in enumerate(rows):
+        if not isinstance(row, Mapping):
+            raise LocalSyncError(f"rows[{i}]", "expected an object")
+        table, row_id, version = row.get("table"), row.get("id"), row.get("version")
+        if not isinstance(table, str):
+            raise LocalSyncError(f"rows[{i}].table", "expected str")
+        if not isinstance(row_id, str) or not 0 < len(row_id) <= 36:
+            raise LocalSyncError(f"rows[{i}].id", "expected str of 1 to 36 characters")
+        if type(version) is not int or version < 0:
+            raise LocalSyncError(f"rows[{i}].version", "expected int >= 0")
+        if type(row.get("deleted")) is not bool:
+            raise LocalSyncError(f"rows[{i}].deleted", "expected bool")
+        if not isinstance(row.get("data"), Mapping):
+            raise LocalSyncError(f"rows[{i}].data", "expected an object")
+        if table in tables:
+            by_table.setdefault(table, []).append(row)
+        else:
+            ignored += 1
+    return by_table, ignored
+
+
+def _bad_key(table: str, row: Mapping) -> str:
     """The first field of ``row`` that does not convert, for the error message."""
-    for key, value in row["data"].items():
-        if key in known:
+    for name, to_db, _ in _converters(table):
+        if name in row["data"]:
             try:
-                binders(table, known[key])(value)
+                to_db(row["data"][name])
             except (TypeError, ValueError):
-                return key
+                return name
     return "updated_at"
 
 
@@ -667,9 +746,7 @@ def rebuild_search_if_needed(db: Database) -> bool:
     return True
 
 
-def _reapply_pending(
-    conn: Connection, binders: _Binders, by_table: Mapping[str, list[Mapping[str, Any]]]
-) -> None:
+def _reapply_pending(conn: Connection, by_table: Mapping[str, list[Mapping[str, Any]]]) -> None:
     """Put the new values of pending ops back over the pulled rows they concern."""
     for name, rows in by_table.items():
         ids = [r["id"] for r in rows]
@@ -682,28 +759,24 @@ def _reapply_pending(
                 (name, *chunk),
             ).all()
         ops.sort(key=lambda r: r[0])
-        columns = {c.name: c for c in content_columns(name)}
         for _seq, row_id, fields_text in ops:
-            _apply_fields(conn, binders, name, columns, row_id, json.loads(fields_text))
+            _set_fields(conn, name, row_id, json.loads(fields_text), "new")
 
 
-def _apply_fields(
-    conn: Connection,
-    binders: _Binders,
-    table: str,
-    columns: Mapping[str, Column],
-    row_id: str,
-    fields: Mapping[str, Any],
+def _set_fields(
+    conn: Connection, table: str, row_id: str, fields: Mapping[str, Any], which: str
 ) -> None:
+    """Write the ``new`` (or ``base``) values of an op's fields into the row."""
+    converters = {name: to_db for name, to_db, _ in _converters(table)}
     sets, params = [], []
     for name, change in fields.items():
-        column = columns.get(name)
-        if column is None or not isinstance(change, Mapping):
+        to_db = converters.get(name)
+        if to_db is None or not isinstance(change, Mapping):
             continue
         try:
-            params.append(binders(table, column)(change.get("new")))
+            params.append(to_db(change.get(which)))
         except (TypeError, ValueError):
-            log.warning("pending op value of %s.%s does not fit; left out", table, name)
+            log.warning("op value of %s.%s does not fit the column; left out", table, name)
             continue
         sets.append(f"{_quote(name)} = ?")
     if sets:
@@ -787,7 +860,7 @@ def requeue_lost_rows(db: Database, epoch_base_seq: int) -> int:
     with _writer(db) as conn:
         for name in synced_tables():
             total += _insert_ops_for(
-                conn, name, "abs(server_version) > :base", {"base": epoch_base_seq}, db.device_id
+                conn, name, "abs(server_version) > ?", (epoch_base_seq,), db.device_id
             )
     return total
 
@@ -809,17 +882,21 @@ def local_checksums(db: Database, tables: Iterable[str] | None = None) -> dict[s
     with db.engine.connect() as conn:
         purged = int(read_state(conn, PURGED_KEY) or 0)
         for name in names:
-            table = synced_tables()[name]
-            columns = content_columns(name)
-            query = select(table).where(table.c.server_version > 0)
+            converters = _converters(name)
+            columns = ", ".join(["id", "server_version", *(_quote(n) for n, _, _ in converters)])
+            where = "server_version > 0"
             if purged:
-                gone = table.c.deleted.is_(True) & (table.c.server_version <= purged)
+                gone = f"deleted AND server_version <= {purged}"
                 if name == protocol.CONFLICT_TABLE:
-                    gone = gone & (table.c.status != "open")
-                query = query.where(~gone)
+                    gone += " AND status != 'open'"
+                where += f" AND NOT ({gone})"
+            rows = conn.exec_driver_sql(f"SELECT {columns} FROM {_quote(name)} WHERE {where}")
             out[name] = protocol.table_checksum(
-                (r["id"], r["server_version"], bool(r["deleted"]), _row_to_wire(columns, r))
-                for r in conn.execute(query).mappings()
+                (row[0], row[1], data["deleted"], data)
+                for row in rows
+                for data in (
+                    {n: wire(raw) for (n, _, wire), raw in zip(converters, row[2:], strict=True)},
+                )
             )
     return out
 

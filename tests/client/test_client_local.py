@@ -492,3 +492,35 @@ def test_enrolment_with_a_bad_dealer_id_names_it(db):
     with pytest.raises(local.LocalSyncError, match="dealer_id"):
         enrol(db, "not-a-uuid")
     assert local.get_state(db, SyncKeys.TOKEN)[SyncKeys.TOKEN] is None
+
+
+def test_fast_value_conversions_agree_with_the_column_types(db):
+    """The bulk paths' converters give what from_wire/to_wire and the column types give."""
+    generate_demo_data(db, 12, seed=5)
+    checked = 0
+    with db.engine.connect() as conn:
+        for name, table in local.synced_tables().items():
+            columns = local.content_columns(name)
+            names = ", ".join(f'"{c.name}"' for c in columns)
+            raw_rows = {
+                r[0]: r[1:] for r in conn.exec_driver_sql(f"SELECT id, {names} FROM {name}")
+            }
+            for row in conn.execute(select(table)).mappings():
+                for column, raw in zip(columns, raw_rows[row["id"]], strict=True):
+                    wire = to_wire(row[column.name])
+                    assert local.wire_value(column)(raw) == wire, (name, column.name, raw)
+                    if raw is not None and not isinstance(raw, bool | int | str):
+                        continue
+                    stored = local.stored_value(column)(wire)
+                    assert stored == raw or (column.name == "deleted" and stored == bool(raw))
+                    checked += 1
+    assert checked > 1000
+    money = local.synced_tables()["catalogue_trim"].c.msrp
+    assert local.wire_value(money)(-150) == "-1.50" == to_wire(local.from_wire(money, "-1.5"))
+    assert local.stored_value(money)("12.30") == 1230
+    moment = local.synced_tables()["customer"].c.created_at
+    assert local.stored_value(moment)("2026-01-02T11:04:05+08:00") == "2026-01-02 03:04:05.000000"
+    with pytest.raises(ValueError):
+        local.stored_value(moment)("2026-01-02T03:04:05")
+    with pytest.raises(TypeError):
+        local.stored_value(local.synced_tables()["customer"].c.vip)("yes")
