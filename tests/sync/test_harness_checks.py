@@ -1,0 +1,75 @@
+"""The end check of the fault suite finds a lost write, and only a lost one."""
+
+from __future__ import annotations
+
+import json
+
+from harness import Ledger, Write, missing_writes
+
+ROW = ("customer", "c1")
+
+
+def _ledger(*writes: Write) -> Ledger:
+    ledger = Ledger()
+    for w in writes:
+        w.acknowledged = True
+        w.result = w.result or "applied"
+        ledger.writes[w.op_id] = w
+    return ledger
+
+
+def _update(op_id, value, base=None, laptop="a", op="update"):
+    return Write(laptop, op_id, "customer", "c1", op, {"address": {"new": value, "base": base}})
+
+
+def _rows(address, deleted=False):
+    return {ROW: {"deleted": deleted, "data": {"address": address}}}
+
+
+def test_current_value_counts_as_present():
+    assert missing_writes(_ledger(_update("1", "南山")), _rows("南山"), []) == []
+
+
+def test_a_value_overwritten_by_someone_who_never_saw_it_is_lost():
+    ledger = _ledger(_update("1", "南山", laptop="a"), _update("2", "福田", laptop="b"))
+    (problem,) = missing_writes(ledger, _rows("福田"), [])
+    assert "南山" in problem and "lost" in problem
+
+
+def test_a_value_kept_in_a_conflict_row_is_present():
+    ledger = _ledger(_update("1", "南山", laptop="a"), _update("2", "福田", laptop="b"))
+    conflict = {
+        "table_name": "customer",
+        "row_id": "c1",
+        "field": "address",
+        "theirs_value": json.dumps("南山"),
+        "mine_value": json.dumps("福田"),
+    }
+    assert missing_writes(ledger, _rows("福田"), [conflict]) == []
+
+
+def test_a_value_edited_over_by_someone_who_saw_it_is_not_lost():
+    ledger = _ledger(
+        _update("1", "南山", laptop="a"), _update("2", "福田", base="南山", laptop="b")
+    )
+    assert missing_writes(ledger, _rows("福田"), []) == []
+
+
+def test_rejected_and_unacknowledged_writes_are_not_counted():
+    ledger = _ledger(_update("1", "南山"))
+    ledger.writes["1"].result = "rejected"
+    unacknowledged = _update("2", "宝安")
+    ledger.writes["2"] = unacknowledged
+    assert missing_writes(ledger, _rows("福田"), []) == []
+
+
+def test_an_acknowledged_delete_that_came_back_is_reported():
+    delete = Write("a", "1", "customer", "c1", "delete", {"deleted": {"new": True, "base": False}})
+    (problem,) = missing_writes(_ledger(delete), _rows("南山", deleted=False), [])
+    assert "came back" in problem
+    assert missing_writes(_ledger(delete), _rows("南山", deleted=True), []) == []
+
+
+def test_a_missing_row_is_reported():
+    (problem,) = missing_writes(_ledger(_update("1", "南山")), {}, [])
+    assert "row missing" in problem
