@@ -70,6 +70,14 @@ _ENROLL_SCHEMA = {
 }
 
 
+class ErrorResponse(JSONResponse):
+    """JSON in ASCII: a detail may quote a client's broken text, which must not break the
+    answer itself."""
+
+    def render(self, content: Any) -> bytes:
+        return json.dumps(content).encode()
+
+
 def _body_doc(schema: dict) -> dict:
     return {"requestBody": {"required": True, "content": {JSON_TYPE: {"schema": schema}}}}
 
@@ -106,6 +114,8 @@ async def read_json(request: Request, max_bytes: int) -> Any:
         return json.loads(raw)
     except (UnicodeDecodeError, ValueError) as exc:
         raise bad_request(f"body: not valid JSON ({exc})") from None
+    except RecursionError:
+        raise bad_request("body: JSON nested too deeply") from None
 
 
 def check_schema(value: str | None, min_schema: int) -> int:
@@ -156,7 +166,7 @@ def create_app(settings: Settings, engine=None) -> FastAPI:
 
     @app.exception_handler(ApiError)
     async def _api_error(_request: Request, exc: ApiError) -> JSONResponse:
-        return JSONResponse(exc.body(), status_code=exc.status, headers=exc.headers)
+        return ErrorResponse(exc.body(), status_code=exc.status, headers=exc.headers)
 
     @app.exception_handler(RequestValidationError)
     async def _invalid(_request: Request, exc: RequestValidationError) -> JSONResponse:
@@ -165,12 +175,12 @@ def create_app(settings: Settings, engine=None) -> FastAPI:
             where = ".".join(str(part) for part in error.get("loc", ()) if part != "query")
             problems.append(f"{where}: {error.get('msg')}")
         detail = "; ".join(problems) or "invalid request"
-        return JSONResponse({"error": protocol.ERROR_BAD_REQUEST, "detail": detail}, 422)
+        return ErrorResponse({"error": protocol.ERROR_BAD_REQUEST, "detail": detail}, 422)
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(_request: Request, exc: StarletteHTTPException) -> JSONResponse:
         code = protocol.ERROR_NOT_FOUND if exc.status_code == 404 else protocol.ERROR_BAD_REQUEST
-        return JSONResponse(
+        return ErrorResponse(
             {"error": code, "detail": str(exc.detail)},
             status_code=exc.status_code,
             headers=getattr(exc, "headers", None),
@@ -181,12 +191,12 @@ def create_app(settings: Settings, engine=None) -> FastAPI:
         # A lost connection or a lock wait that ran out: nothing was committed, retrying is safe.
         log.warning("database unavailable: %s", exc.orig)
         body = {"error": "unavailable", "detail": "database unavailable; retry shortly"}
-        return JSONResponse(body, 503, headers={"Retry-After": "1"})
+        return ErrorResponse(body, 503, headers={"Retry-After": "1"})
 
     @app.exception_handler(Exception)
     async def _unexpected(_request: Request, exc: Exception) -> JSONResponse:
         log.exception("unexpected error", exc_info=exc)
-        return JSONResponse({"error": "internal", "detail": "unexpected server error"}, 500)
+        return ErrorResponse({"error": "internal", "detail": "unexpected server error"}, 500)
 
     @app.post(f"{P}/enroll", openapi_extra=_body_doc(_ENROLL_SCHEMA), tags=["devices"])
     async def enroll(

@@ -15,6 +15,7 @@ from sync.server.db import read_transaction, utcnow, write_transaction
 from sync.server.errors import ERROR_DEVICE_TAKEN, ApiError, bad_request, unauthorized
 from sync.server.models import dealer, device, enroll_attempt, enrollment_code
 from sync.server.records import DealerState, ensure_dealer_record, load_dealer
+from sync.server.schema import check_text
 
 # No 0/O, 1/I/L: codes are read aloud and typed by hand.
 CODE_ALPHABET = "ABCDEFGHJKMNPQRSTUVWXYZ23456789"
@@ -199,14 +200,21 @@ def parse_enroll_body(body: object) -> tuple[str, str, str | None]:
     if not isinstance(body, dict):
         raise bad_request("body: expected a JSON object")
     code = body.get("code")
-    if not isinstance(code, str) or not code.strip() or len(code) > 64:
+    if not isinstance(code, str) or not code.strip() or len(code) > 64 or not code.isascii():
         raise bad_request("code: expected the enrolment code as text")
     name = body.get("device_name")
     if not isinstance(name, str) or not name.strip() or len(name) > 100:
         raise bad_request("device_name: expected a name of 1 to 100 characters")
+    try:
+        check_text(name)
+    except ValueError as exc:
+        raise bad_request(f"device_name: {exc}") from None
     device_id = body.get("device_id")
     if device_id is not None and (
-        not isinstance(device_id, str) or not device_id.strip() or len(device_id) > 36
+        not isinstance(device_id, str)
+        or not device_id.strip()
+        or len(device_id) > 36
+        or not device_id.isascii()
     ):
         raise bad_request("device_id: expected an id of at most 36 characters")
     return code, name.strip(), device_id

@@ -14,7 +14,7 @@ from sync.server.db import read_transaction, utcnow, write_transaction
 from sync.server.errors import ApiError, bad_request
 from sync.server.models import device, record
 from sync.server.records import check_epoch, load_dealer, raise_epoch_changed
-from sync.server.schema import synced_tables
+from sync.server.schema import MAX_INT, synced_tables
 
 # How stale ``device.last_seen_at`` may get before a pull that changes nothing else writes it.
 SEEN_GRANULARITY = dt.timedelta(seconds=60)
@@ -40,7 +40,7 @@ def pull(engine: Engine, who: DeviceContext, since: int, limit: int, epoch: str 
     serialized and commit whole, the committed versions always form a prefix: a page never
     skips a row that a later page would need. 410 when ``since`` is behind purged tombstones.
     """
-    if since < 0:
+    if not 0 <= since <= MAX_INT:
         raise bad_request("since: expected a whole number >= 0")
     if limit < 1:
         raise bad_request("limit: expected a whole number >= 1")

@@ -35,7 +35,7 @@ from sync.server.records import (
     write_records,
 )
 from sync.server.rules import Rules, RuleViolation
-from sync.server.schema import SyncedTable, synced_tables
+from sync.server.schema import MAX_INT, SyncedTable, synced_tables
 
 NOT_FOUND = "row not found (deleted)"
 _STORED = (protocol.RESULT_APPLIED, protocol.RESULT_MERGED, protocol.RESULT_CONFLICT)
@@ -66,7 +66,11 @@ class Envelope:
 
 
 def _is_id(value: Any) -> bool:
-    return isinstance(value, str) and 0 < len(value) <= 36
+    return isinstance(value, str) and 0 < len(value) <= 36 and value.isascii()
+
+
+def _is_seq(value: Any) -> bool:
+    return type(value) is int and 0 <= value <= MAX_INT
 
 
 def parse_envelope(body: Any, max_ops: int) -> Envelope:
@@ -77,10 +81,10 @@ def parse_envelope(body: Any, max_ops: int) -> Envelope:
     if not _is_id(batch_id):
         raise bad_request("batch_id: expected an id of 1 to 36 characters")
     epoch = body.get("epoch")
-    if epoch is not None and (not isinstance(epoch, str) or len(epoch) > 64):
-        raise bad_request("epoch: expected text or null")
+    if epoch is not None and (not isinstance(epoch, str) or len(epoch) > 64 or not epoch.isascii()):
+        raise bad_request("epoch: expected the server's epoch text or null")
     cursor = body.get("cursor", 0)
-    if isinstance(cursor, bool) or not isinstance(cursor, int) or cursor < 0:
+    if not _is_seq(cursor):
         raise bad_request("cursor: expected a whole number >= 0")
     ops = body.get("ops")
     if not isinstance(ops, list):
@@ -100,15 +104,15 @@ def parse_op(raw: dict[str, Any], tables: dict[str, SyncedTable]) -> Op:
     table_name = raw.get("table")
     spec = tables.get(table_name) if isinstance(table_name, str) else None
     if spec is None:
-        raise Rejected(f"table: unknown table {table_name!r}")
+        raise Rejected(f"table: unknown table {table_name!a}")
     row_id = raw.get("row_id")
     if not _is_id(row_id):
         raise Rejected("row_id: expected an id of 1 to 36 characters")
     kind = raw.get("op")
     if kind not in protocol.OPS:
-        raise Rejected(f"op: expected one of {', '.join(protocol.OPS)}, got {kind!r}")
+        raise Rejected(f"op: expected one of {', '.join(protocol.OPS)}, got {kind!a}")
     base_version = raw.get("base_version", 0)
-    if isinstance(base_version, bool) or not isinstance(base_version, int) or base_version < 0:
+    if not _is_seq(base_version):
         raise Rejected("base_version: expected a whole number >= 0")
     actor_id = raw.get("actor_id")
     if actor_id is not None and not _is_id(actor_id):
@@ -121,7 +125,8 @@ def parse_op(raw: dict[str, Any], tables: dict[str, SyncedTable]) -> Op:
     for name, change in fields.items():
         normalize = spec.columns.get(name)
         if normalize is None:
-            raise Rejected(f"{table_name}.{name}: unknown field")
+            shown = name if name.isascii() and name.isprintable() else ascii(name)
+            raise Rejected(f"{table_name}.{shown}: unknown field")
         if not isinstance(change, dict) or "new" not in change:
             raise Rejected(f'{table_name}.{name}: expected {{"new": ..., "base": ...}}')
         try:
@@ -424,8 +429,8 @@ def _apply(
             "results": results,
             "last_seq": batch.seq,
             "server_time": now.isoformat(),
-        },
-        ensure_ascii=False,
+        }
+        # ASCII: a reason may quote a client's broken text (a lone surrogate) verbatim.
     )
     conn.execute(
         insert(push_batch).values(

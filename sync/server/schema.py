@@ -13,6 +13,7 @@ import datetime as dt
 import functools
 from collections.abc import Callable
 from dataclasses import dataclass
+from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import Column, Date
@@ -21,6 +22,11 @@ from showroom.db.outbox import SYNC_COLUMNS, from_wire, to_wire
 from showroom.db.types import Money, UTCDateTime
 
 Normalizer = Callable[[Any], Any]
+
+# What a BIGINT holds (the laptop keeps money as whole fen in one).
+MIN_INT = -(2**63)
+MAX_INT = 2**63 - 1
+MAX_MONEY = (Decimal(MAX_INT) / 100).quantize(Decimal(1))
 
 
 @dataclass(frozen=True)
@@ -39,12 +45,21 @@ class SyncedTable:
 def _normalizer(column: Column) -> Normalizer:
     kind = column.type
 
-    if isinstance(kind, Money | Date):
+    if isinstance(kind, Money):
 
-        def money_or_date(value: Any) -> Any:
+        def money(value: Any) -> Any:
+            amount = from_wire(column, value)
+            if amount is not None and abs(amount) > MAX_MONEY:
+                raise ValueError(f"amount out of range (at most {MAX_MONEY})")
+            return to_wire(amount)
+
+        return money
+    if isinstance(kind, Date):
+
+        def day(value: Any) -> Any:
             return to_wire(from_wire(column, value))
 
-        return money_or_date
+        return day
     if isinstance(kind, UTCDateTime):
 
         def moment(value: Any) -> Any:
@@ -58,15 +73,45 @@ def _normalizer(column: Column) -> Normalizer:
     with contextlib.suppress(NotImplementedError):
         python_type = kind.python_type
 
+    if python_type is str:
+
+        def text(value: Any) -> Any:
+            if type(value) is not str or (length is not None and len(value) > length):
+                return from_wire(column, value)  # explains what is wrong
+            check_text(value)
+            return value
+
+        return text
+    if python_type is int:
+
+        def whole(value: Any) -> Any:
+            number = from_wire(column, value)
+            if number is not None and not MIN_INT <= number <= MAX_INT:
+                raise ValueError("number out of range")
+            return number
+
+        return whole
+
     def plain(value: Any) -> Any:
-        # Fast path for the common case; from_wire explains anything unusual.
-        if value is None:
-            return None
-        if type(value) is python_type and (length is None or len(value) <= length):
+        if value is None or type(value) is python_type:
             return value
         return from_wire(column, value)
 
     return plain
+
+
+def check_text(value: str) -> None:
+    """Text every database and JSON parser here can hold: no NUL, no lone surrogates."""
+    if value.isascii():
+        if "\x00" in value:
+            raise ValueError("contains a NUL character")
+        return
+    try:
+        value.encode()
+    except UnicodeEncodeError:
+        raise ValueError("not valid Unicode text") from None
+    if "\x00" in value:
+        raise ValueError("contains a NUL character")
 
 
 def _default(column: Column) -> Callable[[], Any] | None:

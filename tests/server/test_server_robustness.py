@@ -105,3 +105,54 @@ def test_unknown_path_and_wrong_method_keep_the_error_shape(client, laptop):
     assert missing.status_code == 404 and missing.json()["error"] == protocol.ERROR_NOT_FOUND
     wrong = client.get("/v1/sync/push", headers=laptop.headers)
     assert wrong.status_code == 405 and "error" in wrong.json()
+
+
+def test_values_no_laptop_could_store_are_rejected_by_field(laptop, client):
+    raw = [
+        ("notes", "bad\x00text"),
+        ("notes", "\ud800 lone surrogate"),
+        ("birthday", "\ud800"),
+    ]
+    ops = [customer_insert(**{field: value}) for field, value in raw]
+    ops.append(
+        {
+            **customer_insert(),
+            "table": "catalogue_option",
+            "fields": {
+                "trim_id": {"new": new_id()},
+                "code": {"new": "X"},
+                "name": {"new": "天窗"},
+                "price": {"new": "1" + "0" * 30},
+            },
+        }
+    )
+    ops.append({**customer_insert(), "fields": {"\ud800": {"new": 1}}})
+    body = json.dumps({"batch_id": new_id(), "cursor": 0, "ops": ops})  # ASCII-escaped
+    response = _post(client, laptop, body.encode())
+    assert response.status_code == 200, response.text
+    results = response.json()["results"]
+    assert [r["status"] for r in results] == [protocol.RESULT_REJECTED] * 5
+    assert results[0]["reason"].startswith("customer.notes")
+    assert results[1]["reason"].startswith("customer.notes")
+    assert results[2]["reason"].startswith("customer.birthday")
+    assert results[3]["reason"].startswith("catalogue_option.price")
+    assert "unknown field" in results[4]["reason"]
+
+
+def test_deeply_nested_or_huge_numbers_are_4xx(client, laptop):
+    deep = b"[" * 100_000 + b"]" * 100_000
+    assert _post(client, laptop, deep).status_code == 400
+    huge = json.dumps({"batch_id": new_id(), "cursor": 10**30, "ops": []}).encode()
+    response = _post(client, laptop, huge)
+    assert response.status_code == 400 and response.json()["detail"].startswith("cursor")
+    pulled = client.get("/v1/sync/pull", params={"since": 10**30}, headers=laptop.headers)
+    assert pulled.status_code == 400 and "since" in pulled.json()["detail"]
+    # None of this moved the dealer to a new epoch.
+    assert client.get("/v1/meta", headers=laptop.headers).json()["epoch_base_seq"] == 0
+
+
+def test_enrolment_name_must_be_real_text(client):
+    body = json.dumps({"code": "ABCD-EFGH-JKMN", "device_name": "\ud800"}).encode()
+    response = client.post("/v1/enroll", content=body)
+    assert response.status_code == 400
+    assert response.json()["detail"].startswith("device_name")
