@@ -253,6 +253,13 @@ class _Batch:
             raise Rejected(NOT_FOUND)
         if op.kind == protocol.OP_DELETE:
             if rec.deleted:
+                # Deleted twice. Edits the delete carried along are kept for review.
+                edits = {f: v for f, v in op.new.items() if f != "deleted" and rec.data.get(f) != v}
+                if edits:
+                    conflict = self._conflict(
+                        "delete_edit", op, rec, mine_value=canonical_json(edits)
+                    )
+                    return _Plan(protocol.RESULT_CONFLICT, {}, [conflict])
                 return _Plan(protocol.RESULT_MERGED, {}, [])
             if op.base_version == rec.version:
                 return _Plan(protocol.RESULT_APPLIED, dict(op.new), [])

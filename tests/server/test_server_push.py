@@ -398,3 +398,23 @@ def test_values_are_stored_in_one_canonical_form(laptop):
         == "2025-05-01T01:00:00+00:00"
     )
     assert laptop.row("catalogue_colour", price["row_id"])["data"]["price"] == "3000.00"
+
+
+def test_edits_riding_on_a_second_delete_are_kept_for_review(laptop, laptop2):
+    insert = customer_insert(notes="x")
+    (created,) = laptop.push(insert)
+    v = created["version"]
+    laptop.push(op("customer", insert["row_id"], "delete", {"deleted": True}, base_version=v))
+    (result,) = laptop2.push(
+        op(
+            "customer",
+            insert["row_id"],
+            "delete",
+            {"deleted": True, "notes": "why"},
+            base_version=v,
+        )
+    )
+    assert result["status"] == protocol.RESULT_CONFLICT
+    (conflict,) = laptop.conflicts()
+    assert conflict["kind"] == "delete_edit"
+    assert json.loads(conflict["mine_value"]) == {"notes": "why"}
