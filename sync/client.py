@@ -339,8 +339,9 @@ def enroll(
 
     Stores the server URL, the device token and the dealer; re-keys the local dealer and the
     system account to the ids every laptop of the store shares, and queues the initial upload
-    of a laptop that never synced. Raises EnrolmentRefused (field ``code``) for a bad code,
-    ValidationError-like SyncErrors naming ``server``/``code`` for bad input, ServerUnreachable.
+    of a laptop that never synced. Raises ValidationError naming ``server`` or ``code`` for
+    malformed input, EnrolmentRefused (field ``code``) for a wrong, used or expired code,
+    ServerUnreachable, or ServerRefused.
     """
     import socket
 
@@ -469,6 +470,10 @@ class SyncClient:
             failure = ServerRefused(None, str(error))
             self._record_failure(http, failure)
             raise failure from error
+        except _Answer as answer:
+            failure = ServerRefused(answer.status, str(answer.body.get("detail") or ""))
+            self._record_failure(http, failure)
+            raise failure from None
         state = {
             SyncKeys.LAST_SUCCESS_AT: utcnow().isoformat(),
             SyncKeys.LAST_ERROR: "",
@@ -664,9 +669,13 @@ class _Cycle:
         log.error("checksum mismatch in %s: full resync", ", ".join(sorted(mismatched)))
         if not self.full_resync:
             self.resync()
-            self.pull_all(meta)
-            local.rebuild_search_if_needed(self.db)
-            after = self.checksum()
+            try:
+                self.pull_all(meta)
+                local.rebuild_search_if_needed(self.db)
+                after = self.checksum()
+            except _Answer as answer:
+                log.error("full resync after a checksum mismatch stopped: HTTP %s", answer.status)
+                return False
             if after is not None and not self.compare(after):
                 log.info("checksums agree after the full resync")
         return False

@@ -354,3 +354,36 @@ def test_a_4xx_other_than_429_is_not_retried(server, new_laptop):
     with pytest.raises(client.ServerRefused) as raised:
         sync(server, a, sleep=sleeps.append)
     assert raised.value.status == 400 and sleeps == []
+
+
+def test_a_server_restored_from_an_older_backup_gets_the_lost_rows_again(server, new_laptop):
+    import sqlite3
+
+    a = enrolled(server, new_laptop, "a")
+    b = enrolled(server, new_laptop, "b")
+    kept = add(a, "备份前", "13800000021")
+    sync(server, a)
+    path = server.engine.url.database
+    backup = sqlite3.connect(":memory:")
+    with sqlite3.connect(path) as live:
+        live.backup(backup)
+    lost = add(a, "备份后", "13800000022")
+    update(a, kept, notes="备份后的修改")
+    sync(server, a)
+    sync(server, b)
+    assert customer(b, lost).name == "备份后"
+
+    # The server's disk dies; it comes back from the backup, without a's later changes.
+    server.engine.dispose()
+    with sqlite3.connect(path) as live:
+        backup.backup(live)
+    epoch = local.get_state(a, SyncKeys.EPOCH)[SyncKeys.EPOCH]
+    summary = sync(server, a)
+    assert summary.full_resync and summary.checksum_ok is True
+    assert local.get_state(a, SyncKeys.EPOCH)[SyncKeys.EPOCH] != epoch
+    sync(server, b)
+    assert sync(server, b).checksum_ok is True
+    for db in (a, b):
+        assert customer(db, lost).name == "备份后"
+        assert customer(db, kept).notes == "备份后的修改"
+    assert local.local_checksums(a) == local.local_checksums(b)
