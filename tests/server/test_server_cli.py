@@ -88,7 +88,7 @@ def _cli(db: str, *args: str) -> dict:
 
 
 def test_real_server_process_enrols_pushes_and_pulls(server_db_url, tmp_path):
-    """``showroom-server serve`` in its own process, spoken to over real HTTP."""
+    """``showroom-server serve`` (two worker processes) spoken to over real HTTP."""
     env = {**os.environ, "SHOWROOM_DATA_DIR": str(tmp_path)}
     dealer_id = _cli(server_db_url, "create-dealer", "四号店")["dealer_id"]
     code = _cli(server_db_url, "enroll-code", "--dealer", dealer_id)["code"]
@@ -104,6 +104,8 @@ def test_real_server_process_enrols_pushes_and_pulls(server_db_url, tmp_path):
             server_db_url,
             "--port",
             str(port),
+            "--workers",
+            "2",
         ],
         cwd=REPO,
         env=env,
