@@ -67,7 +67,7 @@ def server(backend, tmp_path) -> Iterator[ServerProcess]:
     """The real server, migrated and running, with one dealer."""
     ServerProcess.live.clear()
     process = ServerProcess(backend.url, tmp_path)
-    process.migrate()
+    # Every command migrates the database first, so the dealer comes with the schema.
     process.dealer_id = process.create_dealer(DEALER)
     process.start()
     try:

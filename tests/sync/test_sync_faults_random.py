@@ -113,6 +113,8 @@ def test_random_edits_disconnects_and_kills_converge_without_loss(
                 rng.choice(laptops).try_sync()
             if rng.random() < 0.01:
                 proxy.set_offline(rng.random() < 0.5)
+            if rng.random() < 0.01:
+                proxy.drop_every(rng.choice([0, 0, 2, 3]))
             if step in kill_at:
                 server.kill()
                 rng.choice(laptops).try_sync()  # meets a dead server
