@@ -1,8 +1,7 @@
-<?xml version="1.0" encoding="utf-8"?>
-<!DOCTYPE TS>
+<?xml version='1.0' encoding='utf-8'?>
 <TS version="2.1" language="zh_CN">
 <context>
-    <name></name>
+    <name />
     <message>
         <source>Creating demo data…</source>
         <translation>正在生成演示数据…</translation>
@@ -64,7 +63,7 @@
         <translation>新级别</translation>
     </message>
     <message>
-        <source>Why was the lead lost? For example: bought a competitor&apos;s car</source>
+        <source>Why was the lead lost? For example: bought a competitor's car</source>
         <translation>为什么战败？例如：已购买竞品车型</translation>
     </message>
     <message>
@@ -72,7 +71,7 @@
         <translation>原因</translation>
     </message>
     <message>
-        <source>A lost lead awaits a manager&apos;s approval before it is closed.</source>
+        <source>A lost lead awaits a manager's approval before it is closed.</source>
         <translation>战败申请需经理审批后才会关闭。</translation>
     </message>
     <message>
@@ -428,7 +427,7 @@
         <translation>战败原因</translation>
     </message>
     <message>
-        <source>A lost lead awaits a manager&apos;s approval.</source>
+        <source>A lost lead awaits a manager's approval.</source>
         <translation>战败需经理审批。</translation>
     </message>
     <message>
@@ -728,11 +727,11 @@
         <translation>%1天</translation>
     </message>
     <message>
-        <source>This laptop&apos;s clock is %1 behind; sync is unaffected.</source>
+        <source>This laptop's clock is %1 behind; sync is unaffected.</source>
         <translation>这台电脑的时钟慢了 %1；同步不受影响。</translation>
     </message>
     <message>
-        <source>This laptop&apos;s clock is %1 ahead; sync is unaffected.</source>
+        <source>This laptop's clock is %1 ahead; sync is unaffected.</source>
         <translation>这台电脑的时钟快了 %1；同步不受影响。</translation>
     </message>
     <message>
@@ -844,7 +843,7 @@
         <translation>连接服务器</translation>
     </message>
     <message>
-        <source>Connect this laptop to the store&apos;s sync server</source>
+        <source>Connect this laptop to the store's sync server</source>
         <translation>将这台电脑连接到门店的同步服务器</translation>
     </message>
     <message>
@@ -1132,7 +1131,7 @@
         <translation>发现于 %1</translation>
     </message>
     <message>
-        <source>Waiting for a manager&apos;s decision.</source>
+        <source>Waiting for a manager's decision.</source>
         <translation>等待经理处理。</translation>
     </message>
     <message>
@@ -1152,8 +1151,8 @@
         <translation>已恢复</translation>
     </message>
     <message>
-        <source>The edit that was kept aside</source>
-        <translation>被保留的修改</translation>
+        <source>What a restore brings back</source>
+        <translation>恢复后将带回的内容</translation>
     </message>
     <message>
         <source>Now</source>

@@ -173,6 +173,10 @@ class ConflictDTO:
     # For a double booking: the booking ``row_id`` names and the one it overlaps.
     booking: BookingDTO | None = None
     other_booking: BookingDTO | None = None
+    # For delete_edit: the field values a restore brings back, and which side made them
+    # ("mine" when the edit arrived after the delete, "theirs" when the delete came later).
+    kept_edit: dict[str, Any] = field(default_factory=dict)
+    kept_edit_side: str = "mine"
     # Choices still open to a manager (empty once resolved).
     choices: tuple[str, ...] = ()
     # Names for staff ids among the values (assigned salesperson and the like).
@@ -343,7 +347,8 @@ def resolve_conflict(session: Session, actor: Actor, conflict_id: str, choice: s
     elif choice == "restore":
         row = _load_target(session, conflict.table_name, conflict.row_id)
         row.deleted = False
-        _write_fields(row, _kept_edit(conflict))
+        columns = type(row).__mapper__.columns
+        _write_fields(row, {k: v for k, v in _kept_edit(conflict).items() if k in columns})
     elif choice in ("cancel_other", "cancel_this"):
         booking_id = conflict.other_row_id if choice == "cancel_other" else conflict.row_id
         booking = session.get(TestDrive, booking_id) if booking_id else None
@@ -425,24 +430,37 @@ def _write_fields(row: SyncMixin, values: dict[str, Any]) -> None:
 
 
 def _kept_edit(conflict: SyncConflict) -> dict[str, Any]:
-    """The field values of the edit that met a delete.
+    """The field values a ``restore`` writes back, for a delete that met an edit.
 
-    With ``field`` set, ``theirs_value`` is that field's value; otherwise it is an object of
-    field -> value (or of field -> {"new", "base"}, as an op carries them).
+    The server keeps the edit that arrived after the delete in ``mine_value``; for a delete that
+    arrived after an edit, ``mine_value`` is only the delete and ``theirs_value`` holds what the
+    record held before it. Either is an object of field -> value (or field -> {"new", "base"},
+    as an op carries them). With ``field`` set, ``theirs_value`` is that one field's value.
     """
-    theirs = _decode(conflict.theirs_value)
+    return _kept_edit_and_side(conflict)[0]
+
+
+def _kept_edit_and_side(conflict: SyncConflict) -> tuple[dict[str, Any], str]:
+    """(the kept edit, "mine" or "theirs": which side made it); see ``_kept_edit``."""
     if conflict.field:
-        return {} if conflict.field == "deleted" else {conflict.field: theirs}
-    if not isinstance(theirs, dict):
+        value = _decode(conflict.theirs_value)
+        return ({} if conflict.field == "deleted" else {conflict.field: value}), "theirs"
+    for side, text in (("mine", conflict.mine_value), ("theirs", conflict.theirs_value)):
+        edit = _content_fields(_decode(text))
+        if edit:
+            return edit, side
+    return {}, "theirs"
+
+
+def _content_fields(value: Any) -> dict[str, Any]:
+    if not isinstance(value, dict):
         return {}
-    edit = {}
-    for name, value in theirs.items():
+    fields = {}
+    for name, new in value.items():
         if name in SYNC_COLUMNS or name == "deleted":
             continue
-        if isinstance(value, dict) and "new" in value:
-            value = value["new"]
-        edit[name] = value
-    return edit
+        fields[name] = new["new"] if isinstance(new, dict) and "new" in new else new
+    return fields
 
 
 def _decode(text: str | None) -> Any:
@@ -512,6 +530,7 @@ def _conflict_dto(session: Session, c: SyncConflict, names: dict[str, str]) -> C
     model = model_for_table(c.table_name)
     target = session.get(model, c.row_id) if model is not None else None
     double = c.kind == KIND_DOUBLE_BOOKING
+    kept, kept_side = _kept_edit_and_side(c)
     return ConflictDTO(
         id=c.id,
         kind=c.kind,
@@ -537,6 +556,8 @@ def _conflict_dto(session: Session, c: SyncConflict, names: dict[str, str]) -> C
         record_deleted=bool(target is not None and target.deleted),
         booking=_booking(session, c.row_id, names) if double else None,
         other_booking=_booking(session, c.other_row_id, names) if double else None,
+        kept_edit=kept if c.kind == KIND_DELETE_EDIT else {},
+        kept_edit_side=kept_side,
         choices=CHOICES.get(c.kind, ("keep",)) if c.status == "open" else (),
         people=names,
     )

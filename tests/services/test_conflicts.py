@@ -166,13 +166,16 @@ def test_restore_brings_back_a_deleted_record_with_the_edit(db, manager, sales):
         table_name="customer",
         row_id=cid,
         field=None,
-        theirs_value=json.dumps({"address": "深圳市罗湖区", "notes": "想看途观L"}),
+        # The edit arrived after the delete: the server keeps it as "mine".
+        mine_value=json.dumps({"address": "深圳市罗湖区", "notes": "想看途观L"}),
         detected_at=dt.datetime(2026, 11, 22, 10, 0, tzinfo=dt.UTC),
     )
     server_rows(db, conflict)
     with db.session_scope(write=False) as session:
         (found,) = conflicts.list_conflicts(session, manager)
     assert found.record_deleted and found.choices == ("keep", "restore")
+    assert found.kept_edit == {"address": "深圳市罗湖区", "notes": "想看途观L"}
+    assert found.kept_edit_side == "mine"
     before = last_seq(db)
     with db.session_scope() as session:
         conflicts.resolve_conflict(session, manager, conflict.id, "restore")
@@ -184,6 +187,33 @@ def test_restore_brings_back_a_deleted_record_with_the_edit(db, manager, sales):
     fields = json.loads(edit.fields)
     assert fields["deleted"] == {"new": False, "base": True}
     assert fields["address"]["new"] == "深圳市罗湖区"
+
+
+def test_restore_after_a_late_delete_brings_back_what_the_record_held(db, manager, sales):
+    cid = new_customer(db, sales, address="深圳市福田区")
+    with db.session_scope() as session:
+        session.info[CAPTURE] = False
+        row = session.get(Customer, cid)
+        row.deleted, row.address = True, "深圳市福田区"
+    held = {"name": "陈晓明", "address": "深圳市龙岗区", "vip": True, "a_future_column": 1}
+    conflict = SyncConflict(
+        kind="delete_edit",
+        table_name="customer",
+        row_id=cid,
+        # The delete arrived after another laptop's edit: "theirs" is the record it deleted.
+        theirs_value=json.dumps(held, ensure_ascii=False),
+        mine_value=json.dumps({"deleted": True}),
+        detected_at=dt.datetime(2026, 11, 22, 10, 0, tzinfo=dt.UTC),
+    )
+    server_rows(db, conflict)
+    with db.session_scope(write=False) as session:
+        (found,) = conflicts.list_conflicts(session, manager)
+    assert found.kept_edit_side == "theirs" and found.kept_edit["address"] == "深圳市龙岗区"
+    with db.session_scope() as session:
+        conflicts.resolve_conflict(session, manager, conflict.id, "restore")
+    with db.session_scope(write=False) as session:
+        row = session.get(Customer, cid)
+        assert not row.deleted and row.address == "深圳市龙岗区" and row.vip is True
 
 
 def test_keep_after_a_delete_leaves_the_record_deleted(db, manager, sales):

@@ -193,3 +193,34 @@ def test_salespeople_are_told_it_is_for_managers(ctx, db, sales, staff, qtbot):
     assert not page.tabs.isVisible()
     qtbot.wait(100)
     assert page.list.topLevelItemCount() == 0  # nothing was even loaded
+
+
+def test_an_edit_that_met_a_delete_can_bring_the_record_back(manager_ctx, db, sales, staff, qtbot):
+    with db.session_scope() as session:
+        cid = customers.create_customer(
+            session, sales, CustomerDraft(name="陈晓明", phones=["13812345678"])
+        ).id
+    with db.session_scope() as session:
+        session.info[CAPTURE] = False
+        session.get(Customer, cid).deleted = True
+    stored(
+        db,
+        SyncConflict(
+            kind="delete_edit",
+            table_name="customer",
+            row_id=cid,
+            mine_value=json.dumps({"notes": "周六试驾途观L"}, ensure_ascii=False),
+            mine_actor=staff["sales2"].user_id,
+            detected_at=dt.datetime(2026, 11, 22, 12, 0, tzinfo=dt.UTC),
+        ),
+    )
+    page = open_page(manager_ctx, qtbot)
+    shown = texts(page.detail)
+    assert "恢复后将带回的内容" in shown and "备注: 周六试驾途观L" in shown
+    assert "已删除" in shown
+    assert page.choice_buttons["restore"].text() == "恢复记录并应用修改"
+    with qtbot.waitSignal(page.resolved, timeout=5000):
+        page.choice_buttons["restore"].click()
+    with db.session_scope(write=False) as session:
+        row = session.get(Customer, cid)
+        assert not row.deleted and row.notes == "周六试驾途观L"

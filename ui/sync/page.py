@@ -540,20 +540,17 @@ class ConflictsPage(QWidget):
                 (tr("Overlapping booking"), booking_lines(c.other_booking), False),
             ]
         if c.kind == "delete_edit":
-            edit = c.theirs
-            if c.field:
-                edit_text = format_value(c.field, edit, c.people)
-            elif isinstance(edit, dict):
-                edit_text = "；".join(
-                    f"{service.field_label(k, self.ctx.language)}: {format_value(k, v, c.people)}"
-                    for k, v in edit.items()
-                )
-            else:
-                edit_text = format_value(None, edit, c.people)
+            edit_text = "；".join(
+                f"{service.field_label(k, self.ctx.language)}: {format_value(k, v, c.people)}"
+                for k, v in c.kept_edit.items()
+            ) or tr("(empty)")
             now = tr("Deleted") if c.record_deleted else tr("Restored")
+            edited_by, deleted_by = (
+                (mine_who, theirs_who) if c.kept_edit_side == "mine" else (theirs_who, mine_who)
+            )
             return [
-                (tr("The edit that was kept aside"), [edit_text, theirs_who], True),
-                (tr("Now"), [now, mine_who], False),
+                (tr("What a restore brings back"), [edit_text, edited_by], True),
+                (tr("Now"), [now, deleted_by], False),
             ]
         return [
             (tr("Before both changes"), [format_value(c.field, c.base, c.people)], False),
