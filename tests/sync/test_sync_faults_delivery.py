@@ -192,3 +192,35 @@ def test_old_client_gets_426_keeps_its_outbox_and_syncs_after_upgrading(
     assert b.row("customer", customer)["notes"] == "旧版本时录入"
     assert_acknowledged_present(server, [a, b], ledger)
     assert_converged(server, [a, b])
+
+
+def test_laptop_killed_while_its_push_is_answered_sends_it_again_without_duplicates(
+    make_laptop, server, proxy, ledger
+):
+    a = make_laptop("a")
+    b = make_laptop("b")
+    customer = a.create_customer("何静", "13200007777")
+    a.sync()
+    before = _meta(server, a)["last_seq"]
+    a.update_customer(customer, notes="下单前最后一次确认")
+    (op,) = a.pending()
+
+    # The server has applied the push; the laptop dies before the answer reaches it.
+    hold = proxy.hold(PUSH)
+    process = a.admin("sync")
+    assert hold.arrived.wait(60), "the push never reached the server"
+    process.kill()
+    process.communicate(timeout=30)
+    hold.release()
+    (state,) = [o for o in a.outbox() if o["op_id"] == op["op_id"]]
+    assert not state["acknowledged"], "the laptop recorded an answer it never received"
+
+    a.admin_sync()
+    (state,) = [o for o in a.outbox() if o["op_id"] == op["op_id"]]
+    assert state["acknowledged"] and state["result"] != "rejected"
+    assert _meta(server, a)["last_seq"] == before + 1
+    b.sync()
+    assert b.row("customer", customer)["notes"] == "下单前最后一次确认"
+    assert not b.conflicts()
+    assert_acknowledged_present(server, [a, b], ledger)
+    assert_converged(server, [a, b])
