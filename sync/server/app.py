@@ -82,8 +82,8 @@ def _body_doc(schema: dict) -> dict:
     return {"requestBody": {"required": True, "content": {JSON_TYPE: {"schema": schema}}}}
 
 
-async def read_json(request: Request, max_bytes: int) -> Any:
-    """The request body as JSON, gzip undone, never more than ``max_bytes`` read or inflated."""
+async def read_body(request: Request, max_bytes: int) -> bytes:
+    """The raw request body, never more than ``max_bytes`` read."""
     declared = request.headers.get("content-length")
     if declared is not None and declared.isdigit() and int(declared) > max_bytes:
         raise too_large(f"body: larger than {max_bytes} bytes")
@@ -94,8 +94,14 @@ async def read_json(request: Request, max_bytes: int) -> Any:
         if size > max_bytes:
             raise too_large(f"body: larger than {max_bytes} bytes")
         chunks.append(chunk)
-    raw = b"".join(chunks)
-    encoding = request.headers.get("content-encoding", "identity").strip().lower()
+    return b"".join(chunks)
+
+
+def decode_json(raw: bytes, content_encoding: str | None, max_bytes: int) -> Any:
+    """A body as JSON, gzip undone without ever inflating more than ``max_bytes``.
+
+    CPU work: callers run it off the event loop."""
+    encoding = (content_encoding or "identity").strip().lower()
     if encoding == "gzip":
         inflater = zlib.decompressobj(16 + zlib.MAX_WBITS)
         try:
@@ -204,7 +210,9 @@ def create_app(settings: Settings, engine=None) -> FastAPI:
         x_showroom_schema: Annotated[str | None, Header()] = None,
     ) -> JSONResponse:
         """Trade a one-time enrolment code for a device token."""
-        body = await read_json(request, settings.max_body_bytes)
+        raw = await read_body(request, settings.max_body_bytes)
+        encoding = request.headers.get("content-encoding")
+        body = decode_json(raw, encoding, settings.max_body_bytes)
         code, device_name, device_id = auth.parse_enroll_body(body)
         schema = None
         if x_showroom_schema is not None:
@@ -231,11 +239,14 @@ def create_app(settings: Settings, engine=None) -> FastAPI:
     @app.post(f"{P}/sync/push", openapi_extra=_body_doc(_PUSH_SCHEMA), tags=["sync"])
     async def sync_push(request: Request, who: Device, epoch: Epoch = None) -> Response:
         """Apply a batch of ops; one result per op, in order."""
-        body = await read_json(request, settings.max_body_bytes)
-        text = await run_in_threadpool(
-            push.push, engine, who, body, epoch_header=epoch, max_ops=settings.max_batch_ops
-        )
-        return Response(text, media_type=JSON_TYPE)
+        raw = await read_body(request, settings.max_body_bytes)
+        encoding = request.headers.get("content-encoding")
+
+        def decode_and_push() -> str:
+            body = decode_json(raw, encoding, settings.max_body_bytes)
+            return push.push(engine, who, body, epoch_header=epoch, max_ops=settings.max_batch_ops)
+
+        return Response(await run_in_threadpool(decode_and_push), media_type=JSON_TYPE)
 
     @app.get(f"{P}/sync/pull", tags=["sync"])
     def sync_pull(

@@ -10,6 +10,7 @@ from sqlalchemy import func, select
 from showroom.ids import new_id
 from sync import protocol
 from sync.server.models import dealer, record
+from sync.server.schema import synced_tables
 
 
 def _status(results):
@@ -88,6 +89,13 @@ def test_same_field_edited_on_two_laptops_keeps_later_and_records_earlier(laptop
     assert conflict["mine_device"] == laptop2.device_id
     assert conflict["status"] == "open"
     assert conflict["detected_at"].endswith("+00:00")
+    # Exactly the laptop's conflict columns, so a laptop can apply the row as it is.
+    assert set(conflict) == set(synced_tables()["sync_conflict"].columns)
+    assert (conflict["resolution"], conflict["resolved_at"], conflict["deleted"]) == (
+        None,
+        None,
+        False,
+    )
 
 
 def test_stale_edit_to_the_value_already_there_is_merged_without_conflict(laptop, laptop2):
