@@ -73,7 +73,8 @@ def server(backend, tmp_path) -> Iterator[ServerProcess]:
     try:
         yield process
     finally:
-        process.kill()
+        for started in ServerProcess.live:  # a case may start more processes of its own
+            started.kill()
         ServerProcess.live.clear()
 
 

@@ -10,7 +10,7 @@ import time
 
 import pytest
 from fault_proxy import DELAY
-from harness import PULL, assert_acknowledged_present, assert_converged
+from harness import PULL, ServerProcess, assert_acknowledged_present, assert_converged
 
 STORE_CUSTOMERS = 1500  # with a phone each: about 3,000 rows, several pull pages
 
@@ -201,14 +201,25 @@ def test_laptop_away_past_tombstone_retention_does_not_bring_deleted_rows_back(
     assert_converged(server, [a, b])
 
 
-def test_concurrent_pushes_never_make_a_reader_skip_a_row(make_laptop, server):
+def test_concurrent_pushes_never_make_a_reader_skip_a_row(make_laptop, server, backend, tmp_path):
+    """Three laptops push while a reader pages. On PostgreSQL a second server process shares
+    the database, as when the server is scaled out: half of the traffic goes to each."""
     import requests
 
+    from showroom.models.local import SyncKeys
+    from sync import local
     from sync.protocol import SCHEMA_HEADER, SCHEMA_VERSION
 
     pushers = [make_laptop(f"p{i}") for i in range(3)]
     reader = make_laptop("reader")
-    stop = threading.Event()
+    urls = [server.url]
+    if backend.kind == "postgres":
+        second = ServerProcess(backend.url, tmp_path)
+        second.start()
+        urls.append(second.url)
+        for laptop in pushers[1::2]:
+            local.set_state(laptop.db, {SyncKeys.SERVER_URL: second.url})
+    pages = 0
     errors: list[BaseException] = []
 
     def push(laptop, index):
@@ -225,9 +236,13 @@ def test_concurrent_pushes_never_make_a_reader_skip_a_row(make_laptop, server):
     since = reader.cursor()
 
     def page() -> bool:
-        nonlocal since
+        nonlocal since, pages
+        pages += 1
         answer = requests.get(
-            server.url + PULL, params={"since": since, "limit": 7}, headers=headers, timeout=30
+            urls[pages % len(urls)] + PULL,
+            params={"since": since, "limit": 7},
+            headers=headers,
+            timeout=30,
         )
         assert answer.status_code == 200, answer.text
         body = answer.json()
@@ -248,7 +263,6 @@ def test_concurrent_pushes_never_make_a_reader_skip_a_row(make_laptop, server):
         thread.join()
     while page():
         pass
-    stop.set()
     assert not errors, errors
 
     everything = server.rows(reader.token())
