@@ -61,15 +61,20 @@ def read_transaction(engine: Engine) -> Iterator[Connection]:
         yield conn
 
 
-def migrate(engine: Engine) -> None:
-    """Bring the server's tables to the newest revision."""
-    from alembic import command
+def alembic_config(engine: Engine):
     from alembic.config import Config
 
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS))
     config.attributes["engine"] = engine
-    command.upgrade(config, "head")
+    return config
+
+
+def migrate(engine: Engine) -> None:
+    """Bring the server's tables to the newest revision."""
+    from alembic import command
+
+    command.upgrade(alembic_config(engine), "head")
 
 
 def current_revision(engine: Engine) -> str | None:
