@@ -1,0 +1,146 @@
+"""Adopting an enrolment: the dealer's ids, the system account, the initial upload."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+
+from sqlalchemy import Connection, text
+
+from showroom.db.base import utcnow
+from showroom.db.engine import Database
+from showroom.models.local import SyncKeys
+from sync.local.outbox import enqueue_unsynced
+from sync.local.store import (
+    DEALER_TABLE,
+    DEVICE_KEY,
+    SYSTEM_USERNAME,
+    LocalSyncError,
+    quote,
+    read_state,
+    utc_text,
+    write_state,
+    writer,
+)
+
+# --- enrolment -------------------------------------------------------------------------------
+
+
+def system_user_id(dealer_id: str) -> str:
+    """The id of a dealer's ``system`` account: the same on every laptop of the store."""
+    return str(uuid.uuid5(uuid.UUID(dealer_id), SYSTEM_USERNAME))
+
+
+def _id_columns() -> list[tuple[str, str]]:
+    """(table, column) of every column that can hold a row id, in every local table."""
+    from showroom.db.base import Base
+
+    found = []
+    for table in Base.metadata.sorted_tables:
+        for column in table.columns:
+            length = getattr(column.type, "length", None)
+            if column.foreign_keys or (length == 36 and column.name != "id"):
+                found.append((table.name, column.name))
+    return found
+
+
+def _rekey(conn: Connection, table: str, old: str, new: str) -> None:
+    """Give row ``old`` of ``table`` the id ``new``, and every reference to it (FKs off)."""
+    if old == new:
+        return
+    conn.execute(
+        text(f"UPDATE {quote(table)} SET id = :new WHERE id = :old"), {"new": new, "old": old}
+    )
+    for name, column in _id_columns():
+        if name == "sync_outbox" and column not in ("row_id", "actor_id"):
+            continue
+        conn.execute(
+            text(f"UPDATE {quote(name)} SET {quote(column)} = :new WHERE {quote(column)} = :old"),
+            {"new": new, "old": old},
+        )
+    # Ids inside pending ops' values (for example an insert op's dealer_id).
+    conn.execute(
+        text("UPDATE sync_outbox SET fields = replace(fields, :old, :new) WHERE fields LIKE :pat"),
+        {"old": old, "new": new, "pat": f"%{old}%"},
+    )
+
+
+@dataclass(frozen=True)
+class EnrolmentChanges:
+    dealer_rekeyed: bool
+    system_user_rekeyed: bool
+    ops_queued: int
+
+
+def adopt_enrolment(
+    db: Database,
+    *,
+    server_url: str,
+    token: str,
+    device_id: str,
+    dealer_id: str,
+    dealer_name: str,
+) -> EnrolmentChanges:
+    """Make this database the laptop of the server's dealer ``dealer_id``.
+
+    Stores the server, token and dealer; gives the local dealer row (and everything that
+    points at it) the server's dealer id, and the ``system`` account its per-dealer id, so
+    that two laptops of one store make one dealer and one system user. A laptop that never
+    synced gets its outbox rebuilt from its rows (the initial upload). All in one transaction.
+    """
+    try:
+        uuid.UUID(dealer_id)
+    except (TypeError, ValueError, AttributeError) as error:
+        raise LocalSyncError("dealer_id", "not a UUID") from error
+    with writer(db, foreign_keys=False) as conn:
+        never_synced = (
+            int(read_state(conn, SyncKeys.CURSOR) or 0) == 0
+            and not conn.execute(
+                text("SELECT 1 FROM sync_outbox WHERE acknowledged LIMIT 1")
+            ).first()
+        )
+        local_dealers = list(
+            conn.execute(text("SELECT id FROM dealer WHERE NOT deleted ORDER BY id")).scalars()
+        )
+        dealer_rekeyed = False
+        if local_dealers and dealer_id not in local_dealers:
+            _rekey(conn, DEALER_TABLE, local_dealers[0], dealer_id)
+            dealer_rekeyed = True
+        elif not local_dealers:
+            # A placeholder until the pull brings the server's row, so that nothing here
+            # creates a second dealer meanwhile.
+            conn.execute(
+                text(
+                    "INSERT INTO dealer (id, server_version, deleted, updated_at, name)"
+                    " VALUES (:id, 0, 0, :now, :name) ON CONFLICT (id) DO NOTHING"
+                ),
+                {"id": dealer_id, "now": utc_text(utcnow()), "name": dealer_name[:100]},
+            )
+        system_id = system_user_id(dealer_id)
+        current = conn.execute(
+            text("SELECT id FROM app_user WHERE username = :u"), {"u": SYSTEM_USERNAME}
+        ).scalar()
+        system_rekeyed = False
+        if current is not None and current != system_id:
+            _rekey(conn, "app_user", current, system_id)
+            system_rekeyed = True
+        elif current is None:
+            conn.execute(
+                text(
+                    "INSERT INTO app_user (id, server_version, deleted, updated_at, dealer_id,"
+                    " username, display_name, role, active, system_account)"
+                    " VALUES (:id, 0, 0, :now, :dealer, :u, '系统', 'admin', 1, 1)"
+                ),
+                {"id": system_id, "now": utc_text(utcnow()), "dealer": dealer_id, "u": "system"},
+            )
+        write_state(conn, SyncKeys.SERVER_URL, server_url)
+        write_state(conn, SyncKeys.TOKEN, token)
+        write_state(conn, SyncKeys.DEALER_ID, dealer_id)
+        write_state(conn, SyncKeys.DEALER_NAME, dealer_name)
+        write_state(conn, DEVICE_KEY, device_id)
+        if never_synced:
+            conn.execute(text("DELETE FROM sync_outbox"))
+            write_state(conn, SyncKeys.CURSOR, "0")
+    db.device_id = device_id
+    queued = enqueue_unsynced(db) if never_synced else 0
+    return EnrolmentChanges(dealer_rekeyed, system_rekeyed, queued)
