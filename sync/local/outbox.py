@@ -231,19 +231,17 @@ def record_results(db: Database, batch: Batch, answer: Mapping[str, Any]) -> Pus
 
     outcome = PushOutcome()
     tables = synced_tables()
-    touched_customers: set[str] = set()
+    acks, versions, put_back = [], {}, []
+    last_in_batch: dict[tuple[str, str], int] = {}
+    for op, seq in zip(batch.ops, batch.seqs, strict=True):
+        key = (op["table"], op["row_id"])
+        last_in_batch[key] = max(seq, last_in_batch.get(key, 0))
     with writer(db) as conn:
         for op, seq in zip(batch.ops, batch.seqs, strict=True):
             result = by_op[op["op_id"]]
             status = result["status"]
             reason = result.get("reason")
-            conn.execute(
-                text(
-                    "UPDATE sync_outbox SET acknowledged = 1, result = :r, reason = :why"
-                    " WHERE seq = :seq"
-                ),
-                {"r": status, "why": str(reason) if reason is not None else None, "seq": seq},
-            )
+            acks.append((status, str(reason) if reason is not None else None, seq))
             if status == protocol.RESULT_REJECTED:
                 outcome.rejected += 1
                 outcome.rejected_reasons[op["op_id"]] = str(reason or "")
@@ -253,32 +251,51 @@ def record_results(db: Database, batch: Batch, answer: Mapping[str, Any]) -> Pus
                 outcome.duplicates += 1
             else:
                 outcome.applied += 1
-            table = op["table"]
-            if table not in tables:
-                continue
-            newer = conn.execute(
-                text(
-                    "SELECT 1 FROM sync_outbox WHERE table_name = :t AND row_id = :id"
-                    " AND NOT acknowledged AND seq > :seq LIMIT 1"
-                ),
-                {"t": table, "id": op["row_id"], "seq": seq},
-            ).first()
-            if newer:
-                continue
+        conn.exec_driver_sql(
+            "UPDATE sync_outbox SET acknowledged = 1, result = ?, reason = ? WHERE seq = ?", acks
+        )
+        later = _newest_pending(conn, {op["row_id"] for op in batch.ops})
+        for op, seq in zip(batch.ops, batch.seqs, strict=True):
+            table, key = op["table"], (op["table"], op["row_id"])
+            if table not in tables or later.get(key, 0) > seq:
+                continue  # the local row holds more than the server answered for
+            result = by_op[op["op_id"]]
             version = result.get("version")
-            if status != protocol.RESULT_REJECTED and version is not None:
-                conn.execute(
-                    text(
-                        f"UPDATE {quote(table)} SET server_version = :v"
-                        " WHERE id = :id AND abs(server_version) < :v"
-                    ),
-                    {"v": version, "id": op["row_id"]},
-                )
-            elif status == protocol.RESULT_REJECTED and op["op"] != protocol.OP_INSERT:
-                _put_back_base(conn, table, op)
-                touched_customers |= customers_of(conn, table, [op["row_id"]])
+            if result["status"] != protocol.RESULT_REJECTED and version is not None:
+                versions.setdefault(table, []).append((version, op["row_id"], version))
+            elif (
+                result["status"] == protocol.RESULT_REJECTED
+                and op["op"] != protocol.OP_INSERT
+                and last_in_batch[key] == seq
+            ):
+                put_back.append(op)
+        # Versions only move forward, so the batch's ops on one row may be written in any order.
+        for table, params in versions.items():
+            conn.exec_driver_sql(
+                f"UPDATE {quote(table)} SET server_version = ?"
+                " WHERE id = ? AND abs(server_version) < ?",
+                params,
+            )
+        touched_customers: set[str] = set()
+        for op in put_back:
+            _put_back_base(conn, op["table"], op)
+            touched_customers |= customers_of(conn, op["table"], [op["row_id"]])
         reindex(conn, touched_customers)
     return outcome
+
+
+def _newest_pending(conn: Connection, row_ids: set[str]) -> dict[tuple[str, str], int]:
+    """(table, row id) -> the newest unacknowledged op's seq, for these rows."""
+    newest: dict[tuple[str, str], int] = {}
+    for chunk in chunks(sorted(row_ids)):
+        marks = ",".join("?" for _ in chunk)
+        for table, row_id, seq in conn.exec_driver_sql(
+            "SELECT table_name, row_id, max(seq) FROM sync_outbox WHERE NOT acknowledged"
+            f" AND row_id IN ({marks}) GROUP BY table_name, row_id",
+            tuple(chunk),
+        ):
+            newest[(table, row_id)] = seq
+    return newest
 
 
 def _put_back_base(conn: Connection, table: str, op: Mapping[str, Any]) -> None:
