@@ -40,6 +40,11 @@ log = logging.getLogger(__name__)
 
 Progress = Callable[[str, int, "int | None"], None]
 MAX_ROUNDS = 8  # push/pull rounds per cycle; another device keeps the server busy otherwise
+# Routine cycles compare checksums at most this often (a full comparison reads every row on
+# both sides); initial syncs, full resyncs and recoveries always compare.
+VERIFY_INTERVAL = dt.timedelta(hours=4)
+LAST_VERIFIED_KEY = "sync.last_verified_at"  # ISO UTC of the last checksum comparison
+MAX_BATCH_KEY = "sync.max_batch_ops"  # the server's batch limit from its last meta
 RETRY_AFTER_CAP = 300.0  # seconds; a Retry-After beyond this is taken as this
 
 
@@ -417,9 +422,12 @@ class SyncClient:
         sleep: Callable[[float], None] | None = None,
         rng: random.Random | None = None,
         clock: Callable[[], float] = time.time,
-        pull_limit: int = protocol.DEFAULT_PULL_LIMIT,
-        verify: bool = True,
+        pull_limit: int = protocol.MAX_PULL_LIMIT,
+        verify: bool | None = None,
     ) -> None:
+        """``verify``: True compares checksums after every cycle, False never; None (the
+        default) after an initial sync, a full resync or a recovery, and otherwise once every
+        :data:`VERIFY_INTERVAL`."""
         self.db = db
         self.pull_limit = pull_limit
         self.verify = verify
@@ -507,26 +515,34 @@ class _Cycle:
         self.max_batch_ops = protocol.MAX_BATCH_OPS
 
     def run(self, started: float) -> SyncSummary:
-        meta = self.meta()
-        if local.cursor_of(self.db) == 0 and not local.full_resync_pending(self.db):
+        initial = local.cursor_of(self.db) == 0
+        # A routine cycle skips meta: the epoch rides on every request (409 when it changed)
+        # and a pull behind purged tombstones is answered 410; both are handled below.
+        meta = self.meta() if initial or self.http.epoch is None else self.cached_meta()
+        if initial and not local.full_resync_pending(self.db):
             # A first sync: rows made before enrolment (or a demo) become the initial upload.
             local.enqueue_unsynced(self.db)
         rounds = 0
         while rounds < MAX_ROUNDS and not self.cancelled:
             rounds += 1
             try:
-                pushed = self.push_all()
-                pulled = self.pull_all(meta)
+                self.push_all()
+                self.pull_all(meta)
             except _Answer as answer:
                 self.handle(answer)
                 meta = self.meta()
                 continue
-            if not pushed and not pulled:
+            # Pulled rows need no answer; only edits made meanwhile call for another round.
+            if not local.pending_count(self.db):
                 break
         local.rebuild_search_if_needed(self.db)
         checksum_ok = None
-        if self.client.verify and not self.cancelled:
+        if not self.cancelled and self.should_verify(initial):
+            if "purged_through" not in meta:
+                meta = self.meta()
             checksum_ok = self.verify(meta)
+            if checksum_ok is not None:
+                local.set_state(self.db, {LAST_VERIFIED_KEY: utcnow().isoformat()})
         return SyncSummary(
             pushed=self.pushed,
             pulled=self.pulled,
@@ -540,7 +556,29 @@ class _Cycle:
             cancelled=self.cancelled,
         )
 
+    def should_verify(self, initial: bool) -> bool:
+        if self.client.verify is not None:
+            return self.client.verify
+        if initial or self.full_resync or self.recovered:
+            return True
+        last = local.get_state(self.db, LAST_VERIFIED_KEY)[LAST_VERIFIED_KEY]
+        try:
+            when = dt.datetime.fromisoformat(last) if last else None
+        except ValueError:
+            when = None
+        if when is None or when.tzinfo is None:
+            return True
+        # A clock set back (or forward) by hours makes the age meaningless: verify then too.
+        return not dt.timedelta(0) <= utcnow() - when < VERIFY_INTERVAL
+
     # --- meta, epochs and resyncs ---
+
+    def cached_meta(self) -> dict:
+        """What a routine cycle knows without asking: the batch limit of the last meta."""
+        stored = local.get_state(self.db, MAX_BATCH_KEY)[MAX_BATCH_KEY]
+        if stored and stored.isdigit() and int(stored) > 0:
+            self.max_batch_ops = min(int(stored), protocol.MAX_BATCH_OPS)
+        return {}
 
     def meta(self) -> dict:
         meta = self.http.call("GET", "/meta")
@@ -550,6 +588,7 @@ class _Cycle:
         limit = meta.get("max_batch_ops")
         if isinstance(limit, int) and not isinstance(limit, bool) and limit > 0:
             self.max_batch_ops = min(limit, protocol.MAX_BATCH_OPS)
+            local.set_state(self.db, {MAX_BATCH_KEY: str(limit)})
         stored = self.http.epoch
         if stored is None:
             self.store_epoch(epoch)

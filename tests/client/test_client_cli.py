@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import socket
 import time
@@ -12,7 +13,7 @@ from conftest import SERVER_URL
 from showroom.cli import main
 from showroom.services import customers, dealer
 from showroom.services.customers import CustomerDraft
-from sync import client
+from sync import client, local
 
 
 @pytest.fixture
@@ -71,6 +72,9 @@ def test_enroll_sync_and_a_scripted_edit_reach_another_laptop(routed, new_laptop
     )
     assert code == 0 and record["address"] == "深圳市南山区"
     assert run(capsys, "--db", path_b, "sync")[0] == 0
+    # Hours after its last comparison, a routine sync compares checksums again.
+    hours_ago = (dt.datetime.now(dt.UTC) - dt.timedelta(hours=5)).isoformat()
+    local.set_state(a, {client.LAST_VERIFIED_KEY: hours_ago})
     code, (summary,), _ = run(capsys, "--db", path_a, "sync")
     assert code == 0 and summary["pulled"] >= 1 and summary["checksum_ok"] is True
     code, (record,), _ = run(capsys, "--db", path_a, "customers", "get", cid)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import gzip
 import json
 import random
@@ -26,6 +27,7 @@ def enrolled(server, new_laptop, name):
 
 def sync(server, db, progress=None, cancel=None, **options):
     options.setdefault("sleep", lambda _s: None)
+    options.setdefault("verify", True)
     return client.SyncClient(db, http=server.session(), **options).sync(progress, cancel)
 
 
@@ -100,6 +102,45 @@ def test_sync_records_its_state_for_the_status_bar(server, new_laptop):
     assert abs(float(state[SyncKeys.CLOCK_SKEW_SECONDS])) < 5
     assert summary.clock_skew_seconds == float(state[SyncKeys.CLOCK_SKEW_SECONDS])
     assert local.pending_count(a) == 0
+
+
+def requests_made(server, since):
+    return [(method, path) for method, path, _ in server.adapter.log[since:]]
+
+
+def test_one_edit_costs_a_push_and_a_pull_and_the_other_laptop_one_pull(server, new_laptop):
+    a = enrolled(server, new_laptop, "a")
+    b = enrolled(server, new_laptop, "b")
+    cid = add(a, "陈晓明", "13812345678")
+    for db in (a, b):
+        sync(server, db, verify=None)
+    update(a, cid, notes="想要白色")
+    before = len(server.adapter.log)
+    summary = sync(server, a, verify=None)
+    assert (summary.pushed, summary.checksum_ok) == (1, None)
+    assert requests_made(server, before) == [("POST", "/v1/sync/push"), ("GET", "/v1/sync/pull")]
+    before = len(server.adapter.log)
+    summary = sync(server, b, verify=None)
+    assert requests_made(server, before) == [("GET", "/v1/sync/pull")]
+    assert summary.pulled == 1 and customer(b, cid).notes == "想要白色"
+
+
+def test_checksums_are_compared_after_the_initial_sync_then_every_few_hours(server, new_laptop):
+    a = enrolled(server, new_laptop, "a")
+    add(a, "陈晓明", "13812345678")
+    assert sync(server, a, verify=None).checksum_ok is True  # the initial sync
+    assert sync(server, a, verify=None).checksum_ok is None  # routine, just compared
+    assert sync(server, a, verify=True).checksum_ok is True  # the caller asks for it
+    last = local.get_state(a, client.LAST_VERIFIED_KEY)[client.LAST_VERIFIED_KEY]
+    hours_ago = dt.datetime.fromisoformat(last) - client.VERIFY_INTERVAL
+    local.set_state(a, {client.LAST_VERIFIED_KEY: hours_ago.isoformat()})
+    before = len(server.adapter.log)
+    assert sync(server, a, verify=None).checksum_ok is True
+    assert ("GET", "/v1/sync/checksum") in requests_made(server, before)
+    local.set_state(a, {client.LAST_VERIFIED_KEY: hours_ago.isoformat()})
+    before = len(server.adapter.log)
+    assert sync(server, a, verify=False).checksum_ok is None
+    assert ("GET", "/v1/sync/checksum") not in requests_made(server, before)
 
 
 def test_requests_carry_auth_schema_epoch_and_gzip_bodies(server, new_laptop):
