@@ -521,7 +521,7 @@ class _Cycle:
         meta = self.meta() if initial or self.http.epoch is None else self.cached_meta()
         if initial and not local.full_resync_pending(self.db):
             # A first sync: rows made before enrolment (or a demo) become the initial upload.
-            local.enqueue_unsynced(self.db)
+            local.begin_initial_upload(self.db)
         rounds = 0
         while rounds < MAX_ROUNDS and not self.cancelled:
             rounds += 1
@@ -533,7 +533,7 @@ class _Cycle:
                 meta = self.meta()
                 continue
             # Pulled rows need no answer; only edits made meanwhile call for another round.
-            if not local.pending_count(self.db):
+            if not local.pending_count(self.db) and not local.initial_upload_pending(self.db):
                 break
         local.rebuild_search_if_needed(self.db)
         checksum_ok = None
@@ -641,28 +641,54 @@ class _Cycle:
     # --- push and pull ---
 
     def push_all(self) -> int:
-        total = local.pending_count(self.db)
-        done = 0
+        """The initial upload first (parents before children), then the outbox in order."""
+        total = local.pending_count(self.db) + local.initial_upload_remaining(self.db)
+        self.push_done, self.push_total = 0, total
+        cursor = local.cursor_of(self.db)
+        if local.initial_upload_pending(self.db):
+            self.push_initial(cursor)
         while not self.stop():
             batch = local.next_batch(self.db, self.max_batch_ops)
             if batch is None:
                 break
-            body = {
-                "batch_id": batch.batch_id,
-                "epoch": self.http.epoch,
-                "cursor": local.cursor_of(self.db),
-                "ops": batch.ops,
-            }
-            answer = self.http.call("POST", "/sync/push", body=body, handled=(409, 410))
-            outcome = local.record_results(self.db, batch, answer)
-            done += len(batch.ops)
-            self.pushed += len(batch.ops)
-            self.conflicts += outcome.conflicts
-            self.rejected += outcome.rejected
-            for op_id, reason in outcome.rejected_reasons.items():
-                log.warning("op %s rejected by the server: %s", op_id, reason)
-            self.progress("push", done, max(total, done))
-        return done
+            answer = self.send(batch.batch_id, batch.ops, cursor)
+            self.note(local.record_results(self.db, batch, answer), len(batch.ops))
+        return self.push_done
+
+    def push_initial(self, cursor: int) -> None:
+        """Stream the initial upload, reading each batch while the one before is in flight."""
+        from concurrent.futures import ThreadPoolExecutor
+
+        limit = self.max_batch_ops
+        after = local.get_state(self.db, local.INITIAL_POSITION_KEY)[local.INITIAL_POSITION_KEY]
+        with ThreadPoolExecutor(1, thread_name_prefix="sync-upload") as reader:
+            batch = local.next_initial_batch(self.db, limit)
+            while batch is not None and not self.stop():
+                ahead = reader.submit(local.next_initial_batch, self.db, limit, after=batch.after)
+                try:
+                    answer = self.send(batch.batch_id, batch.ops, cursor)
+                    outcome = local.record_initial_results(self.db, batch, answer)
+                except BaseException:
+                    ahead.cancel()
+                    raise
+                self.note(outcome, len(batch.ops))
+                after = batch.after
+                batch = ahead.result()
+        if batch is None:
+            local.finish_initial_upload(self.db, after)
+
+    def send(self, batch_id: str, ops: list[dict], cursor: int) -> dict:
+        body = {"batch_id": batch_id, "epoch": self.http.epoch, "cursor": cursor, "ops": ops}
+        return self.http.call("POST", "/sync/push", body=body, handled=(409, 410))
+
+    def note(self, outcome: local.PushOutcome, sent: int) -> None:
+        self.push_done += sent
+        self.pushed += sent
+        self.conflicts += outcome.conflicts
+        self.rejected += outcome.rejected
+        for op_id, reason in outcome.rejected_reasons.items():
+            log.warning("op %s rejected by the server: %s", op_id, reason)
+        self.progress("push", self.push_done, max(self.push_total, self.push_done))
 
     def pull_all(self, meta: Mapping[str, Any]) -> int:
         since = start = local.cursor_of(self.db)
@@ -697,7 +723,7 @@ class _Cycle:
     # --- checksum ---
 
     def verify(self, meta: Mapping[str, Any]) -> bool | None:
-        if local.pending_count(self.db):
+        if local.pending_count(self.db) or local.initial_upload_pending(self.db):
             return None  # unsent edits: the two sides cannot agree yet
         server = self.checksum()
         if server is None:

@@ -17,7 +17,8 @@ Contracts kept here (DESIGN.md, "Sync contract"):
 
 The modules: :mod:`.store` (state, tables, value converters), :mod:`.outbox` (batches and
 answers), :mod:`.pull` (pulled pages), :mod:`.resync` (full resync, checksums),
-:mod:`.searchkeys` (search index upkeep) and :mod:`.enrolment`.
+:mod:`.searchkeys` (search index upkeep), :mod:`.upload` (the initial upload, streamed from
+the tables) and :mod:`.enrolment`.
 """
 
 from showroom.db.outbox import from_wire, to_wire
@@ -26,7 +27,6 @@ from sync.local.outbox import (
     Batch,
     PushOutcome,
     assign_batch,
-    enqueue_unsynced,
     next_batch,
     pending_ops,
     record_results,
@@ -61,36 +61,56 @@ from sync.local.store import (
     wire_value,
     write_state,
 )
+from sync.local.upload import (
+    INITIAL_POSITION_KEY,
+    INITIAL_UPLOAD_KEY,
+    InitialBatch,
+    begin_initial_upload,
+    finish_initial_upload,
+    initial_upload_pending,
+    initial_upload_remaining,
+    next_initial_batch,
+    record_initial_results,
+    upload_op_id,
+)
 
 __all__ = [
     "DEALER_TABLE",
     "DEVICE_KEY",
     "FULL_RESYNC_KEY",
+    "INITIAL_POSITION_KEY",
+    "INITIAL_UPLOAD_KEY",
     "PURGED_KEY",
     "REINDEX_LIMIT",
     "SEARCH_REBUILD_KEY",
     "SYSTEM_USERNAME",
     "Batch",
     "EnrolmentChanges",
+    "InitialBatch",
     "LocalSyncError",
     "PageResult",
     "PushOutcome",
     "adopt_enrolment",
     "apply_pull_page",
     "assign_batch",
+    "begin_initial_upload",
     "content_columns",
     "cursor_of",
-    "enqueue_unsynced",
     "finish_full_resync",
+    "finish_initial_upload",
     "from_wire",
     "full_resync_pending",
     "get_state",
+    "initial_upload_pending",
+    "initial_upload_remaining",
     "local_checksums",
     "next_batch",
+    "next_initial_batch",
     "pending_count",
     "pending_ops",
     "read_state",
     "rebuild_search_if_needed",
+    "record_initial_results",
     "record_results",
     "requeue_lost_rows",
     "set_state",
@@ -99,6 +119,7 @@ __all__ = [
     "synced_tables",
     "system_user_id",
     "to_wire",
+    "upload_op_id",
     "utc_text",
     "wire_value",
     "write_state",

@@ -10,7 +10,6 @@ from sqlalchemy import Connection, text
 from showroom.db.base import utcnow
 from showroom.db.engine import Database
 from showroom.models.local import SyncKeys
-from sync.local.outbox import enqueue_unsynced
 from sync.local.store import (
     DEALER_TABLE,
     DEVICE_KEY,
@@ -22,6 +21,7 @@ from sync.local.store import (
     write_state,
     writer,
 )
+from sync.local.upload import initial_upload_remaining, start_initial_upload
 
 # --- enrolment -------------------------------------------------------------------------------
 
@@ -139,8 +139,9 @@ def adopt_enrolment(
         write_state(conn, SyncKeys.DEALER_NAME, dealer_name)
         write_state(conn, DEVICE_KEY, device_id)
         if never_synced:
+            start_initial_upload(conn, restart=True)
             conn.execute(text("DELETE FROM sync_outbox"))
             write_state(conn, SyncKeys.CURSOR, "0")
     db.device_id = device_id
-    queued = enqueue_unsynced(db) if never_synced else 0
+    queued = initial_upload_remaining(db) if never_synced else 0
     return EnrolmentChanges(dealer_rekeyed, system_rekeyed, queued)

@@ -31,7 +31,7 @@ from sync.local.store import (
 
 log = logging.getLogger(__name__)
 
-# --- outbox: initial upload, batches, results ------------------------------------------------
+# --- outbox: batches, results ------------------------------------------------
 
 
 _OUTBOX_INSERT = (
@@ -74,27 +74,6 @@ def insert_ops_for(
     if ops:
         conn.exec_driver_sql(_OUTBOX_INSERT, ops)
     return len(ops)
-
-
-def enqueue_unsynced(db: Database) -> int:
-    """The initial upload: an ``insert`` op for every synced row the server has never seen.
-
-    A row qualifies when its ``server_version`` is 0, it is not deleted, and no outbox op
-    (pending or answered) names it, as in a demo or pre-existing database. The dealer row and
-    the system account are not queued. Returns the number of ops queued.
-    """
-    total = 0
-    with writer(db) as conn:
-        for name in synced_tables():
-            total += insert_ops_for(
-                conn,
-                name,
-                "server_version = 0 AND NOT deleted AND NOT EXISTS"
-                f" (SELECT 1 FROM sync_outbox o WHERE o.row_id = {quote(name)}.id)",
-                (),
-                db.device_id,
-            )
-    return total
 
 
 @dataclass(frozen=True)
@@ -200,17 +179,23 @@ class PushOutcome:
     duplicates: int = 0
     rejected_reasons: dict[str, str] = field(default_factory=dict)
 
+    def note(self, op_id: str, result: Mapping[str, Any]) -> None:
+        status = result["status"]
+        if status == protocol.RESULT_REJECTED:
+            self.rejected += 1
+            self.rejected_reasons[op_id] = str(result.get("reason") or "")
+        elif status == protocol.RESULT_CONFLICT:
+            self.conflicts += 1
+        elif status == protocol.RESULT_DUPLICATE:
+            self.duplicates += 1
+        else:
+            self.applied += 1
 
-def record_results(db: Database, batch: Batch, answer: Mapping[str, Any]) -> PushOutcome:
-    """Store the server's per-op answers for ``batch`` and move row versions forward.
 
-    Each op becomes acknowledged with its ``result`` (and ``reason`` when rejected). A row's
-    ``server_version`` takes the returned version unless a newer pending op exists for it (the
-    local row then holds more than that version). A rejected update or delete puts back the
-    base values it changed, unless a newer pending op covers the row, so the row shows what
-    the server holds; a rejected insert stays as a local row. Raises LocalSyncError when the
-    answer does not hold one well-formed result per op (the batch then stays pending).
-    """
+def results_by_op(
+    answer: Mapping[str, Any], ops: Sequence[Mapping[str, Any]]
+) -> dict[str, Mapping[str, Any]]:
+    """The server's result for each op id; LocalSyncError naming the field when malformed."""
     results = answer.get("results") if isinstance(answer, Mapping) else None
     if not isinstance(results, list):
         raise LocalSyncError("results", "the server's answer has no result list")
@@ -225,10 +210,24 @@ def record_results(db: Database, batch: Batch, answer: Mapping[str, Any]) -> Pus
         if version is not None and (isinstance(version, bool) or not isinstance(version, int)):
             raise LocalSyncError(f"results[{i}].version", "expected a whole number")
         by_op[result["op_id"]] = result
-    missing = [op["op_id"] for op in batch.ops if op["op_id"] not in by_op]
+    missing = [op["op_id"] for op in ops if op["op_id"] not in by_op]
     if missing:
         raise LocalSyncError("results", f"no result for {len(missing)} of the batch's ops")
 
+    return by_op
+
+
+def record_results(db: Database, batch: Batch, answer: Mapping[str, Any]) -> PushOutcome:
+    """Store the server's per-op answers for ``batch`` and move row versions forward.
+
+    Each op becomes acknowledged with its ``result`` (and ``reason`` when rejected). A row's
+    ``server_version`` takes the returned version unless a newer pending op exists for it (the
+    local row then holds more than that version). A rejected update or delete puts back the
+    base values it changed, unless a newer pending op covers the row, so the row shows what
+    the server holds; a rejected insert stays as a local row. Raises LocalSyncError when the
+    answer does not hold one well-formed result per op (the batch then stays pending).
+    """
+    by_op = results_by_op(answer, batch.ops)
     outcome = PushOutcome()
     tables = synced_tables()
     acks, versions, put_back = [], {}, []
@@ -242,15 +241,7 @@ def record_results(db: Database, batch: Batch, answer: Mapping[str, Any]) -> Pus
             status = result["status"]
             reason = result.get("reason")
             acks.append((status, str(reason) if reason is not None else None, seq))
-            if status == protocol.RESULT_REJECTED:
-                outcome.rejected += 1
-                outcome.rejected_reasons[op["op_id"]] = str(reason or "")
-            elif status == protocol.RESULT_CONFLICT:
-                outcome.conflicts += 1
-            elif status == protocol.RESULT_DUPLICATE:
-                outcome.duplicates += 1
-            else:
-                outcome.applied += 1
+            outcome.note(op["op_id"], result)
         conn.exec_driver_sql(
             "UPDATE sync_outbox SET acknowledged = 1, result = ?, reason = ? WHERE seq = ?", acks
         )

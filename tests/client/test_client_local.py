@@ -81,34 +81,134 @@ def ack_all(db, version=0):
 # --- initial upload --------------------------------------------------------------------------
 
 
-def test_initial_upload_queues_every_demo_row_once_without_the_dealer(db):
+def upload_all(db, limit=protocol.MAX_BATCH_OPS, status="applied"):
+    """Send the whole initial upload, every op answered ``status``; returns the batches."""
+    batches = []
+    version = 100
+    while (batch := local.next_initial_batch(db, limit)) is not None:
+        results = []
+        for op in batch.ops:
+            version += 1
+            results.append({"op_id": op["op_id"], "status": status, "version": version})
+        local.record_initial_results(db, batch, {"results": results})
+        batches.append(batch)
+    local.finish_initial_upload(db, batches[-1].after if batches else None)
+    return batches
+
+
+def test_initial_upload_sends_every_demo_row_once_without_the_dealer_or_an_outbox(db):
     summary = generate_demo_data(db, 15, seed=3)
-    with db.engine.connect() as conn:
-        assert conn.execute(text("SELECT count(*) FROM sync_outbox")).scalar() == 0
-    queued = local.enqueue_unsynced(db)
+    local.begin_initial_upload(db)
     expected = summary.users + summary.trims + summary.trim_options + summary.trim_colours
     expected += summary.customers + summary.customer_phones + summary.customer_vehicles
     expected += summary.interactions + summary.follow_ups + summary.intent_changes
     expected += summary.consents
-    assert queued == expected
-    assert local.enqueue_unsynced(db) == 0  # already queued
+    assert local.initial_upload_remaining(db) == expected
+    batches = upload_all(db, limit=100)
+    ops = [op for batch in batches for op in batch.ops]
+    assert len(ops) == expected == len({(o["table"], o["row_id"]) for o in ops})
+    assert all(len(batch.ops) <= 100 for batch in batches)
+    assert {o["op"] for o in ops} == {"insert"} and "dealer" not in {o["table"] for o in ops}
     with db.session_scope() as session:
-        ops = list(session.scalars(select(SyncOutbox)))
-        assert {o.op for o in ops} == {"insert"}
-        assert "dealer" not in {o.table_name for o in ops}
-        first = next(o for o in ops if o.table_name == "customer")
-        fields = json.loads(first.fields)
-        row = session.get(Customer, first.row_id)
-        assert fields["name"] == {"new": row.name, "base": None}
-        assert set(fields) == {c.name for c in local.content_columns("customer")}
+        first = next(o for o in ops if o["table"] == "customer")
+        row = session.get(Customer, first["row_id"])
+        assert first["fields"]["name"] == {"new": row.name, "base": None}
+        assert set(first["fields"]) == {c.name for c in local.content_columns("customer")}
+        assert row.server_version > 100
+    with db.engine.connect() as conn:
+        assert conn.execute(text("SELECT count(*) FROM sync_outbox")).scalar() == 0
+        unversioned = conn.execute(
+            text("SELECT count(*) FROM customer_phone WHERE server_version = 0")
+        )
+        assert unversioned.scalar() == 0
+    assert not local.initial_upload_pending(db)
+    assert local.next_initial_batch(db) is None
+    local.begin_initial_upload(db)  # a later first cycle finds nothing left to send
+    assert upload_all(db) == [] and not local.initial_upload_pending(db)
 
 
 def test_initial_upload_puts_parents_before_children(db):
     generate_demo_data(db, 5, seed=1)
-    local.enqueue_unsynced(db)
-    order = [o["table"] for o in local.pending_ops(db)]
+    local.begin_initial_upload(db)
+    order = [o["table"] for batch in upload_all(db, limit=40) for o in batch.ops]
     assert order.index("customer") < order.index("customer_phone")
     assert order.index("app_user") < order.index("customer")
+
+
+def test_an_unanswered_initial_batch_comes_back_identical_and_a_cut_upload_resumes(db):
+    generate_demo_data(db, 10, seed=4)
+    local.begin_initial_upload(db)
+    total = local.initial_upload_remaining(db)
+    first = local.next_initial_batch(db, 50)
+    again = local.next_initial_batch(db, 50)  # the answer was lost: the same batch
+    assert again.batch_id == first.batch_id
+    assert [o["op_id"] for o in again.ops] == [o["op_id"] for o in first.ops]
+    assert len({o["op_id"] for o in first.ops}) == 50
+    ahead = local.next_initial_batch(db, 50, after=first.after)
+    results = [{"op_id": o["op_id"], "status": "applied", "version": 1} for o in first.ops]
+    local.record_initial_results(db, first, {"results": results})
+    # The process dies here; the next one goes on after the answered batch.
+    resumed = local.next_initial_batch(db, 50)
+    assert resumed.batch_id == ahead.batch_id != first.batch_id
+    assert local.initial_upload_remaining(db) == total - 50
+    rest = upload_all(db, limit=50)
+    sent = {o["row_id"] for o in first.ops} | {o["row_id"] for b in rest for o in b.ops}
+    assert len(sent) == total
+
+
+def test_an_answer_missing_an_initial_result_leaves_the_batch_to_send_again(db):
+    generate_demo_data(db, 3, seed=4)
+    local.begin_initial_upload(db)
+    batch = local.next_initial_batch(db, 20)
+    partial = {"results": [{"op_id": batch.ops[0]["op_id"], "status": "applied", "version": 1}]}
+    with pytest.raises(local.LocalSyncError, match="results"):
+        local.record_initial_results(db, batch, partial)
+    assert local.next_initial_batch(db, 20).batch_id == batch.batch_id
+
+
+def test_a_rejected_initial_row_is_kept_for_review_and_not_sent_again(db):
+    generate_demo_data(db, 3, seed=6)
+    local.begin_initial_upload(db)
+    batch = local.next_initial_batch(db, 10)
+    bad = batch.ops[3]
+    results = [
+        {"op_id": o["op_id"], "status": "applied", "version": i + 1}
+        for i, o in enumerate(batch.ops)
+    ]
+    results[3] = {"op_id": bad["op_id"], "status": "rejected", "version": None, "reason": "bad"}
+    outcome = local.record_initial_results(db, batch, {"results": results})
+    assert (outcome.rejected, outcome.applied) == (1, 9)
+    with db.session_scope() as session:
+        kept = session.scalar(select(SyncOutbox).where(SyncOutbox.op_id == bad["op_id"]))
+        assert (kept.acknowledged, kept.result, kept.reason) == (True, "rejected", "bad")
+        assert (kept.row_id, kept.op) == (bad["row_id"], "insert")
+        assert json.loads(kept.fields) == bad["fields"]
+    assert local.pending_count(db) == 0
+    later = [o["row_id"] for b in upload_all(db) for o in b.ops]
+    assert bad["row_id"] not in later
+    local.begin_initial_upload(db)
+    assert bad["row_id"] not in [o["row_id"] for b in upload_all(db) for o in b.ops]
+
+
+def test_rows_edited_or_deleted_before_the_upload_go_as_they_are_before_their_ops(db, sales):
+    generate_demo_data(db, 4, seed=7)
+    local.begin_initial_upload(db)
+    with db.session_scope() as session:
+        edited, deleted = session.scalars(select(Customer.id).limit(2)).all()
+        customers.update_customer(session, sales, edited, {"notes": "登记后修改"})
+    with db.session_scope() as session:
+        session.get(Customer, deleted).deleted = True
+    created = add_customer(db, sales, name="登记后新建", phone="13800000031").id
+    ops = {o["row_id"]: o for b in upload_all(db) for o in b.ops}
+    assert ops[edited]["fields"]["notes"]["new"] == "登记后修改"
+    assert ops[deleted]["fields"]["deleted"]["new"] is True
+    assert created not in ops  # its own insert op in the outbox carries it
+    with db.session_scope() as session:
+        # The edit's op is still to be answered: it brings the version then.
+        assert session.get(Customer, edited).server_version == 0
+    pending = {o["row_id"]: o["op"] for o in local.pending_ops(db)}
+    assert pending[edited] == "update" and pending[deleted] == "delete"
+    assert pending[created] == "insert"
 
 
 # --- batches and results ---------------------------------------------------------------------
@@ -441,11 +541,14 @@ def test_enrolment_rekeys_the_dealer_and_the_system_user_everywhere(db, sales):
         assert dealer.system_actor(session).user_id == system_id
     with db.engine.connect() as conn:
         assert conn.exec_driver_sql("PRAGMA foreign_key_check").fetchall() == []
-        outbox = conn.execute(text("SELECT table_name, op, fields FROM sync_outbox")).all()
-    # Never synced: the outbox is the initial upload, with the new ids and without the dealer.
-    assert all(op == "insert" for _, op, _ in outbox)
-    assert "dealer" not in {t for t, _, _ in outbox}
-    assert not any(old_dealer in f or old_system in f for _, _, f in outbox)
+        assert conn.execute(text("SELECT count(*) FROM sync_outbox")).scalar() == 0
+    # Never synced: everything goes as the initial upload, with the new ids, without the dealer.
+    assert changes.ops_queued == local.initial_upload_remaining(db) > 0
+    ops = [o for batch in upload_all(db) for o in batch.ops]
+    assert len(ops) == changes.ops_queued and c.id in {o["row_id"] for o in ops}
+    assert "dealer" not in {o["table"] for o in ops}
+    sent = json.dumps([o["fields"] for o in ops])
+    assert server_dealer in sent and old_dealer not in sent and old_system not in sent
     state = local.get_state(db, SyncKeys.TOKEN, SyncKeys.DEALER_ID, SyncKeys.SERVER_URL)
     assert state == {
         SyncKeys.TOKEN: "t0ken",

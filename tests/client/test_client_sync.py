@@ -271,6 +271,46 @@ def test_initial_upload_of_a_demo_then_a_fresh_laptop_downloads_it(server, new_l
         assert name in [h.name for h in hits]
 
 
+def test_a_lost_initial_answer_is_resent_as_the_same_batch_and_a_stop_resumes(server, new_laptop):
+    a = new_laptop("a")
+    demo = generate_demo_data(a, 150, seed=8)
+    client.enroll(a, SERVER_URL, server.code(), http=server.session())
+    total = local.initial_upload_remaining(a)
+    server.adapter.faults.append(Fault("/sync/push", "lost"))
+
+    def stop_after_two_batches():
+        return len([p for p in server.adapter.log if p[1] == "/v1/sync/push"]) >= 3
+
+    # The first push's answer is lost: the retry is the same batch, answered from storage.
+    summary = sync(server, a, cancel=stop_after_two_batches)
+    bodies = [
+        json.loads(gzip.decompress(r.body))
+        for r in server.adapter.requests
+        if r.url.endswith("/sync/push")
+    ]
+    assert summary.cancelled and len(bodies) == 3
+    assert bodies[0]["batch_id"] == bodies[1]["batch_id"] != bodies[2]["batch_id"]
+    assert [o["op_id"] for o in bodies[0]["ops"]] == [o["op_id"] for o in bodies[1]["ops"]]
+    assert local.initial_upload_remaining(a) == total - 2 * len(bodies[0]["ops"])
+    # The laptop is closed here; the next sync sends only the rest.
+    before = len(server.adapter.requests)
+    summary = sync(server, a)
+    rest = [
+        op
+        for r in server.adapter.requests[before:]
+        if r.url.endswith("/sync/push")
+        for op in json.loads(gzip.decompress(r.body))["ops"]
+    ]
+    sent = {o["row_id"] for body in bodies for o in body["ops"]} | {o["row_id"] for o in rest}
+    assert len(rest) == total - 2 * len(bodies[0]["ops"]) and len(sent) == total
+    assert summary.checksum_ok is True and summary.conflicts == 0
+    assert not local.initial_upload_pending(a)
+    b = enrolled(server, new_laptop, "b")
+    sync(server, b)
+    with b.engine.connect() as conn:
+        assert conn.execute(text("SELECT count(*) FROM customer")).scalar() == demo.customers
+
+
 def test_progress_and_cancel_between_pages(server, new_laptop):
     a = enrolled(server, new_laptop, "a")
     for i in range(6):

@@ -1,0 +1,274 @@
+"""The initial upload: the rows a laptop held before its first sync, streamed from their tables.
+
+Queueing an outbox op per row first would cost about as much as the upload itself at a million
+rows, so batches are read straight from the tables (DESIGN.md, "Sync contract"):
+
+* Op ids and batch ids are derived from the device and the row ids (uuid5). A batch sent
+  again after a lost answer is the same batch holding the same ops, and the server answers it
+  from what it stored.
+* A row takes the version the server answered, and the scan position is stored in the same
+  transaction: an upload cut short resumes after the last answered batch.
+* A rejected row becomes an answered ``insert`` op in the outbox with its reason, like every
+  rejected op, so it is shown for review and never sent again.
+* Outbox ops (edits made after enrolment) are pushed after the initial upload. A row edited
+  meanwhile is uploaded as it is now; its own op then finds the server holding its values
+  already and merges without a change.
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import Connection
+
+from showroom.db.base import utcnow
+from showroom.db.engine import Database
+from sync import protocol
+from sync.local.outbox import PushOutcome, results_by_op
+from sync.local.store import (
+    DEALER_TABLE,
+    SYSTEM_USERNAME,
+    chunks,
+    column_converters,
+    get_state,
+    quote,
+    read_state,
+    synced_tables,
+    utc_text,
+    write_state,
+    writer,
+)
+
+INITIAL_UPLOAD_KEY = "sync.initial_upload"  # "1" while rows made before the first sync wait
+INITIAL_POSITION_KEY = "sync.initial_upload.after"  # "<table> <id>" of the last row answered
+_IDS = uuid.UUID("5f0c8a52-3d1e-4d8b-9a57-0e6b2f9c4a11")  # namespace of derived op/batch ids
+_FIELDS_JSON = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"))
+
+
+def upload_op_id(device_id: str, table: str, row_id: str) -> str:
+    """The op id of a row's initial upload: the same every time this laptop sends it."""
+    return str(uuid.uuid5(_IDS, f"{device_id}/{table}/{row_id}"))
+
+
+def _qualifying(table: str) -> str:
+    """SQL over ``table``: rows the server has never seen and no outbox insert op carries.
+
+    A tombstone qualifies only while a pending op names it (deleted after enrolment, before
+    the upload): the server needs the row for that op. The ``system`` account is made with
+    the same id on every laptop of the store and is not uploaded; nor is the dealer row.
+    """
+    q = quote(table)
+    where = (
+        "server_version = 0"
+        " AND (NOT deleted OR EXISTS (SELECT 1 FROM sync_outbox p"
+        f" WHERE p.row_id = {q}.id AND NOT p.acknowledged))"
+        " AND NOT EXISTS (SELECT 1 FROM sync_outbox o"
+        f" WHERE o.row_id = {q}.id AND o.op = '{protocol.OP_INSERT}')"
+    )
+    if table == "app_user":
+        where += f" AND NOT (username = '{SYSTEM_USERNAME}' AND system_account)"
+    return where
+
+
+def _upload_tables() -> list[str]:
+    return [name for name in synced_tables() if name != DEALER_TABLE]
+
+
+def start_initial_upload(conn: Connection, *, restart: bool = False) -> None:
+    """Mark the rows of a laptop that never synced for upload (in the caller's transaction).
+
+    An upload under way keeps its position unless ``restart`` (a new enrolment) is asked for.
+    """
+    if restart or not read_state(conn, INITIAL_UPLOAD_KEY):
+        write_state(conn, INITIAL_UPLOAD_KEY, "1")
+        write_state(conn, INITIAL_POSITION_KEY, None)
+
+
+def begin_initial_upload(db: Database) -> None:
+    with writer(db) as conn:
+        start_initial_upload(conn)
+
+
+def initial_upload_pending(db: Database) -> bool:
+    return bool(get_state(db, INITIAL_UPLOAD_KEY)[INITIAL_UPLOAD_KEY])
+
+
+def initial_upload_remaining(db: Database) -> int:
+    """How many rows the initial upload has still to send (0 when none is under way)."""
+    with db.engine.connect() as conn:
+        if not read_state(conn, INITIAL_UPLOAD_KEY):
+            return 0
+        position = _position(read_state(conn, INITIAL_POSITION_KEY))
+        total = 0
+        for index, table in enumerate(_upload_tables()):
+            where, params = _after(index, table, position)
+            if where is None:
+                continue
+            total += conn.exec_driver_sql(
+                f"SELECT count(*) FROM {quote(table)} WHERE {_qualifying(table)}{where}", params
+            ).scalar()
+        return total
+
+
+def _position(text: str | None) -> tuple[int, str] | None:
+    """(table index, id) of the last row answered, from ``"<table> <id>"``."""
+    if not text or " " not in text:
+        return None
+    table, row_id = text.split(" ", 1)
+    tables = _upload_tables()
+    return (tables.index(table), row_id) if table in tables else None
+
+
+def _after(index: int, table: str, position: tuple[int, str] | None) -> tuple[str | None, tuple]:
+    """The extra condition that keeps ``table``'s rows past ``position`` (None: none are)."""
+    if position is None or index > position[0]:
+        return "", ()
+    if index == position[0]:
+        return " AND id > ?", (position[1],)
+    return None, ()
+
+
+def finish_initial_upload(db: Database, after: str | None) -> bool:
+    """End the initial upload when every row up to ``after`` is answered and none follows.
+
+    ``after`` is the position of the last batch sent (None when none was); returns True when
+    the upload ended here.
+    """
+    with writer(db) as conn:
+        if not read_state(conn, INITIAL_UPLOAD_KEY):
+            return False
+        if read_state(conn, INITIAL_POSITION_KEY) != after:
+            return False
+        write_state(conn, INITIAL_UPLOAD_KEY, None)
+        write_state(conn, INITIAL_POSITION_KEY, None)
+    return True
+
+
+@dataclass(frozen=True)
+class InitialBatch:
+    """Rows of the initial upload to push together, as ``insert`` ops in scan order."""
+
+    batch_id: str
+    ops: list[dict[str, Any]]
+    after: str  # the scan position once this batch is answered
+
+
+def next_initial_batch(
+    db: Database, limit: int = protocol.MAX_BATCH_OPS, *, after: str | None = None
+) -> InitialBatch | None:
+    """The next ``limit`` rows of the initial upload, or None when it is complete.
+
+    The scan starts after ``after`` (a batch's position; by default the stored one), so the
+    next batch can be read while the previous one is in flight. With the default, a batch
+    whose answer was lost comes back identical.
+    """
+    with db.engine.connect() as conn:
+        if not read_state(conn, INITIAL_UPLOAD_KEY):
+            return None
+        stored = read_state(conn, INITIAL_POSITION_KEY)
+        position = _position(after if after is not None else stored)
+        device_id = db.device_id
+        created = utcnow().isoformat()
+        ops: list[dict[str, Any]] = []
+        last = None
+        for index, table in enumerate(_upload_tables()):
+            if len(ops) >= limit:
+                break
+            where, params = _after(index, table, position)
+            if where is None:
+                continue
+            converters = column_converters(table)
+            columns = ", ".join(["id", *(quote(name) for name, _, _ in converters)])
+            rows = conn.exec_driver_sql(
+                f"SELECT {columns} FROM {quote(table)} WHERE {_qualifying(table)}{where}"
+                f" ORDER BY id LIMIT {int(limit - len(ops))}",
+                params,
+            ).fetchall()
+            for row in rows:
+                fields = {
+                    name: {"new": to_wire(raw), "base": None}
+                    for (name, _, to_wire), raw in zip(converters, row[1:], strict=True)
+                }
+                ops.append(
+                    {
+                        "op_id": upload_op_id(device_id, table, row[0]),
+                        "table": table,
+                        "row_id": row[0],
+                        "op": protocol.OP_INSERT,
+                        "fields": fields,
+                        "base_version": 0,
+                        "created_at": created,
+                        "actor_id": None,
+                    }
+                )
+            if rows:
+                last = f"{table} {rows[-1][0]}"
+    if not ops:
+        return None
+    batch_id = uuid.uuid5(_IDS, f"{device_id}/batch/{ops[0]['op_id']}/{last}/{len(ops)}")
+    return InitialBatch(str(batch_id), ops, last)
+
+
+def record_initial_results(
+    db: Database, batch: InitialBatch, answer: Mapping[str, Any]
+) -> PushOutcome:
+    """Store the server's answers for an initial-upload batch and move the scan past it.
+
+    Rows take the answered version, unless a pending op names them (the row then holds an
+    edit the server has not seen; that op's answer brings the version). A rejected row is
+    kept as an answered, rejected ``insert`` op with its reason. Raises LocalSyncError when
+    the answer does not hold one well-formed result per op; nothing is written then.
+    """
+    by_op = results_by_op(answer, batch.ops)
+    outcome = PushOutcome()
+    versions: dict[str, list[tuple]] = {}
+    rejected = []
+    now = utc_text(utcnow())
+    with writer(db) as conn:
+        edited = _rows_with_pending_ops(conn, [op["row_id"] for op in batch.ops])
+        for op in batch.ops:
+            result = by_op[op["op_id"]]
+            outcome.note(op["op_id"], result)
+            version = result.get("version")
+            if result["status"] == protocol.RESULT_REJECTED:
+                reason = result.get("reason")
+                rejected.append(
+                    (op["op_id"], op["table"], op["row_id"], _FIELDS_JSON.encode(op["fields"]),
+                     now, db.device_id, protocol.RESULT_REJECTED,
+                     str(reason) if reason is not None else None)
+                )  # fmt: skip
+            elif version is not None and op["row_id"] not in edited:
+                versions.setdefault(op["table"], []).append((version, op["row_id"], version))
+        for table, params in versions.items():
+            conn.exec_driver_sql(
+                f"UPDATE {quote(table)} SET server_version = ?"
+                " WHERE id = ? AND abs(server_version) < ?",
+                params,
+            )
+        if rejected:
+            conn.exec_driver_sql(
+                "INSERT OR IGNORE INTO sync_outbox (op_id, table_name, row_id, op, fields,"
+                " base_version, created_at, device_id, actor_id, acknowledged, result, reason)"
+                f" VALUES (?, ?, ?, '{protocol.OP_INSERT}', ?, 0, ?, ?, NULL, 1, ?, ?)",
+                rejected,
+            )
+        write_state(conn, INITIAL_POSITION_KEY, batch.after)
+    return outcome
+
+
+def _rows_with_pending_ops(conn: Connection, row_ids: list[str]) -> set[str]:
+    found: set[str] = set()
+    for chunk in chunks(row_ids):
+        marks = ",".join("?" for _ in chunk)
+        found.update(
+            r[0]
+            for r in conn.exec_driver_sql(
+                f"SELECT row_id FROM sync_outbox WHERE NOT acknowledged AND row_id IN ({marks})",
+                tuple(chunk),
+            )
+        )
+    return found
