@@ -118,8 +118,23 @@ def reindex_customers(conn: Connection, customer_ids: Iterable[str]) -> None:
 def rebuild_search_index(conn: Connection) -> int:
     """Rebuild the whole index from the customer tables; returns the number of key rows.
 
-    Used after bulk loads. Keys are inserted in index order, which keeps the B-tree build fast.
+    Used after bulk loads. Keys are inserted in primary-key order, which keeps the B-tree build
+    fast; the secondary index on ``doc`` is dropped for the delete and the load and built once
+    at the end (in the caller's transaction, so a rollback brings it back as it was).
     """
+    indexes = conn.exec_driver_sql(
+        "SELECT name, sql FROM sqlite_master WHERE type = 'index' AND tbl_name = 'search_key'"
+        " AND sql IS NOT NULL ORDER BY name"
+    ).all()
+    for name, _ in indexes:
+        conn.exec_driver_sql(f'DROP INDEX "{name}"')
+    count = _rebuild_keys(conn)
+    for _, sql in indexes:
+        conn.exec_driver_sql(sql)
+    return count
+
+
+def _rebuild_keys(conn: Connection) -> int:
     conn.execute(text("DELETE FROM search_key"))
     conn.execute(text("DELETE FROM search_doc"))
     conn.execute(
