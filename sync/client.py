@@ -691,29 +691,59 @@ class _Cycle:
         self.progress("push", self.push_done, max(self.push_total, self.push_done))
 
     def pull_all(self, meta: Mapping[str, Any]) -> int:
+        """Pull pages until ``has_more`` is false, fetching each page while the one before it
+        is written. A first download into empty tables defers the indexes to its end."""
+        from concurrent.futures import ThreadPoolExecutor
+
         since = start = local.cursor_of(self.db)
         last = meta.get("last_seq") if isinstance(meta.get("last_seq"), int) else None
+        if since == 0:
+            local.begin_bulk_download(self.db)
         written = 0
-        while not self.stop():
-            page = self.http.call(
-                "GET",
-                "/sync/pull",
-                params={"since": since, "limit": self.client.pull_limit},
-                handled=(409, 410),
-            )
-            result = local.apply_pull_page(self.db, page, since=since)
-            if result.has_more and result.next_since == since:
-                raise ServerRefused(None, "pull: has_more without progress")
-            written += result.rows
-            self.pulled += result.rows
-            since = result.next_since
-            if isinstance(page.get("last_seq"), int):
-                last = page["last_seq"]
-            self.progress("pull", since - start, max(last - start, since - start) if last else None)
-            if not result.has_more:
-                local.finish_full_resync(self.db)
-                break
+        with ThreadPoolExecutor(1, thread_name_prefix="sync-pull") as fetcher:
+            ahead = fetcher.submit(self.fetch, since) if not self.stop() else None
+            while ahead is not None:
+                page = ahead.result()
+                ahead = None
+                if since != start and self.stop():
+                    break  # a page fetched ahead is dropped; the cursor stays before it
+                following = page.get("next_since")
+                if (
+                    page.get("has_more") is True
+                    and type(following) is int
+                    and following > since
+                    and not self.stop()
+                ):
+                    ahead = fetcher.submit(self.fetch, following)
+                try:
+                    result = local.apply_pull_page(self.db, page, since=since)
+                except BaseException:
+                    if ahead is not None:
+                        ahead.cancel()
+                    raise
+                if result.has_more and result.next_since == since:
+                    raise ServerRefused(None, "pull: has_more without progress")
+                written += result.rows
+                self.pulled += result.rows
+                since = result.next_since
+                if isinstance(page.get("last_seq"), int):
+                    last = page["last_seq"]
+                self.progress(
+                    "pull", since - start, max(last - start, since - start) if last else None
+                )
+                if not result.has_more:
+                    local.finish_full_resync(self.db)
+                    local.end_bulk_download(self.db)
+                    break
         return written
+
+    def fetch(self, since: int) -> dict:
+        return self.http.call(
+            "GET",
+            "/sync/pull",
+            params={"since": since, "limit": self.client.pull_limit},
+            handled=(409, 410),
+        )
 
     def stop(self) -> bool:
         if not self.cancelled and self.cancel():

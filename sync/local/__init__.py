@@ -32,7 +32,7 @@ from sync.local.outbox import (
     record_results,
     requeue_lost_rows,
 )
-from sync.local.pull import PageResult, apply_pull_page
+from sync.local.pull import PageResult, apply_pull_page, begin_bulk_download, end_bulk_download
 from sync.local.resync import (
     finish_full_resync,
     full_resync_pending,
@@ -41,6 +41,7 @@ from sync.local.resync import (
 )
 from sync.local.searchkeys import rebuild_search_if_needed
 from sync.local.store import (
+    BULK_DOWNLOAD_KEY,
     DEALER_TABLE,
     DEVICE_KEY,
     FULL_RESYNC_KEY,
@@ -75,6 +76,7 @@ from sync.local.upload import (
 )
 
 __all__ = [
+    "BULK_DOWNLOAD_KEY",
     "DEALER_TABLE",
     "DEVICE_KEY",
     "FULL_RESYNC_KEY",
@@ -93,9 +95,11 @@ __all__ = [
     "adopt_enrolment",
     "apply_pull_page",
     "assign_batch",
+    "begin_bulk_download",
     "begin_initial_upload",
     "content_columns",
     "cursor_of",
+    "end_bulk_download",
     "finish_full_resync",
     "finish_initial_upload",
     "from_wire",

@@ -17,10 +17,13 @@ from showroom.models.local import SyncKeys
 from sync.local.outbox import set_fields
 from sync.local.searchkeys import customers_after, customers_before, reindex
 from sync.local.store import (
+    BULK_DOWNLOAD_KEY,
+    SEARCH_REBUILD_KEY,
     LocalSyncError,
     chunks,
     column_converters,
     quote,
+    read_state,
     stored_value,
     synced_tables,
     write_state,
@@ -53,6 +56,61 @@ def _check_page(page: Any, since: int) -> tuple[list[Mapping[str, Any]], int, bo
     return rows, next_since, has_more
 
 
+# A laptop holding fewer synced rows than this (the dealer, the system account, a few edits
+# made before enrolment) downloads as into empty tables.
+FRESH_ROWS = 1000
+
+
+def begin_bulk_download(db: Database) -> bool:
+    """Prepare a first download into (nearly) empty tables; True when one is under way.
+
+    The secondary indexes of the synced tables are dropped, so that each is built once when
+    the download ends instead of being updated row by row in random order. Their definitions
+    are stored first, in the same transaction: a download cut short keeps them until a later
+    cycle finishes it (:func:`end_bulk_download`). Unique indexes stay, and with them every
+    uniqueness check.
+    """
+    with writer(db) as conn:
+        if read_state(conn, BULK_DOWNLOAD_KEY):
+            return True
+        if int(read_state(conn, SyncKeys.CURSOR) or 0) != 0:
+            return False
+        held = 0
+        for name in synced_tables():
+            held += conn.exec_driver_sql(
+                f"SELECT count(*) FROM (SELECT 1 FROM {quote(name)} LIMIT {FRESH_ROWS + 1})"
+            ).scalar()
+        if held > FRESH_ROWS:
+            return False
+        tables = list(synced_tables())
+        indexes = conn.exec_driver_sql(
+            "SELECT name, sql FROM sqlite_master WHERE type = 'index' AND sql IS NOT NULL"
+            f" AND sql NOT LIKE 'CREATE UNIQUE%' AND tbl_name IN ({','.join('?' * len(tables))})"
+            " ORDER BY name",
+            tuple(tables),
+        ).all()
+        for index_name, _ in indexes:
+            conn.exec_driver_sql(f"DROP INDEX {quote(index_name)}")
+        write_state(conn, BULK_DOWNLOAD_KEY, json.dumps([list(i) for i in indexes]))
+    return True
+
+
+def end_bulk_download(db: Database) -> bool:
+    """Build the indexes a first download dropped, once it is complete; True when it did."""
+    with writer(db) as conn:
+        stored = read_state(conn, BULK_DOWNLOAD_KEY)
+        if not stored:
+            return False
+        for index_name, sql in json.loads(stored):
+            exists = conn.exec_driver_sql(
+                "SELECT 1 FROM sqlite_master WHERE type = 'index' AND name = ?", (index_name,)
+            ).first()
+            if exists is None:
+                conn.exec_driver_sql(sql)
+        write_state(conn, BULK_DOWNLOAD_KEY, None)
+    return True
+
+
 @cache
 def _upsert_sql(table_name: str, names: tuple[str, ...]) -> str:
     columns = ("id", "server_version", "deleted", "updated_at", "updated_by_device", *names)
@@ -79,7 +137,7 @@ def apply_pull_page(db: Database, page: Mapping[str, Any], *, since: int) -> Pag
     by_table, ignored = _rows_by_table(rows)
     stamp = stored_value(synced_tables()["customer"].c.updated_at)
     now_text = to_wire(utcnow())
-    statements: list[tuple[str, list[tuple]]] = []
+    statements: list[tuple[str, str, list[tuple]]] = []
     for name, table_rows in by_table.items():
         # The row's own ``deleted`` flag is the one written, not the copy in ``data``.
         converters = [(n, to_db) for n, to_db, _ in column_converters(name) if n != "deleted"]
@@ -107,18 +165,70 @@ def apply_pull_page(db: Database, page: Mapping[str, Any], *, since: int) -> Pag
                     f"{name}.{_bad_key(name, row)}", f"{error} (row {row['id']})"
                 ) from error
             groups.setdefault(names, []).append((*head, *values))
-        statements += [(_upsert_sql(name, names), params) for names, params in groups.items()]
+        statements += [(name, _upsert_sql(name, names), params) for names, params in groups.items()]
     written = 0
     with writer(db, foreign_keys=False) as conn:
+        if read_state(conn, BULK_DOWNLOAD_KEY):
+            # A first download into empty tables: nothing to compare, keep or reindex row by
+            # row; the search index is rebuilt once at the end.
+            for _name, sql, params in statements:
+                conn.exec_driver_sql(sql, params)
+                written += len(params)
+            _reapply_pending(conn, by_table)  # edits made while the download goes on
+            write_state(conn, SEARCH_REBUILD_KEY, "1")
+            write_state(conn, SyncKeys.CURSOR, str(next_since))
+            return PageResult(written, ignored, next_since, has_more)
+        unchanged = _unchanged_rows(conn, by_table)
+        if unchanged:
+            by_table = {
+                name: kept
+                for name, table_rows in by_table.items()
+                if (kept := [r for r in table_rows if r["id"] not in unchanged])
+            }
         touched = customers_before(conn, by_table)
-        for sql, params in statements:
-            conn.exec_driver_sql(sql, params)
+        for _name, sql, params in statements:
+            if unchanged:
+                params = [p for p in params if p[0] not in unchanged]
+            if params:
+                conn.exec_driver_sql(sql, params)
             written += len(params)
         _reapply_pending(conn, by_table)
         touched |= customers_after(by_table)
         reindex(conn, touched)
         write_state(conn, SyncKeys.CURSOR, str(next_since))
     return PageResult(written, ignored, next_since, has_more)
+
+
+def _unchanged_rows(conn: Connection, by_table: Mapping[str, list[Mapping[str, Any]]]) -> set[str]:
+    """Ids of pulled rows this laptop holds already: same version, tombstone and values.
+
+    Mostly the laptop's own pushes coming back (after an initial upload, all of them). They
+    are left as they are: writing them again would only cost time and search reindexing.
+    """
+    found: set[str] = set()
+    for name, rows in by_table.items():
+        converters = column_converters(name)
+        columns = ", ".join(["id", "server_version", *(quote(n) for n, _, _ in converters)])
+        local: dict[str, Any] = {}
+        for chunk in chunks([r["id"] for r in rows]):
+            marks = ",".join("?" for _ in chunk)
+            for row in conn.exec_driver_sql(
+                f"SELECT {columns} FROM {quote(name)} WHERE id IN ({marks})", tuple(chunk)
+            ):
+                local[row[0]] = row
+        if not local:
+            continue
+        for pulled in rows:
+            mine = local.get(pulled["id"])
+            if mine is None or mine[1] != pulled["version"]:
+                continue
+            data = pulled["data"]
+            values = {n: wire(raw) for (n, _, wire), raw in zip(converters, mine[2:], strict=True)}
+            if values["deleted"] is pulled["deleted"] and all(
+                values[n] == v for n, v in data.items() if n in values
+            ):
+                found.add(pulled["id"])
+    return found
 
 
 def text_or_none(value: Any) -> str | None:

@@ -424,6 +424,84 @@ def test_a_large_page_leaves_the_search_index_to_one_rebuild(db):
         assert [h.name for h in hits] == ["批量007"]
 
 
+def index_names(db):
+    with db.engine.connect() as conn:
+        return set(
+            conn.exec_driver_sql(
+                "SELECT name FROM sqlite_master WHERE type = 'index' AND sql IS NOT NULL"
+            ).scalars()
+        )
+
+
+def test_a_first_download_builds_its_indexes_once_at_the_end_even_when_cut_short(
+    db, tmp_path, migrated_template
+):
+    import shutil
+
+    from showroom.db.engine import open_database
+
+    before = index_names(db)
+    rows = [
+        customer_row(str(uuid.UUID(int=i + 1, version=4)), i + 1, name=f"新店客户{i:03d}")
+        for i in range(30)
+    ]
+    assert local.begin_bulk_download(db) is True
+    assert "ix_customer_name_id" not in index_names(db)
+    local.apply_pull_page(db, page(rows[:10], 10, has_more=True), since=0)
+    # The laptop is closed half-way: the next run finds the download under way and goes on.
+    path = db.engine.url.database
+    db.dispose()
+    again = open_database(path)
+    try:
+        assert local.begin_bulk_download(again) is True
+        local.apply_pull_page(again, page(rows[10:], 30), since=10)
+        assert local.end_bulk_download(again) is True
+        assert index_names(again) == before
+        assert local.end_bulk_download(again) is False
+        assert local.rebuild_search_if_needed(again) is True
+        with again.session_scope() as session:
+            hits = customers.search_customers(session, dealer.system_actor(session), "新店客户017")
+            assert [h.name for h in hits] == ["新店客户017"]
+        with again.engine.connect() as conn:
+            assert conn.execute(text("SELECT count(*) FROM customer")).scalar() == 30
+    finally:
+        again.dispose()
+    # A laptop that holds a store already is not "empty": its indexes stay.
+    other = tmp_path / "full.db"
+    shutil.copy(migrated_template, other)
+    full = open_database(other)
+    try:
+        generate_demo_data(full, 120, seed=1)
+        assert local.begin_bulk_download(full) is False
+        assert index_names(full) == before
+    finally:
+        full.dispose()
+
+
+def test_rows_the_laptop_already_holds_are_not_written_again(db, sales):
+    c = add_customer(db, sales)
+    ack_all(db)
+    with db.engine.connect() as conn:
+        versions = {
+            (name, r[0]): r[1]
+            for name in local.synced_tables()
+            for r in conn.execute(text(f"SELECT id, server_version FROM {name}"))
+        }
+    mine = wire_rows(db, version_of=lambda name, row_id: versions[(name, row_id)])
+    mine = [r for r in mine if r["version"] > 0]
+    result = local.apply_pull_page(db, page(mine, 90), since=0)
+    assert result.rows == 0 and local.cursor_of(db) == 90
+    with db.session_scope() as session:
+        row = session.get(Customer, c.id)
+        assert row.updated_by_device == db.device_id  # not rewritten with the server's stamp
+    # Same version, other values (the server merged another laptop's edit): written.
+    (merged,) = [r for r in mine if r["id"] == c.id]
+    merged = {**merged, "data": {**merged["data"], "address": "杭州市西湖区"}}
+    assert local.apply_pull_page(db, page([merged], 91), since=90).rows == 1
+    with db.session_scope() as session:
+        assert session.get(Customer, c.id).address == "杭州市西湖区"
+
+
 # --- checksums -------------------------------------------------------------------------------
 
 
