@@ -22,6 +22,7 @@ from sync.local.store import (
     LocalSyncError,
     chunks,
     column_converters,
+    get_state,
     quote,
     read_state,
     stored_value,
@@ -97,6 +98,8 @@ def begin_bulk_download(db: Database) -> bool:
 
 def end_bulk_download(db: Database) -> bool:
     """Build the indexes a first download dropped, once it is complete; True when it did."""
+    if not get_state(db, BULK_DOWNLOAD_KEY)[BULK_DOWNLOAD_KEY]:
+        return False  # the usual case, without taking the write lock
     with writer(db) as conn:
         stored = read_state(conn, BULK_DOWNLOAD_KEY)
         if not stored:

@@ -58,6 +58,8 @@ def finish_full_resync(db: Database) -> int:
     of rows marked deleted. Does nothing unless a full resync is under way.
     """
     marked = 0
+    if not get_state(db, FULL_RESYNC_KEY)[FULL_RESYNC_KEY]:
+        return 0  # the usual case, without taking the write lock
     with writer(db) as conn:
         if not read_state(conn, FULL_RESYNC_KEY):
             return 0

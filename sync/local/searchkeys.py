@@ -11,6 +11,7 @@ from sync.local.store import (
     REINDEX_LIMIT,
     SEARCH_REBUILD_KEY,
     chunks,
+    get_state,
     read_state,
     write_state,
     writer,
@@ -72,6 +73,8 @@ def rebuild_search_if_needed(db: Database) -> bool:
     """Rebuild the customer search index when pulls left that for later; True when it did."""
     from showroom.search import rebuild_search_index
 
+    if not get_state(db, SEARCH_REBUILD_KEY)[SEARCH_REBUILD_KEY]:
+        return False  # the usual case, without taking the write lock
     with writer(db) as conn:
         if not read_state(conn, SEARCH_REBUILD_KEY):
             return False
