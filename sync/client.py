@@ -44,7 +44,6 @@ MAX_ROUNDS = 8  # push/pull rounds per cycle; another device keeps the server bu
 # both sides); initial syncs, full resyncs and recoveries always compare.
 VERIFY_INTERVAL = dt.timedelta(hours=4)
 LAST_VERIFIED_KEY = "sync.last_verified_at"  # ISO UTC of the last checksum comparison
-MAX_BATCH_KEY = "sync.max_batch_ops"  # the server's batch limit from its last meta
 RETRY_AFTER_CAP = 300.0  # seconds; a Retry-After beyond this is taken as this
 
 
@@ -422,10 +421,12 @@ class SyncClient:
         sleep: Callable[[float], None] | None = None,
         rng: random.Random | None = None,
         clock: Callable[[], float] = time.time,
-        pull_limit: int = protocol.MAX_PULL_LIMIT,
+        pull_limit: int | None = None,
         verify: bool | None = None,
     ) -> None:
-        """``verify``: True compares checksums after every cycle, False never; None (the
+        """``pull_limit``: rows per pulled page; by default pages start at
+        :data:`protocol.DEFAULT_PULL_LIMIT` and grow to :data:`protocol.MAX_PULL_LIMIT` in a
+        long download. ``verify``: True compares checksums after every cycle, False never; None (the
         default) after an initial sync, a full resync or a recovery, and otherwise once every
         :data:`VERIFY_INTERVAL`."""
         self.db = db
@@ -516,9 +517,7 @@ class _Cycle:
 
     def run(self, started: float) -> SyncSummary:
         initial = local.cursor_of(self.db) == 0
-        # A routine cycle skips meta: the epoch rides on every request (409 when it changed)
-        # and a pull behind purged tombstones is answered 410; both are handled below.
-        meta = self.meta() if initial or self.http.epoch is None else self.cached_meta()
+        meta = self.meta()
         if initial and not local.full_resync_pending(self.db):
             # A first sync: rows made before enrolment (or a demo) become the initial upload.
             local.begin_initial_upload(self.db)
@@ -538,8 +537,6 @@ class _Cycle:
         local.rebuild_search_if_needed(self.db)
         checksum_ok = None
         if not self.cancelled and self.should_verify(initial):
-            if "purged_through" not in meta:
-                meta = self.meta()
             checksum_ok = self.verify(meta)
             if checksum_ok is not None:
                 local.set_state(self.db, {LAST_VERIFIED_KEY: utcnow().isoformat()})
@@ -573,13 +570,6 @@ class _Cycle:
 
     # --- meta, epochs and resyncs ---
 
-    def cached_meta(self) -> dict:
-        """What a routine cycle knows without asking: the batch limit of the last meta."""
-        stored = local.get_state(self.db, MAX_BATCH_KEY)[MAX_BATCH_KEY]
-        if stored and stored.isdigit() and int(stored) > 0:
-            self.max_batch_ops = min(int(stored), protocol.MAX_BATCH_OPS)
-        return {}
-
     def meta(self) -> dict:
         meta = self.http.call("GET", "/meta")
         epoch = meta.get("epoch")
@@ -588,7 +578,6 @@ class _Cycle:
         limit = meta.get("max_batch_ops")
         if isinstance(limit, int) and not isinstance(limit, bool) and limit > 0:
             self.max_batch_ops = min(limit, protocol.MAX_BATCH_OPS)
-            local.set_state(self.db, {MAX_BATCH_KEY: str(limit)})
         stored = self.http.epoch
         if stored is None:
             self.store_epoch(epoch)
@@ -699,9 +688,9 @@ class _Cycle:
         last = meta.get("last_seq") if isinstance(meta.get("last_seq"), int) else None
         if since == 0:
             local.begin_bulk_download(self.db)
-        written = 0
+        written = pages = 0
         with ThreadPoolExecutor(1, thread_name_prefix="sync-pull") as fetcher:
-            ahead = fetcher.submit(self.fetch, since) if not self.stop() else None
+            ahead = fetcher.submit(self.fetch, since, 0) if not self.stop() else None
             while ahead is not None:
                 page = ahead.result()
                 ahead = None
@@ -714,7 +703,8 @@ class _Cycle:
                     and following > since
                     and not self.stop()
                 ):
-                    ahead = fetcher.submit(self.fetch, following)
+                    pages += 1
+                    ahead = fetcher.submit(self.fetch, following, pages)
                 try:
                     result = local.apply_pull_page(self.db, page, since=since)
                 except BaseException:
@@ -737,12 +727,15 @@ class _Cycle:
                     break
         return written
 
-    def fetch(self, since: int) -> dict:
+    def fetch(self, since: int, page: int) -> dict:
+        """Page number ``page`` of this pull. Pages start small, so that a routine cycle and
+        the first progress stay quick, and double from the fourth on up to the largest the
+        server gives, which a long download spends most of its time in."""
+        limit = self.client.pull_limit or min(
+            protocol.MAX_PULL_LIMIT, protocol.DEFAULT_PULL_LIMIT * 2 ** max(0, page - 2)
+        )
         return self.http.call(
-            "GET",
-            "/sync/pull",
-            params={"since": since, "limit": self.client.pull_limit},
-            handled=(409, 410),
+            "GET", "/sync/pull", params={"since": since, "limit": limit}, handled=(409, 410)
         )
 
     def stop(self) -> bool:

@@ -108,7 +108,7 @@ def requests_made(server, since):
     return [(method, path) for method, path, _ in server.adapter.log[since:]]
 
 
-def test_one_edit_costs_a_push_and_a_pull_and_the_other_laptop_one_pull(server, new_laptop):
+def test_one_edit_costs_meta_push_and_pull_and_the_other_laptop_meta_and_pull(server, new_laptop):
     a = enrolled(server, new_laptop, "a")
     b = enrolled(server, new_laptop, "b")
     cid = add(a, "陈晓明", "13812345678")
@@ -118,10 +118,14 @@ def test_one_edit_costs_a_push_and_a_pull_and_the_other_laptop_one_pull(server, 
     before = len(server.adapter.log)
     summary = sync(server, a, verify=None)
     assert (summary.pushed, summary.checksum_ok) == (1, None)
-    assert requests_made(server, before) == [("POST", "/v1/sync/push"), ("GET", "/v1/sync/pull")]
+    assert requests_made(server, before) == [
+        ("GET", "/v1/meta"),
+        ("POST", "/v1/sync/push"),
+        ("GET", "/v1/sync/pull"),
+    ]
     before = len(server.adapter.log)
     summary = sync(server, b, verify=None)
-    assert requests_made(server, before) == [("GET", "/v1/sync/pull")]
+    assert requests_made(server, before) == [("GET", "/v1/meta"), ("GET", "/v1/sync/pull")]
     assert summary.pulled == 1 and customer(b, cid).notes == "想要白色"
 
 
