@@ -14,7 +14,7 @@ from collections.abc import Callable, Iterator
 
 import pytest
 from fault_proxy import FaultProxy
-from harness import Backend, Laptop, Ledger, ServerProcess
+from harness import PULL, Backend, Laptop, Ledger, ServerProcess, load_customers
 
 DEFAULT_PG_URL = "postgresql://postgres@127.0.0.1:5432/test"
 DEALER = "示范店"
@@ -108,6 +108,25 @@ def make_laptop(tmp_path, server, proxy, ledger) -> Iterator[Callable[..., Lapto
     yield make
     for laptop in made:
         laptop.close()
+
+
+STORE_CUSTOMERS = 1500  # with a phone each: about 3,000 rows
+PAGE = 500  # rows per pull page in the download cases
+
+
+@pytest.fixture
+def loaded_store(make_laptop, server, proxy):
+    """A server holding a store of a few thousand rows, uploaded by the laptop ``seed``.
+
+    Pull pages are capped at ``PAGE`` rows, as a server with a smaller page size would answer,
+    so that a download takes several pages and can be cut between them.
+    """
+    proxy.cap(PULL, "limit", PAGE)
+    seed = make_laptop("seed")
+    ids = load_customers(seed, STORE_CUSTOMERS)
+    seed.sync()
+    assert not seed.pending()
+    return seed, ids
 
 
 @pytest.hookimpl(hookwrapper=True)

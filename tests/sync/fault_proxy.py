@@ -159,6 +159,7 @@ class FaultProxy:
         self._rate = 0.0
         self.log: list[tuple[str, str, str]] = []
         self.exchanges: list[Exchange] = []
+        self._caps: dict[str, dict[str, int]] = {}
         self._listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         self._listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         self._listener.bind(("127.0.0.1", port))
@@ -198,6 +199,15 @@ class FaultProxy:
         with self._lock:
             self._rng = rng
             self._rate = rate
+
+    def cap(self, path: str, param: str, most: int) -> None:
+        """Lower the query parameter ``param`` of requests to ``path`` to at most ``most``.
+
+        For pulls this is a server with a smaller page size: the protocol's ``limit`` is an
+        upper bound, so several pages come out of a few thousand rows.
+        """
+        with self._lock:
+            self._caps.setdefault(path, {})[param] = most
 
     def hold(self, path: str) -> Hold:
         hold = Hold(path)
@@ -270,6 +280,23 @@ class FaultProxy:
                 return self._rng.choice(FAULTS), self._rng.uniform(0.05, 0.4), None
         return PASS, 0.0, None
 
+    def _capped(self, head: bytes, target: str) -> tuple[bytes, str]:
+        """The request with any capped query parameter lowered to its cap."""
+        path, _, query = target.partition("?")
+        caps = self._caps.get(path)
+        if not caps or not query:
+            return head, target
+        params = []
+        for pair in query.split("&"):
+            name, _, value = pair.partition("=")
+            if name in caps and value.isdigit() and int(value) > caps[name]:
+                value = str(caps[name])
+            params.append(f"{name}={value}")
+        new_target = f"{path}?{'&'.join(params)}"
+        first, rest = head.split(b"\r\n", 1)
+        method, _old, version = first.split(b" ", 2)
+        return b" ".join((method, new_target.encode(), version)) + b"\r\n" + rest, new_target
+
     def _serve(self, client: socket.socket) -> None:
         upstream: socket.socket | None = None
         with self._lock:
@@ -284,6 +311,7 @@ class FaultProxy:
                 head, body = message
                 method, target = _request_line(head)
                 path = target.split("?")[0]
+                head, target = self._capped(head, target)
                 fault, seconds, hold = self._choose(method, path)
                 self.log.append((method, path, fault))
                 if fault == OFFLINE:

@@ -548,6 +548,24 @@ class Laptop:
         self.db.dispose()
 
 
+def load_customers(laptop, count: int, prefix: str = "客户") -> list[str]:
+    """``count`` customers with a phone each, made in one user action on ``laptop``."""
+    from showroom.services import customers
+
+    def make(session, actor):
+        return [
+            customers.create_customer(
+                session,
+                actor,
+                customers.CustomerDraft(name=f"{prefix}{i:05d}", phones=[f"139{i:08d}"]),
+                force=True,
+            ).id
+            for i in range(count)
+        ]
+
+    return laptop.edit(make)
+
+
 def assert_converged(server: ServerProcess, laptops: Iterable[Laptop]) -> dict[str, Any]:
     """Every laptop's per-table checksums equal the server's."""
     laptops = list(laptops)

@@ -150,3 +150,13 @@ def test_random_faults_follow_the_seed(proxy):
     first = run(7)
     assert run(7) == first
     assert {CUT_REQUEST, CUT_RESPONSE, DELAY} & set(first)
+
+
+def test_cap_lowers_a_query_parameter(proxy):
+    proxy.cap("/pull", "limit", 500)
+    requests.get(proxy.url + "/pull?since=7&limit=5000", timeout=5)
+    requests.get(proxy.url + "/pull?since=7&limit=20", timeout=5)
+    assert [e.target for e in proxy.sent("/pull")] == [
+        "/pull?since=7&limit=500",
+        "/pull?since=7&limit=20",
+    ]

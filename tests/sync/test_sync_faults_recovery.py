@@ -8,29 +8,14 @@ import random
 import threading
 import time
 
-import pytest
 from fault_proxy import DELAY
-from harness import PULL, ServerProcess, assert_acknowledged_present, assert_converged
-
-STORE_CUSTOMERS = 1500  # with a phone each: about 3,000 rows, several pull pages
-
-
-def load_customers(laptop, count: int, prefix: str = "客户") -> list[str]:
-    """``count`` customers with a phone each, made in one user action on ``laptop``."""
-    from showroom.services import customers
-
-    def make(session, actor):
-        return [
-            customers.create_customer(
-                session,
-                actor,
-                customers.CustomerDraft(name=f"{prefix}{i:05d}", phones=[f"139{i:08d}"]),
-                force=True,
-            ).id
-            for i in range(count)
-        ]
-
-    return laptop.edit(make)
+from harness import (
+    PULL,
+    ServerProcess,
+    assert_acknowledged_present,
+    assert_converged,
+    load_customers,
+)
 
 
 def _wait_for(predicate, timeout: float, what: str) -> None:
@@ -46,16 +31,6 @@ def _kill(process) -> None:
     if process.poll() is None:
         process.kill()
     process.communicate(timeout=30)
-
-
-@pytest.fixture
-def loaded_store(make_laptop, server):
-    """A server holding a store of a few thousand rows, uploaded by the laptop ``seed``."""
-    seed = make_laptop("seed")
-    ids = load_customers(seed, STORE_CUSTOMERS)
-    seed.sync()
-    assert not seed.pending()
-    return seed, ids
 
 
 def test_client_killed_mid_pull_again_and_again_loses_and_doubles_nothing(
