@@ -43,7 +43,7 @@ API_PREFIX = "/v1"
 
 # The version of the synced tables' shape. Raise it when a synced column is added; the server
 # answers 426 to a client below its minimum, and the client keeps its outbox until upgraded.
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 SCHEMA_HEADER = "X-Showroom-Schema"
 EPOCH_HEADER = "X-Showroom-Epoch"
 

@@ -1,5 +1,6 @@
 """ORM models, one module per aggregate. Importing this package registers all of them."""
 
+from showroom.models.audit import AuditEntry
 from showroom.models.catalogue import Trim, TrimColour, TrimOption
 from showroom.models.consent import Consent
 from showroom.models.customer import Customer, CustomerMerge, CustomerPhone, IntentChange
@@ -12,6 +13,7 @@ from showroom.models.test_drive import TestDrive
 from showroom.models.vehicle import CustomerVehicle
 
 __all__ = [
+    "AuditEntry",
     "Consent",
     "Customer",
     "CustomerMerge",

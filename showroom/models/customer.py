@@ -43,6 +43,9 @@ class Customer(SyncMixin, Base):
     merged_into_id: Mapped[str | None] = mapped_column(IdColumnType())
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
     created_by_id: Mapped[str | None] = mapped_column(IdColumnType())
+    # Set when the customer's personal data was erased on request (PIPL): the row stays,
+    # anonymised, so counts and history remain.
+    erased_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
 
 
 class CustomerPhone(SyncMixin, Base):

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
-from sqlalchemy import Boolean, ForeignKey, String, Text, true
+import datetime as dt
+
+from sqlalchemy import Boolean, ForeignKey, Integer, String, Text, true
 from sqlalchemy.orm import Mapped, mapped_column
 
 from showroom.db.base import Base, SyncMixin
-from showroom.db.types import IdColumnType
+from showroom.db.types import IdColumnType, UTCDateTime
 
 
 class Dealer(SyncMixin, Base):
@@ -40,3 +42,9 @@ class User(SyncMixin, Base):
     # Set on rows made by a command line or import rather than by a person.
     system_account: Mapped[bool] = mapped_column(Boolean, default=False, server_default="0")
     created_by_id: Mapped[str | None] = mapped_column(IdColumnType())
+    # argon2id hash (argon2-cffi's encoded form); None until a password is set.
+    password_hash: Mapped[str | None] = mapped_column(Text)
+    password_changed_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+    # Lockout after repeated failures.
+    failed_logins: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    locked_until: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())

@@ -154,7 +154,7 @@ def test_requests_carry_auth_schema_epoch_and_gzip_bodies(server, new_laptop):
     push = next(r for r in server.adapter.requests if r.url.endswith("/v1/sync/push"))
     token = local.get_state(a, SyncKeys.TOKEN)[SyncKeys.TOKEN]
     assert push.headers["Authorization"] == f"Bearer {token}"
-    assert push.headers["X-Showroom-Schema"] == "1"
+    assert push.headers["X-Showroom-Schema"] == str(client.protocol.SCHEMA_VERSION)
     assert push.headers["X-Showroom-Epoch"] == local.get_state(a, SyncKeys.EPOCH)[SyncKeys.EPOCH]
     assert push.headers["Content-Encoding"] == "gzip"
     body = json.loads(gzip.decompress(push.body))
