@@ -8,7 +8,7 @@ import threading
 
 import pytest
 from fault_proxy import CUT_REQUEST, CUT_RESPONSE
-from harness import PUSH, assert_acknowledged_present, assert_converged
+from harness import PULL, PUSH, assert_acknowledged_present, assert_converged
 
 
 def _meta(server, laptop) -> dict:
@@ -222,5 +222,48 @@ def test_laptop_killed_while_its_push_is_answered_sends_it_again_without_duplica
     b.sync()
     assert b.row("customer", customer)["notes"] == "下单前最后一次确认"
     assert not b.conflicts()
+    assert_acknowledged_present(server, [a, b], ledger)
+    assert_converged(server, [a, b])
+
+
+def test_edits_made_while_a_pull_is_in_flight_survive_the_pulled_page(
+    make_laptop, server, proxy, ledger
+):
+    a = make_laptop("a")
+    b = make_laptop("b")
+    customer = a.create_customer("高峰", "13100008888", address="成都市锦江区")
+    a.sync()
+    b.sync()
+    b.update_customer(customer, address="成都市武侯区", vip=True)
+    b.sync()
+
+    # a's pull brings b's change; while its answer is held, the salesperson on a edits the
+    # same customer: one field b changed too, one field b did not touch.
+    hold = proxy.hold(PULL)
+    errors: list[BaseException] = []
+
+    def run() -> None:
+        try:
+            a.sync()
+        except BaseException as error:
+            errors.append(error)
+
+    thread = threading.Thread(target=run)
+    thread.start()
+    assert hold.arrived.wait(30), "the pull never reached the server"
+    a.update_customer(customer, address="成都市高新区", notes="下午三点到店")
+    hold.release()
+    thread.join(60)
+    assert not errors, errors
+    local = a.row("customer", customer)
+    # The pulled page did not wipe out the edit that was still waiting to be pushed.
+    assert (local["address"], local["notes"], local["vip"]) == ("成都市高新区", "下午三点到店", 1)
+    a.sync()
+    b.sync()
+
+    for laptop in (a, b):
+        row = laptop.row("customer", customer)
+        assert (row["address"], row["notes"], row["vip"]) == ("成都市高新区", "下午三点到店", 1)
+    assert not a.pending()
     assert_acknowledged_present(server, [a, b], ledger)
     assert_converged(server, [a, b])
