@@ -38,6 +38,8 @@ from sync.server.rules import Rules, RuleViolation
 from sync.server.schema import MAX_INT, SyncedTable, synced_tables
 
 NOT_FOUND = "row not found (deleted)"
+# Tables whose rows are only ever added: an op that would change a stored row is rejected.
+APPEND_ONLY = frozenset({"audit_log"})
 _STORED = (protocol.RESULT_APPLIED, protocol.RESULT_MERGED, protocol.RESULT_CONFLICT)
 
 
@@ -231,6 +233,8 @@ class _Batch:
 
     def plan(self, op: Op, rec: Rec | None) -> _Plan:
         """What the op does to the row, before the domain rules have their say."""
+        if rec is not None and op.table in APPEND_ONLY:
+            _check_append_only(op, rec)
         if op.kind == protocol.OP_INSERT:
             if rec is None:
                 spec = self.tables[op.table]
@@ -326,6 +330,13 @@ class _Batch:
             )
             status = protocol.RESULT_CONFLICT
         return status, rec.version
+
+
+def _check_append_only(op: Op, rec: Rec) -> None:
+    """An append-only row, once stored, never changes: only a re-sent identical insert passes."""
+    if op.kind == protocol.OP_INSERT and all(rec.data.get(f) == v for f, v in op.new.items()):
+        return
+    raise Rejected(f"{op.table}: rows are append-only; a stored row cannot be changed or deleted")
 
 
 def _booking(rec: Rec) -> dict[str, Any]:

@@ -426,3 +426,46 @@ def test_edits_riding_on_a_second_delete_are_kept_for_review(laptop, laptop2):
     (conflict,) = laptop.conflicts()
     assert conflict["kind"] == "delete_edit"
     assert json.loads(conflict["mine_value"]) == {"notes": "why"}
+
+
+def _audit_entry(**fields):
+    values = {
+        "at": "2025-05-01T09:00:00+00:00",
+        "actor_name": "王经理",
+        "actor_role": "manager",
+        "action": "export",
+        "detail": '{"rows": 3}',
+        "deleted": False,
+        **fields,
+    }
+    return op("audit_log", new_id(), "insert", values)
+
+
+def test_audit_log_rows_are_append_only(laptop, laptop2):
+    entry = _audit_entry()
+    (created,) = laptop.push(entry)
+    assert created["status"] == protocol.RESULT_APPLIED
+    v = created["version"]
+    row_id = entry["row_id"]
+    edit = op("audit_log", row_id, "update", {"action": "print"}, base={"action": "export"})
+    edit["base_version"] = v
+    delete = op("audit_log", row_id, "delete", {"deleted": True}, base_version=v)
+    changed_insert = _audit_entry(action="print")
+    changed_insert["row_id"] = row_id
+    results = laptop2.push(edit, delete, changed_insert)
+    assert _status(results) == [protocol.RESULT_REJECTED] * 3
+    for result in results:
+        assert result["version"] is None
+        assert "audit_log" in result["reason"] and "append-only" in result["reason"]
+    # The stored entry is untouched, no conflict was recorded, and nothing new was numbered.
+    row = laptop.row("audit_log", row_id)
+    assert row["version"] == v
+    assert row["deleted"] is False
+    assert row["data"]["action"] == "export"
+    assert laptop.conflicts() == []
+    # The same entry sent again (a retry after a restore) is not an error and changes nothing.
+    again = _audit_entry()
+    again["row_id"] = row_id
+    (result,) = laptop2.push(again)
+    assert result["status"] == protocol.RESULT_MERGED
+    assert laptop.row("audit_log", row_id)["version"] == v
