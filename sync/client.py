@@ -203,6 +203,16 @@ def _retry_after(response: requests.Response) -> float | None:
     return min(max((moment - utcnow()).total_seconds(), 0.0), RETRY_AFTER_CAP)
 
 
+class _Body(bytes):
+    """A request body already JSON-encoded and gzipped (see :func:`encode_body`)."""
+
+
+def encode_body(body: Any) -> _Body:
+    """JSON, gzipped: done ahead, off the thread that waits for answers, for large uploads."""
+    raw = json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode()
+    return _Body(gzip.compress(raw, compresslevel=5))
+
+
 class _Http:
     """Requests with timeouts, gzip bodies, auth headers and retries with backoff."""
 
@@ -259,8 +269,7 @@ class _Http:
             headers[protocol.EPOCH_HEADER] = self.epoch
         data = None
         if body is not None:
-            raw = json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode()
-            data = gzip.compress(raw, compresslevel=5)
+            data = body if isinstance(body, _Body) else encode_body(body)
             headers["Content-Type"] = "application/json"
             headers["Content-Encoding"] = "gzip"
         url = self.base_url + protocol.API_PREFIX + path
@@ -649,25 +658,35 @@ class _Cycle:
         from concurrent.futures import ThreadPoolExecutor
 
         limit = self.max_batch_ops
+
+        def read(after: str | None) -> tuple[local.InitialBatch | None, _Body | None]:
+            batch = local.next_initial_batch(self.db, limit, after=after)
+            if batch is None:
+                return None, None
+            return batch, encode_body(self.body(batch.batch_id, batch.ops, cursor))
+
         after = local.get_state(self.db, local.INITIAL_POSITION_KEY)[local.INITIAL_POSITION_KEY]
         with ThreadPoolExecutor(1, thread_name_prefix="sync-upload") as reader:
-            batch = local.next_initial_batch(self.db, limit)
+            batch, body = read(None)
             while batch is not None and not self.stop():
-                ahead = reader.submit(local.next_initial_batch, self.db, limit, after=batch.after)
+                ahead = reader.submit(read, batch.after)
                 try:
-                    answer = self.send(batch.batch_id, batch.ops, cursor)
+                    answer = self.http.call("POST", "/sync/push", body=body, handled=(409, 410))
                     outcome = local.record_initial_results(self.db, batch, answer)
                 except BaseException:
                     ahead.cancel()
                     raise
                 self.note(outcome, len(batch.ops))
                 after = batch.after
-                batch = ahead.result()
+                batch, body = ahead.result()
         if batch is None:
             local.finish_initial_upload(self.db, after)
 
+    def body(self, batch_id: str, ops: list[dict], cursor: int) -> dict:
+        return {"batch_id": batch_id, "epoch": self.http.epoch, "cursor": cursor, "ops": ops}
+
     def send(self, batch_id: str, ops: list[dict], cursor: int) -> dict:
-        body = {"batch_id": batch_id, "epoch": self.http.epoch, "cursor": cursor, "ops": ops}
+        body = self.body(batch_id, ops, cursor)
         return self.http.call("POST", "/sync/push", body=body, handled=(409, 410))
 
     def note(self, outcome: local.PushOutcome, sent: int) -> None:
