@@ -9,10 +9,17 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from showroom.actor import Actor, bind_actor
-from showroom.errors import ConflictError, NotFoundError, PermissionDeniedError, ValidationError
+from showroom.errors import ConflictError, NotFoundError, ValidationError
 from showroom.models import Dealer, DealerSetting, User
+from showroom.permissions import LEAD_VISIBILITY_CHOICES, require
 from showroom.services.common import parse_choice
-from showroom.services.leads import CADENCE_SETTING, cadence_days
+from showroom.services.leads import (
+    CADENCE_SETTING,
+    IDLE_LOCK_SETTING,
+    LEAD_VISIBILITY_SETTING,
+    cadence_days,
+    read_setting,
+)
 from showroom.validation import normalize_name
 from showroom.vocabulary import IntentLevel, Role
 
@@ -86,9 +93,10 @@ def actor_for(session: Session, username: str) -> Actor:
 def create_user(
     session: Session, actor: Actor, username: str, display_name: str, role: str
 ) -> UserDTO:
-    """Add a staff member. Only a manager or admin may. Raises ValidationError, ConflictError."""
-    if not actor.is_manager:
-        raise PermissionDeniedError("只有经理或管理员可以添加用户", "only a manager can add users")
+    """Add a staff member (no password yet: ``auth.add_user`` gives one). Only an admin may.
+
+    Raises PermissionDeniedError, ValidationError, ConflictError."""
+    require(actor, "manage_users")
     bind_actor(session, actor)
     username = (username or "").strip().lower()
     if not username or not username.replace("_", "").replace(".", "").isalnum():
@@ -132,8 +140,7 @@ def user_names(session: Session, user_ids) -> dict[str, str]:
 
 def set_cadence(session: Session, actor: Actor, days: dict[str, int]) -> dict[IntentLevel, int]:
     """Set follow-up days per level (for example {"H": 1, "A": 3}). Managers only."""
-    if not actor.is_manager:
-        raise PermissionDeniedError("只有经理可以修改跟进周期", "only a manager can set cadence")
+    require(actor, "manage_settings")
     bind_actor(session, actor)
     clean: dict[str, int] = {}
     for level, value in days.items():
@@ -157,3 +164,60 @@ def set_cadence(session: Session, actor: Actor, days: dict[str, int]) -> dict[In
         setting.value = value
     session.flush()
     return cadence_days(session)
+
+
+def _put_setting(session: Session, key: str, value) -> None:
+    dealer = ensure_dealer(session)
+    setting = session.scalar(
+        select(DealerSetting).where(DealerSetting.key == key, DealerSetting.deleted.is_(False))
+    )
+    encoded = json.dumps(value)
+    if setting is None:
+        session.add(DealerSetting(dealer_id=dealer.id, key=key, value=encoded))
+    else:
+        setting.value = encoded
+    session.flush()
+
+
+def set_lead_visibility(session: Session, actor: Actor, visibility: str) -> str:
+    """How a salesperson sees another salesperson's leads: "hidden" or "read_only". Managers
+    only. Raises ValidationError("lead_visibility") for another value."""
+    require(actor, "manage_settings")
+    if visibility not in LEAD_VISIBILITY_CHOICES:
+        raise ValidationError(
+            "lead_visibility",
+            f"无效的取值“{visibility}”，可选：{'、'.join(LEAD_VISIBILITY_CHOICES)}",
+            f"invalid value '{visibility}', expected one of: {', '.join(LEAD_VISIBILITY_CHOICES)}",
+        )
+    bind_actor(session, actor)
+    _put_setting(session, LEAD_VISIBILITY_SETTING, visibility)
+    return visibility
+
+
+DEFAULT_IDLE_LOCK_MINUTES = 10
+
+
+def idle_lock_minutes(session: Session) -> int:
+    """Minutes without input before the window locks (the store's setting, default 10)."""
+    value = read_setting(session, IDLE_LOCK_SETTING)
+    try:
+        minutes = int(value)
+    except (TypeError, ValueError):
+        return DEFAULT_IDLE_LOCK_MINUTES
+    return minutes if 1 <= minutes <= 240 else DEFAULT_IDLE_LOCK_MINUTES
+
+
+def set_idle_lock_minutes(session: Session, actor: Actor, minutes) -> int:
+    """Managers only; 1 to 240 minutes. Raises ValidationError("idle_lock_minutes")."""
+    require(actor, "manage_settings")
+    try:
+        n = int(minutes)
+    except (TypeError, ValueError):
+        n = 0
+    if not 1 <= n <= 240:
+        raise ValidationError(
+            "idle_lock_minutes", "锁屏时间应为1到240分钟", "idle lock must be 1 to 240 minutes"
+        )
+    bind_actor(session, actor)
+    _put_setting(session, IDLE_LOCK_SETTING, n)
+    return n

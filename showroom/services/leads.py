@@ -10,8 +10,17 @@ from sqlalchemy.orm import Session
 
 from showroom.actor import Actor, bind_actor
 from showroom.db.base import utcnow
-from showroom.errors import PermissionDeniedError, ValidationError
+from showroom.errors import NotFoundError, ValidationError
 from showroom.models import Customer, DealerSetting, FollowUp, IntentChange
+from showroom.permissions import (
+    LEAD_HIDDEN,
+    LEAD_READ_ONLY,
+    LEAD_VISIBILITY_CHOICES,
+    denied,
+    lead_access_for,
+    require,
+    sees_all_leads,
+)
 from showroom.services.common import intent_change_dto, load_customer, parse_choice
 from showroom.services.dto import IntentChangeDTO
 from showroom.vocabulary import (
@@ -22,7 +31,56 @@ from showroom.vocabulary import (
 )
 
 CADENCE_SETTING = "follow_up_cadence_days"
+LEAD_VISIBILITY_SETTING = "lead_visibility"
+IDLE_LOCK_SETTING = "idle_lock_minutes"
 MAX_REASON = 1000
+
+
+def read_setting(session: Session, key: str):
+    """A store setting's decoded JSON value, or None when unset or unreadable."""
+    raw = session.scalar(
+        select(DealerSetting.value).where(
+            DealerSetting.key == key, DealerSetting.deleted.is_(False)
+        )
+    )
+    if raw is None:
+        return None
+    try:
+        return json.loads(raw)
+    except ValueError:
+        return None
+
+
+def lead_visibility(session: Session) -> str:
+    """The store's rule for other salespeople's leads: "read_only" (default) or "hidden"."""
+    value = read_setting(session, LEAD_VISIBILITY_SETTING)
+    return value if value in LEAD_VISIBILITY_CHOICES else LEAD_READ_ONLY
+
+
+def lead_access(session: Session, actor: Actor, assigned_to_id: str | None) -> str:
+    """ "edit", "read" or "none": what ``actor`` may do with a lead assigned to that user."""
+    if sees_all_leads(actor):
+        return "edit"
+    return lead_access_for(actor, assigned_to_id, lead_visibility(session))
+
+
+def hidden_leads_condition(session: Session, actor: Actor, assigned_column):
+    """A WHERE condition keeping only the leads ``actor`` may see (None: sees all)."""
+    if sees_all_leads(actor) or lead_visibility(session) != LEAD_HIDDEN:
+        return None
+    return assigned_column.is_(None) | (assigned_column == actor.user_id)
+
+
+def require_lead_access(session: Session, actor: Actor, customer: Customer, *, write: bool) -> None:
+    """Raise for a lead the actor may not see (NotFoundError, as if it did not exist) or, when
+    ``write``, may not change (PermissionDeniedError: it belongs to another salesperson)."""
+    access = lead_access(session, actor, customer.assigned_to_id)
+    if access == "none":
+        raise NotFoundError("customer", customer.id)
+    if write and access != "edit":
+        raise denied(
+            "修改其他销售顾问的客户", "change another salesperson's customer", "经理", "a manager"
+        )
 
 
 def cadence_days(session: Session) -> dict[IntentLevel, int]:
@@ -139,6 +197,7 @@ def set_intent_level(
     """
     bind_actor(session, actor)
     customer = load_customer(session, customer_id)
+    require_lead_access(session, actor, customer, write=True)
     level = parse_choice(level, "intent_level", IntentLevel, optional=False)
     change = change_level(session, actor, customer, level, reason=reason)
     session.flush()
@@ -164,10 +223,7 @@ def _pending_lost(session: Session, customer_id: str) -> tuple[Customer, IntentC
 
 
 def _require_manager(actor: Actor) -> None:
-    if not actor.is_manager:
-        raise PermissionDeniedError(
-            "只有经理可以审批战败", "only a manager can approve a lost lead"
-        )
+    require(actor, "approve_lost")
 
 
 def approve_lost(
