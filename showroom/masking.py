@@ -1,0 +1,124 @@
+"""Masking of ID numbers and phones, and the audited reveal of a full value.
+
+Rules:
+
+* Lists, the customer 360 view and printouts show ``110101********1234`` and ``138****8000``
+  (international numbers keep their first 3 and last 4 digits, see
+  :func:`showroom.validation.mask_phone`).
+* A full value is shown only when the role may see it (permission ``reveal_personal_data``:
+  managers and admins for every customer, a salesperson for customers assigned to them;
+  receptionists / service advisors never) AND the user asks for it. Each reveal is one audit
+  entry (``reveal_phone`` / ``reveal_id_number``) naming the customer, never the value.
+* A value that does not parse (typed before validation existed, or arriving from an older
+  laptop) is masked all the same: everything but its last 4 characters is hidden. Masking never
+  raises, so a bad stored value never breaks a list or a printout.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from showroom import permissions, validation
+from showroom.actor import Actor
+from showroom.errors import NotFoundError, ValidationError
+from showroom.models import CustomerPhone
+from showroom.services.common import load_customer
+from showroom.services.dto import CustomerDTO, CustomerRecord
+
+# What can be revealed, and the audit action each reveal records.
+REVEAL_ACTIONS = {"phone": "reveal_phone", "id_number": "reveal_id_number"}
+
+
+def _fallback(value: str) -> str:
+    keep = min(4, max(0, len(value) - 4))
+    return "*" * (len(value) - keep) + value[len(value) - keep :]
+
+
+def mask_phone(e164: str | None) -> str:
+    """``138****8000`` for a mainland mobile; "" for no number."""
+    if not e164:
+        return ""
+    try:
+        return validation.mask_phone(e164)
+    except ValueError:
+        return _fallback(e164)
+
+
+def mask_id_number(id_number: str | None) -> str:
+    """``110101********1234``; "" for no number."""
+    if not id_number:
+        return ""
+    try:
+        return validation.mask_id_number(id_number)
+    except ValueError:
+        return _fallback(id_number)
+
+
+def may_reveal(actor: Actor | None, assigned_to_id: str | None) -> bool:
+    """Whether ``actor`` may reveal full values of a customer assigned to ``assigned_to_id``."""
+    return permissions.can(actor, "reveal_personal_data", owner_id=assigned_to_id)
+
+
+def masked_customer(customer: CustomerDTO) -> CustomerDTO:
+    """The customer with every phone and the ID number masked (the rest unchanged)."""
+    return dataclasses.replace(
+        customer,
+        id_number=mask_id_number(customer.id_number) or None,
+        phones=tuple(dataclasses.replace(p, number=mask_phone(p.number)) for p in customer.phones),
+    )
+
+
+def masked_record(record: CustomerRecord) -> CustomerRecord:
+    return dataclasses.replace(record, customer=masked_customer(record.customer))
+
+
+def reveal_personal_data(
+    session: Session, actor: Actor, customer_id: str, what: str, *, phone_id: str | None = None
+) -> str:
+    """The full ID number or phone of one customer, with one audit entry for the reveal.
+
+    ``what`` is "id_number" or "phone"; for a phone, ``phone_id`` picks the number (default: the
+    primary one). Returns "" when the customer has no such value (still audited: the user saw
+    that there is none). Raises ValidationError("what") for anything else, NotFoundError for an
+    unknown customer or phone, PermissionDeniedError when the role may not see it (nothing is
+    recorded then).
+    """
+    from showroom.services import audit
+
+    if what not in REVEAL_ACTIONS:
+        raise ValidationError(
+            "what",
+            f"只能查看证件号或电话，不能查看：{what}",
+            f"can reveal id_number or phone, not {what}",
+        )
+    customer = load_customer(session, customer_id)
+    permissions.require(actor, "reveal_personal_data", owner_id=customer.assigned_to_id)
+    detail: dict[str, str] = {}
+    if what == "id_number":
+        value = customer.id_number or ""
+    else:
+        query = select(CustomerPhone).where(
+            CustomerPhone.customer_id == customer_id, CustomerPhone.deleted.is_(False)
+        )
+        if phone_id is not None:
+            query = query.where(CustomerPhone.id == phone_id)
+        phone = session.scalars(
+            query.order_by(CustomerPhone.is_primary.desc(), CustomerPhone.number)
+        ).first()
+        if phone is None and phone_id is not None:
+            raise NotFoundError("phone", phone_id)
+        value = phone.number if phone is not None else ""
+        if phone is not None:
+            detail["phone_id"] = phone.id
+    audit.record(
+        session,
+        actor,
+        REVEAL_ACTIONS[what],
+        target_table="customer",
+        target_id=customer_id,
+        detail=detail or None,
+    )
+    return value
