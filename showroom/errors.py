@@ -70,3 +70,34 @@ _ENTITY_ZH = {
     "rejected_change": "被拒绝的修改",
     "test_drive": "试驾",
 }
+
+
+class DatabaseKeyError(ShowroomError):
+    """The encrypted local database cannot be opened with what was given (see subclasses)."""
+
+    code = "db_key"
+
+
+class WrongKeyError(DatabaseKeyError):
+    """The key, key file or admin secret given does not open this database."""
+
+    code = "db_wrong_key"
+
+    def __init__(self, field: str = "key") -> None:
+        super().__init__(
+            "密钥不正确，无法打开加密的数据库", "the key does not open this database", field=field
+        )
+
+
+class KeyUnavailableError(DatabaseKeyError):
+    """The database is encrypted and no key was found (keyring, key file, env, admin secret)."""
+
+    code = "db_key_missing"
+
+    def __init__(self, path: object) -> None:
+        super().__init__(
+            f"数据库已加密，但找不到密钥：{path}（钥匙串、密钥文件、SHOWROOM_DB_KEY 或管理员密码）",
+            f"the database {path} is encrypted and no key was found"
+            " (keyring, key file, SHOWROOM_DB_KEY or admin secret)",
+            field="key",
+        )

@@ -10,14 +10,44 @@ from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.orm import Session, sessionmaker
 
 from showroom.db import outbox
+from showroom.errors import DatabaseKeyError, KeyUnavailableError, WrongKeyError
 from showroom.ids import new_id
 
 BUSY_TIMEOUT_MS = 5000
 
 
-def make_engine(path: str | Path) -> Engine:
-    """An engine on the SQLite file at ``path`` with WAL, foreign keys and a busy timeout."""
-    engine = create_engine(f"sqlite:///{Path(path)}", future=True)
+def make_engine(path: str | Path, key: bytes | None = None) -> Engine:
+    """An engine on the SQLite file at ``path`` with WAL, foreign keys and a busy timeout.
+
+    With ``key`` (32 bytes) the file is an SQLCipher database: each connection comes from
+    ``sqlcipher3``, is keyed first and checked; a key that does not open the file raises
+    ``WrongKeyError`` when the first connection is made. Without ``key`` it is plain SQLite.
+    """
+    path = Path(path)
+    if key is None:
+        engine = create_engine(f"sqlite:///{path}", future=True)
+    else:
+        import sqlcipher3.dbapi2 as sqlcipher
+
+        from showroom.db.crypto import sqlcipher_key_literal
+
+        literal = sqlcipher_key_literal(key)
+
+        def connect():
+            conn = sqlcipher.connect(str(path), check_same_thread=False)
+            try:
+                # A wrong key is reported by the typed error below, not logged to stderr.
+                conn.execute("PRAGMA cipher_log_level = NONE")
+                conn.execute(f'PRAGMA key = "{literal}"')
+                # Cheap check that the key is right: page 1 must decrypt.
+                conn.execute("SELECT count(*) FROM sqlite_master").fetchone()
+            except sqlcipher.DatabaseError:
+                conn.close()
+                raise WrongKeyError("key") from None
+            return conn
+
+        # ``module`` makes SQLAlchemy recognise sqlcipher3's exceptions as DBAPI errors.
+        engine = create_engine(f"sqlite:///{path}", module=sqlcipher, creator=connect)
 
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_connection, _record) -> None:
@@ -46,6 +76,8 @@ class Database:
     def __init__(self, engine: Engine, device_id: str) -> None:
         self.engine = engine
         self.device_id = device_id
+        # Whether the file is an SQLCipher database (set by ``open_database``).
+        self.encrypted = False
         self._write = sessionmaker(
             bind=engine.execution_options(sqlite_begin="IMMEDIATE"), expire_on_commit=False
         )
@@ -76,20 +108,43 @@ class Database:
         self.engine.dispose()
 
 
-def open_database(path: str | Path, *, migrate: bool = True) -> Database:
-    """Open (creating if needed) the database at ``path``, migrate it to head and return it."""
+def open_database(path: str | Path, key: bytes | None = None, *, migrate: bool = True) -> Database:
+    """Open (creating if needed) the database at ``path``, migrate it to head and return it.
+
+    ``key`` opens (or creates) an encrypted database; None opens (or creates) a plain one.
+    A switch to encryption cut off earlier is finished or undone first. Errors:
+    ``KeyUnavailableError`` (encrypted file, no key), ``WrongKeyError``, and
+    ``DatabaseKeyError`` (a key for a plain file: encrypt it with ``showroom-admin encrypt``).
+    """
+    from showroom.db.crypto import file_state, recover_interrupted_encryption
     from showroom.db.migrate import upgrade_to_head
     from showroom.models import LocalState
 
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    engine = make_engine(path)
-    if migrate:
-        upgrade_to_head(engine)
-    with Session(engine) as session, session.begin():
-        state = session.get(LocalState, "device_id")
-        if state is None:
-            state = LocalState(key="device_id", value=new_id())
-            session.add(state)
-        device_id = state.value
-    return Database(engine, device_id)
+    recover_interrupted_encryption(path)
+    state = file_state(path)
+    if key is None and state == "encrypted":
+        raise KeyUnavailableError(path)
+    if key is not None and state == "plain":
+        raise DatabaseKeyError(
+            f"数据库尚未加密：{path}（先运行 showroom-admin encrypt）",
+            f"the database {path} is not encrypted yet (run showroom-admin encrypt)",
+            field="key",
+        )
+    engine = make_engine(path, key)
+    try:
+        if migrate:
+            upgrade_to_head(engine)
+        with Session(engine) as session, session.begin():
+            state = session.get(LocalState, "device_id")
+            if state is None:
+                state = LocalState(key="device_id", value=new_id())
+                session.add(state)
+            device_id = state.value
+    except BaseException:
+        engine.dispose()
+        raise
+    database = Database(engine, device_id)
+    database.encrypted = key is not None
+    return database
