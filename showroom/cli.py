@@ -4,7 +4,15 @@ Exit status: 0 success, 2 bad input (one line on stderr naming the field), 3 dup
 candidates found (printed as JSON lines; repeat with ``--force`` to add anyway), 4 not found,
 5 the sync server could not be reached after every retry (nothing is lost: unsynced changes
 stay queued), 6 the sync server refused (not enrolled, token revoked, app too old for the
-server, or a bad answer), 1 anything unexpected.
+server, or a bad answer), 7 the encrypted database could not be opened (no key found, or the
+key does not open it), 1 anything unexpected.
+
+Encrypted databases: the key comes from ``--key-file PATH`` (or env ``SHOWROOM_DB_KEY_FILE``),
+a file kept outside the data directory holding the key as 64 hex characters; else from env
+``SHOWROOM_DB_KEY`` (64 hex characters); else, with ``--admin-secret-env NAME``, from the
+wrapped-key file beside the database, unwrapped with the admin secret held in env ``NAME``;
+else from the OS keyring. A plain database needs none of them. ``encrypt`` switches a plain
+database to an encrypted one in place (or creates a new encrypted one); see docs/security.md.
 
 Sync: ``enroll --server URL --code CODE [--name NAME]`` enrols this database with the central
 server; ``sync`` runs one full cycle and prints one JSON summary line.
@@ -18,13 +26,14 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from showroom.errors import NotFoundError, ShowroomError, ValidationError
+from showroom.errors import DatabaseKeyError, NotFoundError, ShowroomError, ValidationError
 
 EXIT_BAD_INPUT = 2
 EXIT_DUPLICATE = 3
 EXIT_NOT_FOUND = 4
 EXIT_UNREACHABLE = 5
 EXIT_SYNC_REFUSED = 6
+EXIT_KEY = 7
 
 
 class _Parser(argparse.ArgumentParser):
@@ -51,11 +60,38 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--as", dest="username", default=None, help="act as this user (default: system account)"
     )
+    parser.add_argument(
+        "--key-file",
+        type=Path,
+        default=None,
+        help="file holding the database key (64 hex characters), kept outside the data"
+        " directory; env SHOWROOM_DB_KEY_FILE does the same, env SHOWROOM_DB_KEY gives the key",
+    )
+    parser.add_argument(
+        "--admin-secret-env",
+        metavar="NAME",
+        default=None,
+        help="unwrap the database key with the admin secret held in environment variable NAME",
+    )
+    parser.add_argument(
+        "--no-keyring", action="store_true", help="do not look in the OS keyring for the key"
+    )
     sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
 
     init = sub.add_parser("init", help="create the database, or migrate it to the latest schema")
     init.add_argument("--dealer", default=None, help="store name, for a new database")
     sub.add_parser("check", help="integrity check and migration state")
+    encrypt = sub.add_parser(
+        "encrypt",
+        help="switch a plain database to an encrypted one in place (or create a new one);"
+        " the key is kept in the OS keyring, wrapped by --admin-secret-env, or in a key file",
+    )
+    encrypt.add_argument(
+        "--write-key-file",
+        type=Path,
+        default=None,
+        help="also write the new key to this file (outside the data directory, mode 600)",
+    )
 
     demo = sub.add_parser("demo-data", help="generate a deterministic demo dealership")
     demo.add_argument("--customers", type=int, required=True)
@@ -127,6 +163,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except NotFoundError as error:
         print(f"error: {error.describe(args.lang)}", file=sys.stderr)
         return EXIT_NOT_FOUND
+    except DatabaseKeyError as error:
+        print(f"error: {error.describe(args.lang)}", file=sys.stderr)
+        return EXIT_KEY
     except ShowroomError as error:
         if error.code.startswith("sync"):
             # sync.client's errors; imported lazily, so they are recognised by their code.
@@ -144,12 +183,15 @@ def _run(args: argparse.Namespace) -> int:
     from showroom.services import dealer
 
     path = args.db or default_db_path()
+    if args.command == "encrypt":
+        return _encrypt(path, args)
+    key = database_key(path, args)
     if args.command == "check":
-        return _check(path)
+        return _check(path, key)
     if args.command == "demo-data" and not 1 <= args.customers <= 2_000_000:
         raise ValidationError("customers", "客户数应为1到2000000", "must be 1 to 2,000,000")
 
-    db = open_database(path)
+    db = open_database(path, key)
     try:
         if args.command == "demo-data":
             # Before anything else is written: the demo brings its own store and staff.
@@ -306,7 +348,92 @@ def _sync(db) -> int:
     return 0
 
 
-def _check(path: Path) -> int:
+def _admin_secret(args) -> str | None:
+    import os
+
+    if args.admin_secret_env is None:
+        return None
+    secret = os.environ.get(args.admin_secret_env)
+    if not secret:
+        raise ValidationError(
+            "admin-secret-env",
+            f"环境变量 {args.admin_secret_env} 未设置",
+            f"environment variable {args.admin_secret_env} is not set",
+        )
+    return secret
+
+
+def _explicit_key(path: Path, args) -> bytes | None:
+    """A key named on the command line or in the environment (never the keyring)."""
+    from showroom.db import crypto
+
+    return crypto.find_key(path, key_file=args.key_file, use_keyring=False)
+
+
+def database_key(path: Path, args) -> bytes | None:
+    """The key to open ``path`` with: None for a plain database (or a new one, unless a key
+    was given explicitly); ``KeyUnavailableError`` for an encrypted one without a key."""
+    from showroom.db import crypto
+    from showroom.errors import KeyUnavailableError
+
+    state = crypto.file_state(path)
+    if state != "encrypted":
+        return _explicit_key(path, args) if state in ("missing", "empty") else None
+    key = crypto.find_key(
+        path,
+        key_file=args.key_file,
+        admin_secret=_admin_secret(args),
+        use_keyring=not args.no_keyring,
+    )
+    if key is None:
+        raise KeyUnavailableError(path)
+    return key
+
+
+def _encrypt(path: Path, args) -> int:
+    """Encrypt ``path`` under a key that is kept somewhere first, then report where."""
+    from showroom.db import crypto
+    from showroom.db.engine import open_database
+
+    crypto.recover_interrupted_encryption(path)
+    state = crypto.file_state(path)
+    if state == "encrypted":
+        raise ValidationError("db", f"数据库已经加密：{path}", f"{path} is already encrypted")
+    key = _explicit_key(path, args)
+    kept = ["key file or environment"] if key is not None else []
+    key = key or crypto.new_key()
+    secret = _admin_secret(args)
+    if args.write_key_file is not None:
+        if args.write_key_file.resolve().parent == path.resolve().parent:
+            raise ValidationError(
+                "write-key-file",
+                "密钥文件不能放在数据库所在的目录里",
+                "the key file must be kept outside the database's directory",
+            )
+        crypto.write_key_file(args.write_key_file, key)
+        kept.append(f"key file {args.write_key_file}")
+    if secret is not None:
+        crypto.save_wrapped_key(path, key, secret)
+        kept.append(f"wrapped by the admin secret in {crypto.wrapped_key_path(path)}")
+    if not args.no_keyring and crypto.store_key_in_keyring(path, key):
+        kept.append("OS keyring")
+    if not kept:
+        raise ValidationError(
+            "admin-secret-env",
+            "这台电脑没有可用的钥匙串：请用 --admin-secret-env 或 --write-key-file 保存密钥",
+            "no OS keyring works here: keep the key with --admin-secret-env or --write-key-file",
+        )
+    if state == "plain":
+        report = crypto.encrypt_in_place(path, key)
+        rows, tables = report.rows, report.tables
+    else:
+        open_database(path, key).dispose()
+        rows = tables = 0
+    emit({"db": str(path), "encrypted": True, "tables": tables, "rows": rows, "key_kept": kept})
+    return 0
+
+
+def _check(path: Path, key: bytes | None = None) -> int:
     """Report integrity and migration state without changing the file."""
     from sqlalchemy import text
 
@@ -315,7 +442,7 @@ def _check(path: Path) -> int:
 
     if not path.exists():
         raise ValidationError("db", f"数据库文件不存在：{path}", f"no database at {path}")
-    engine = make_engine(path)
+    engine = make_engine(path, key)
     try:
         with engine.connect() as conn:
             integrity = [r[0] for r in conn.exec_driver_sql("PRAGMA integrity_check")]
