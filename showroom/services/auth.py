@@ -359,3 +359,30 @@ def sign_in_names(session: Session) -> list[str]:
             .order_by(User.username)
         )
     )
+
+
+# The demo database's sign-ins, shown on the login dialog in demo mode only (never set on a
+# real database): (user name, role).
+DEMO_PASSWORD = "showroom-demo"
+DEMO_LOGINS: tuple[tuple[str, str], ...] = (
+    ("admin", Role.ADMIN),
+    ("manager01", Role.MANAGER),
+    ("sales01", Role.SALESPERSON),
+    ("service01", Role.SERVICE_ADVISOR),
+)
+
+
+def enable_demo_logins(session: Session) -> list[str]:
+    """Give the demo staff in ``DEMO_LOGINS`` the demo password, if they have none yet.
+
+    Only the app's ``--demo`` mode calls this, on the demo database. Returns the user names set.
+    """
+    done = []
+    for username, _role in DEMO_LOGINS:
+        user = _find(session, username)
+        if user is not None and user.password_hash is None and not user.system_account:
+            user.password_hash = hash_password(DEMO_PASSWORD)
+            user.password_changed_at = utcnow()
+            done.append(username)
+    session.flush()
+    return done
