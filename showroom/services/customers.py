@@ -516,7 +516,10 @@ def update_customer(
 
 
 def delete_customer(session: Session, actor: Actor, customer_id: str) -> None:
-    """Soft delete: the customer becomes a tombstone that syncs; open follow-ups are closed."""
+    """Soft delete: the customer becomes a tombstone that syncs; open follow-ups are closed.
+
+    Audited (action ``delete``).
+    """
     bind_actor(session, actor)
     customer = load_customer(session, customer_id)
     customer.deleted = True
@@ -529,6 +532,9 @@ def delete_customer(session: Session, actor: Actor, customer_id: str) -> None:
     ):
         task.deleted = True
     session.flush()
+    from showroom.services import audit
+
+    audit.record(session, actor, "delete", target_table="customer", target_id=customer_id)
 
 
 def add_vehicle(

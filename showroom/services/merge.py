@@ -13,6 +13,7 @@ from showroom.db.base import Base, SyncMixin
 from showroom.db.outbox import to_wire
 from showroom.errors import ValidationError
 from showroom.models import CustomerMerge, CustomerPhone, CustomerVehicle
+from showroom.services import audit
 from showroom.services.common import customer_dto, load_customer
 from showroom.services.customers import CustomerDraft, create_customer, update_customer
 from showroom.services.dto import CustomerDTO
@@ -63,6 +64,7 @@ def merge_customers(
     doubled: the absorbed copy becomes a tombstone, and the merge record keeps a snapshot of the
     absorbed customer and of every row, so the merge can be read back in full. Empty profile
     fields of the survivor are filled from the absorbed record and notes are joined.
+    Audited (action ``merge``, target the survivor, the absorbed id in the detail).
     Raises ValidationError("merged_id") for merging a customer into itself, NotFoundError for
     unknown, deleted or already merged customers.
     """
@@ -126,6 +128,14 @@ def merge_customers(
     )
     session.add(record)
     session.flush()
+    audit.record(
+        session,
+        actor,
+        "merge",
+        target_table="customer",
+        target_id=survivor.id,
+        detail={"merged_id": absorbed.id, "merge_id": record.id, "moved": moved},
+    )
     return MergeResult(
         survivor=customer_dto(session, survivor),
         merged_id=absorbed.id,

@@ -55,3 +55,34 @@ def test_only_managers_read_the_trail(db, sales, manager):
         first = audit.list_audit(session, manager, limit=1)
         rest = audit.list_audit(session, manager, before=(first[0].at, first[0].id))
         assert [r.action for r in first + rest] == ["print", "export"]
+
+
+def test_delete_and_merge_each_leave_exactly_one_entry(db, sales, manager):
+    from showroom.services import customers, merge
+    from showroom.services.customers import CustomerDraft
+
+    with db.session_scope() as session:
+        a = customers.create_customer(
+            session, sales, CustomerDraft(name="陈晓明", phones=["13812345678"])
+        )
+        b = customers.create_customer(
+            session, sales, CustomerDraft(name="陈小明", phones=["13812345678"]), force=True
+        )
+        gone = customers.create_customer(
+            session, sales, CustomerDraft(name="测试客户", phones=["13900001111"])
+        )
+    with db.session_scope() as session:
+        merge.merge_customers(session, manager, a.id, b.id)
+    with db.session_scope() as session:
+        customers.delete_customer(session, sales, gone.id)
+    with db.session_scope() as session:
+        entries = audit.list_audit(session, manager)
+        assert [(e.action, e.target_id, e.actor_id) for e in entries] == [
+            ("delete", gone.id, sales.user_id),
+            ("merge", a.id, manager.user_id),
+        ]
+        assert entries[1].detail["merged_id"] == b.id
+        audit_ops = session.scalars(
+            select(SyncOutbox.row_id).where(SyncOutbox.table_name == "audit_log")
+        ).all()
+        assert sorted(audit_ops) == sorted(e.id for e in entries)
