@@ -70,6 +70,103 @@ _ENROLL_SCHEMA = {
 }
 
 
+_ERROR_SCHEMA = {
+    "type": "object",
+    "required": ["error", "detail"],
+    "properties": {"error": {"type": "string"}, "detail": {"type": "string"}},
+}
+_ERROR_TEXT = {
+    400: "malformed body, parameter or header; the detail names it",
+    401: "no, unknown or revoked device token; or a wrong, used or expired enrolment code",
+    409: "the server's history changed (restored from a backup), or the device id is taken",
+    410: "the cursor is behind purged deleted rows: re-sync from 0",
+    413: "body or batch too large",
+    415: "unsupported Content-Encoding",
+    422: "malformed parameter",
+    426: "client schema too old",
+    429: "too many failed enrolment attempts",
+    503: "database unavailable; retry shortly",
+}
+_SEQ = {"type": "integer", "minimum": 0}
+_TIME = {"type": "string"}
+_ID = {"type": "string"}
+_OPT_ID = {"type": ["string", "null"]}
+
+
+def _object(**properties: dict) -> dict:
+    return {"type": "object", "required": list(properties), "properties": properties}
+
+
+_ENROLLED_SCHEMA = _object(
+    device_id=_ID, token=_ID, dealer_id=_ID, dealer_name=_ID, epoch=_ID, server_time=_TIME
+)
+_META_SCHEMA = _object(
+    dealer_id=_ID,
+    dealer_name=_ID,
+    device_id=_ID,
+    last_seq=_SEQ,
+    epoch=_ID,
+    epoch_base_seq=_SEQ,
+    purged_through=_SEQ,
+    server_time=_TIME,
+    min_schema={"type": "integer"},
+    max_batch_ops={"type": "integer", "minimum": 1},
+)
+_PUSHED_SCHEMA = _object(
+    batch_id=_ID,
+    results={
+        "type": "array",
+        "items": _object(
+            op_id=_ID,
+            status={"type": "string", "enum": list(protocol.RESULTS)},
+            version={"type": ["integer", "null"]},
+            reason={"type": ["string", "null"]},
+        ),
+    },
+    last_seq=_SEQ,
+    server_time=_TIME,
+)
+_PULLED_SCHEMA = _object(
+    rows={
+        "type": "array",
+        "items": _object(
+            table=_ID,
+            id=_ID,
+            version=_SEQ,
+            deleted={"type": "boolean"},
+            data={"type": "object"},
+            updated_at=_TIME,
+            updated_by_device=_OPT_ID,
+        ),
+    },
+    next_since=_SEQ,
+    has_more={"type": "boolean"},
+    last_seq=_SEQ,
+    server_time=_TIME,
+)
+_CHECKSUM_SCHEMA = _object(
+    through=_SEQ,
+    tables={
+        "type": "object",
+        "additionalProperties": _object(
+            count={"type": "integer", "minimum": 0}, hash={"type": "string"}
+        ),
+    },
+)
+_AUTHENTICATED = (400, 401, 422, 426, 503)
+
+
+def _responses(ok: dict, *statuses: int) -> dict:
+    """The documented answers of a route: its success and every error status it can give."""
+    answers: dict = {200: {"description": "OK", "content": {JSON_TYPE: {"schema": ok}}}}
+    for status in sorted(set(statuses)):
+        answers[status] = {
+            "description": _ERROR_TEXT[status],
+            "content": {JSON_TYPE: {"schema": _ERROR_SCHEMA}},
+        }
+    return answers
+
+
 class ErrorResponse(JSONResponse):
     """JSON in ASCII: a detail may quote a client's broken text, which must not break the
     answer itself."""
@@ -204,7 +301,12 @@ def create_app(settings: Settings, engine=None) -> FastAPI:
         log.exception("unexpected error", exc_info=exc)
         return ErrorResponse({"error": "internal", "detail": "unexpected server error"}, 500)
 
-    @app.post(f"{P}/enroll", openapi_extra=_body_doc(_ENROLL_SCHEMA), tags=["devices"])
+    @app.post(
+        f"{P}/enroll",
+        openapi_extra=_body_doc(_ENROLL_SCHEMA),
+        tags=["devices"],
+        responses=_responses(_ENROLLED_SCHEMA, 400, 401, 409, 413, 415, 422, 426, 429, 503),
+    )
     async def enroll(
         request: Request,
         x_showroom_schema: Annotated[str | None, Header()] = None,
@@ -231,12 +333,17 @@ def create_app(settings: Settings, engine=None) -> FastAPI:
         )
         return JSONResponse(answer)
 
-    @app.get(f"{P}/meta", tags=["sync"])
+    @app.get(f"{P}/meta", tags=["sync"], responses=_responses(_META_SCHEMA, *_AUTHENTICATED))
     def meta(who: Device) -> dict:
         """The dealer's counter, epoch and purge state, and the server's limits."""
         return pull.meta(who, settings.min_schema, settings.max_batch_ops)
 
-    @app.post(f"{P}/sync/push", openapi_extra=_body_doc(_PUSH_SCHEMA), tags=["sync"])
+    @app.post(
+        f"{P}/sync/push",
+        openapi_extra=_body_doc(_PUSH_SCHEMA),
+        tags=["sync"],
+        responses=_responses(_PUSHED_SCHEMA, *_AUTHENTICATED, 409, 413, 415),
+    )
     async def sync_push(request: Request, who: Device, epoch: Epoch = None) -> Response:
         """Apply a batch of ops; one result per op, in order."""
         raw = await read_body(request, settings.max_body_bytes)
@@ -248,7 +355,11 @@ def create_app(settings: Settings, engine=None) -> FastAPI:
 
         return Response(await run_in_threadpool(decode_and_push), media_type=JSON_TYPE)
 
-    @app.get(f"{P}/sync/pull", tags=["sync"])
+    @app.get(
+        f"{P}/sync/pull",
+        tags=["sync"],
+        responses=_responses(_PULLED_SCHEMA, *_AUTHENTICATED, 409, 410),
+    )
     def sync_pull(
         who: Device,
         epoch: Epoch = None,
@@ -258,7 +369,9 @@ def create_app(settings: Settings, engine=None) -> FastAPI:
         """Rows changed after ``since``, in version order, ``limit`` at most."""
         return Response(pull.pull(engine, who, since, limit, epoch), media_type=JSON_TYPE)
 
-    @app.get(f"{P}/sync/checksum", tags=["sync"])
+    @app.get(
+        f"{P}/sync/checksum", tags=["sync"], responses=_responses(_CHECKSUM_SCHEMA, *_AUTHENTICATED)
+    )
     def sync_checksum(who: Device) -> dict:
         """Count and hash of every table's rows (tombstones included)."""
         return pull.checksum(engine, who)
