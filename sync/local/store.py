@@ -183,9 +183,15 @@ def stored_value(column: Column) -> Callable[[Any], Any]:
                 return None
             if type(value) is not str:
                 raise TypeError("a timestamp must travel as text")
-            parsed = dt.datetime.fromisoformat(value)
+            parsed = dt.datetime.fromisoformat(value)  # checks the value whatever its form
             if parsed.tzinfo is None:
                 raise ValueError("timestamp without a UTC offset")
+            if value[10:11] == "T" and value.endswith("+00:00"):
+                # The form every server sends: already UTC, so the stored text is a slice.
+                if len(value) == 32 and value[19] == ".":
+                    return f"{value[:10]} {value[11:26]}"
+                if len(value) == 25:
+                    return f"{value[:10]} {value[11:19]}.000000"
             return utc_text(parsed)
 
         return moment
@@ -231,6 +237,11 @@ def wire_value(column: Column) -> Callable[[Any], Any]:
         def moment(raw: Any) -> Any:
             if raw is None:
                 return None
+            if type(raw) is str and len(raw) == 26 and raw[10] == " " and raw[19] == ".":
+                # As UTCDateTime stores it: isoformat() of the same moment is a slice of it.
+                if raw.endswith("000000"):
+                    return f"{raw[:10]}T{raw[11:19]}+00:00"
+                return f"{raw[:10]}T{raw[11:]}+00:00"
             return dt.datetime.fromisoformat(raw).replace(tzinfo=dt.UTC).isoformat()
 
         return moment
