@@ -195,7 +195,9 @@ def test_rows_edited_or_deleted_before_the_upload_go_as_they_are_before_their_op
     local.begin_initial_upload(db)
     with db.session_scope() as session:
         edited, deleted = session.scalars(select(Customer.id).limit(2)).all()
-        customers.update_customer(session, sales, edited, {"notes": "登记后修改"})
+        customers.update_customer(
+            session, dealer.system_actor(session), edited, {"notes": "登记后修改"}
+        )
     with db.session_scope() as session:
         session.get(Customer, deleted).deleted = True
     created = add_customer(db, sales, name="登记后新建", phone="13800000031").id
