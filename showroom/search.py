@@ -75,7 +75,10 @@ def reindex_customers(conn: Connection, customer_ids: Iterable[str]) -> None:
     """Rewrite the search keys of these customers from their current rows."""
     for customer_id in customer_ids:
         row = conn.execute(
-            text("SELECT name, contact_name, deleted, merged_into_id FROM customer WHERE id = :id"),
+            text(
+                "SELECT name, contact_name, deleted, merged_into_id, erased_at"
+                " FROM customer WHERE id = :id"
+            ),
             {"id": customer_id},
         ).one_or_none()
         doc = conn.execute(
@@ -83,7 +86,8 @@ def reindex_customers(conn: Connection, customer_ids: Iterable[str]) -> None:
         ).scalar()
         if doc is not None:
             conn.execute(text("DELETE FROM search_key WHERE doc = :doc"), {"doc": doc})
-        if row is None or row.deleted or row.merged_into_id:
+        # An erased customer (PIPL) is kept for counts but can no longer be found.
+        if row is None or row.deleted or row.merged_into_id or row.erased_at:
             if doc is not None:
                 conn.execute(text("DELETE FROM search_doc WHERE doc = :doc"), {"doc": doc})
             continue
@@ -140,7 +144,7 @@ def _rebuild_keys(conn: Connection) -> int:
     conn.execute(
         text(
             "INSERT INTO search_doc (customer_id) SELECT id FROM customer"
-            " WHERE NOT deleted AND merged_into_id IS NULL ORDER BY id"
+            " WHERE NOT deleted AND merged_into_id IS NULL AND erased_at IS NULL ORDER BY id"
         )
     )
     docs = {cid: doc for cid, doc in conn.execute(text("SELECT customer_id, doc FROM search_doc"))}

@@ -102,3 +102,158 @@ def test_birthday_care_list_leaves_out_customers_without_consent(db, sales):
     with db.session_scope() as session, pytest.raises(ValidationError) as error:
         consents.birthday_care_list(session, sales, days=0)
     assert error.value.field == "days"
+
+
+# --- export and erasure ---------------------------------------------------------------------
+
+
+@pytest.fixture
+def full_customer(db, sales, manager):
+    """A customer with something in every related table, merged with a second record."""
+    from showroom.models import TestDrive
+    from showroom.services import follow_ups, leads, merge
+    from showroom.services.customers import VehicleDraft
+    from showroom.services.interactions import log_interaction
+    from showroom.validation import id_check_digit, vin_check_digit
+
+    vin = "LSVAU2180N2183294"
+    vin = vin[:8] + vin_check_digit(vin) + vin[9:]
+    id_number = "11010119900307123"
+    id_number += id_check_digit(id_number)
+    with db.session_scope() as session:
+        c = customers.create_customer(
+            session,
+            sales,
+            CustomerDraft(
+                name="陈晓明", phones=["13812348000"], email="chen@example.com",
+                wechat_id="chenxm88", address="深圳市福田区深南大道1号", id_number=id_number,
+                notes="喜欢白色SUV", intent_level="B", assigned_to_id=sales.user_id,
+                vehicles=[VehicleDraft(vin=vin, plate="粤B12345", model_name="途观L")],
+            ),
+        )  # fmt: skip
+        twin = customers.create_customer(
+            session, sales, CustomerDraft(name="陈小明", phones=["13900001111"]), force=True
+        )
+        log_interaction(session, sales, c.id, channel="phone", summary="询问途观L价格，住福田")
+        follow_ups.schedule_follow_up(
+            session, sales, c.id, due=dt.date.today() + dt.timedelta(days=2), purpose="回访陈先生"
+        )
+        leads.set_intent_level(session, sales, c.id, "H", reason="陈先生下周提车")
+        session.add(
+            TestDrive(
+                customer_id=c.id, salesperson_id=sales.user_id, demo_car="粤B00001",
+                starts_at=dt.datetime(2026, 11, 1, 2, tzinfo=dt.UTC),
+                ends_at=dt.datetime(2026, 11, 1, 3, tzinfo=dt.UTC), notes="陈先生驾驶平稳",
+            )
+        )  # fmt: skip
+    give(db, sales, c.id)
+    with db.session_scope() as session:
+        merge.merge_customers(session, manager, c.id, twin.id)
+    return c.id, twin.id, vin, id_number
+
+
+def test_export_holds_everything_about_the_customer_and_is_audited(db, manager, full_customer):
+    from showroom.services import privacy
+
+    cid, twin, vin, id_number = full_customer
+    with db.session_scope() as session:
+        export = privacy.export_customer_data(session, manager, cid)
+    data = json.loads(export.to_json())
+    assert data["customer"]["name"] == "陈晓明" and data["customer"]["id_number"] == id_number
+    assert sorted(p["number"] for p in data["phones"]) == ["+8613812348000", "+8613900001111"]
+    assert data["vehicles"][0]["vin"] == vin
+    assert [i["summary"] for i in data["interactions"]] == ["询问途观L价格，住福田"]
+    assert any(f["purpose"] == "回访陈先生" for f in data["follow_ups"])
+    assert data["intent_history"][-1]["to_level"] == "H"
+    assert data["consents"][0]["purpose"] == "marketing"
+    assert data["test_drives"][0]["demo_car"] == "粤B00001"
+    assert data["merged_records"][0]["merged_id"] == twin
+    assert {"consent", "merge"} <= {e["action"] for e in data["audit_entries"]}
+    assert "李娜" in data["staff"].values()
+    with db.session_scope() as session:
+        entries = session.scalars(select(AuditEntry).where(AuditEntry.action == "export")).all()
+        assert [(e.actor_id, e.target_id) for e in entries] == [(manager.user_id, cid)]
+
+
+def test_a_salesperson_may_not_export_or_erase(db, sales, full_customer):
+    from showroom.errors import PermissionDeniedError
+    from showroom.services import privacy
+
+    cid = full_customer[0]
+    for call in (privacy.export_customer_data, privacy.erase_customer):
+        with db.session_scope() as session, pytest.raises(PermissionDeniedError):
+            call(session, sales, cid)
+
+
+def personal_values(full_customer):
+    _cid, _twin, vin, id_number = full_customer
+    return [
+        "陈晓明", "陈小明", "13812348000", "13900001111", "chen@example.com", "chenxm88",
+        "深南大道", id_number, "白色SUV", "住福田", "回访陈先生", "下周提车", "驾驶平稳", vin,
+        "粤B12345",
+    ]  # fmt: skip
+
+
+def dump_synced_rows(db) -> str:
+    """Every synced table of the laptop, as text (sync bookkeeping tables excluded)."""
+    from showroom.db.base import Base
+
+    out = []
+    with db.engine.connect() as conn:
+        for table in Base.metadata.sorted_tables:
+            if table.name in {"sync_outbox", "search_key", "search_doc", "local_state"}:
+                continue
+            if "server_version" not in table.c:
+                continue
+            out.extend(repr(tuple(r)) for r in conn.execute(table.select()))
+    return "\n".join(out)
+
+
+def test_erasure_anonymises_personal_fields_and_keeps_aggregates(db, manager, full_customer):
+    from showroom.models import Customer, CustomerVehicle, IntentChange, Interaction
+    from showroom.services import privacy
+
+    cid, twin = full_customer[:2]
+    with db.session_scope() as session:
+        result = privacy.erase_customer(session, manager, cid, confirm_name="陈晓明")
+    assert result.changed["customer"] == 2  # the merged twin record is the same person
+    text = dump_synced_rows(db)
+    for value in personal_values(full_customer):
+        assert value not in text, value
+    with db.session_scope() as session:
+        c = session.get(Customer, cid)
+        assert c.name == privacy.ERASED_NAME and c.erased_at is not None
+        assert (c.intent_level, c.deleted) == ("H", False)
+        assert session.get(Customer, twin).erased_at is not None
+        (vehicle,) = session.scalars(select(CustomerVehicle).where(~CustomerVehicle.deleted))
+        assert (vehicle.model_name, vehicle.vin, vehicle.plate) == ("途观L", None, None)
+        levels = session.scalars(
+            select(IntentChange.to_level).where(IntentChange.customer_id == cid)
+        ).all()
+        assert "H" in levels
+        assert session.scalar(select(Interaction.channel).where(Interaction.customer_id == cid))
+        assert customers.search_customers(session, manager, "陈晓明") == []
+        assert customers.search_customers(session, manager, "13812348000") == []
+        assert customers.search_customers(session, manager, privacy.ERASED_NAME) == []
+        (entry,) = session.scalars(select(AuditEntry).where(AuditEntry.action == "erase"))
+        assert (entry.actor_id, entry.target_id) == (manager.user_id, cid)
+        assert session.scalar(
+            select(SyncOutbox.row_id).where(
+                SyncOutbox.table_name == "audit_log", SyncOutbox.row_id == entry.id
+            )
+        )
+        assert consents.consented_customer_ids(session, "marketing") == set()
+
+
+def test_erasure_guards_against_the_wrong_record_and_twice(db, manager, full_customer):
+    from showroom.services import privacy
+
+    cid = full_customer[0]
+    with db.session_scope() as session, pytest.raises(ValidationError) as error:
+        privacy.erase_customer(session, manager, cid, confirm_name="王芳")
+    assert error.value.field == "confirm_name"
+    with db.session_scope() as session:
+        privacy.erase_customer(session, manager, cid)
+    with db.session_scope() as session, pytest.raises(ValidationError) as error:
+        privacy.erase_customer(session, manager, cid)
+    assert error.value.field == "customer"

@@ -1,0 +1,295 @@
+"""PIPL requests for one customer: export everything held about them, or erase it.
+
+Export gathers the customer's record with phones, vehicles, contacts, follow-ups, level history,
+consents, test drives, merges and the audit entries about them, as JSON-ready data (the PDF is
+rendered from the same data by ``showroom.documents.customer_export``). The export holds full
+values: it is the customer's own data, handed to them.
+
+Erasure anonymises in place rather than deleting, so the store's numbers (how many leads, which
+levels, which models sold, how many contacts) stay right. What goes and what stays:
+
+* customer: name becomes "已删除客户"; contact name, e-mail, WeChat, gender, birthday, address,
+  ID number and notes are cleared; kind, source, level, stage, VIP and the salesperson stay.
+* phones: the numbers are blanked and the rows become tombstones.
+* vehicles: VIN and plate are cleared; model, colour, purchase date and mileage stay.
+* contacts, follow-ups, level history and test drives: free text is cleared (summaries,
+  outcomes, reasons, notes); channels, times and levels stay. Open follow-ups are closed.
+* merge records: the snapshot of the absorbed record is replaced by the list of moved ids.
+* sync conflicts about the customer's rows: the kept values are cleared.
+* consents stay: they record which contact was lawful, and hold nothing personal themselves.
+* audit entries stay (they never hold revealed values).
+
+Every change is an ordinary synced edit, so the erasure reaches the server and other laptops
+with the next sync, and the customer drops out of the search index.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import inspect, or_, select
+from sqlalchemy.orm import Session
+
+from showroom import permissions
+from showroom.actor import Actor, bind_actor
+from showroom.db.base import utcnow
+from showroom.db.outbox import to_wire
+from showroom.errors import ValidationError
+from showroom.models import (
+    AuditEntry,
+    Consent,
+    Customer,
+    CustomerMerge,
+    CustomerPhone,
+    CustomerVehicle,
+    FollowUp,
+    IntentChange,
+    Interaction,
+    SyncConflict,
+    TestDrive,
+)
+from showroom.services import audit
+from showroom.services.common import load_customer
+from showroom.services.dealer import current_dealer, user_names
+from showroom.services.dto import Changed
+
+ERASED_NAME = "已删除客户"
+EXPORT_FORMAT = "showroom.customer_export/1"
+
+# Customer columns cleared by an erasure (name is replaced, not cleared).
+ERASED_CUSTOMER_FIELDS = (
+    "contact_name", "email", "wechat_id", "gender", "birthday", "address", "id_number", "notes",
+)  # fmt: skip
+# Free text cleared on the customer's other rows, by model.
+ERASED_TEXT_FIELDS: dict[type, tuple[str, ...]] = {
+    Interaction: ("summary", "outcome"),
+    FollowUp: ("purpose", "outcome"),
+    IntentChange: ("reason", "decision_note"),
+    TestDrive: ("notes",),
+    CustomerVehicle: ("vin", "plate"),
+}
+# Columns that say nothing about the person and are left out of an export.
+_INTERNAL = frozenset({"server_version", "updated_by_device", "deleted"})
+
+
+@dataclass(frozen=True)
+class CustomerExport:
+    """Everything held about one customer, JSON-ready (dates and times as ISO strings)."""
+
+    customer_id: str
+    exported_at: dt.datetime
+    data: dict[str, Any]
+
+    def to_json(self) -> bytes:
+        return json.dumps(self.data, ensure_ascii=False, indent=2, sort_keys=False).encode()
+
+
+@dataclass(frozen=True)
+class ErasureResult:
+    customer_id: str
+    erased_at: dt.datetime
+    # Rows changed, by table.
+    changed: dict[str, int]
+
+    @property
+    def as_changed(self) -> Changed:
+        return Changed("customer", (self.customer_id,), "updated")
+
+
+def _row(obj) -> dict[str, Any]:
+    return {
+        attr.key: to_wire(getattr(obj, attr.key))
+        for attr in inspect(obj).mapper.column_attrs
+        if attr.key not in _INTERNAL
+    }
+
+
+def _live(session: Session, model, customer_id: str, order) -> list:
+    return list(
+        session.scalars(
+            select(model)
+            .where(model.customer_id == customer_id, model.deleted.is_(False))
+            .order_by(order, model.id)
+        )
+    )
+
+
+def export_customer_data(session: Session, actor: Actor, customer_id: str) -> CustomerExport:
+    """Everything held about one customer, for a PIPL access request. Audited (``export``).
+
+    Raises PermissionDeniedError unless the actor may export personal data (managers and
+    admins), NotFoundError for an unknown or deleted customer.
+    """
+    permissions.require(actor, "export_personal_data")
+    customer = load_customer(session, customer_id)
+    phones = _live(session, CustomerPhone, customer_id, CustomerPhone.is_primary.desc())
+    vehicles = _live(session, CustomerVehicle, customer_id, CustomerVehicle.purchase_date)
+    interactions = _live(session, Interaction, customer_id, Interaction.occurred_at)
+    follow_ups = _live(session, FollowUp, customer_id, FollowUp.due)
+    history = _live(session, IntentChange, customer_id, IntentChange.changed_at)
+    consents = _live(session, Consent, customer_id, Consent.given_at)
+    test_drives = _live(session, TestDrive, customer_id, TestDrive.starts_at)
+    merges = list(
+        session.scalars(
+            select(CustomerMerge)
+            .where(CustomerMerge.survivor_id == customer_id, CustomerMerge.deleted.is_(False))
+            .order_by(CustomerMerge.merged_at)
+        )
+    )
+    entries = list(
+        session.scalars(
+            select(AuditEntry)
+            .where(AuditEntry.target_id == customer_id, AuditEntry.deleted.is_(False))
+            .order_by(AuditEntry.at, AuditEntry.id)
+        )
+    )
+    staff_ids = {customer.assigned_to_id, customer.created_by_id}
+    staff_ids.update(i.user_id for i in interactions)
+    staff_ids.update(f.owner_id for f in follow_ups)
+    staff_ids.update(h.changed_by_id for h in history)
+    staff_ids.update(c.recorded_by_id for c in consents)
+    staff_ids.update(t.salesperson_id for t in test_drives)
+    dealer = current_dealer(session)
+    now = utcnow()
+    data = {
+        "format": EXPORT_FORMAT,
+        "exported_at": to_wire(now),
+        "exported_by": {"id": actor.user_id, "name": actor.display_name, "role": str(actor.role)},
+        "dealer": (
+            {"name": dealer.name, "address": dealer.address, "phone": dealer.phone}
+            if dealer
+            else None
+        ),
+        "customer": _row(customer),
+        "phones": [_row(p) for p in phones],
+        "vehicles": [_row(v) for v in vehicles],
+        "interactions": [_row(i) for i in interactions],
+        "follow_ups": [_row(f) for f in follow_ups],
+        "intent_history": [_row(h) for h in history],
+        "consents": [_row(c) for c in consents],
+        "test_drives": [_row(t) for t in test_drives],
+        "merged_records": [
+            {"merged_id": m.merged_id, "merged_at": to_wire(m.merged_at)} for m in merges
+        ],
+        "audit_entries": [
+            {
+                "at": to_wire(e.at),
+                "action": e.action,
+                "actor_name": e.actor_name,
+                "actor_role": e.actor_role,
+                "target_table": e.target_table,
+            }
+            for e in entries
+        ],
+        "staff": user_names(session, staff_ids),
+    }
+    audit.record(
+        session,
+        actor,
+        "export",
+        target_table="customer",
+        target_id=customer_id,
+        detail={"format": EXPORT_FORMAT},
+    )
+    return CustomerExport(customer_id=customer_id, exported_at=now, data=data)
+
+
+def erase_customer(
+    session: Session, actor: Actor, customer_id: str, *, confirm_name: str | None = None
+) -> ErasureResult:
+    """Anonymise one customer's personal data in place (PIPL erasure). Audited (``erase``).
+
+    ``confirm_name``, when given, must be the customer's current name: a guard against erasing
+    the wrong record from a stale screen. Erasing twice is refused. Raises
+    PermissionDeniedError unless the actor may erase personal data (managers and admins),
+    ValidationError("confirm_name") on a mismatch, ValidationError("customer") when already
+    erased, NotFoundError for an unknown or deleted customer.
+    """
+    permissions.require(actor, "erase_personal_data")
+    bind_actor(session, actor)
+    customer = load_customer(session, customer_id)
+    if customer.erased_at is not None:
+        raise ValidationError(
+            "customer", "该客户的个人信息已删除", "this customer's personal data was already erased"
+        )
+    if confirm_name is not None and confirm_name.strip() != customer.name:
+        raise ValidationError(
+            "confirm_name", "输入的姓名与客户不一致", "the name typed does not match the customer"
+        )
+    now = utcnow()
+    changed: dict[str, int] = {}
+
+    def count(table: str) -> None:
+        changed[table] = changed.get(table, 0) + 1
+
+    # Records merged into this one are the same person: they are erased with it.
+    people = [customer]
+    ids = [customer_id]
+    while True:
+        absorbed = list(
+            session.scalars(
+                select(Customer).where(
+                    Customer.merged_into_id.in_(ids), Customer.id.not_in([p.id for p in people])
+                )
+            )
+        )
+        if not absorbed:
+            break
+        people.extend(absorbed)
+        ids = [a.id for a in absorbed]
+    person_ids = [p.id for p in people]
+    for person in people:
+        person.name = ERASED_NAME
+        for field in ERASED_CUSTOMER_FIELDS:
+            setattr(person, field, None)
+        person.erased_at = now
+        count("customer")
+
+    for phone in session.scalars(
+        select(CustomerPhone).where(CustomerPhone.customer_id.in_(person_ids))
+    ):
+        phone.number = ""
+        phone.deleted = True
+        count("customer_phone")
+
+    row_ids = set(person_ids)
+    for model, fields in ERASED_TEXT_FIELDS.items():
+        for row in session.scalars(select(model).where(model.customer_id.in_(person_ids))):
+            row_ids.add(row.id)
+            touched = False
+            for field in fields:
+                if getattr(row, field) not in (None, ""):
+                    # Interaction.summary is required: an empty text keeps the row valid.
+                    setattr(row, field, "" if field == "summary" else None)
+                    touched = True
+            if isinstance(row, FollowUp) and not row.done and not row.deleted:
+                row.deleted = True
+                touched = True
+            if touched:
+                count(model.__tablename__)
+
+    for record in session.scalars(
+        select(CustomerMerge).where(
+            or_(CustomerMerge.survivor_id.in_(person_ids), CustomerMerge.merged_id.in_(person_ids))
+        )
+    ):
+        record.snapshot = json.dumps({"erased": True}, sort_keys=True)
+        count("customer_merge")
+
+    for conflict in session.scalars(select(SyncConflict).where(SyncConflict.row_id.in_(row_ids))):
+        conflict.base_value = conflict.theirs_value = conflict.mine_value = None
+        count("sync_conflict")
+
+    session.flush()
+    audit.record(
+        session,
+        actor,
+        "erase",
+        target_table="customer",
+        target_id=customer_id,
+        detail={"changed": changed},
+    )
+    return ErasureResult(customer_id=customer_id, erased_at=now, changed=changed)
