@@ -534,6 +534,9 @@ class _Cycle:
         while rounds < MAX_ROUNDS and not self.cancelled:
             rounds += 1
             try:
+                if rounds == 1 and initial and local.initial_upload_pending(self.db):
+                    # Caught up first, the upload's own answers can move the cursor past it.
+                    self.pull_all(meta)
                 self.push_all()
                 self.pull_all(meta)
             except _Answer as answer:

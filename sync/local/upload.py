@@ -7,7 +7,9 @@ rows, so batches are read straight from the tables (DESIGN.md, "Sync contract"):
   again after a lost answer is the same batch holding the same ops, and the server answers it
   from what it stored.
 * A row takes the version the server answered, and the scan position is stored in the same
-  transaction: an upload cut short resumes after the last answered batch.
+  transaction: an upload cut short resumes after the last answered batch. When the server's
+  history since the cursor is exactly the batch, the cursor moves past it too, so the laptop
+  does not pull its own rows back.
 * A rejected row becomes an answered ``insert`` op in the outbox with its reason, like every
   rejected op, so it is shown for review and never sent again.
 * Outbox ops (edits made after enrolment) are pushed after the initial upload. A row edited
@@ -27,6 +29,7 @@ from sqlalchemy import Connection
 
 from showroom.db.base import utcnow
 from showroom.db.engine import Database
+from showroom.models.local import SyncKeys
 from sync import protocol
 from sync.local.outbox import PushOutcome, results_by_op
 from sync.local.store import (
@@ -257,7 +260,31 @@ def record_initial_results(
                 rejected,
             )
         write_state(conn, INITIAL_POSITION_KEY, batch.after)
+        _skip_own_versions(conn, batch, by_op, answer)
     return outcome
+
+
+def _skip_own_versions(
+    conn: Connection,
+    batch: InitialBatch,
+    by_op: Mapping[str, Mapping[str, Any]],
+    answer: Mapping[str, Any],
+) -> None:
+    """Move the cursor past the batch when the server's history there is exactly the batch.
+
+    That is when the cursor was at the server's last sequence number and every op was applied
+    as the next number in turn: the rows at those numbers are these rows with these values,
+    which this laptop holds already, so pulling them back would bring nothing new.
+    """
+    cursor = int(read_state(conn, SyncKeys.CURSOR) or 0)
+    expected = cursor
+    for op in batch.ops:
+        result = by_op[op["op_id"]]
+        expected += 1
+        if result["status"] != protocol.RESULT_APPLIED or result.get("version") != expected:
+            return
+    if answer.get("last_seq") == expected:
+        write_state(conn, SyncKeys.CURSOR, str(expected))
 
 
 def _rows_with_pending_ops(conn: Connection, row_ids: list[str]) -> set[str]:

@@ -156,6 +156,29 @@ def test_an_unanswered_initial_batch_comes_back_identical_and_a_cut_upload_resum
     assert len(sent) == total
 
 
+def test_the_cursor_moves_past_an_upload_only_when_the_servers_history_is_exactly_it(db):
+    generate_demo_data(db, 3, seed=4)
+    local.begin_initial_upload(db)
+    local.set_state(db, {SyncKeys.CURSOR: "7"})
+
+    def answer(batch, first, last_seq):
+        results = [
+            {"op_id": o["op_id"], "status": "applied", "version": first + i}
+            for i, o in enumerate(batch.ops)
+        ]
+        return {"results": results, "last_seq": last_seq}
+
+    batch = local.next_initial_batch(db, 10)
+    local.record_initial_results(db, batch, answer(batch, 8, 17))
+    assert local.cursor_of(db) == 17  # versions 8..17 are this batch, nothing else
+    batch = local.next_initial_batch(db, 10)
+    local.record_initial_results(db, batch, answer(batch, 19, 28))  # 18 is someone else's
+    assert local.cursor_of(db) == 17
+    batch = local.next_initial_batch(db, 10)
+    local.record_initial_results(db, batch, answer(batch, 18, 28))  # another write after it
+    assert local.cursor_of(db) == 17
+
+
 def test_an_answer_missing_an_initial_result_leaves_the_batch_to_send_again(db):
     generate_demo_data(db, 3, seed=4)
     local.begin_initial_upload(db)

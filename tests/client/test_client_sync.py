@@ -260,6 +260,8 @@ def test_initial_upload_of_a_demo_then_a_fresh_laptop_downloads_it(server, new_l
     summary = sync(server, a)
     assert summary.checksum_ok is True
     assert summary.pushed >= demo.customers + demo.customer_phones
+    # Nobody else wrote meanwhile: the laptop does not pull its own upload back.
+    assert summary.pulled == 1  # the dealer's row, which the server made
     b = enrolled(server, new_laptop, "b")
     summary = sync(server, b, pull_limit=50)
     assert summary.checksum_ok is True
