@@ -30,6 +30,7 @@ from sqlalchemy.orm import Session
 from showroom.actor import Actor
 from showroom.errors import ValidationError
 from showroom.models import Customer, CustomerPhone, CustomerVehicle, FollowUp, User
+from showroom.services import leads
 from showroom.services.customers import search_customers
 from showroom.vocabulary import IntentLevel, LifecycleStage
 
@@ -203,9 +204,12 @@ def _open_follow_up(task) -> ColumnElement[bool]:
     return and_(task.c.done.is_(False), task.c.deleted.is_(False))
 
 
-def _conditions(c, f: CustomerFilter, today: dt.date) -> list[ColumnElement[bool]]:
-    """Live customers (not deleted, not merged away) that pass the filter."""
+def _conditions(c, f: CustomerFilter, today: dt.date, visible=None) -> list[ColumnElement[bool]]:
+    """Live customers (not deleted, not merged away) that pass the filter and, when given, the
+    ``visible`` condition (the leads the actor may see)."""
     where = [c.deleted.is_(False), c.merged_into_id.is_(None)]
+    if visible is not None:
+        where.append(visible)
     if f.intent_levels:
         where.append(c.intent_level.in_(f.intent_levels))
     if f.lifecycle_stage:
@@ -248,9 +252,11 @@ class _Segment:
     source: Any  # the FROM clause
 
 
-def _segments(sort: str, descending: bool, f: CustomerFilter, today: dt.date) -> list[_Segment]:
+def _segments(
+    sort: str, descending: bool, f: CustomerFilter, today: dt.date, visible=None
+) -> list[_Segment]:
     c = Customer.__table__.c
-    live = tuple(_conditions(c, f, today))
+    live = tuple(_conditions(c, f, today, visible))
     if sort in ("updated_at", "created_at", "name"):
         return [_Segment(live, c.id, c[sort], Customer.__table__)]
     if sort == "intent_level":
@@ -345,7 +351,9 @@ def list_customers(
             "after", "翻页位置与排序方式不符", "the cursor belongs to a different sort"
         )
     today = today or dt.date.today()
-    segments = _segments(sort, descending, f, today)
+    # A salesperson does not see other salespeople's leads when the store hides them.
+    visible = leads.hidden_leads_condition(session, actor, Customer.__table__.c.assigned_to_id)
+    segments = _segments(sort, descending, f, today, visible)
 
     # One row more than asked for says whether another page follows.
     found: list[tuple[int, str, Any]] = []
@@ -377,7 +385,8 @@ def count_customers(
     """How many live customers pass ``filter``. Raises ValidationError like list_customers."""
     f = _checked_filter(session, filter or CustomerFilter())
     c = Customer.__table__.c
-    where = _conditions(c, f, today or dt.date.today())
+    visible = leads.hidden_leads_condition(session, actor, c.assigned_to_id)
+    where = _conditions(c, f, today or dt.date.today(), visible)
     return session.execute(
         select(func.count()).select_from(Customer.__table__).where(*where)
     ).scalar_one()

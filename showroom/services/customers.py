@@ -250,13 +250,17 @@ def _normalise(session: Session, values: Mapping[str, Any]) -> dict[str, Any]:
 
 
 def get_customer(session: Session, actor: Actor, customer_id: str) -> CustomerDTO:
-    """The customer with phones and vehicles. Raises NotFoundError for unknown or deleted ids."""
-    return customer_dto(session, load_customer(session, customer_id))
+    """The customer with phones and vehicles. Raises NotFoundError for unknown or deleted ids
+    (and for another salesperson's lead when the store hides them)."""
+    customer = load_customer(session, customer_id)
+    leads.require_lead_access(session, actor, customer, write=False)
+    return customer_dto(session, customer)
 
 
 def get_customer_record(session: Session, actor: Actor, customer_id: str) -> CustomerRecord:
     """The whole record: profile, consents, level history, follow-ups and interactions."""
     customer = load_customer(session, customer_id)
+    leads.require_lead_access(session, actor, customer, write=False)
 
     def live(model):
         return select(model).where(model.customer_id == customer_id, model.deleted.is_(False))
@@ -482,10 +486,12 @@ def update_customer(
 
     A change of ``intent_level`` goes through the level rules (history, F needs ``reason``).
     Raises ValidationError, NotFoundError, or DuplicateCustomerError when a new phone, ID
-    number or email belongs to another customer (unless ``force``).
+    number or email belongs to another customer (unless ``force``); PermissionDeniedError for
+    another salesperson's lead.
     """
     bind_actor(session, actor)
     customer = load_customer(session, customer_id)
+    leads.require_lead_access(session, actor, customer, write=True)
     changes = dict(changes)
     reason = changes.pop("reason", None)
     data = _normalise(session, changes)
@@ -522,6 +528,7 @@ def delete_customer(session: Session, actor: Actor, customer_id: str) -> None:
     """
     bind_actor(session, actor)
     customer = load_customer(session, customer_id)
+    leads.require_lead_access(session, actor, customer, write=True)
     customer.deleted = True
     for task in session.scalars(
         select(FollowUp).where(
@@ -543,6 +550,7 @@ def add_vehicle(
     """Add a vehicle to a customer. Raises DuplicateCustomerError if the VIN is on another."""
     bind_actor(session, actor)
     customer = load_customer(session, customer_id)
+    leads.require_lead_access(session, actor, customer, write=True)
     values = _vehicle_values(session, draft, 0)
     if values["vin"]:
         for existing in vehicle_rows(session, customer.id):
@@ -600,9 +608,10 @@ def search_customers(
         vehicles.setdefault(v.customer_id, []).append(v)
 
     hits = []
+    visible = leads.lead_filter(session, actor)
     for cid, rank in ranked:
         c = customers.get(cid)
-        if c is None:
+        if c is None or not visible(c.assigned_to_id):
             continue
         c_phones, c_vehicles = phones.get(cid, []), vehicles.get(cid, [])
         matched_on, phone, vehicle = _matched(folded, c, c_phones, c_vehicles)

@@ -274,3 +274,11 @@ def pending_lost_requests(session: Session, actor: Actor) -> list[IntentChangeDT
         .order_by(IntentChange.changed_at)
     )
     return [intent_change_dto(r) for r in rows]
+
+
+def lead_filter(session: Session, actor: Actor):
+    """A predicate on ``assigned_to_id``: whether ``actor`` may see that lead at all."""
+    if sees_all_leads(actor):
+        return lambda _assigned_to_id: True
+    visibility = lead_visibility(session)
+    return lambda assigned_to_id: lead_access_for(actor, assigned_to_id, visibility) != "none"

@@ -227,9 +227,11 @@ def test_a_customer_saved_elsewhere_appears_through_data_changed(
     qtbot.waitUntil(lambda: page.summary.text() == page.tr("%1 customers").replace("%1", "5"))
 
 
-def test_a_change_elsewhere_updates_the_row(qtbot, page, runner, sales, people):
-    def rename(session):
-        return customers.update_customer(session, sales, people["wang"], {"name": "王芳芳"})
+def test_a_change_elsewhere_updates_the_row(qtbot, page, runner, staff, people):
+    def rename(session):  # by the salesperson the customer belongs to
+        return customers.update_customer(
+            session, staff["sales2"], people["wang"], {"name": "王芳芳"}
+        )
 
     runner.db(rename, changed=lambda r: Changed("customer", (r.id,), "updated"), write=True)
     qtbot.waitUntil(
