@@ -257,3 +257,36 @@ def test_erasure_guards_against_the_wrong_record_and_twice(db, manager, full_cus
     with db.session_scope() as session, pytest.raises(ValidationError) as error:
         privacy.erase_customer(session, manager, cid)
     assert error.value.field == "customer"
+
+
+def pdf_text(pdf: bytes, tmp_path) -> str:
+    import shutil
+    import subprocess
+
+    tool = shutil.which("pdftotext")
+    assert tool, "pdftotext (poppler-utils) is needed to read the PDF back"
+    path = tmp_path / "export.pdf"
+    path.write_bytes(pdf)
+    return subprocess.run(
+        [tool, "-layout", str(path), "-"], capture_output=True, text=True, check=True
+    ).stdout
+
+
+def test_export_pdf_is_readable_chinese_with_embedded_font_and_page_numbers(
+    db, manager, full_customer, tmp_path
+):
+    from showroom.documents.customer_export import render_customer_export
+    from showroom.services import privacy
+
+    cid, _twin, vin, id_number = full_customer
+    with db.session_scope() as session:
+        export = privacy.export_customer_data(session, manager, cid)
+    pdf = render_customer_export(export.data)
+    assert pdf.startswith(b"%PDF")
+    assert b"/FontFile2" in pdf  # the CJK font travels inside the file
+    text = pdf_text(pdf, tmp_path)
+    for expected in ("个人信息副本", "陈晓明", "138 1234 8000", id_number, vin, "询问途观L价格",
+                     "营销关怀", "基本信息", "个人信息访问与处理记录", "第 1 页，共"):  # fmt: skip
+        assert expected in text, expected
+    pages = text.count("第 ")
+    assert f"共 {pages} 页" in text
