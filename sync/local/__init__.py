@@ -64,6 +64,7 @@ from sync.local.store import (
 )
 from sync.local.upload import (
     INITIAL_POSITION_KEY,
+    INITIAL_ROWS_KEY,
     INITIAL_UPLOAD_KEY,
     InitialBatch,
     begin_initial_upload,
@@ -81,6 +82,7 @@ __all__ = [
     "DEVICE_KEY",
     "FULL_RESYNC_KEY",
     "INITIAL_POSITION_KEY",
+    "INITIAL_ROWS_KEY",
     "INITIAL_UPLOAD_KEY",
     "PURGED_KEY",
     "REINDEX_LIMIT",

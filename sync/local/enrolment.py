@@ -15,13 +15,14 @@ from sync.local.store import (
     DEVICE_KEY,
     SYSTEM_USERNAME,
     LocalSyncError,
+    get_state,
     quote,
     read_state,
     utc_text,
     write_state,
     writer,
 )
-from sync.local.upload import initial_upload_remaining, start_initial_upload
+from sync.local.upload import INITIAL_ROWS_KEY, start_initial_upload
 
 # --- enrolment -------------------------------------------------------------------------------
 
@@ -139,9 +140,9 @@ def adopt_enrolment(
         write_state(conn, SyncKeys.DEALER_NAME, dealer_name)
         write_state(conn, DEVICE_KEY, device_id)
         if never_synced:
-            start_initial_upload(conn, restart=True)
             conn.execute(text("DELETE FROM sync_outbox"))
+            start_initial_upload(conn, restart=True)
             write_state(conn, SyncKeys.CURSOR, "0")
     db.device_id = device_id
-    queued = initial_upload_remaining(db) if never_synced else 0
+    queued = int(get_state(db, INITIAL_ROWS_KEY)[INITIAL_ROWS_KEY] or 0) if never_synced else 0
     return EnrolmentChanges(dealer_rekeyed, system_rekeyed, queued)

@@ -30,6 +30,7 @@ from sqlalchemy import Connection
 from showroom.db.base import utcnow
 from showroom.db.engine import Database
 from showroom.models.local import SyncKeys
+from showroom.services.sync_status import INITIAL_UPLOAD_ROWS
 from sync import protocol
 from sync.local.outbox import PushOutcome, results_by_op
 from sync.local.store import (
@@ -48,6 +49,8 @@ from sync.local.store import (
 
 INITIAL_UPLOAD_KEY = "sync.initial_upload"  # "1" while rows made before the first sync wait
 INITIAL_POSITION_KEY = "sync.initial_upload.after"  # "<table> <id>" of the last row answered
+# Rows the initial upload has still to send, for the status bar's pending count.
+INITIAL_ROWS_KEY = INITIAL_UPLOAD_ROWS
 _IDS = uuid.UUID("5f0c8a52-3d1e-4d8b-9a57-0e6b2f9c4a11")  # namespace of derived op/batch ids
 _FIELDS_JSON = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"))
 
@@ -89,6 +92,7 @@ def start_initial_upload(conn: Connection, *, restart: bool = False) -> None:
     if restart or not read_state(conn, INITIAL_UPLOAD_KEY):
         write_state(conn, INITIAL_UPLOAD_KEY, "1")
         write_state(conn, INITIAL_POSITION_KEY, None)
+        write_state(conn, INITIAL_ROWS_KEY, str(_remaining(conn)))
 
 
 def begin_initial_upload(db: Database) -> None:
@@ -103,18 +107,22 @@ def initial_upload_pending(db: Database) -> bool:
 def initial_upload_remaining(db: Database) -> int:
     """How many rows the initial upload has still to send (0 when none is under way)."""
     with db.engine.connect() as conn:
-        if not read_state(conn, INITIAL_UPLOAD_KEY):
-            return 0
-        position = _position(read_state(conn, INITIAL_POSITION_KEY))
-        total = 0
-        for index, table in enumerate(_upload_tables()):
-            where, params = _after(index, table, position)
-            if where is None:
-                continue
-            total += conn.exec_driver_sql(
-                f"SELECT count(*) FROM {quote(table)} WHERE {_qualifying(table)}{where}", params
-            ).scalar()
-        return total
+        return _remaining(conn)
+
+
+def _remaining(conn: Connection) -> int:
+    if not read_state(conn, INITIAL_UPLOAD_KEY):
+        return 0
+    position = _position(read_state(conn, INITIAL_POSITION_KEY))
+    total = 0
+    for index, table in enumerate(_upload_tables()):
+        where, params = _after(index, table, position)
+        if where is None:
+            continue
+        total += conn.exec_driver_sql(
+            f"SELECT count(*) FROM {quote(table)} WHERE {_qualifying(table)}{where}", params
+        ).scalar()
+    return total
 
 
 def _position(text: str | None) -> tuple[int, str] | None:
@@ -148,6 +156,7 @@ def finish_initial_upload(db: Database, after: str | None) -> bool:
             return False
         write_state(conn, INITIAL_UPLOAD_KEY, None)
         write_state(conn, INITIAL_POSITION_KEY, None)
+        write_state(conn, INITIAL_ROWS_KEY, None)
     return True
 
 
@@ -260,6 +269,8 @@ def record_initial_results(
                 rejected,
             )
         write_state(conn, INITIAL_POSITION_KEY, batch.after)
+        waiting = int(read_state(conn, INITIAL_ROWS_KEY) or 0)
+        write_state(conn, INITIAL_ROWS_KEY, str(max(0, waiting - len(batch.ops))))
         _skip_own_versions(conn, batch, by_op, answer)
     return outcome
 

@@ -16,6 +16,7 @@ from showroom.models import Customer, SyncOutbox
 from showroom.models.local import SyncKeys
 from showroom.services import customers, dealer
 from showroom.services.customers import CustomerDraft
+from showroom.services.sync_status import sync_status
 from sync import client, local
 
 
@@ -256,8 +257,13 @@ def test_the_cursor_only_moves_with_a_written_page(server, new_laptop, monkeypat
 def test_initial_upload_of_a_demo_then_a_fresh_laptop_downloads_it(server, new_laptop):
     a = new_laptop("a")
     demo = generate_demo_data(a, 25, seed=4)
-    client.enroll(a, SERVER_URL, server.code(), http=server.session())
+    enrolment = client.enroll(a, SERVER_URL, server.code(), http=server.session())
+    with a.session_scope(write=False) as session:
+        # The status bar counts the rows waiting for the initial upload as pending changes.
+        assert sync_status(session).pending_changes == enrolment.ops_queued > demo.customers
     summary = sync(server, a)
+    with a.session_scope(write=False) as session:
+        assert sync_status(session).pending_changes == 0
     assert summary.checksum_ok is True
     assert summary.pushed >= demo.customers + demo.customer_phones
     # Nobody else wrote meanwhile: the laptop does not pull its own upload back.
