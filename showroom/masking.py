@@ -17,6 +17,7 @@ Rules:
 from __future__ import annotations
 
 import dataclasses
+from dataclasses import dataclass
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -122,3 +123,36 @@ def reveal_personal_data(
         detail=detail or None,
     )
     return value
+
+
+@dataclass(frozen=True)
+class RevealedProfile:
+    """Full values shown after a reveal: phones by phone id, and the ID number."""
+
+    phones: dict[str, str]
+    id_number: str | None
+
+
+def reveal_profile(session: Session, actor: Actor, customer_id: str) -> RevealedProfile:
+    """Reveal every phone and the ID number of one customer, as the 360 view's "Reveal" does.
+
+    One audit entry per value revealed (each phone, the ID number). Raises
+    PermissionDeniedError before anything is revealed or recorded when the role may not see
+    them, NotFoundError for an unknown customer.
+    """
+    customer = load_customer(session, customer_id)
+    permissions.require(actor, "reveal_personal_data", owner_id=customer.assigned_to_id)
+    phones = {
+        phone_id: reveal_personal_data(session, actor, customer_id, "phone", phone_id=phone_id)
+        for phone_id in session.scalars(
+            select(CustomerPhone.id).where(
+                CustomerPhone.customer_id == customer_id, CustomerPhone.deleted.is_(False)
+            )
+        ).all()
+    }
+    id_number = (
+        reveal_personal_data(session, actor, customer_id, "id_number")
+        if customer.id_number
+        else None
+    )
+    return RevealedProfile(phones=phones, id_number=id_number)

@@ -105,3 +105,18 @@ def test_reveal_of_something_else_names_the_field(db, manager, customer_id):
     with db.session_scope() as session, pytest.raises(ValidationError) as error:
         masking.reveal_personal_data(session, manager, customer_id, "address")
     assert error.value.field == "what"
+
+
+def test_reveal_profile_records_one_entry_per_value(db, sales, customer_id):
+    with db.session_scope() as session:
+        shown = masking.reveal_profile(session, sales, customer_id)
+    assert sorted(shown.phones.values()) == ["+442079460958", "+8613812348000"]
+    assert shown.id_number.startswith("110101199003071")
+    actions = sorted(e.action for e in audit_entries(db))
+    assert actions == ["reveal_id_number", "reveal_phone", "reveal_phone"]
+
+
+def test_reveal_profile_denied_records_nothing(db, advisor, customer_id):
+    with db.session_scope() as session, pytest.raises(PermissionDeniedError):
+        masking.reveal_profile(session, advisor, customer_id)
+    assert audit_entries(db) == []
