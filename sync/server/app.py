@@ -365,9 +365,13 @@ def create_app(settings: Settings, engine=None) -> FastAPI:
         epoch: Epoch = None,
         since: Annotated[int, Query()] = 0,
         limit: Annotated[int, Query()] = protocol.DEFAULT_PULL_LIMIT,
+        skip_own: Annotated[bool, Query()] = False,
     ) -> Response:
-        """Rows changed after ``since``, in version order, ``limit`` at most."""
-        return Response(pull.pull(engine, who, since, limit, epoch), media_type=JSON_TYPE)
+        """Rows changed after ``since``, in version order, ``limit`` at most. With ``skip_own``
+        the rows this device pushed and holds exactly as stored are left out (never ask for it
+        in a full resync)."""
+        answer = pull.pull(engine, who, since, limit, epoch, skip_own=skip_own)
+        return Response(answer, media_type=JSON_TYPE)
 
     @app.get(
         f"{P}/sync/checksum", tags=["sync"], responses=_responses(_CHECKSUM_SCHEMA, *_AUTHENTICATED)

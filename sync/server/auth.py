@@ -54,6 +54,15 @@ class DeviceContext:
     schema_version: int | None
     # The dealer's counter row as read with the token (pushes re-read it under the lock).
     dealer: DealerState
+    # This enrolment of the device (a new token, a new key): see :func:`enrolment_key`.
+    enrolment: str = ""
+
+
+def enrolment_key(token_hash: str) -> str:
+    """A short key for one enrolment, from its token's hash. A laptop enrolled again (say after
+    a reinstall, with an empty database) gets a new key, so rows it wrote before are sent again.
+    """
+    return token_hash[:16]
 
 
 def authenticate(engine: Engine, authorization: str | None) -> DeviceContext:
@@ -64,6 +73,7 @@ def authenticate(engine: Engine, authorization: str | None) -> DeviceContext:
     token = token.strip()
     if scheme.lower() != "bearer" or not token:
         raise unauthorized("Authorization must be 'Bearer <device token>'")
+    token_hash = hash_secret(token)
     with read_transaction(engine) as conn:
         row = conn.execute(
             select(
@@ -81,13 +91,15 @@ def authenticate(engine: Engine, authorization: str | None) -> DeviceContext:
                 dealer.c.purged_through,
             )
             .join(dealer, dealer.c.id == device.c.dealer_id)
-            .where(device.c.token_hash == hash_secret(token))
+            .where(device.c.token_hash == token_hash)
         ).first()
     if row is None:
         raise unauthorized("unknown device token")
     if row.revoked_at is not None:
         raise unauthorized("this device has been revoked; enrol it again")
-    return DeviceContext(*row[:6], DealerState(row.dealer_id, *row[7:]))
+    return DeviceContext(
+        *row[:6], DealerState(row.dealer_id, *row[7:]), enrolment=enrolment_key(token_hash)
+    )
 
 
 def _retry_after(engine: Engine, address: str, now: dt.datetime, max_failures: int, window: int):

@@ -6,7 +6,7 @@ import datetime as dt
 import hashlib
 import json
 
-from sqlalchemy import Engine, select, update
+from sqlalchemy import Engine, or_, select, update
 
 from sync import protocol
 from sync.server.auth import DeviceContext
@@ -33,12 +33,24 @@ def _checked_dealer(engine: Engine, who: DeviceContext, epoch: str | None, curso
     return state
 
 
-def pull(engine: Engine, who: DeviceContext, since: int, limit: int, epoch: str | None) -> str:
+def pull(
+    engine: Engine,
+    who: DeviceContext,
+    since: int,
+    limit: int,
+    epoch: str | None,
+    *,
+    skip_own: bool = False,
+) -> str:
     """One page of the dealer's rows changed after ``since``, as JSON text.
 
     Rows come in version order, each in its latest state. Because a dealer's pushes are
     serialized and commit whole, the committed versions always form a prefix: a page never
     skips a row that a later page would need. 410 when ``since`` is behind purged tombstones.
+
+    With ``skip_own`` the rows this enrolment wrote exactly as its laptop holds them
+    (``record.clean_for``) are left out, and ``next_since`` still moves past them. A laptop
+    asks for it only while it trusts its own rows: never in a full resync or a recovery.
     """
     if not 0 <= since <= MAX_INT:
         raise bad_request("since: expected a whole number >= 0")
@@ -52,24 +64,27 @@ def pull(engine: Engine, who: DeviceContext, since: int, limit: int, epoch: str 
             protocol.ERROR_RESYNC_REQUIRED,
             f"since: deleted rows up to {state.purged_through} were purged; re-sync from 0",
         )
+    query = select(
+        record.c.table_name,
+        record.c.row_id,
+        record.c.version,
+        record.c.deleted,
+        record.c.data,
+        record.c.updated_at,
+        record.c.updated_by_device,
+    ).where(record.c.dealer_id == who.dealer_id, record.c.version > since)
+    own = skip_own and bool(who.enrolment)
+    if own:
+        query = query.where(or_(record.c.clean_for.is_(None), record.c.clean_for != who.enrolment))
     with read_transaction(engine) as conn:
-        rows = conn.execute(
-            select(
-                record.c.table_name,
-                record.c.row_id,
-                record.c.version,
-                record.c.deleted,
-                record.c.data,
-                record.c.updated_at,
-                record.c.updated_by_device,
-            )
-            .where(record.c.dealer_id == who.dealer_id, record.c.version > since)
-            .order_by(record.c.version)
-            .limit(limit + 1)
-        ).all()
+        rows = conn.execute(query.order_by(record.c.version).limit(limit + 1)).all()
     has_more = len(rows) > limit
     rows = rows[:limit]
     next_since = rows[-1].version if rows else since
+    if own and not has_more:
+        # Every row up to the counter read with the token was committed before this read (a
+        # dealer's pushes commit whole, in order), so the rows left out up to it are passed too.
+        next_since = max(next_since, state.last_seq)
     _note_pulled(engine, who, since)
     dumps = json.dumps
     # The stored data is already canonical JSON: splice it in rather than parse and re-encode.

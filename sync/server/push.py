@@ -57,6 +57,9 @@ class Op:
     base: dict[str, Any]
     base_version: int
     actor_id: str | None
+    # Every value arrived in canonical form (and an insert carried every column): once applied
+    # as is, the stored row is exactly the laptop's.
+    exact: bool = False
 
 
 @dataclasses.dataclass(frozen=True)
@@ -104,7 +107,7 @@ def parse_envelope(body: Any, max_ops: int) -> Envelope:
 def parse_op(raw: dict[str, Any], tables: dict[str, SyncedTable]) -> Op:
     """One op, its values checked and put in canonical wire form; :class:`Rejected` if bad."""
     table_name = raw.get("table")
-    spec = tables.get(table_name) if isinstance(table_name, str) else None
+    spec = tables.get(table_name) if type(table_name) is str else None
     if spec is None:
         raise Rejected(f"table: unknown table {table_name!a}")
     row_id = raw.get("row_id")
@@ -120,25 +123,35 @@ def parse_op(raw: dict[str, Any], tables: dict[str, SyncedTable]) -> Op:
     if actor_id is not None and not _is_id(actor_id):
         raise Rejected("actor_id: expected an id of 1 to 36 characters or null")
     fields = raw.get("fields")
-    if not isinstance(fields, dict):
+    if type(fields) is not dict:
         raise Rejected("fields: expected an object of {field: {new, base}}")
+    columns = spec.columns
+    not_null = spec.not_null
     new: dict[str, Any] = {}
     base: dict[str, Any] = {}
+    exact = True
     for name, change in fields.items():
-        normalize = spec.columns.get(name)
+        normalize = columns.get(name)
         if normalize is None:
             shown = name if name.isascii() and name.isprintable() else ascii(name)
             raise Rejected(f"{table_name}.{shown}: unknown field")
-        if not isinstance(change, dict) or "new" not in change:
+        if type(change) is not dict or "new" not in change:
             raise Rejected(f'{table_name}.{name}: expected {{"new": ..., "base": ...}}')
+        given = change["new"]
         try:
-            value = normalize(change["new"])
+            value = normalize(given)
         except (ValueError, TypeError, ArithmeticError) as exc:
             raise Rejected(f"{table_name}.{name}: {exc}") from None
-        if value is None and name in spec.not_null:
-            raise Rejected(f"{table_name}.{name}: cannot be empty")
+        if value is None:
+            if name in not_null:
+                raise Rejected(f"{table_name}.{name}: cannot be empty")
+        elif exact and (type(value) is not type(given) or value != given):
+            exact = False  # stored in another form than the laptop holds it
         new[name] = value
         old = change.get("base")
+        if old is None:
+            base[name] = None
+            continue
         try:
             base[name] = normalize(old)
         except (ValueError, TypeError, ArithmeticError):
@@ -147,11 +160,12 @@ def parse_op(raw: dict[str, Any], tables: dict[str, SyncedTable]) -> Op:
         kind = protocol.OP_DELETE
     if kind == protocol.OP_DELETE and new.get("deleted") is not True:
         raise Rejected(f"{table_name}.deleted: a delete must set deleted to true")
-    if kind == protocol.OP_INSERT:
+    if kind == protocol.OP_INSERT and len(new) != len(columns):
         missing = sorted(spec.required - new.keys())
         if missing:
             raise Rejected(f"{table_name}.{missing[0]}: required for a new row")
-    return Op(raw["op_id"], table_name, row_id, kind, new, base, base_version, actor_id)
+        exact = False  # the server fills the columns left out
+    return Op(raw["op_id"], table_name, row_id, kind, new, base, base_version, actor_id, exact)
 
 
 @dataclasses.dataclass
@@ -164,9 +178,12 @@ class _Plan:
 class _Batch:
     """The work on one batch: records in memory, seqs handed out, conflicts to write."""
 
-    def __init__(self, dealer_state: DealerState, device_id: str, now: dt.datetime) -> None:
+    def __init__(
+        self, dealer_state: DealerState, device_id: str, now: dt.datetime, enrolment: str = ""
+    ) -> None:
         self.seq = dealer_state.last_seq
         self.device_id = device_id
+        self.enrolment = enrolment or None
         self.now = now
         self.now_text = now.isoformat()
         self.records: dict[tuple[str, str], Rec] = {}
@@ -329,6 +346,11 @@ class _Batch:
                 )
             )
             status = protocol.RESULT_CONFLICT
+        if plan.changes:
+            # Applied as sent on the version the laptop saw, nothing merged or flagged: the
+            # laptop holds this row exactly, so its own pulls may leave it out.
+            clean = status == protocol.RESULT_APPLIED and op.exact and not plan.conflicts
+            rec.clean_for = self.enrolment if clean else None
         return status, rec.version
 
 
@@ -383,7 +405,7 @@ def _apply(
     tables: dict[str, SyncedTable],
     now: dt.datetime,
 ) -> str:
-    batch = _Batch(state, who.id, now)
+    batch = _Batch(state, who.id, now, who.enrolment)
     parsed: list[Op | Rejected] = []
     for raw in envelope.ops:
         try:

@@ -42,6 +42,8 @@ class Rec:
     updated_at: dt.datetime | None = None
     in_db: bool = True  # False: inserted by this batch
     dirty: bool = False
+    # The enrolment that left the row exactly as its laptop holds it (models.record.clean_for).
+    clean_for: str | None = None
 
 
 @dataclasses.dataclass(frozen=True)
@@ -190,6 +192,7 @@ def write_records(conn: Connection, dealer_id: str, recs: Iterable[Rec]) -> None
             "updated_at": rec.updated_at,
             "updated_by_device": rec.updated_by_device,
             "updated_by_actor": rec.updated_by_actor,
+            "clean_for": rec.clean_for,
         }
         if rec.in_db:
             updates.append({"k_table": rec.table, "k_row": rec.row_id, **values})
