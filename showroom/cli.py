@@ -138,6 +138,8 @@ def build_parser() -> argparse.ArgumentParser:
     merge.add_argument("survivor")
     merge.add_argument("merged")
 
+    _user_commands(sub)
+
     enroll = sub.add_parser("enroll", help="enrol this database with the central sync server")
     enroll.add_argument("--server", required=True, help="server URL, e.g. http://10.0.0.5:8765")
     enroll.add_argument("--code", required=True, help="the one-time enrolment code")
@@ -211,6 +213,8 @@ def _run(args: argparse.Namespace) -> int:
             return 0
         if args.command == "customers":
             return _customers(db, actor, args)
+        if args.command == "users":
+            return _users(db, actor, args)
         if args.command == "enroll":
             return _enroll(db, args)
         if args.command == "sync":
@@ -226,6 +230,68 @@ def _run(args: argparse.Namespace) -> int:
     finally:
         db.dispose()
     return 1
+
+
+def _user_commands(sub) -> None:
+    users = sub.add_parser("users", help="staff accounts (admins only)").add_subparsers(
+        dest="action", required=True, parser_class=_Parser
+    )
+    users.add_parser("list", help="every account, active or not")
+    password_help = (
+        "the password is read from the environment variable named by --password-env, else from"
+        " the first line of standard input (never from the command line)"
+    )
+    add = users.add_parser("add", help="add a user; " + password_help)
+    add.add_argument("--username", dest="user", required=True)
+    add.add_argument("--name", required=True, help="display name")
+    add.add_argument("--role", required=True, help="salesperson, service_advisor, manager, admin")
+    add.add_argument("--password-env", metavar="NAME")
+    role = users.add_parser("set-role", help="change a user's role")
+    role.add_argument("--username", dest="user", required=True)
+    role.add_argument("--role", required=True)
+    reset = users.add_parser("reset-password", help="set a new password; " + password_help)
+    reset.add_argument("--username", dest="user", required=True)
+    reset.add_argument("--password-env", metavar="NAME")
+    for name, text in (("deactivate", "stop a user signing in"), ("activate", "let them again")):
+        users.add_parser(name, help=text).add_argument("--username", dest="user", required=True)
+
+
+def _password(args) -> str:
+    import os
+
+    if args.password_env:
+        value = os.environ.get(args.password_env)
+        if value is None:
+            raise ValidationError(
+                "password-env",
+                f"环境变量{args.password_env}未设置",
+                f"environment variable {args.password_env} is not set",
+            )
+        return value
+    return sys.stdin.readline().rstrip("\r\n")
+
+
+def _users(db, actor, args) -> int:
+    from showroom.services import auth, dealer
+
+    with db.session_scope() as session:
+        if args.action == "list":
+            for account in auth.list_accounts(session, actor):
+                emit(account)
+            return 0
+        if args.action == "add":
+            emit(auth.add_user(session, actor, args.user, args.name, args.role, _password(args)))
+            return 0
+        # --username is stored as args.user: args.username is the global --as.
+        user_id = dealer.user_id_for(session, args.user)
+        if args.action == "set-role":
+            emit(auth.set_role(session, actor, user_id, args.role))
+        elif args.action == "reset-password":
+            auth.reset_password(session, actor, user_id, _password(args))
+            emit({"username": args.user, "password_reset": True})
+        else:
+            emit(auth.set_active(session, actor, user_id, args.action == "activate"))
+    return 0
 
 
 def _demo(db, args) -> int:

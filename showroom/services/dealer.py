@@ -221,3 +221,16 @@ def set_idle_lock_minutes(session: Session, actor: Actor, minutes) -> int:
     bind_actor(session, actor)
     _put_setting(session, IDLE_LOCK_SETTING, n)
     return n
+
+
+def user_id_for(session: Session, username: str) -> str:
+    """The id of the person ``username`` (active or not). Raises NotFoundError("user")."""
+    name = (username or "").strip().lower()
+    user_id = session.scalar(
+        select(User.id).where(
+            User.username == name, User.deleted.is_(False), User.system_account.is_(False)
+        )
+    )
+    if user_id is None:
+        raise NotFoundError("user", username)
+    return user_id

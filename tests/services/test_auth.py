@@ -222,3 +222,67 @@ def test_demo_logins_work_on_the_demo_staff(db):
         assert sorted(auth.enable_demo_logins(session)) == sorted(u for u, _ in auth.DEMO_LOGINS)
     for username, role in auth.DEMO_LOGINS:
         assert _login(db, username, auth.DEMO_PASSWORD).role == role
+
+
+# --- the command line ------------------------------------------------------------------------
+
+
+def _cli(capsys, monkeypatch, path, *argv, stdin: str = ""):
+    import io
+    import json
+
+    from showroom.cli import main
+
+    monkeypatch.setattr("sys.stdin", io.StringIO(stdin))
+    code = main(["--db", str(path), *argv])
+    out, err = capsys.readouterr()
+    return code, [json.loads(line) for line in out.splitlines() if line.strip()], err
+
+
+def test_cli_manages_users_and_they_can_sign_in(db, capsys, monkeypatch):
+    path = Path(db.engine.url.database)
+    monkeypatch.setenv("NEW_PW", "from-the-env-1")
+    code, (added,), _ = _cli(
+        capsys, monkeypatch, path, "users", "add", "--username", "lina", "--name", "李娜",
+        "--role", "salesperson", "--password-env", "NEW_PW",
+    )  # fmt: skip
+    assert code == 0 and added["role"] == "salesperson" and "password_hash" not in added
+    assert _login(db, "lina", "from-the-env-1").display_name == "李娜"
+
+    code, (changed,), _ = _cli(
+        capsys, monkeypatch, path, "users", "set-role", "--username", "lina", "--role", "manager"
+    )
+    assert code == 0 and changed["role"] == "manager"
+    code, _, _ = _cli(
+        capsys, monkeypatch, path, "users", "reset-password", "--username", "lina",
+        stdin="typed-on-stdin-2\n",
+    )  # fmt: skip
+    assert code == 0 and _login(db, "lina", "typed-on-stdin-2").role == Role.MANAGER
+    code, _, _ = _cli(capsys, monkeypatch, path, "users", "deactivate", "--username", "lina")
+    assert code == 0
+    with pytest.raises(auth.AuthenticationError):
+        _login(db, "lina", "typed-on-stdin-2")
+    code, listed, _ = _cli(capsys, monkeypatch, path, "users", "list")
+    assert [(a["username"], a["active"]) for a in listed] == [("lina", False)]
+
+
+def test_cli_refuses_bad_input_and_non_admins_naming_the_problem(db, capsys, monkeypatch):
+    path = Path(db.engine.url.database)
+    code, _, err = _cli(
+        capsys, monkeypatch, path, "users", "add", "--username", "lina", "--name", "李娜",
+        "--role", "salesperson", stdin="short\n",
+    )  # fmt: skip
+    assert code == 2 and "password" in err
+    _cli(
+        capsys, monkeypatch, path, "users", "add", "--username", "lina", "--name", "李娜",
+        "--role", "salesperson", stdin="long-enough-1\n",
+    )  # fmt: skip
+    code, _, err = _cli(
+        capsys, monkeypatch, path, "--as", "lina", "users", "set-role", "--username", "lina",
+        "--role", "admin",
+    )  # fmt: skip
+    assert code != 0 and "管理用户" in err
+    code, _, err = _cli(
+        capsys, monkeypatch, path, "users", "set-role", "--username", "ghost", "--role", "admin"
+    )
+    assert code != 0 and "ghost" in err
