@@ -6,7 +6,7 @@ import datetime as dt
 import hashlib
 import json
 
-from sqlalchemy import Engine, or_, select, update
+from sqlalchemy import DateTime, Engine, or_, select, type_coerce, update
 
 from sync import protocol
 from sync.server.auth import DeviceContext
@@ -70,7 +70,8 @@ def pull(
         record.c.version,
         record.c.deleted,
         record.c.data,
-        record.c.updated_at,
+        # Stored as naive UTC: read as is and formatted once per distinct value below.
+        type_coerce(record.c.updated_at, DateTime()),
         record.c.updated_by_device,
     ).where(record.c.dealer_id == who.dealer_id, record.c.version > since)
     own = skip_own and bool(who.enrolment)
@@ -80,27 +81,47 @@ def pull(
         rows = conn.execute(query.order_by(record.c.version).limit(limit + 1)).all()
     has_more = len(rows) > limit
     rows = rows[:limit]
-    next_since = rows[-1].version if rows else since
+    next_since = rows[-1][2] if rows else since
     if own and not has_more:
         # Every row up to the counter read with the token was committed before this read (a
         # dealer's pushes commit whole, in order), so the rows left out up to it are passed too.
         next_since = max(next_since, state.last_seq)
     _note_pulled(engine, who, since)
-    dumps = json.dumps
     # The stored data is already canonical JSON: splice it in rather than parse and re-encode.
-    parts = [
-        f'{{"table":{dumps(r.table_name)},"id":{dumps(r.row_id)},"version":{r.version},'
-        f'"deleted":{"true" if r.deleted else "false"},"data":{r.data},'
-        f'"updated_at":"{r.updated_at.isoformat()}",'
-        f'"updated_by_device":{dumps(r.updated_by_device)}}}'
-        for r in rows
-    ]
+    # Tables, devices and timestamps repeat from row to row (a batch shares its timestamp):
+    # each distinct one is encoded once.
+    tables: dict[str, str] = {}
+    devices: dict[str | None, str] = {}
+    moments: dict[dt.datetime, str] = {}
+    parts = []
+    append = parts.append
+    for table_name, row_id, version, deleted, data, updated_at, by_device in rows:
+        table_text = tables.get(table_name)
+        if table_text is None:
+            table_text = tables[table_name] = f'{{"table":{_json_text(table_name)},"id":'
+        device_text = devices.get(by_device)
+        if device_text is None:
+            device_text = devices[by_device] = f',"updated_by_device":{json.dumps(by_device)}}}'
+        moment = moments.get(updated_at)
+        if moment is None:
+            moment = moments[updated_at] = f',"updated_at":"{updated_at.isoformat()}+00:00"'
+        append(
+            f'{table_text}{_json_text(row_id)},"version":{version},'
+            f'"deleted":{"true" if deleted else "false"},"data":{data}{moment}{device_text}'
+        )
     return (
         f'{{"rows":[{",".join(parts)}],"next_since":{next_since},'
         f'"has_more":{"true" if has_more else "false"},'
         f'"last_seq":{max(state.last_seq, next_since)},'
         f'"server_time":"{utcnow().isoformat()}"}}'
     )
+
+
+def _json_text(value: str) -> str:
+    """``json.dumps(value)`` for text, without the encoder's overhead in the common case."""
+    if value.isascii() and value.isprintable() and '"' not in value and "\\" not in value:
+        return f'"{value}"'
+    return json.dumps(value)
 
 
 def _note_pulled(engine: Engine, who: DeviceContext, since: int) -> None:
