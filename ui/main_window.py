@@ -43,6 +43,7 @@ PAGES: list[tuple[str, Callable[[], str], str | None]] = [
     ("complaints", lambda: tr("Complaints"), None),
     ("reports", lambda: tr("Reports"), None),
     ("conflicts", lambda: tr("Sync conflicts"), "ui.sync.page:ConflictsPage"),
+    ("audit", lambda: tr("Audit trail"), "ui.audit.page:AuditPage"),
     ("settings", lambda: tr("Settings"), "ui.settings:SettingsPage"),
 ]
 

@@ -175,6 +175,22 @@
         <translation>添加车辆</translation>
     </message>
     <message>
+        <source>Export data</source>
+        <translation>导出资料</translation>
+    </message>
+    <message>
+        <source>Export everything held about this customer as JSON and PDF (PIPL request)</source>
+        <translation>导出本店保存的该客户全部资料（JSON 和 PDF，个人信息查阅请求）</translation>
+    </message>
+    <message>
+        <source>Erase…</source>
+        <translation>删除个人信息…</translation>
+    </message>
+    <message>
+        <source>Erase this customer's personal data (PIPL request)</source>
+        <translation>删除该客户的个人信息（个人信息删除请求）</translation>
+    </message>
+    <message>
         <source>VIP</source>
         <translation>VIP</translation>
     </message>
@@ -387,8 +403,80 @@
         <translation>基本信息</translation>
     </message>
     <message>
+        <source>Add a user</source>
+        <translation type="unfinished" />
+    </message>
+    <message>
+        <source>User name</source>
+        <translation type="unfinished" />
+    </message>
+    <message>
         <source>Name</source>
         <translation>姓名</translation>
+    </message>
+    <message>
+        <source>Role</source>
+        <translation>角色</translation>
+    </message>
+    <message>
+        <source>First password</source>
+        <translation type="unfinished" />
+    </message>
+    <message>
+        <source>Add</source>
+        <translation type="unfinished" />
+    </message>
+    <message>
+        <source>Users</source>
+        <translation type="unfinished" />
+    </message>
+    <message>
+        <source>Add a user…</source>
+        <translation type="unfinished" />
+    </message>
+    <message>
+        <source>Role:</source>
+        <translation type="unfinished" />
+    </message>
+    <message>
+        <source>Set role</source>
+        <translation type="unfinished" />
+    </message>
+    <message>
+        <source>Reset password…</source>
+        <translation type="unfinished" />
+    </message>
+    <message>
+        <source>Deactivate</source>
+        <translation type="unfinished" />
+    </message>
+    <message>
+        <source>State</source>
+        <translation type="unfinished" />
+    </message>
+    <message>
+        <source>Active</source>
+        <translation type="unfinished" />
+    </message>
+    <message>
+        <source>Deactivated</source>
+        <translation type="unfinished" />
+    </message>
+    <message>
+        <source>No password</source>
+        <translation type="unfinished" />
+    </message>
+    <message>
+        <source>Reactivate</source>
+        <translation type="unfinished" />
+    </message>
+    <message>
+        <source>Reset password</source>
+        <translation type="unfinished" />
+    </message>
+    <message>
+        <source>New password for %1:</source>
+        <translation type="unfinished" />
     </message>
     <message>
         <source>Mobile, or landline with area code</source>
@@ -685,6 +773,14 @@
     <message>
         <source>This area is not available yet. It comes in a later release.</source>
         <translation>此功能尚未开放，将在后续版本中提供。</translation>
+    </message>
+    <message>
+        <source>Account</source>
+        <translation type="unfinished" />
+    </message>
+    <message>
+        <source>Lock</source>
+        <translation type="unfinished" />
     </message>
     <message>
         <source>Store: %1</source>
@@ -1015,12 +1111,108 @@
         <translation>状态：%1</translation>
     </message>
     <message>
+        <source>Revealed an ID number</source>
+        <translation>查看完整证件号</translation>
+    </message>
+    <message>
+        <source>Revealed a phone number</source>
+        <translation>查看完整电话</translation>
+    </message>
+    <message>
+        <source>Printed</source>
+        <translation>打印</translation>
+    </message>
+    <message>
+        <source>Exported personal data</source>
+        <translation>导出个人信息</translation>
+    </message>
+    <message>
+        <source>Merged customers</source>
+        <translation>合并客户</translation>
+    </message>
+    <message>
         <source>Deleted</source>
         <translation>已删除</translation>
     </message>
     <message>
+        <source>Changed a consent</source>
+        <translation>变更授权</translation>
+    </message>
+    <message>
+        <source>Changed a role</source>
+        <translation>变更角色</translation>
+    </message>
+    <message>
+        <source>Erased personal data</source>
+        <translation>删除个人信息</translation>
+    </message>
+    <message>
+        <source>Changed a user</source>
+        <translation>用户变更</translation>
+    </message>
+    <message>
+        <source>Failed sign-in</source>
+        <translation>登录失败</translation>
+    </message>
+    <message>
+        <source>Account locked</source>
+        <translation>账户锁定</translation>
+    </message>
+    <message>
+        <source>given</source>
+        <translation>同意</translation>
+    </message>
+    <message>
+        <source>withdrawn</source>
+        <translation>撤回</translation>
+    </message>
+    <message>
+        <source>absorbed %1</source>
+        <translation>并入 %1</translation>
+    </message>
+    <message>
+        <source>Audit trail</source>
+        <translation>审计日志</translation>
+    </message>
+    <message>
+        <source>Action:</source>
+        <translation>操作：</translation>
+    </message>
+    <message>
+        <source>All actions</source>
+        <translation>全部操作</translation>
+    </message>
+    <message>
         <source>Refresh</source>
         <translation>刷新</translation>
+    </message>
+    <message>
+        <source>Time</source>
+        <translation>时间</translation>
+    </message>
+    <message>
+        <source>Action</source>
+        <translation>操作</translation>
+    </message>
+    <message>
+        <source>Staff</source>
+        <translation>员工</translation>
+    </message>
+    <message>
+        <source>Concerning</source>
+        <translation>对象</translation>
+    </message>
+    <message>
+        <source>Details</source>
+        <translation>详情</translation>
+    </message>
+    <message>
+        <source>Load more</source>
+        <translation>加载更多</translation>
+    </message>
+    <message>
+        <source>Nothing has been recorded yet.</source>
+        <translation>暂无记录。</translation>
     </message>
     <message>
         <source>Reload the lists (F5)</source>
@@ -1177,6 +1369,168 @@
     <message>
         <source>The rejected change was dismissed.</source>
         <translation>已移除这条被拒绝的修改。</translation>
+    </message>
+    <message>
+        <source>Unlock the database</source>
+        <translation>解锁数据库</translation>
+    </message>
+    <message>
+        <source>Set the admin secret</source>
+        <translation>设置管理员密码</translation>
+    </message>
+    <message>
+        <source>The customer database on this computer is encrypted and its key is not in this computer's keyring. Enter the admin secret to unlock it.</source>
+        <translation>本机的客户数据库已加密，而本机的钥匙串中没有它的密钥。请输入管理员密码来解锁。</translation>
+    </message>
+    <message>
+        <source>The customer database on this computer is encrypted. Set an admin secret: with it, an administrator can unlock the database if this computer's keyring is lost. Keep it somewhere safe, away from this computer.</source>
+        <translation>本机的客户数据库已加密。请设置管理员密码：如果本机的钥匙串丢失，管理员可以用它解锁数据库。请把它保存在安全的地方，不要放在这台电脑上。</translation>
+    </message>
+    <message>
+        <source>The key is already kept in this computer's keyring; you may skip this.</source>
+        <translation>密钥已保存在本机的钥匙串中，可以跳过此步。</translation>
+    </message>
+    <message>
+        <source>Admin secret</source>
+        <translation>管理员密码</translation>
+    </message>
+    <message>
+        <source>Repeat it</source>
+        <translation>再输入一次</translation>
+    </message>
+    <message>
+        <source>Showroom is locked</source>
+        <translation type="unfinished" />
+    </message>
+    <message>
+        <source>Switch user…</source>
+        <translation type="unfinished" />
+    </message>
+    <message>
+        <source>Unlock</source>
+        <translation>解锁</translation>
+    </message>
+    <message>
+        <source>Signed in: %1 (%2). Type your password to continue.</source>
+        <translation type="unfinished" />
+    </message>
+    <message>
+        <source>Skip</source>
+        <translation>跳过</translation>
+    </message>
+    <message>
+        <source>Enter the admin secret.</source>
+        <translation>请输入管理员密码。</translation>
+    </message>
+    <message>
+        <source>The two entries differ.</source>
+        <translation>两次输入不一致。</translation>
+    </message>
+    <message>
+        <source>Cannot open the database</source>
+        <translation>无法打开数据库</translation>
+    </message>
+    <message>
+        <source>The customer database on this computer is encrypted, and neither this computer's keyring nor an admin secret holds its key. Without the key the local data cannot be read. What was synced is safe on the server: an administrator can enrol this computer again and download it.</source>
+        <translation>本机的客户数据库已加密，但本机的钥匙串和管理员密码都没有它的密钥。没有密钥，本机数据无法读取。已同步的数据仍安全地保存在服务器上：管理员可以重新登记这台电脑并重新下载数据。</translation>
+    </message>
+    <message>
+        <source>That admin secret does not unlock this database.</source>
+        <translation>这个管理员密码无法解锁此数据库。</translation>
+    </message>
+    <message>
+        <source>Gathering the customer's data…</source>
+        <translation>正在汇总客户资料…</translation>
+    </message>
+    <message>
+        <source>Export customer data</source>
+        <translation>导出客户资料</translation>
+    </message>
+    <message>
+        <source>Writing the PDF and JSON files…</source>
+        <translation>正在生成 PDF 和 JSON 文件…</translation>
+    </message>
+    <message>
+        <source>Choose a folder for the export of %1</source>
+        <translation>选择保存 %1 资料的文件夹</translation>
+    </message>
+    <message>
+        <source>Saved:
+%1</source>
+        <translation>已保存：
+%1</translation>
+    </message>
+    <message>
+        <source>Erase personal data</source>
+        <translation>删除个人信息</translation>
+    </message>
+    <message>
+        <source>The name, phones, e-mail, WeChat ID, address, ID number, birthday, notes and the text of contacts and follow-ups of %1 will be erased on this laptop, the server and every other laptop. Level history, counts and vehicle models are kept without anything that identifies the person. This cannot be undone.</source>
+        <translation>将在本机、服务器和其他所有电脑上删除 %1 的姓名、电话、邮箱、微信号、地址、证件号码、生日、备注以及接触记录和跟进任务的文字内容。意向级别历史、统计数量和车型会保留，但不再含有任何可识别个人的信息。此操作无法撤销。</translation>
+    </message>
+    <message>
+        <source>Type the customer's name to confirm:</source>
+        <translation>请输入客户姓名以确认：</translation>
+    </message>
+    <message>
+        <source>Erase</source>
+        <translation>删除</translation>
+    </message>
+    <message>
+        <source>The name typed does not match the customer.</source>
+        <translation>输入的姓名与该客户不一致。</translation>
+    </message>
+    <message>
+        <source>Erasing…</source>
+        <translation>正在删除…</translation>
+    </message>
+    <message>
+        <source>Erased.</source>
+        <translation>已删除。</translation>
+    </message>
+    <message>
+        <source>Sign in to Showroom</source>
+        <translation type="unfinished" />
+    </message>
+    <message>
+        <source>Password</source>
+        <translation type="unfinished" />
+    </message>
+    <message>
+        <source>Demo database. Sign in as %1 with the password %2.</source>
+        <translation type="unfinished" />
+    </message>
+    <message>
+        <source>Sign in</source>
+        <translation type="unfinished" />
+    </message>
+    <message>
+        <source>Enter your user name.</source>
+        <translation type="unfinished" />
+    </message>
+    <message>
+        <source>Create the administrator</source>
+        <translation type="unfinished" />
+    </message>
+    <message>
+        <source>This is a new database. Create the administrator account: the administrator adds the other staff and their roles. Choose a password of at least 8 characters and keep it safe.</source>
+        <translation type="unfinished" />
+    </message>
+    <message>
+        <source>Your name</source>
+        <translation type="unfinished" />
+    </message>
+    <message>
+        <source>Password again</source>
+        <translation type="unfinished" />
+    </message>
+    <message>
+        <source>Create and sign in</source>
+        <translation type="unfinished" />
+    </message>
+    <message>
+        <source>The two passwords are not the same.</source>
+        <translation type="unfinished" />
     </message>
 </context>
 <context>

@@ -79,7 +79,8 @@ def test_phones_and_id_are_masked_until_reveal_is_clicked(page, qtbot):
     assert ID_NUMBER not in all_text(page) and "1990" not in all_text(page)
 
     qtbot.mouseClick(page.reveal_button, Qt.MouseButton.LeftButton)
-    assert page.fields["phones"].text() == "138 1234 5678\n139 0000 1111"
+    # The reveal is read (and audited) on the DB lane.
+    qtbot.waitUntil(lambda: page.fields["phones"].text() == "138 1234 5678\n139 0000 1111")
     assert page.fields["id_number"].text() == ID_NUMBER
     assert formatting.date(dt.date(1990, 3, 7)) in page.fields["birthday"].text()
 
@@ -89,6 +90,7 @@ def test_phones_and_id_are_masked_until_reveal_is_clicked(page, qtbot):
 
 def test_another_customer_opens_masked_again(page, qtbot, db, sales):
     qtbot.mouseClick(page.reveal_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: page.revealed)
     with db.session_scope() as session:
         other = customers.create_customer(
             session, sales, CustomerDraft(name="王芳", phones=["13700000000"])

@@ -1,7 +1,10 @@
 """Customer 360: one customer's profile, vehicles, level history, next follow-up and timeline.
 
-Everything is read in one job on the DB lane and rendered on the GUI thread. Phones, the ID
-number and the birthday stay masked until "Reveal" is clicked (PIPL: show the minimum).
+Everything is read in one job on the DB lane and rendered on the GUI thread. The record arrives
+masked from the core (``showroom.masking``): phones and the ID number never reach this view in
+full unless the role may see them and the user clicks "Reveal", which the core audits (one entry
+per value). The birthday stays hidden until then too. Managers also get the PIPL actions here:
+export the customer's data (JSON and PDF) and erase it.
 
 The timeline is built from ``TIMELINE_SOURCES`` (ui/customers/timeline.py): each source fetches
 its rows on the DB lane and turns them into ``TimelineEntry`` values on the GUI thread.
@@ -33,6 +36,7 @@ from PySide6.QtWidgets import (
 )
 from sqlalchemy.orm import Session
 
+from showroom import masking, permissions
 from showroom.actor import Actor
 from showroom.errors import NotFoundError
 from showroom.services import customers, dealer, leads
@@ -48,6 +52,7 @@ from ui.customers.actions import (
     customer_changed,
 )
 from ui.customers.editor import CustomerEditor
+from ui.customers.privacy_actions import EraseCustomerDialog, export_customer
 from ui.customers.timeline import TIMELINE_SOURCES, TimelineEntry, TimelineView
 from ui.i18n import tr
 from ui.widgets import (
@@ -77,17 +82,32 @@ REFRESH_ALWAYS = frozenset({"follow_up", "interaction"})
 
 @dataclass(frozen=True)
 class Customer360Data:
-    record: CustomerRecord
+    record: CustomerRecord  # phones and ID number masked
     staff: dict[str, str]  # user id -> display name
     timeline: dict[str, Any] = field(default_factory=dict)  # source kind -> fetched rows
+    may_reveal: bool = False
+    may_export: bool = False
+    may_erase: bool = False
+    erased: bool = False
 
 
 def load_customer_360(session: Session, actor: Actor, customer_id: str) -> Customer360Data:
     """Everything the 360 view shows, read in one session. Raises NotFoundError."""
+    from showroom.models import Customer
+
     record = customers.get_customer_record(session, actor, customer_id)
     staff = {u.id: u.display_name for u in dealer.list_users(session, actor)}
     fetched = {s.kind: s.fetch(session, actor, record) for s in TIMELINE_SOURCES}
-    return Customer360Data(record, staff, fetched)
+    erased = session.get(Customer, customer_id).erased_at is not None
+    return Customer360Data(
+        masking.masked_record(record),
+        staff,
+        fetched,
+        may_reveal=masking.may_reveal(actor, record.customer.assigned_to_id),
+        may_export=permissions.can(actor, "export_personal_data"),
+        may_erase=permissions.can(actor, "erase_personal_data") and not erased,
+        erased=erased,
+    )
 
 
 def next_follow_up(record: CustomerRecord) -> FollowUpDTO | None:
@@ -124,6 +144,7 @@ class Customer360Page(QWidget):
         self.customer_id: str | None = None
         self.data: Customer360Data | None = None
         self.revealed = False
+        self.revealed_values: masking.RevealedProfile | None = None
         self._generation = 0
         self._build()
         ctx.runner.data_changed.connect(self._on_data_changed)
@@ -158,6 +179,13 @@ class Customer360Page(QWidget):
         self.level_button = self._action(bar, "changeLevel", tr("Change level"), self.change_level)
         self.assign_button = self._action(bar, "assign", tr("Assign"), self.assign)
         self.vehicle_button = self._action(bar, "addVehicle", tr("Add vehicle"), self.add_vehicle)
+        self.export_button = self._action(bar, "exportData", tr("Export data"), self.export_data)
+        self.export_button.setToolTip(
+            tr("Export everything held about this customer as JSON and PDF (PIPL request)")
+        )
+        self.erase_button = self._action(bar, "erasePersonalData", tr("Erase…"), self.erase)
+        self.erase_button.setToolTip(tr("Erase this customer's personal data (PIPL request)"))
+        self.erase_button.setStyleSheet("QPushButton { color: #b42318; }")
         self.log_button.setStyleSheet(
             "QPushButton { background: #2f6fb3; color: white; border: none; border-radius: 4px;"
             " padding: 6px 14px; font-weight: bold; }"
@@ -218,7 +246,7 @@ class Customer360Page(QWidget):
         self.reveal_button = QPushButton(tr("Reveal"))
         self.reveal_button.setObjectName("reveal")
         self.reveal_button.setToolTip(tr("Show the full phone numbers, ID number and birthday"))
-        self.reveal_button.clicked.connect(lambda: self.set_revealed(not self.revealed))
+        self.reveal_button.clicked.connect(self.toggle_reveal)
         self.profile.add_header_widget(self.reveal_button)
         self.profile_form = QFormLayout()
         self.profile_form.setLabelAlignment(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignTop)
@@ -339,6 +367,8 @@ class Customer360Page(QWidget):
             self.assign_button,
             self.vehicle_button,
             self.reveal_button,
+            self.export_button,
+            self.erase_button,
         ):
             button.setEnabled(enabled)
 
@@ -348,6 +378,7 @@ class Customer360Page(QWidget):
         """Show ``customer_id``; masks come back on when it is another customer."""
         if customer_id != self.customer_id:
             self.revealed = False
+            self.revealed_values = None
             self.data = None
             # Never show one customer's details under another's name while loading.
             self._show_message(tr("Loading…"))
@@ -406,10 +437,40 @@ class Customer360Page(QWidget):
 
     # --- rendering ----------------------------------------------------------------------------
 
+    def toggle_reveal(self) -> None:
+        """Reveal (audited, on the DB lane) or hide the full phones and ID number."""
+        if self.revealed:
+            self.set_revealed(False)
+            return
+        if self.data is None or not self.data.may_reveal:
+            return
+        actor, cid = self.ctx.actor, self.customer_id
+        self.reveal_button.setEnabled(False)
+
+        def done(values: masking.RevealedProfile) -> None:
+            self.reveal_button.setEnabled(True)
+            if cid == self.customer_id:
+                self.revealed_values = values
+                self.set_revealed(True)
+
+        def failed(error: BaseException) -> None:
+            self.reveal_button.setEnabled(True)
+            report_error(self, error, self.ctx.language)
+
+        self.ctx.runner.db(
+            lambda s: masking.reveal_profile(s, actor, cid),
+            on_done=guarded(self, done),
+            on_error=guarded(self, failed),
+            write=True,
+            name="reveal",
+        )
+
     def set_revealed(self, revealed: bool) -> None:
-        """Show or mask phones, ID number and birthday. Local to this view for now."""
-        self.revealed = revealed
-        self.reveal_button.setText(tr("Hide") if revealed else tr("Reveal"))
+        """Show or mask phones, ID number and birthday. Showing needs values from a reveal."""
+        self.revealed = revealed and self.revealed_values is not None
+        if not self.revealed:
+            self.revealed_values = None
+        self.reveal_button.setText(tr("Hide") if self.revealed else tr("Reveal"))
         if self.data is not None:
             self._render_profile()
 
@@ -457,14 +518,24 @@ class Customer360Page(QWidget):
 
     def _render_profile(self) -> None:
         c = self.data.record.customer
-        reveal = self.revealed
-        phones = [formatting.phone(p.number, reveal=reveal) for p in c.phones]
-        birthday = formatting.date(c.birthday) if reveal else ("••••" if c.birthday else "")
+        shown = self.revealed_values if self.revealed else None
+        if shown is not None:
+            phones = [
+                formatting.phone(shown.phones[p.id], reveal=True)
+                if p.id in shown.phones
+                else p.number
+                for p in c.phones
+            ]
+            id_number = shown.id_number or c.id_number or ""
+        else:
+            phones = [p.number for p in c.phones]  # masked by the core
+            id_number = c.id_number or ""
+        birthday = formatting.date(c.birthday) if shown else ("••••" if c.birthday else "")
         values = {
             "kind": labels.kind(c.kind),
             "contact_name": c.contact_name or "",
             "phones": "\n".join(phones) or "—",
-            "id_number": formatting.id_number(c.id_number, reveal=reveal),
+            "id_number": id_number,
             "birthday": birthday,
             "gender": labels.gender(c.gender),
             "email": c.email or "",
@@ -480,7 +551,9 @@ class Customer360Page(QWidget):
             # Rows with nothing to say are left out rather than shown blank.
             self.profile_form.setRowVisible(label, bool(text))
         has_secret = bool(c.phones or c.id_number or c.birthday)
-        self.reveal_button.setVisible(has_secret)
+        self.reveal_button.setVisible(has_secret and self.data.may_reveal)
+        self.export_button.setVisible(self.data.may_export)
+        self.erase_button.setVisible(self.data.may_erase)
 
     def _render_follow_up(self, task: FollowUpDTO | None) -> None:
         self.follow_up_section.set_empty(task is None)
@@ -595,6 +668,16 @@ class Customer360Page(QWidget):
         c = self._customer()
         if c:
             AddVehicleDialog(self.ctx, c.id, parent=self).open()
+
+    def export_data(self) -> None:
+        c = self._customer()
+        if c:
+            export_customer(self, self.ctx, c.id, c.name)
+
+    def erase(self) -> None:
+        c = self._customer()
+        if c:
+            EraseCustomerDialog(self.ctx, c.id, c.name, parent=self).open()
 
     def approve_lost(self) -> None:
         """Manager: confirm the lost (F) request; the customer's stage becomes lost."""
