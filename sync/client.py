@@ -523,6 +523,7 @@ class _Cycle:
         self.full_resync = False
         self.recovered = False
         self.max_batch_ops = protocol.MAX_BATCH_OPS
+        self.skip_own = False
 
     def run(self, started: float) -> SyncSummary:
         initial = local.cursor_of(self.db) == 0
@@ -710,6 +711,9 @@ class _Cycle:
         last = meta.get("last_seq") if isinstance(meta.get("last_seq"), int) else None
         if since == 0:
             local.begin_bulk_download(self.db)
+        # Rows this laptop pushed and the server stored exactly as sent need not come back;
+        # a full resync must see every row again, its own included.
+        self.skip_own = not local.full_resync_pending(self.db)
         written = pages = 0
         with ThreadPoolExecutor(1, thread_name_prefix="sync-pull") as fetcher:
             ahead = fetcher.submit(self.fetch, since, 0) if not self.stop() else None
@@ -756,9 +760,10 @@ class _Cycle:
         limit = self.client.pull_limit or min(
             protocol.MAX_PULL_LIMIT, protocol.DEFAULT_PULL_LIMIT * 2 ** max(0, page - 2)
         )
-        return self.http.call(
-            "GET", "/sync/pull", params={"since": since, "limit": limit}, handled=(409, 410)
-        )
+        params: dict[str, Any] = {"since": since, "limit": limit}
+        if self.skip_own:
+            params["skip_own"] = "true"
+        return self.http.call("GET", "/sync/pull", params=params, handled=(409, 410))
 
     def stop(self) -> bool:
         if not self.cancelled and self.cancel():

@@ -119,6 +119,8 @@ def test_one_edit_costs_meta_push_and_pull_and_the_other_laptop_meta_and_pull(se
     before = len(server.adapter.log)
     summary = sync(server, a, verify=None)
     assert (summary.pushed, summary.checksum_ok) == (1, None)
+    # Its own edit, stored exactly as sent, does not come back.
+    assert "skip_own=true" in server.adapter.requests[-1].url and summary.pulled == 0
     assert requests_made(server, before) == [
         ("GET", "/v1/meta"),
         ("POST", "/v1/sync/push"),
@@ -471,8 +473,14 @@ def test_a_server_restored_from_an_older_backup_gets_the_lost_rows_again(server,
     with sqlite3.connect(path) as live:
         backup.backup(live)
     epoch = local.get_state(a, SyncKeys.EPOCH)[SyncKeys.EPOCH]
+    before = len(server.adapter.requests)
     summary = sync(server, a)
     assert summary.full_resync and summary.checksum_ok is True
+    # The full resync pulls every row again, this laptop's own too.
+    resync_pulls = [
+        r.url for r in server.adapter.requests[before:] if "/sync/pull?since=0&" in r.url
+    ]
+    assert resync_pulls and not any("skip_own" in url for url in resync_pulls)
     assert local.get_state(a, SyncKeys.EPOCH)[SyncKeys.EPOCH] != epoch
     sync(server, b)
     assert sync(server, b).checksum_ok is True
