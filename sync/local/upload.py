@@ -35,6 +35,7 @@ from sync import protocol
 from sync.local.outbox import PushOutcome, results_by_op
 from sync.local.store import (
     DEALER_TABLE,
+    FULL_RESYNC_KEY,
     SYSTEM_USERNAME,
     chunks,
     column_converters,
@@ -287,6 +288,8 @@ def _skip_own_versions(
     as the next number in turn: the rows at those numbers are these rows with these values,
     which this laptop holds already, so pulling them back would bring nothing new.
     """
+    if read_state(conn, FULL_RESYNC_KEY):
+        return  # a full resync must see every row again, these included
     cursor = int(read_state(conn, SyncKeys.CURSOR) or 0)
     expected = cursor
     for op in batch.ops:
