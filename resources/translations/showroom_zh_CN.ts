@@ -1159,6 +1159,14 @@
         <translation>账户锁定</translation>
     </message>
     <message>
+        <source>Service reminders</source>
+        <translation>保养提醒</translation>
+    </message>
+    <message>
+        <source>Care and offers</source>
+        <translation>营销关怀</translation>
+    </message>
+    <message>
         <source>given</source>
         <translation>同意</translation>
     </message>
@@ -1169,6 +1177,10 @@
     <message>
         <source>absorbed %1</source>
         <translation>并入 %1</translation>
+    </message>
+    <message>
+        <source>%1 records anonymised</source>
+        <translation>已匿名化 %1 条记录</translation>
     </message>
     <message>
         <source>Audit trail</source>

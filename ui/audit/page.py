@@ -81,17 +81,29 @@ def load_audit_page(
     return AuditPageData(entries, names)
 
 
+def consent_purpose(code: str | None) -> str:
+    return {
+        "sales": tr("Sales"),
+        "service_reminders": tr("Service reminders"),
+        "marketing": tr("Care and offers"),
+        "surveys": tr("Surveys"),
+    }.get(code or "", code or "")
+
+
 def _detail_text(entry: audit.AuditRecord) -> str:
+    """What an auditor reads in the details column (ids and formats are left out)."""
     detail = entry.detail
-    parts = []
     if entry.action == "consent" and detail:
         granted = tr("given") if detail.get("granted") else tr("withdrawn")
-        parts.append(f"{detail.get('channel', '')} · {detail.get('purpose', '')} · {granted}")
-    elif entry.action == "merge" and detail.get("merged_id"):
-        parts.append(tr("absorbed %1").replace("%1", str(detail["merged_id"])[:8]))
-    elif detail:
-        parts.append(", ".join(f"{k}: {v}" for k, v in sorted(detail.items()) if k != "changed"))
-    return " ".join(p for p in parts if p)
+        channel = labels.channel(detail.get("channel"))
+        return f"{channel} · {consent_purpose(detail.get('purpose'))} · {granted}"
+    if entry.action == "merge" and detail.get("merged_id"):
+        return tr("absorbed %1").replace("%1", str(detail["merged_id"])[:8])
+    if entry.action == "erase" and isinstance(detail.get("changed"), dict):
+        rows = sum(v for v in detail["changed"].values() if isinstance(v, int))
+        return tr("%1 records anonymised").replace("%1", str(rows))
+    shown = {k: v for k, v in detail.items() if not k.endswith("_id") and k != "format"}
+    return ", ".join(f"{k}: {v}" for k, v in sorted(shown.items()))
 
 
 class AuditPage(QWidget):
@@ -135,6 +147,11 @@ class AuditPage(QWidget):
         self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
         self.table.setAlternatingRowColors(True)
         self.table.setShowGrid(False)
+        self.table.setStyleSheet(
+            "QHeaderView::section { background: #f7f9fb; color: #4a5563; border: none;"
+            " border-bottom: 1px solid #dde3ea; padding: 5px 10px; }"
+            "QTableWidget::item { padding: 0 10px; }"
+        )
         header = self.table.horizontalHeader()
         header.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
         header.setSectionResizeMode(COLUMNS - 1, QHeaderView.ResizeMode.Stretch)
