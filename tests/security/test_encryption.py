@@ -12,7 +12,7 @@ from pathlib import Path
 
 import keyring
 import pytest
-from keyring.backend import KeyringBackend
+from keyring_fakes import MemoryKeyring, headless_keyring
 from sqlalchemy import select, text
 
 from showroom.cli import EXIT_KEY, main
@@ -27,34 +27,10 @@ FAST_KDF = crypto.KdfParams(time_cost=1, memory_cost_kib=8 * 1024, parallelism=1
 SECRET = "correct horse battery"
 
 
-class MemoryKeyring(KeyringBackend):
-    """A keyring that works, held in memory (the machine running the tests has none)."""
-
-    priority = 10
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.entries: dict[tuple[str, str], str] = {}
-
-    def get_password(self, service, username):
-        return self.entries.get((service, username))
-
-    def set_password(self, service, username, password):
-        self.entries[(service, username)] = password
-
-    def delete_password(self, service, username):
-        self.entries.pop((service, username), None)
-
-
 @pytest.fixture(autouse=True)
 def no_keyring():
-    """No test here may touch the real keyring of the machine running it: headless by default."""
-    from keyring.backends import fail
-
-    previous = keyring.get_keyring()
-    keyring.set_keyring(fail.Keyring())
-    yield
-    keyring.set_keyring(previous)
+    with headless_keyring():
+        yield
 
 
 @pytest.fixture
