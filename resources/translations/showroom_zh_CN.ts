@@ -275,6 +275,18 @@
         <translation>尚未设定意向级别。</translation>
     </message>
     <message>
+        <source>Consent</source>
+        <translation>个人信息授权</translation>
+    </message>
+    <message>
+        <source>No consent recorded: care, reminders and surveys leave them out.</source>
+        <translation>尚无授权记录：关怀、保养提醒和满意度调查名单不会包含该客户。</translation>
+    </message>
+    <message>
+        <source>Record…</source>
+        <translation>记录…</translation>
+    </message>
+    <message>
         <source>Vehicles</source>
         <translation>车辆</translation>
     </message>
@@ -333,6 +345,14 @@
     <message>
         <source>Reason: %1</source>
         <translation>原因：%1</translation>
+    </message>
+    <message>
+        <source>agrees</source>
+        <translation>同意</translation>
+    </message>
+    <message>
+        <source>refuses</source>
+        <translation>不同意</translation>
     </message>
     <message>
         <source>%1 km</source>
@@ -1499,6 +1519,38 @@
     <message>
         <source>Erased.</source>
         <translation>已删除。</translation>
+    </message>
+    <message>
+        <source>Paper form</source>
+        <translation>纸质表格</translation>
+    </message>
+    <message>
+        <source>Verbally</source>
+        <translation>口头</translation>
+    </message>
+    <message>
+        <source>Record consent</source>
+        <translation>记录授权</translation>
+    </message>
+    <message>
+        <source>Purpose</source>
+        <translation>用途</translation>
+    </message>
+    <message>
+        <source>Agrees</source>
+        <translation>同意</translation>
+    </message>
+    <message>
+        <source>Withdraws / refuses</source>
+        <translation>撤回 / 不同意</translation>
+    </message>
+    <message>
+        <source>Decision</source>
+        <translation>决定</translation>
+    </message>
+    <message>
+        <source>How it was given</source>
+        <translation>授权方式</translation>
     </message>
     <message>
         <source>Sign in to Showroom</source>

@@ -140,3 +140,24 @@ def test_audit_page_lists_entries_for_a_manager_and_refuses_a_salesperson(
         refused.activate()
     assert refused.message.isVisible() and "审计" in refused.message.text()
     assert not refused.table.isVisible()
+
+
+def test_recording_a_consent_from_the_360_view_shows_it_and_audits_it(ctx, qtbot, db, customer):
+    from ui.customers.privacy_actions import ConsentDialog
+
+    page = open_360(ctx, qtbot, customer.id)
+    assert page.consent_section.empty.isVisible()
+    qtbot.mouseClick(page.consent_button, Qt.MouseButton.LeftButton)
+    dialog = page.findChild(ConsentDialog)
+    assert dialog is not None and dialog.isVisible()
+    dialog.channel.setCurrentIndex(dialog.channel.findData("wechat"))
+    dialog.purpose.setCurrentIndex(dialog.purpose.findData("surveys"))
+    with qtbot.waitSignal(page.loaded, timeout=10_000):
+        qtbot.mouseClick(dialog.ok_button, Qt.MouseButton.LeftButton)
+    texts = visible_text(page.consent_section)
+    assert "微信 · 调查: 同意" in texts and "李娜" in texts
+    assert audit_actions(db) == ["consent"]
+    from showroom.services import consents
+
+    with db.session_scope() as session:
+        assert consents.consented_customer_ids(session, "surveys", "wechat") == {customer.id}

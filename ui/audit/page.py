@@ -31,6 +31,7 @@ from showroom.errors import PermissionDeniedError
 from showroom.services import audit
 from ui import formatting, labels
 from ui.context import AppContext
+from ui.customers.privacy_actions import consent_purpose
 from ui.i18n import tr
 from ui.widgets import MUTED_COLOUR, guarded, report_error
 
@@ -79,15 +80,6 @@ def load_audit_page(
             query = select(model.id, name).where(model.id.in_(ids))
             names.update({row_id: text for row_id, text in session.execute(query)})
     return AuditPageData(entries, names)
-
-
-def consent_purpose(code: str | None) -> str:
-    return {
-        "sales": tr("Sales"),
-        "service_reminders": tr("Service reminders"),
-        "marketing": tr("Care and offers"),
-        "surveys": tr("Surveys"),
-    }.get(code or "", code or "")
 
 
 def _detail_text(entry: audit.AuditRecord) -> str:

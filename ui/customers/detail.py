@@ -52,7 +52,14 @@ from ui.customers.actions import (
     customer_changed,
 )
 from ui.customers.editor import CustomerEditor
-from ui.customers.privacy_actions import EraseCustomerDialog, export_customer
+from ui.customers.privacy_actions import (
+    ConsentDialog,
+    EraseCustomerDialog,
+    consent_purpose,
+    consent_source,
+    current_consents,
+    export_customer,
+)
 from ui.customers.timeline import TIMELINE_SOURCES, TimelineEntry, TimelineView
 from ui.i18n import tr
 from ui.widgets import (
@@ -290,6 +297,18 @@ class Customer360Page(QWidget):
         self.history_list.setSpacing(8)
         self.history_section.body.addLayout(self.history_list)
         left_column.addWidget(self.history_section)
+
+        self.consent_section = Section(
+            tr("Consent"), tr("No consent recorded: care, reminders and surveys leave them out.")
+        )
+        self.consent_button = QPushButton(tr("Record…"))
+        self.consent_button.setObjectName("recordConsent")
+        self.consent_button.clicked.connect(self.record_consent)
+        self.consent_section.add_header_widget(self.consent_button)
+        self.consent_list = QVBoxLayout()
+        self.consent_list.setSpacing(4)
+        self.consent_section.body.addLayout(self.consent_list)
+        left_column.addWidget(self.consent_section)
         left_column.addStretch(1)
 
         left_scroll = QScrollArea()
@@ -508,6 +527,7 @@ class Customer360Page(QWidget):
         self.set_revealed(self.revealed)
         self._render_follow_up(next_follow_up(record))
         self._render_history()
+        self._render_consents()
         self._render_vehicles()
         entries: list[TimelineEntry] = []
         for source in TIMELINE_SOURCES:
@@ -610,6 +630,33 @@ class Customer360Page(QWidget):
             self.history_list.addWidget(holder)
             holder.show()
 
+    def _render_consents(self) -> None:
+        clear_layout(self.consent_list)
+        shown = current_consents(self.data.record.consents)
+        self.consent_section.set_empty(not shown)
+        self.consent_button.setVisible(not self.data.erased)
+        for consent in shown:
+            verdict = tr("agrees") if consent.granted else tr("refuses")
+            line = (
+                f"{labels.channel(consent.channel)} · {consent_purpose(consent.purpose)}: {verdict}"
+            )
+            who = self.data.staff.get(consent.recorded_by_id or "", "")
+            meta = " · ".join(
+                x
+                for x in (
+                    formatting.datetime(consent.given_at),
+                    consent_source(consent.source),
+                    who,
+                )
+                if x
+            )
+            label = _value_label(line)
+            label.setStyleSheet("" if consent.granted else "color: #b42318;")
+            note = muted_label(meta)
+            for widget in (label, note):
+                self.consent_list.addWidget(widget)
+                widget.show()
+
     def _render_vehicles(self) -> None:
         vehicles = self.data.record.customer.vehicles
         self.vehicles_section.set_empty(not vehicles)
@@ -668,6 +715,11 @@ class Customer360Page(QWidget):
         c = self._customer()
         if c:
             AddVehicleDialog(self.ctx, c.id, parent=self).open()
+
+    def record_consent(self) -> None:
+        c = self._customer()
+        if c:
+            ConsentDialog(self.ctx, c.id, parent=self).open()
 
     def export_data(self) -> None:
         c = self._customer()

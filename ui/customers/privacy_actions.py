@@ -25,7 +25,7 @@ from PySide6.QtWidgets import (
 
 from showroom.services import privacy
 from ui.context import AppContext
-from ui.customers.actions import customer_changed
+from ui.customers.actions import ActionDialog, customer_changed
 from ui.i18n import tr
 from ui.widgets import FieldError, guarded, report_error
 
@@ -213,3 +213,80 @@ class EraseCustomerDialog(QDialog):
         self.confirm.setEnabled(True)
         self.erase_button.setEnabled(True)
         report_error(self, error, self.ctx.language)
+
+
+# --- consent ----------------------------------------------------------------------------------
+
+
+def consent_purpose(code: str | None) -> str:
+    return {
+        "sales": tr("Sales"),
+        "service_reminders": tr("Service reminders"),
+        "marketing": tr("Care and offers"),
+        "surveys": tr("Surveys"),
+    }.get(code or "", code or "")
+
+
+def consent_source(code: str | None) -> str:
+    return {
+        "paper_form": tr("Paper form"),
+        "verbal": tr("Verbally"),
+        "web": tr("Web"),
+        "wechat": tr("WeChat"),
+        "other": tr("Other"),
+    }.get(code or "", code or "")
+
+
+def current_consents(consents) -> list:
+    """The consent in force per (channel, purpose): the newest recording of each."""
+    newest: dict[tuple[str, str], object] = {}
+    for c in sorted(consents, key=lambda c: (c.given_at, c.id)):
+        newest[(c.channel, c.purpose)] = c
+    return sorted(newest.values(), key=lambda c: (c.purpose, c.channel))
+
+
+class ConsentDialog(ActionDialog):
+    """Record that the customer gave or withdrew consent for one channel and purpose."""
+
+    def __init__(self, ctx: AppContext, customer_id: str, parent: QWidget | None = None) -> None:
+        from PySide6.QtWidgets import QComboBox
+
+        from showroom.vocabulary import ConsentChannel, ConsentPurpose, ConsentSource
+        from ui import labels
+
+        super().__init__(ctx, customer_id, tr("Record consent"), parent)
+        self.channel = QComboBox()
+        self.channel.setObjectName("consentChannel")
+        for code in ConsentChannel:
+            self.channel.addItem(labels.channel(code), code.value)
+        self.add_row(tr("Channel"), self.channel, "channel")
+        self.purpose = QComboBox()
+        self.purpose.setObjectName("consentPurpose")
+        for code in ConsentPurpose:
+            self.purpose.addItem(consent_purpose(code), code.value)
+        self.add_row(tr("Purpose"), self.purpose, "purpose")
+        self.granted = QComboBox()
+        self.granted.setObjectName("consentGranted")
+        self.granted.addItem(tr("Agrees"), True)
+        self.granted.addItem(tr("Withdraws / refuses"), False)
+        self.add_row(tr("Decision"), self.granted, "granted")
+        self.source = QComboBox()
+        self.source.setObjectName("consentSource")
+        for code in ConsentSource:
+            self.source.addItem(consent_source(code), code.value)
+        self.add_row(tr("How it was given"), self.source, "source")
+
+    def accept(self) -> None:
+        from showroom.services import consents
+
+        actor, cid = self.ctx.actor, self.customer_id
+        values = {
+            "channel": self.channel.currentData(),
+            "purpose": self.purpose.currentData(),
+            "granted": self.granted.currentData(),
+            "source": self.source.currentData(),
+        }
+        self.submit(
+            lambda s: consents.record_consent(s, actor, cid, **values),
+            changed=customer_changed(cid),
+        )
