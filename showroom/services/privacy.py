@@ -49,6 +49,7 @@ from showroom.models import (
     IntentChange,
     Interaction,
     SyncConflict,
+    SyncOutbox,
     TestDrive,
 )
 from showroom.services import audit
@@ -284,6 +285,7 @@ def erase_customer(
         count("sync_conflict")
 
     session.flush()
+    forget_in_outbox(session, person_ids)
     audit.record(
         session,
         actor,
@@ -293,3 +295,55 @@ def erase_customer(
         detail={"changed": changed},
     )
     return ErasureResult(customer_id=customer_id, erased_at=now, changed=changed)
+
+
+def _person_row_ids(session: Session, person_ids: list[str]) -> set[str]:
+    from showroom.services.merge import customer_owned_models
+
+    row_ids = set(person_ids)
+    for model in customer_owned_models():
+        row_ids.update(session.scalars(select(model.id).where(model.customer_id.in_(person_ids))))
+    row_ids.update(
+        session.scalars(
+            select(CustomerMerge.id).where(
+                or_(
+                    CustomerMerge.survivor_id.in_(person_ids),
+                    CustomerMerge.merged_id.in_(person_ids),
+                )
+            )
+        )
+    )
+    return row_ids
+
+
+def forget_in_outbox(session: Session, person_ids: list[str] | None = None) -> int:
+    """Blank the values of acknowledged outbox ops about erased customers; returns the count.
+
+    The laptop keeps acknowledged ops (rejected ones feed the review page), and each holds the
+    values it carried, so an erased customer's old name or phone would stay in them. Pending
+    ops are left alone: the server still needs their base values to apply the erasure without
+    recording the old values in a conflict. Without ``person_ids``, every erased customer is
+    covered: call it after a push so that the erasure's own ops are blanked once acknowledged.
+    """
+    if person_ids is None:
+        person_ids = list(
+            session.scalars(select(Customer.id).where(Customer.erased_at.is_not(None)))
+        )
+    if not person_ids:
+        return 0
+    row_ids = _person_row_ids(session, person_ids)
+    blanked = 0
+    for op in session.scalars(
+        select(SyncOutbox).where(SyncOutbox.acknowledged.is_(True), SyncOutbox.row_id.in_(row_ids))
+    ):
+        try:
+            fields = json.loads(op.fields)
+        except ValueError:
+            fields = {}
+        blank = json.dumps({name: {"new": None, "base": None} for name in fields}, sort_keys=True)
+        if blank != op.fields or op.reason:
+            op.fields = blank
+            op.reason = None
+            blanked += 1
+    session.flush()
+    return blanked

@@ -114,6 +114,18 @@ def sync(server, db):
     return summary
 
 
+def whole_database_text(engine) -> str:
+    from sqlalchemy import MetaData
+
+    meta = MetaData()
+    meta.reflect(engine)
+    out = []
+    with engine.connect() as conn:
+        for table in meta.sorted_tables:
+            out.extend(repr(tuple(r)) for r in conn.execute(table.select()))
+    return "\n".join(out)
+
+
 def synced_text(engine) -> str:
     out = []
     with engine.connect() as conn:
@@ -176,3 +188,12 @@ def test_erasure_on_one_laptop_leaves_no_personal_data_on_the_other(server, lapt
         )
     for value in personal:
         assert value not in server_rows, f"{value} still on the server"
+    # Nor anywhere else on the server or the laptops (sent ops, stored answers, outboxes), once
+    # the erasure's own acknowledged ops are blanked after the push.
+    for db in (a, b):
+        with db.session_scope() as session:
+            privacy.forget_in_outbox(session)
+    for name, engine in (("server", server_engine), ("laptop a", a.engine), ("laptop b", b.engine)):
+        everything = whole_database_text(engine)
+        for value in personal:
+            assert value not in everything, f"{value} still somewhere on {name}"

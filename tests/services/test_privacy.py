@@ -290,3 +290,25 @@ def test_export_pdf_is_readable_chinese_with_embedded_font_and_page_numbers(
         assert expected in text, expected
     pages = text.count("第 ")
     assert f"共 {pages} 页" in text
+
+
+def test_erasure_blanks_acknowledged_outbox_ops_and_keeps_pending_ones(db, manager, full_customer):
+    from sqlalchemy import update
+
+    from showroom.services import privacy
+
+    cid = full_customer[0]
+    with db.session_scope() as session:
+        session.execute(update(SyncOutbox).values(acknowledged=True, result="applied"))
+    with db.session_scope() as session:
+        privacy.erase_customer(session, manager, cid)
+    with db.session_scope() as session:
+        acked = " ".join(
+            session.scalars(select(SyncOutbox.fields).where(SyncOutbox.acknowledged.is_(True)))
+        )
+        pending = " ".join(
+            session.scalars(select(SyncOutbox.fields).where(SyncOutbox.acknowledged.is_(False)))
+        )
+    assert "陈晓明" not in acked and "13812348000" not in acked
+    # The erasure itself still carries the old values as its base until the server has it.
+    assert "陈晓明" in pending and privacy.ERASED_NAME in pending
