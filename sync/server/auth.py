@@ -56,6 +56,8 @@ class DeviceContext:
     dealer: DealerState
     # This enrolment of the device (a new token, a new key): see :func:`enrolment_key`.
     enrolment: str = ""
+    # In a pull that started from 0 and has not reached the end (models.device.full_pull).
+    full_pull: bool = False
 
 
 def enrolment_key(token_hash: str) -> str:
@@ -84,6 +86,7 @@ def authenticate(engine: Engine, authorization: str | None) -> DeviceContext:
                 device.c.last_seen_at,
                 device.c.schema_version,
                 device.c.revoked_at,
+                device.c.full_pull,
                 dealer.c.name,
                 dealer.c.last_seq,
                 dealer.c.epoch,
@@ -98,7 +101,10 @@ def authenticate(engine: Engine, authorization: str | None) -> DeviceContext:
     if row.revoked_at is not None:
         raise unauthorized("this device has been revoked; enrol it again")
     return DeviceContext(
-        *row[:6], DealerState(row.dealer_id, *row[7:]), enrolment=enrolment_key(token_hash)
+        *row[:6],
+        DealerState(row.dealer_id, *row[8:]),
+        enrolment=enrolment_key(token_hash),
+        full_pull=bool(row.full_pull),
     )
 
 

@@ -14,6 +14,7 @@ from sqlalchemy import (
     String,
     Table,
     Text,
+    false,
 )
 
 from showroom.db.base import NAMING_CONVENTION
@@ -51,6 +52,9 @@ device = Table(
     Column("revoked_at", UTCDateTime()),
     Column("last_seen_at", UTCDateTime()),
     Column("last_pulled_seq", BigInteger, nullable=False, server_default="0"),
+    # In a pull that started from 0 and has not reached the end yet: its pages may continue
+    # below purged_through (a full resync does not need the purged tombstones).
+    Column("full_pull", Boolean, nullable=False, server_default=false()),
     Column("schema_version", Integer),
 )
 

@@ -277,3 +277,35 @@ def test_negative_or_malformed_pull_parameters_are_4xx(client, laptop):
         assert next(iter(params)) in body["detail"]
     big = client.get("/v1/sync/pull", params={"limit": 10**6}, headers=laptop.headers)
     assert big.status_code == 200  # capped at the protocol's maximum
+
+
+def test_a_full_pull_from_zero_goes_on_below_purged_tombstones(client, engine, laptop, laptop2):
+    laptop.push(*(customer_insert(name=f"客户{i}") for i in range(6)))
+    gone = [_delete_customer(laptop) for _ in range(3)]
+    laptop.push(*(customer_insert(name=f"后来{i}") for i in range(6)))
+    _age_tombstones(engine)
+    _caught_up(laptop, laptop2)
+    (summary,) = purge(engine)
+    assert summary["purged"] == 3
+    # A full resync from 0 in small pages: its continuation pages sit below purged_through, yet
+    # they are served, also after a pause (a kill and a resume), and no purged row comes.
+    since, received, pages = 0, [], 0
+    while True:
+        response = _pull(client, laptop2.token, since, limit=2)
+        assert response.status_code == 200, response.text
+        page = response.json()
+        received += [row["id"] for row in page["rows"]]
+        since = page["next_since"]
+        pages += 1
+        if pages == 2:
+            assert 0 < since < summary["purged_through"]
+        if not page["has_more"]:
+            break
+    assert pages > 3
+    assert not {row_id for row_id, _ in gone} & set(received)
+    assert len(received) == len(set(received)) == 1 + 12  # the dealer row and live customers
+    # Once the pull reached the end, a cursor behind the purge is refused again.
+    behind = _pull(client, laptop2.token, 1)
+    assert behind.status_code == 410
+    # And an incremental pull that did not start from 0 never goes below it.
+    assert _pull(client, laptop.token, 1, limit=2).status_code == 410
