@@ -12,7 +12,8 @@ a file kept outside the data directory holding the key as 64 hex characters; els
 ``SHOWROOM_DB_KEY`` (64 hex characters); else, with ``--admin-secret-env NAME``, from the
 wrapped-key file beside the database, unwrapped with the admin secret held in env ``NAME``;
 else from the OS keyring. A plain database needs none of them. ``encrypt`` switches a plain
-database to an encrypted one in place (or creates a new encrypted one); see docs/security.md.
+database to an encrypted one in place (or creates a new encrypted one); ``set-admin-secret``
+wraps the key with a new admin secret. See docs/security.md.
 
 Sync: ``enroll --server URL --code CODE [--name NAME]`` enrols this database with the central
 server; ``sync`` runs one full cycle and prints one JSON summary line.
@@ -85,6 +86,17 @@ def build_parser() -> argparse.ArgumentParser:
         "encrypt",
         help="switch a plain database to an encrypted one in place (or create a new one);"
         " the key is kept in the OS keyring, wrapped by --admin-secret-env, or in a key file",
+    )
+    rewrap = sub.add_parser(
+        "set-admin-secret",
+        help="wrap the key of an encrypted database with a new admin secret (the key itself,"
+        " from the usual places, must open it)",
+    )
+    rewrap.add_argument(
+        "--new-secret-env",
+        metavar="NAME",
+        required=True,
+        help="environment variable holding the new admin secret (at least 10 characters)",
     )
     encrypt.add_argument(
         "--write-key-file",
@@ -188,6 +200,8 @@ def _run(args: argparse.Namespace) -> int:
     if args.command == "encrypt":
         return _encrypt(path, args)
     key = database_key(path, args)
+    if args.command == "set-admin-secret":
+        return _set_admin_secret(path, key, args)
     if args.command == "check":
         return _check(path, key)
     if args.command == "demo-data" and not 1 <= args.customers <= 2_000_000:
@@ -414,19 +428,35 @@ def _sync(db) -> int:
     return 0
 
 
-def _admin_secret(args) -> str | None:
+def _admin_secret(args, option: str = "admin_secret_env") -> str | None:
     import os
 
-    if args.admin_secret_env is None:
+    name = getattr(args, option)
+    if name is None:
         return None
-    secret = os.environ.get(args.admin_secret_env)
+    secret = os.environ.get(name)
     if not secret:
         raise ValidationError(
-            "admin-secret-env",
-            f"环境变量 {args.admin_secret_env} 未设置",
-            f"environment variable {args.admin_secret_env} is not set",
+            option.replace("_", "-"),
+            f"环境变量 {name} 未设置",
+            f"environment variable {name} is not set",
         )
     return secret
+
+
+def _set_admin_secret(path: Path, key: bytes | None, args) -> int:
+    """Replace the wrapped-key file with one under a new admin secret, once the key is proven."""
+    from showroom.db import crypto
+    from showroom.db.engine import open_database
+
+    if key is None or crypto.file_state(path) != "encrypted":
+        raise ValidationError("db", f"数据库未加密：{path}", f"{path} is not encrypted")
+    secret = _admin_secret(args, "new_secret_env")
+    crypto.check_admin_secret(secret, "new-secret-env")
+    open_database(path, key, migrate=False).dispose()  # never wrap a key that does not open it
+    target = crypto.save_wrapped_key(path, key, secret)
+    emit({"db": str(path), "wrapped_key_file": str(target)})
+    return 0
 
 
 def _explicit_key(path: Path, args) -> bytes | None:

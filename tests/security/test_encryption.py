@@ -308,3 +308,28 @@ def test_showroom_admin_works_headless_with_a_key_file_or_an_env_var(data_dir, t
     with_wrong_key = {**headless, "SHOWROOM_DB_KEY": crypto.new_key().hex()}
     wrong = _admin("--db", str(path), "check", env=with_wrong_key)
     assert wrong.returncode == EXIT_KEY and "Traceback" not in wrong.stderr
+
+
+def test_the_admin_secret_can_be_set_and_replaced_headless(data_dir, tmp_path, monkeypatch, capsys):
+    path = data_dir / "showroom.db"
+    key_file = tmp_path / "keys" / "showroom.key"
+    open_database(path).dispose()
+    assert main(["--db", str(path), "encrypt", "--write-key-file", str(key_file)]) == 0
+    monkeypatch.setenv("FIRST_SECRET", SECRET)
+    monkeypatch.setenv("NEXT_SECRET", "another long secret")
+    monkeypatch.setenv("SHORT_SECRET", "short")
+    base = ["--db", str(path)]
+    assert main([*base, "set-admin-secret", "--new-secret-env", "FIRST_SECRET"]) == EXIT_KEY
+    assert main([*base, "--key-file", str(key_file), "set-admin-secret",
+                 "--new-secret-env", "SHORT_SECRET"]) == 2  # fmt: skip
+    assert "new-secret-env" in capsys.readouterr().err
+    assert main([*base, "--key-file", str(key_file), "set-admin-secret",
+                 "--new-secret-env", "FIRST_SECRET"]) == 0  # fmt: skip
+    key = crypto.read_key_file(key_file)
+    assert crypto.load_wrapped_key(path, SECRET) == key
+    # Replacing it needs only the old secret; afterwards the old one no longer unlocks.
+    assert main([*base, "--admin-secret-env", "FIRST_SECRET", "set-admin-secret",
+                 "--new-secret-env", "NEXT_SECRET"]) == 0  # fmt: skip
+    assert crypto.load_wrapped_key(path, "another long secret") == key
+    with pytest.raises(WrongKeyError):
+        crypto.load_wrapped_key(path, SECRET)
