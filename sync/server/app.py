@@ -289,8 +289,9 @@ def create_app(settings: Settings, engine=None) -> FastAPI:
     )
     app.state.engine = engine
     app.state.settings = settings
-    # Pull pages are large and repetitive JSON; a middling level keeps the CPU cost low.
-    app.add_middleware(GZipMiddleware, minimum_size=1000, compresslevel=5)
+    # Pull pages are large and repetitive JSON. The fastest level costs about a third of the
+    # CPU of level 5 for some 20 % more bytes: the server's time is the scarcer of the two.
+    app.add_middleware(GZipMiddleware, minimum_size=1000, compresslevel=1)
 
     @app.exception_handler(ApiError)
     async def _api_error(_request: Request, exc: ApiError) -> JSONResponse:
