@@ -85,7 +85,9 @@ class WrongKeyError(DatabaseKeyError):
 
     def __init__(self, field: str = "key") -> None:
         super().__init__(
-            "密钥不正确，无法打开加密的数据库", "the key does not open this database", field=field
+            "密钥不正确，无法打开加密的数据库（或文件已损坏、不是数据库）",
+            "the key does not open this database (or the file is damaged or not a database)",
+            field=field,
         )
 
 
@@ -96,8 +98,11 @@ class KeyUnavailableError(DatabaseKeyError):
 
     def __init__(self, path: object) -> None:
         super().__init__(
-            f"数据库已加密，但找不到密钥：{path}（钥匙串、密钥文件、SHOWROOM_DB_KEY 或管理员密码）",
-            f"the database {path} is encrypted and no key was found"
-            " (keyring, key file, SHOWROOM_DB_KEY or admin secret)",
+            f"数据库 {path} 已加密（或不是数据库），找不到它的密钥（钥匙串、密钥文件、"
+            "SHOWROOM_DB_KEY 或管理员密码）。"
+            "已同步的数据仍在服务器上：重新登记这台电脑即可重新下载。",
+            f"the database {path} is encrypted (or is not a database) and no key was found"
+            " (keyring, key file, SHOWROOM_DB_KEY or admin secret). What was synced is safe on"
+            " the server: enrol this computer again to download it.",
             field="key",
         )

@@ -21,14 +21,13 @@ from PySide6.QtWidgets import (
     QLabel,
     QLayout,
     QLineEdit,
-    QMessageBox,
     QVBoxLayout,
     QWidget,
 )
 
 from showroom.db import crypto
 from showroom.db.engine import Database, open_database
-from showroom.errors import ShowroomError, ValidationError, WrongKeyError
+from showroom.errors import KeyUnavailableError, ValidationError, WrongKeyError
 from ui.i18n import tr
 
 log = logging.getLogger(__name__)
@@ -140,26 +139,25 @@ def open_database_for_app(
 ) -> Database | None:
     """Open the app's database, asking in dialogs for what it needs; None when the user gave up.
 
-    Call it on the GUI thread before the task runner starts. Typed errors are shown here in the
-    user's words; anything unexpected propagates to the caller's error path.
+    Call it on the GUI thread before the task runner starts. Errors go to the caller's one error
+    path (``ui.errors.show_error``): ``KeyUnavailableError`` (encrypted, no key anywhere: its
+    message says the way back), ``WrongKeyError`` (the key from the environment or keyring does
+    not open it, nor is there a wrapped key to try), ``EncryptionError`` (a plain database could
+    not be switched; it is left as it was), and anything unexpected.
     """
     path = Path(path)
     crypto.recover_interrupted_encryption(path)
     state = crypto.file_state(path)
     if demo and state != "encrypted":
         return open_database(path)
-    try:
-        if state == "encrypted":
-            return _unlock(path, parent)
-        key = _new_key(path, parent)
-        if key is None:
-            return None
-        if state == "plain":
-            _encrypt_existing(path, key)
-        return open_database(path, key)
-    except ShowroomError as error:
-        QMessageBox.warning(parent, tr("Cannot open the database"), error.message(_language()))
+    if state == "encrypted":
+        return _unlock(path, parent)
+    key = _new_key(path, parent)
+    if key is None:
         return None
+    if state == "plain":
+        _encrypt_existing(path, key)
+    return open_database(path, key)
 
 
 def _encrypt_existing(path: Path, key: bytes) -> None:
@@ -194,17 +192,9 @@ def _unlock(path: Path, parent: QWidget | None) -> Database | None:
         except WrongKeyError:
             log.warning("the stored key does not open %s; asking for the admin secret", path)
     if not crypto.wrapped_key_path(path).exists():
-        QMessageBox.critical(
-            parent,
-            tr("Cannot open the database"),
-            tr(
-                "The customer database on this computer is encrypted, and neither this"
-                " computer's keyring nor an admin secret holds its key. Without the key the"
-                " local data cannot be read. What was synced is safe on the server: an"
-                " administrator can enrol this computer again and download it."
-            ),
-        )
-        return None
+        if key is not None:
+            raise WrongKeyError("key")
+        raise KeyUnavailableError(path)
     dialog = AdminSecretDialog("unlock", parent)
     while dialog.exec() == QDialog.DialogCode.Accepted:
         try:

@@ -12,12 +12,13 @@ import keyring
 import pytest
 from keyring_fakes import MemoryKeyring, headless_keyring
 from PySide6.QtCore import QTimer
-from PySide6.QtWidgets import QApplication, QMessageBox
+from PySide6.QtWidgets import QApplication
 from sqlalchemy import text
 
 from showroom.db import crypto
 from showroom.db.engine import open_database
 from showroom.demo import generate_demo_data
+from showroom.errors import KeyUnavailableError, WrongKeyError
 from ui.i18n import install_fonts, set_language
 from ui.unlock import AdminSecretDialog, open_database_for_app
 
@@ -152,19 +153,17 @@ def test_with_a_keyring_the_database_opens_without_asking(tmp_path, memory_keyri
     unexpected.handlers.clear()
 
 
-def test_a_lost_key_is_said_plainly_with_the_way_back(tmp_path):
+def test_a_lost_key_is_said_plainly_with_the_way_back(tmp_path, monkeypatch):
     path = tmp_path / "showroom.db"
     open_database(path, crypto.new_key()).dispose()
-    texts = []
-
-    def read_and_close(box: QMessageBox) -> None:
-        texts.append(box.text())
-        box.accept()
-
-    answers = Answers(read_and_close)
-    assert open_database_for_app(path) is None
-    assert answers.seen == ["QMessageBox"]
-    assert "服务器" in texts[0] and "重新" in texts[0]
+    with pytest.raises(KeyUnavailableError) as lost:
+        open_database_for_app(path)
+    assert "服务器" in lost.value.message("zh_CN") and "重新登记" in lost.value.message("zh_CN")
+    # A key from the environment that does not open it, and no admin secret to fall back on.
+    monkeypatch.setenv(crypto.ENV_KEY, crypto.new_key().hex())
+    with pytest.raises(WrongKeyError):
+        open_database_for_app(path)
+    assert crypto.file_state(path) == "encrypted"
 
 
 def test_the_demo_database_stays_plain_and_asks_nothing(tmp_path):
