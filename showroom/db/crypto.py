@@ -294,12 +294,20 @@ def read_key_file(path: str | Path, db_path: str | Path | None = None) -> bytes:
             )
     try:
         raw = path.read_bytes()
+        mode = path.stat().st_mode
     except OSError as error:
         raise ValidationError(
             "key_file",
             f"无法读取密钥文件：{path}",
             f"cannot read the key file {path} ({error.strerror})",
         ) from None
+    if os.name == "posix" and mode & 0o077:
+        # As ssh does with private keys: a key others can read is a key already given away.
+        raise ValidationError(
+            "key_file",
+            f"密钥文件 {path} 其他用户也能读取；请执行 chmod 600",
+            f"the key file {path} is readable by other users; chmod 600 it",
+        )
     if len(raw) == KEY_BYTES:
         return raw
     try:

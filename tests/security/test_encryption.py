@@ -249,6 +249,11 @@ def test_key_sources_in_order_and_bad_ones_named(data_dir, tmp_path, memory_keyr
     with pytest.raises(ValidationError, match="outside") as inside:
         crypto.find_key(path, key_file=beside, environ={})
     assert inside.value.field == "key_file"
+    if os.name == "posix":
+        key_file.chmod(0o644)
+        with pytest.raises(ValidationError, match="chmod 600") as shared:
+            crypto.find_key(path, key_file=key_file, environ={})
+        assert shared.value.field == "key_file"
     with pytest.raises(ValidationError) as missing:
         crypto.find_key(path, key_file=tmp_path / "nope.key", environ={})
     assert missing.value.field == "key_file"
