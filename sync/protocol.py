@@ -24,9 +24,9 @@ carries ``Authorization: Bearer <device token>`` and ``X-Showroom-Schema: <SCHEM
     "last_seq", "server_time"}`` where row is ``{"table", "id", "version", "deleted", "data",
     "updated_at", "updated_by_device"}``; ``data`` holds the content columns (no sync columns).
     Rows come in ``version`` order; each row appears once, in its latest state.
-    Optional ``&skip_own=true``: rows this enrolment pushed and the server stored exactly as
-    sent (applied on the version the laptop saw, canonical values, an insert with every column,
-    nothing merged) are left out, ``next_since`` still moving past them. Never in a full resync.
+    Optional ``&skip_own=true``: rows this enrolment inserted and the server stored exactly as
+    sent (canonical values, every column, not changed since) are left out, ``next_since`` still
+    moving past them. Never in a full resync.
 
 ``GET /v1/sync/checksum`` -> ``{"through": last_seq, "tables": {table: {"count", "hash"}}}``
     over every row (tombstones included), computed with :func:`table_checksum`.

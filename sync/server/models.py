@@ -95,8 +95,8 @@ record = Table(
     Column("updated_at", UTCDateTime(), nullable=False),
     Column("updated_by_device", String(ID)),
     Column("updated_by_actor", String(ID)),
-    # The enrolment (see auth.enrolment_key) whose push left the row exactly as its laptop
-    # holds it: applied on the current version, every value already canonical, nothing merged.
+    # The enrolment (see auth.enrolment_key) whose insert left the row exactly as its laptop
+    # holds it: every column sent, every value already canonical, nothing flagged.
     # A pull with skip_own leaves such rows out for that enrolment. Null for any other write.
     Column("clean_for", String(16)),
     Index("ix_record_dealer_version", "dealer_id", "version"),

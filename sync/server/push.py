@@ -347,9 +347,15 @@ class _Batch:
             )
             status = protocol.RESULT_CONFLICT
         if plan.changes:
-            # Applied as sent on the version the laptop saw, nothing merged or flagged: the
-            # laptop holds this row exactly, so its own pulls may leave it out.
-            clean = status == protocol.RESULT_APPLIED and op.exact and not plan.conflicts
+            # A new row stored exactly as sent, nothing flagged: the laptop holds it exactly, so
+            # its own pulls may leave it out. Only inserts: after an edit the laptop's row may
+            # still hold a value of an op the server rejected, which must come back.
+            clean = (
+                status == protocol.RESULT_APPLIED
+                and op.kind == protocol.OP_INSERT
+                and op.exact
+                and not plan.conflicts
+            )
             rec.clean_for = self.enrolment if clean else None
         return status, rec.version
 

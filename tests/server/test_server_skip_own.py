@@ -1,8 +1,9 @@
-"""Pulls that leave out what the pulling laptop itself wrote exactly as stored (``skip_own``).
+"""Pulls that leave out what the pulling laptop itself inserted exactly as stored (``skip_own``).
 
-Rows a laptop pushed and that the server stored exactly as sent, on the version the laptop saw,
-need not travel back to it. Everything else does: merged rows, rows stored in another form,
-conflicts, other laptops' writes, and everything after the laptop enrolled again.
+Rows a laptop inserted and that the server stored exactly as sent need not travel back to it.
+Everything else does: edits (a rejected op may have left the laptop's row apart), merged rows,
+rows stored in another form, conflicts, other laptops' writes, and everything after the laptop
+enrolled again.
 """
 
 from __future__ import annotations
@@ -180,3 +181,19 @@ def test_a_laptop_enrolled_again_gets_its_old_rows(client, engine, dealer_id, la
     assert again.device_id == laptop.device_id
     rows, _ = pull_all(again, skip_own=True)
     assert {("customer", o["row_id"]) for o in inserts} <= set(_ids(rows))
+
+
+def test_an_edit_next_to_a_rejected_one_brings_the_servers_row_back(laptop):
+    insert = full_insert(notes="0")
+    (created,) = laptop.push(insert)
+    v = created["version"]
+    row_id = insert["row_id"]
+    bad = op("customer", row_id, "update", {"name": None}, base={"name": "张伟"}, base_version=v)
+    good = op("customer", row_id, "update", {"notes": "1"}, base={"notes": "0"}, base_version=v)
+    rejected, applied = laptop.push(bad, good)
+    assert rejected["status"] == protocol.RESULT_REJECTED
+    assert applied["status"] == protocol.RESULT_APPLIED
+    laptop.cursor = v
+    rows, _ = pull_all(laptop, skip_own=True)
+    (row,) = [r for r in rows if r["id"] == row_id]
+    assert row["data"]["name"] == "张伟" and row["data"]["notes"] == "1"
