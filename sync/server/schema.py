@@ -61,10 +61,17 @@ def _normalizer(column: Column) -> Normalizer:
 
         return day
     if isinstance(kind, UTCDateTime):
+        utc = dt.UTC
+        parse = dt.datetime.fromisoformat
 
         def moment(value: Any) -> Any:
-            parsed = from_wire(column, value)
-            return None if parsed is None else parsed.astimezone(dt.UTC).isoformat()
+            if type(value) is not str:
+                parsed = from_wire(column, value)  # None, or explains what is wrong
+                return None if parsed is None else parsed.astimezone(utc).isoformat()
+            parsed = parse(value)
+            if parsed.tzinfo is None:
+                raise ValueError("timestamp without a UTC offset")
+            return parsed.astimezone(utc).isoformat()
 
         return moment
 
@@ -85,7 +92,7 @@ def _normalizer(column: Column) -> Normalizer:
     if python_type is int:
 
         def whole(value: Any) -> Any:
-            number = from_wire(column, value)
+            number = value if type(value) is int else from_wire(column, value)
             if number is not None and not MIN_INT <= number <= MAX_INT:
                 raise ValueError("number out of range")
             return number
