@@ -28,3 +28,5 @@ class AppContext:
     database_path: Path
     dealer_name: str = ""
     language: str = "zh_CN"
+    # Minutes without input before the window locks (the store's setting).
+    idle_lock_minutes: float = 10

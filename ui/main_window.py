@@ -43,6 +43,7 @@ PAGES: list[tuple[str, Callable[[], str], str | None]] = [
     ("complaints", lambda: tr("Complaints"), None),
     ("reports", lambda: tr("Reports"), None),
     ("conflicts", lambda: tr("Sync conflicts"), "ui.sync.page:ConflictsPage"),
+    ("users", lambda: tr("Users"), "ui.admin.users:UsersPage"),
     ("audit", lambda: tr("Audit trail"), "ui.audit.page:AuditPage"),
     ("settings", lambda: tr("Settings"), "ui.settings:SettingsPage"),
 ]
@@ -126,6 +127,68 @@ class MainWindow(QMainWindow):
         QShortcut(QKeySequence("Ctrl+N"), self, activated=self.new_customer)
         self._build()
         self._restore()
+        self._build_account()
+
+    # --- who is signed in: lock and switch user ----------------------------------------------
+
+    def _build_account(self) -> None:
+        from ui.login.lock import IdleWatcher, LockScreen
+
+        self.lock_screen = LockScreen(self.ctx.runner, self.ctx.language, self)
+        self.lock_screen.unlocked.connect(self._unlocked)
+        self.lock_screen.switch_requested.connect(self.switch_user)
+        self.idle = IdleWatcher(self.ctx.idle_lock_minutes, self)
+        self.idle.idle.connect(self.lock)
+        self.account_menu = self.menuBar().addMenu(tr("Account"))
+        self.lock_action = self.account_menu.addAction(tr("Lock"))
+        self.lock_action.setShortcut(QKeySequence("Ctrl+L"))
+        self.lock_action.triggered.connect(self.lock)
+        self.switch_action = self.account_menu.addAction(tr("Switch user…"))
+        self.switch_action.triggered.connect(self.switch_user)
+
+    def lock(self) -> None:
+        """Cover the window until the same user's password, or another user's sign-in."""
+        if self.lock_screen.locked:
+            return
+        self.idle.pause()
+        self._set_usable(False)
+        self.lock_screen.lock(self.ctx.actor)
+
+    def switch_user(self):
+        """Let another person sign in; the window stays locked until someone does."""
+        from ui.login.dialog import LoginDialog
+
+        self.lock()
+        dialog = LoginDialog(
+            self.ctx.runner, self.ctx.language, self, store_name=self.ctx.dealer_name
+        )
+        dialog.signed_in.connect(self.set_actor)
+        dialog.open()
+        return dialog
+
+    def _unlocked(self, actor) -> None:
+        self._set_usable(True)
+        self.idle.resume()
+
+    def set_actor(self, actor) -> None:
+        """A (possibly different) person now works in this window: pages are rebuilt for them."""
+        self.lock_screen.hide()
+        self._set_usable(True)
+        self.idle.resume()
+        if actor != self.ctx.actor:
+            self.ctx.actor = actor
+            self.ctx.navigator.actor_changed.emit()
+
+    def _set_usable(self, usable: bool) -> None:
+        # The cover hides the window; this keeps keyboard focus and shortcuts off it too.
+        self.centralWidget().setEnabled(usable)
+        self.menuBar().setEnabled(usable)
+        for shortcut in self.findChildren(QShortcut):
+            shortcut.setEnabled(usable)
+        if not usable:
+            self._disabled_actions = [a for a in self.actions() if a.isEnabled()]
+        for action in getattr(self, "_disabled_actions", []):
+            action.setEnabled(usable)
 
     # --- building and translating -------------------------------------------------------------
 

@@ -424,11 +424,11 @@
     </message>
     <message>
         <source>Add a user</source>
-        <translation type="unfinished" />
+        <translation>添加用户</translation>
     </message>
     <message>
         <source>User name</source>
-        <translation type="unfinished" />
+        <translation>用户名</translation>
     </message>
     <message>
         <source>Name</source>
@@ -440,63 +440,63 @@
     </message>
     <message>
         <source>First password</source>
-        <translation type="unfinished" />
+        <translation>初始密码</translation>
     </message>
     <message>
         <source>Add</source>
-        <translation type="unfinished" />
+        <translation>添加</translation>
     </message>
     <message>
         <source>Users</source>
-        <translation type="unfinished" />
+        <translation>用户管理</translation>
     </message>
     <message>
         <source>Add a user…</source>
-        <translation type="unfinished" />
+        <translation>添加用户…</translation>
     </message>
     <message>
         <source>Role:</source>
-        <translation type="unfinished" />
+        <translation>角色：</translation>
     </message>
     <message>
         <source>Set role</source>
-        <translation type="unfinished" />
+        <translation>设置角色</translation>
     </message>
     <message>
         <source>Reset password…</source>
-        <translation type="unfinished" />
+        <translation>重设密码…</translation>
     </message>
     <message>
         <source>Deactivate</source>
-        <translation type="unfinished" />
+        <translation>停用</translation>
     </message>
     <message>
         <source>State</source>
-        <translation type="unfinished" />
+        <translation>状态</translation>
     </message>
     <message>
         <source>Active</source>
-        <translation type="unfinished" />
+        <translation>在用</translation>
     </message>
     <message>
         <source>Deactivated</source>
-        <translation type="unfinished" />
+        <translation>已停用</translation>
     </message>
     <message>
         <source>No password</source>
-        <translation type="unfinished" />
+        <translation>未设密码</translation>
     </message>
     <message>
         <source>Reactivate</source>
-        <translation type="unfinished" />
+        <translation>重新启用</translation>
     </message>
     <message>
         <source>Reset password</source>
-        <translation type="unfinished" />
+        <translation>重设密码</translation>
     </message>
     <message>
         <source>New password for %1:</source>
-        <translation type="unfinished" />
+        <translation>%1 的新密码：</translation>
     </message>
     <message>
         <source>Mobile, or landline with area code</source>
@@ -796,11 +796,11 @@
     </message>
     <message>
         <source>Account</source>
-        <translation type="unfinished" />
+        <translation>账户</translation>
     </message>
     <message>
         <source>Lock</source>
-        <translation type="unfinished" />
+        <translation>锁定</translation>
     </message>
     <message>
         <source>Store: %1</source>
@@ -1432,11 +1432,11 @@
     </message>
     <message>
         <source>Showroom is locked</source>
-        <translation type="unfinished" />
+        <translation>Showroom 已锁定</translation>
     </message>
     <message>
         <source>Switch user…</source>
-        <translation type="unfinished" />
+        <translation>切换用户…</translation>
     </message>
     <message>
         <source>Unlock</source>
@@ -1444,7 +1444,7 @@
     </message>
     <message>
         <source>Signed in: %1 (%2). Type your password to continue.</source>
-        <translation type="unfinished" />
+        <translation>当前用户：%1（%2）。请输入密码继续。</translation>
     </message>
     <message>
         <source>Skip</source>
@@ -1554,47 +1554,47 @@
     </message>
     <message>
         <source>Sign in to Showroom</source>
-        <translation type="unfinished" />
+        <translation>登录 Showroom</translation>
     </message>
     <message>
         <source>Password</source>
-        <translation type="unfinished" />
+        <translation>密码</translation>
     </message>
     <message>
         <source>Demo database. Sign in as %1 with the password %2.</source>
-        <translation type="unfinished" />
+        <translation>演示数据库。可用以下账户登录：%1，密码均为 %2。</translation>
     </message>
     <message>
         <source>Sign in</source>
-        <translation type="unfinished" />
+        <translation>登录</translation>
     </message>
     <message>
         <source>Enter your user name.</source>
-        <translation type="unfinished" />
+        <translation>请输入用户名。</translation>
     </message>
     <message>
         <source>Create the administrator</source>
-        <translation type="unfinished" />
+        <translation>创建管理员</translation>
     </message>
     <message>
         <source>This is a new database. Create the administrator account: the administrator adds the other staff and their roles. Choose a password of at least 8 characters and keep it safe.</source>
-        <translation type="unfinished" />
+        <translation>这是一个新的数据库。请创建管理员账户：由管理员添加其他员工并设置角色。请设置至少8个字符的密码并妥善保管。</translation>
     </message>
     <message>
         <source>Your name</source>
-        <translation type="unfinished" />
+        <translation>您的姓名</translation>
     </message>
     <message>
         <source>Password again</source>
-        <translation type="unfinished" />
+        <translation>再次输入密码</translation>
     </message>
     <message>
         <source>Create and sign in</source>
-        <translation type="unfinished" />
+        <translation>创建并登录</translation>
     </message>
     <message>
         <source>The two passwords are not the same.</source>
-        <translation type="unfinished" />
+        <translation>两次输入的密码不一致</translation>
     </message>
 </context>
 <context>
