@@ -1,13 +1,10 @@
-"""Settings: interface language and, until sign-in arrives, who is working at this laptop."""
+"""Settings: interface language, who is signed in, and the database file."""
 
 from __future__ import annotations
 
 from PySide6.QtCore import QSettings
 from PySide6.QtWidgets import QComboBox, QFormLayout, QLabel, QVBoxLayout, QWidget
 
-from showroom.actor import Actor
-from showroom.services import dealer
-from showroom.vocabulary import Role
 from ui import labels
 from ui.context import AppContext
 from ui.i18n import LANGUAGES, set_language
@@ -34,42 +31,15 @@ class SettingsPage(QWidget):
         self.language.currentIndexChanged.connect(self._language_chosen)
         form.addRow(self.tr("Language"), self.language)
 
-        self.user = QComboBox()
+        # Who is working is decided by signing in (Account menu: lock, switch user), not here.
+        self.user = QLabel(f"{ctx.actor.display_name}（{labels.role(ctx.actor.role)}）")
         self.user.setObjectName("user")
-        self.user.setMinimumWidth(240)
-        self.user.addItem(ctx.actor.display_name, None)
         form.addRow(self.tr("Working as"), self.user)
 
         db_label = QLabel(str(ctx.database_path))
         db_label.setTextInteractionFlags(db_label.textInteractionFlags())
         form.addRow(self.tr("Database file"), db_label)
         outer.addStretch(1)
-        self._users_loaded = False
-
-    def activate(self) -> None:
-        if not self._users_loaded:
-            self._users_loaded = True
-            self.ctx.runner.db(lambda s: dealer.list_users(s, self.ctx.actor), on_done=self._fill)
-
-    def _fill(self, users) -> None:
-        self.user.blockSignals(True)
-        self.user.clear()
-        for u in users:
-            self.user.addItem(f"{u.display_name}（{labels.role(u.role)}）", u)
-            if u.id == self.ctx.actor.user_id:
-                self.user.setCurrentIndex(self.user.count() - 1)
-        self.user.blockSignals(False)
-        self.user.currentIndexChanged.connect(self._user_chosen)
-
-    def _user_chosen(self, index: int) -> None:
-        user = self.user.itemData(index)
-        if user is None:
-            return
-        QSettings().setValue("user/username", user.username)
-        self.ctx.actor = Actor(
-            user_id=user.id, display_name=user.display_name, role=Role(user.role)
-        )
-        self.ctx.navigator.actor_changed.emit()
 
     def _language_chosen(self, index: int) -> None:
         code = self.language.itemData(index)

@@ -10,16 +10,26 @@ from pathlib import Path
 
 from showroom.cli import main as admin
 
+# The database key named explicitly, as a kiosk would: no admin-secret dialog at start.
+KEY = "5e" * 32
+
 
 def showroom(*args, data_dir: Path) -> subprocess.CompletedProcess:
+    """Start the app; ``--exit-when-shown`` quits once the sign-in dialog is on screen."""
     exe = shutil.which("showroom") or str(Path(sys.executable).with_name("showroom"))
-    env = dict(os.environ, QT_QPA_PLATFORM="offscreen", SHOWROOM_DATA_DIR=str(data_dir))
+    env = dict(
+        os.environ,
+        QT_QPA_PLATFORM="offscreen",
+        SHOWROOM_DATA_DIR=str(data_dir),
+        SHOWROOM_DB_KEY=KEY,
+    )
     return subprocess.run(
         [exe, *args, "--exit-when-shown"], env=env, capture_output=True, text=True, timeout=120
     )
 
 
-def test_opens_a_new_database_migrated(tmp_path, capsys):
+def test_opens_a_new_database_migrated(tmp_path, capsys, monkeypatch):
+    monkeypatch.setenv("SHOWROOM_DB_KEY", KEY)
     path = tmp_path / "new.db"
     result = showroom("--db", str(path), data_dir=tmp_path)
     assert result.returncode == 0, result.stderr
