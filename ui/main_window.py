@@ -166,6 +166,10 @@ class MainWindow(QMainWindow):
         dialog.open()
         return dialog
 
+    def _idle_minutes_changed(self, minutes: int) -> None:
+        if hasattr(self, "idle"):
+            self.idle.set_minutes(minutes)
+
     def _unlocked(self, actor) -> None:
         self._set_usable(True)
         self.idle.resume()
@@ -209,6 +213,8 @@ class MainWindow(QMainWindow):
             self.nav.addItem(item)
             page = _load_class(path)(self.ctx) if path else NotBuiltPage(title())
             page.setObjectName(f"page_{key}")
+            if hasattr(page, "rules_saved"):  # Settings: the store's idle lock changed
+                page.rules_saved.connect(self._idle_minutes_changed)
             self.pages[key] = page
             self.stack.addWidget(page)
         self.nav.blockSignals(False)

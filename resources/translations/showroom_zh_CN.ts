@@ -1459,14 +1459,6 @@
         <translation>两次输入不一致。</translation>
     </message>
     <message>
-        <source>Cannot open the database</source>
-        <translation>无法打开数据库</translation>
-    </message>
-    <message>
-        <source>The customer database on this computer is encrypted, and neither this computer's keyring nor an admin secret holds its key. Without the key the local data cannot be read. What was synced is safe on the server: an administrator can enrol this computer again and download it.</source>
-        <translation>本机的客户数据库已加密，但本机的钥匙串和管理员密码都没有它的密钥。没有密钥，本机数据无法读取。已同步的数据仍安全地保存在服务器上：管理员可以重新登记这台电脑并重新下载数据。</translation>
-    </message>
-    <message>
         <source>That admin secret does not unlock this database.</source>
         <translation>这个管理员密码无法解锁此数据库。</translation>
     </message>
@@ -1891,6 +1883,26 @@ Add the first one with “New customer” (Ctrl+N).</source>
     <message>
         <source>Working as</source>
         <translation>当前用户</translation>
+    </message>
+    <message>
+        <source>Read-only</source>
+        <translation>只读</translation>
+    </message>
+    <message>
+        <source>Hidden</source>
+        <translation>隐藏</translation>
+    </message>
+    <message>
+        <source>Other salespeople's customers</source>
+        <translation>其他销售顾问的客户</translation>
+    </message>
+    <message>
+        <source> min</source>
+        <translation> 分钟</translation>
+    </message>
+    <message>
+        <source>Lock after idle</source>
+        <translation>闲置后锁屏</translation>
     </message>
     <message>
         <source>Database file</source>

@@ -245,3 +245,28 @@ def test_changing_another_salespersons_customer_shows_the_refusal(
         QMessageBox, "question", lambda *_a, **_k: QMessageBox.StandardButton.Discard
     )
     editor.close()
+
+
+def test_a_manager_sets_the_store_rules_a_salesperson_only_sees_them(qtbot, ctx, db, staff):
+    from showroom.services import dealer, leads
+    from ui.settings import SettingsPage
+
+    ctx.actor = staff["sales"]
+    page = SettingsPage(ctx)
+    qtbot.addWidget(page)
+    page.activate()
+    qtbot.waitUntil(lambda: page.idle_minutes.value() == dealer.DEFAULT_IDLE_LOCK_MINUTES)
+    assert not page.lead_visibility.isEnabled() and not page.idle_minutes.isEnabled()
+
+    ctx.actor = staff["manager"]
+    page = SettingsPage(ctx)
+    qtbot.addWidget(page)
+    page.activate()
+    qtbot.waitUntil(page.lead_visibility.isEnabled)
+    page.idle_minutes.setValue(3)
+    with qtbot.waitSignal(page.rules_saved) as saved:
+        page.lead_visibility.setCurrentIndex(page.lead_visibility.findData("hidden"))
+    assert saved.args == [3] and ctx.idle_lock_minutes == 3
+    with db.session_scope() as session:
+        assert leads.lead_visibility(session) == "hidden"
+        assert dealer.idle_lock_minutes(session) == 3
