@@ -3,12 +3,15 @@
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import json
 import logging
 import zlib
+from collections.abc import AsyncIterator
 from typing import Annotated, Any
 
+import anyio.to_thread
 from fastapi import Depends, FastAPI, Header, Query, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.middleware.gzip import GZipMiddleware
@@ -282,7 +285,15 @@ Epoch = Annotated[str | None, Header(alias=protocol.EPOCH_HEADER)]
 def create_app(settings: Settings, engine=None) -> FastAPI:
     """The app over ``engine`` (made from ``settings.db_url`` if not given; not migrated here)."""
     engine = engine if engine is not None else make_engine(settings.db_url)
+
+    @contextlib.asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        if settings.threads > 0:
+            anyio.to_thread.current_default_thread_limiter().total_tokens = settings.threads
+        yield
+
     app = FastAPI(
+        lifespan=lifespan,
         title="Showroom sync server",
         version=str(protocol.SCHEMA_VERSION),
         description="Central sync server for Showroom laptops. See sync/protocol.py.",

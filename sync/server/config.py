@@ -10,6 +10,10 @@ from sync import protocol
 
 DB_ENV = "SHOWROOM_SERVER_DB"
 MIN_SCHEMA_ENV = "SHOWROOM_SERVER_MIN_SCHEMA"
+THREADS_ENV = "SHOWROOM_SERVER_THREADS"
+# Requests one server process works on at once. More threads than this only queue on the GIL
+# and on database connections, and lengthen the slowest answers.
+DEFAULT_THREADS = 8
 
 
 def default_db_url() -> str:
@@ -42,11 +46,15 @@ class Settings:
     # Enrolment rate limit: this many failed attempts per address within the window -> 429.
     enroll_max_failures: int = 10
     enroll_window_seconds: int = 15 * 60
+    # Worker threads per process for database work (see DEFAULT_THREADS).
+    threads: int = DEFAULT_THREADS
 
     @classmethod
     def from_env(cls, db_url: str | None = None) -> Settings:
         min_schema = os.environ.get(MIN_SCHEMA_ENV)
+        threads = os.environ.get(THREADS_ENV)
         return cls(
             db_url=normalize_db_url(db_url or default_db_url()),
             min_schema=int(min_schema) if min_schema else protocol.SCHEMA_VERSION,
+            threads=int(threads) if threads else DEFAULT_THREADS,
         )
