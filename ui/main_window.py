@@ -7,9 +7,11 @@ import logging
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
+import shiboken6
 from PySide6.QtCore import QEvent, QSettings, Qt
 from PySide6.QtGui import QKeySequence, QShortcut
 from PySide6.QtWidgets import (
+    QDialog,
     QHBoxLayout,
     QLabel,
     QListWidget,
@@ -152,6 +154,13 @@ class MainWindow(QMainWindow):
             return
         self.idle.pause()
         self._set_usable(False)
+        # Open dialogs (an editor with a customer's details) are windows of their own: the
+        # cover would not hide them, so they are hidden until the same person unlocks.
+        self._hidden_dialogs = [
+            d for d in self.findChildren(QDialog) if d.isVisible() and d is not self.lock_screen
+        ]
+        for dialog in self._hidden_dialogs:
+            dialog.hide()
         self.lock_screen.lock(self.ctx.actor)
 
     def switch_user(self):
@@ -173,15 +182,28 @@ class MainWindow(QMainWindow):
     def _unlocked(self, actor) -> None:
         self._set_usable(True)
         self.idle.resume()
+        for dialog in self._take_hidden_dialogs():
+            dialog.show()
+
+    def _take_hidden_dialogs(self) -> list[QDialog]:
+        dialogs = [d for d in getattr(self, "_hidden_dialogs", []) if shiboken6.isValid(d)]
+        self._hidden_dialogs = []
+        return dialogs
 
     def set_actor(self, actor) -> None:
         """A (possibly different) person now works in this window: pages are rebuilt for them."""
         self.lock_screen.hide()
         self._set_usable(True)
         self.idle.resume()
+        hidden = self._take_hidden_dialogs()
         if actor != self.ctx.actor:
+            for dialog in hidden:  # the previous person's unfinished work is not shown
+                dialog.reject()
             self.ctx.actor = actor
             self.ctx.navigator.actor_changed.emit()
+        else:
+            for dialog in hidden:
+                dialog.show()
 
     def _set_usable(self, usable: bool) -> None:
         # The cover hides the window; this keeps keyboard focus and shortcuts off it too.

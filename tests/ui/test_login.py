@@ -270,3 +270,24 @@ def test_a_manager_sets_the_store_rules_a_salesperson_only_sees_them(qtbot, ctx,
     with db.session_scope() as session:
         assert leads.lead_visibility(session) == "hidden"
         assert dealer.idle_lock_minutes(session) == 3
+
+
+def test_locking_hides_open_dialogs_until_the_same_user_returns(qtbot, window):
+    from PySide6.QtWidgets import QDialog
+
+    dialog = QDialog(window)
+    dialog.show()
+    window.lock()
+    assert not dialog.isVisible()
+    type_text(qtbot, window.lock_screen.password, SALES_PW)
+    click(qtbot, window.lock_screen.unlock)
+    qtbot.waitUntil(dialog.isVisible)
+
+    window.lock()
+    switch = window.switch_user()
+    type_text(qtbot, switch.username, "boss")
+    type_text(qtbot, switch.password, ADMIN_PW)
+    with qtbot.waitSignal(window.ctx.navigator.actor_changed):
+        click(qtbot, switch.sign_in)
+    assert not dialog.isVisible()  # the previous person's dialog is closed, not shown again
+    assert dialog.result() == QDialog.DialogCode.Rejected
