@@ -40,6 +40,34 @@ def create_dealer(engine: Engine, name: str) -> str:
     return dealer_id
 
 
+def mark_restored(engine: Engine, dealer_id: str | None = None) -> list[dict]:
+    """Start a new history after the database was restored from a backup.
+
+    Every laptop still holds the old history id, so its next request is answered 409
+    ``epoch_changed``: it uploads again the rows it holds beyond ``epoch_base_seq`` (what the
+    backup lost) and downloads everything afresh, keeping its outbox. Run it once, right after
+    the restore and before serving; laptops that come back later are still caught, whatever the
+    others pushed meanwhile.
+    """
+    with write_transaction(engine) as conn:
+        query = select(dealer.c.id, dealer.c.last_seq)
+        if dealer_id is not None:
+            query = query.where(dealer.c.id == dealer_id)
+        rows = conn.execute(query).all()
+        if dealer_id is not None and not rows:
+            raise AdminError(f"dealer: no dealer with id {dealer_id!r}")
+        answers = []
+        for row in rows:
+            epoch = new_epoch()
+            conn.execute(
+                update(dealer)
+                .where(dealer.c.id == row.id)
+                .values(epoch=epoch, epoch_base_seq=row.last_seq)
+            )
+            answers.append({"dealer_id": row.id, "epoch": epoch, "epoch_base_seq": row.last_seq})
+    return answers
+
+
 def create_enrollment_code(engine: Engine, dealer_id: str, ttl_hours: float = 24) -> dict:
     """A one-time code a laptop trades for a device token; only its hash is stored."""
     if not ttl_hours > 0:

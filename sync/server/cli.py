@@ -57,6 +57,12 @@ def build_parser() -> argparse.ArgumentParser:
     revoke.add_argument("device_id")
     devices = sub.add_parser("devices", parents=[common], help="list enrolled devices")
     devices.add_argument("--dealer", default=None, help="only this dealer's devices")
+    restored = sub.add_parser(
+        "restored",
+        parents=[common],
+        help="after restoring a backup: start a new history so every laptop re-sends what it lost",
+    )
+    restored.add_argument("--dealer", default=None, help="only this dealer (default: all)")
     purge = sub.add_parser("purge", parents=[common], help="purge old tombstones")
     purge.add_argument("--retention-days", type=float, default=30.0)
     return parser
@@ -135,6 +141,9 @@ def run(args) -> int:
             emit(admin.revoke_device(engine, args.device_id))
         elif args.command == "devices":
             for row in admin.list_devices(engine, args.dealer):
+                emit(row)
+        elif args.command == "restored":
+            for row in admin.mark_restored(engine, args.dealer):
                 emit(row)
         elif args.command == "purge":
             for row in purge.purge(engine, args.retention_days):
