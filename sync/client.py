@@ -21,6 +21,7 @@ import datetime as dt
 import gzip
 import json
 import logging
+import os
 import random
 import time
 from collections.abc import Callable, Mapping
@@ -54,6 +55,20 @@ class SyncError(ShowroomError):
     """Sync could not finish. What was done before the error stays done."""
 
     code = "sync"
+
+
+class CertificateUntrusted(SyncError):
+    """The server's TLS certificate did not verify: never retried, never ignored."""
+
+    code = "sync_certificate"
+
+    def __init__(self, detail: str) -> None:
+        super().__init__(
+            "同步服务器的证书无法验证，已停止连接。请联系IT：如使用自有证书，"
+            f"请用 {CA_BUNDLE_ENV} 指定其CA证书（{detail}）",
+            "the sync server's certificate did not verify, so nothing was sent. Ask IT: for a "
+            f"certificate of your own CA, name its bundle in {CA_BUNDLE_ENV} ({detail})",
+        )
 
 
 class ServerUnreachable(SyncError):
@@ -167,12 +182,34 @@ class SyncSummary:
 # --- HTTP ------------------------------------------------------------------------------------
 
 
+# A PEM file of the CA certificates to trust for the sync server, instead of the system's.
+CA_BUNDLE_ENV = "SHOWROOM_CA_BUNDLE"
+
+
 def _new_session() -> requests.Session:
     import requests
 
     session = requests.Session()
     session.headers["User-Agent"] = f"showroom-sync/{protocol.SCHEMA_VERSION}"
     return session
+
+
+def _tls_verify(http: requests.Session) -> bool | str:
+    """What verifies the server's certificate: the store's CA bundle if one is named, else the
+    session's setting (the system's trust store by default). Passed with every request, because
+    requests lets REQUESTS_CA_BUNDLE override a session's own bundle."""
+    from showroom.errors import ValidationError
+
+    bundle = os.environ.get(CA_BUNDLE_ENV, "").strip()
+    if not bundle:
+        return http.verify
+    if not os.path.isfile(bundle):
+        raise ValidationError(
+            "ca_bundle",
+            f"{CA_BUNDLE_ENV} 指定的CA证书文件不存在：{bundle}",
+            f"the CA bundle named by {CA_BUNDLE_ENV} does not exist: {bundle}",
+        )
+    return bundle
 
 
 def _detail(response: requests.Response) -> tuple[str, dict]:
@@ -231,6 +268,7 @@ class _Http:
     ) -> None:
         self.base_url = base_url.rstrip("/")
         self.http = http or _new_session()
+        self.tls_verify = _tls_verify(self.http)
         self.timeout = timeout
         self.retries = retries
         self.backoff_base = backoff_base
@@ -279,8 +317,16 @@ class _Http:
             started = self.clock()
             try:
                 response = self.http.request(
-                    method, url, data=data, params=params, headers=headers, timeout=self.timeout
+                    method,
+                    url,
+                    data=data,
+                    params=params,
+                    headers=headers,
+                    timeout=self.timeout,
+                    verify=self.tls_verify,
                 )
+            except requests.exceptions.SSLError as error:
+                raise CertificateUntrusted(type(error).__name__) from error
             except (requests.ConnectionError, requests.Timeout) as error:
                 last_problem = type(error).__name__
                 log.info("sync %s %s: %s (attempt %d)", method, path, error, attempt + 1)
