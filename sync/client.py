@@ -594,6 +594,8 @@ class _Cycle:
             if not local.pending_count(self.db) and not local.initial_upload_pending(self.db):
                 break
         local.rebuild_search_if_needed(self.db)
+        if self.pushed:
+            self.forget_erased()
         checksum_ok = None
         if not self.cancelled and self.should_verify(initial):
             checksum_ok = self.verify(meta)
@@ -611,6 +613,13 @@ class _Cycle:
             full_resync=self.full_resync,
             cancelled=self.cancelled,
         )
+
+    def forget_erased(self) -> None:
+        """Once an erasure is acknowledged, the outbox forgets the values its ops carried."""
+        from showroom.services.privacy import forget_in_outbox
+
+        with self.db.session_scope() as session:
+            forget_in_outbox(session)
 
     def should_verify(self, initial: bool) -> bool:
         if self.client.verify is not None:
