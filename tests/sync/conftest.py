@@ -67,10 +67,10 @@ def server(backend, tmp_path) -> Iterator[ServerProcess]:
     """The real server, migrated and running, with one dealer."""
     ServerProcess.live.clear()
     process = ServerProcess(backend.url, tmp_path)
-    # Every command migrates the database first, so the dealer comes with the schema.
-    process.dealer_id = process.create_dealer(DEALER)
-    process.start()
     try:
+        # Every command migrates the database first, so the dealer comes with the schema.
+        process.dealer_id = process.create_dealer(DEALER)
+        process.start()
         yield process
     finally:
         for started in ServerProcess.live:  # a case may start more processes of its own

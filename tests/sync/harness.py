@@ -127,6 +127,7 @@ class ServerProcess:
             except requests.RequestException:
                 pass
             time.sleep(0.05)
+        self.kill()  # no process outlives a failed start
         raise AssertionError(f"server did not answer within {timeout} s:\n{self.log()}")
 
     def kill(self) -> None:
@@ -383,6 +384,7 @@ class Laptop:
         self.db = open_database(path)
         self.username: str | None = None
         self.sync_log: list[Any] = []
+        self.processes: list[subprocess.Popen] = []
 
     # --- enrolment and sync ------------------------------------------------------------------
 
@@ -417,7 +419,7 @@ class Laptop:
         command = [sys.executable, "-m", "showroom.cli", "--db", str(self.path), *args]
         if faketime is not None:
             command = ["faketime", "-f", faketime, *command]
-        return subprocess.Popen(
+        process = subprocess.Popen(
             command,
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
@@ -425,6 +427,8 @@ class Laptop:
             env=_env(),
             cwd=REPO,
         )
+        self.processes.append(process)
+        return process
 
     def admin_sync(self, *, faketime: str | None = None, timeout: float = 120) -> dict[str, Any]:
         """``showroom-admin sync`` to the end; its JSON summary."""
@@ -545,6 +549,10 @@ class Laptop:
         self.edit(lambda s, a: customers.delete_customer(s, a, customer_id))
 
     def close(self) -> None:
+        for process in self.processes:  # a failed case may leave one running
+            if process.poll() is None:
+                process.kill()
+                process.communicate(timeout=30)
         self.db.dispose()
 
 
