@@ -49,6 +49,7 @@ def schedule_follow_up(
     """
     bind_actor(session, actor)
     customer = load_customer(session, customer_id)
+    leads.require_lead_access(session, actor, customer, write=True)
     today = today or dt.date.today()
     due_date = parse_date(due, "due") or leads.next_due(session, customer.intent_level, today)
     if due_date is None:
@@ -94,6 +95,7 @@ def complete_follow_up(
     if len(outcome) > MAX_OUTCOME:
         raise ValidationError("outcome", "跟进结果过长", "outcome is too long")
     customer = load_customer(session, task.customer_id)
+    leads.require_lead_access(session, actor, customer, write=True)
     today = today or dt.date.today()
     proposed = leads.next_due(session, customer.intent_level, today)
     chosen = parse_date(next_due, "next_due") or proposed

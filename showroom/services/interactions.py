@@ -11,6 +11,7 @@ from showroom.actor import Actor, bind_actor
 from showroom.db.base import utcnow
 from showroom.errors import ValidationError
 from showroom.models import FollowUp, Interaction
+from showroom.services import leads
 from showroom.services.common import interaction_dto, load_customer, parse_choice
 from showroom.services.dto import InteractionDTO
 from showroom.services.follow_ups import schedule_follow_up
@@ -39,6 +40,7 @@ def log_interaction(
     """
     bind_actor(session, actor)
     customer = load_customer(session, customer_id)
+    leads.require_lead_access(session, actor, customer, write=True)
     channel = parse_choice(channel, "channel", InteractionChannel, optional=False)
     direction = parse_choice(direction, "direction", Direction, optional=False)
     summary = (summary or "").strip()
@@ -113,7 +115,7 @@ def list_interactions(
     session: Session, actor: Actor, customer_id: str, *, limit: int = 200
 ) -> list[InteractionDTO]:
     """A customer's contacts, newest first."""
-    load_customer(session, customer_id)
+    leads.require_lead_access(session, actor, load_customer(session, customer_id), write=False)
     rows = session.scalars(
         select(Interaction)
         .where(Interaction.customer_id == customer_id, Interaction.deleted.is_(False))

@@ -13,7 +13,7 @@ from showroom.db.base import Base, SyncMixin
 from showroom.db.outbox import to_wire
 from showroom.errors import ValidationError
 from showroom.models import CustomerMerge, CustomerPhone, CustomerVehicle
-from showroom.services import audit
+from showroom.services import audit, leads
 from showroom.services.common import customer_dto, load_customer
 from showroom.services.customers import CustomerDraft, create_customer, update_customer
 from showroom.services.dto import CustomerDTO
@@ -73,6 +73,8 @@ def merge_customers(
         raise ValidationError("merged_id", "不能与自己合并", "cannot merge a customer into itself")
     survivor = load_customer(session, survivor_id)
     absorbed = load_customer(session, merged_id)
+    for customer in (survivor, absorbed):
+        leads.require_lead_access(session, actor, customer, write=True)
     if survivor.merged_into_id or absorbed.merged_into_id:
         raise ValidationError("merged_id", "客户已被合并", "customer was already merged")
 

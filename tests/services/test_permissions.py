@@ -178,3 +178,26 @@ def test_only_a_manager_approves_a_lost_lead(db, staff, book, who):
             leads.reject_lost(session, actor, book["own"])
     with db.session_scope() as session:
         assert leads.approve_lost(session, staff["manager"], book["own"]).approval == "approved"
+
+
+def test_contacts_follow_ups_and_merges_respect_lead_visibility(db, staff, book):
+    from showroom.services import follow_ups, interactions, merge
+
+    sales = staff["sales"]
+    with db.session_scope() as session:
+        # Read-only: another salesperson's contacts can be read, not added to.
+        assert interactions.list_interactions(session, sales, book["other"]) == []
+        with pytest.raises(PermissionDeniedError):
+            interactions.log_interaction(
+                session, sales, book["other"], channel="phone", summary="抢客户"
+            )
+        with pytest.raises(PermissionDeniedError):
+            follow_ups.schedule_follow_up(session, sales, book["other"], purpose="抢客户")
+        with pytest.raises(PermissionDeniedError):
+            merge.merge_customers(session, sales, book["own"], book["other"])
+        # Their own lead and the unassigned one stay open to them.
+        interactions.log_interaction(session, sales, book["own"], channel="phone", summary="回访")
+        follow_ups.schedule_follow_up(session, sales, book["free"], purpose="回访")
+    _hide(db, staff["manager"])
+    with db.session_scope(write=False) as session, pytest.raises(NotFoundError):
+        interactions.list_interactions(session, sales, book["other"])
