@@ -43,6 +43,26 @@ def customer_insert(row_id: str | None = None, **fields: Any) -> dict[str, Any]:
     return op("customer", row_id or new_id(), protocol.OP_INSERT, values)
 
 
+def notes_conflict(first, second, base: str = "base") -> str:
+    """``first`` then ``second`` change one customer's notes from the same version: the server
+    records a field conflict. Returns the customer's row id."""
+    insert = customer_insert(notes=base)
+    (created,) = first.push(insert)
+    row_id, version = insert["row_id"], created["version"]
+    for laptop, value in ((first, "A"), (second, "B")):
+        laptop.push(
+            op(
+                "customer",
+                row_id,
+                "update",
+                {"notes": value},
+                base={"notes": base},
+                base_version=version,
+            )
+        )
+    return row_id
+
+
 def booking(car: str, start_hour: int, end_hour: int, *, status: str = "booked") -> dict[str, Any]:
     day = dt.datetime(2025, 5, 1, tzinfo=dt.UTC)
     return {

@@ -6,7 +6,7 @@ import datetime as dt
 import threading
 from collections import defaultdict
 
-from server_kit import booking, customer_insert, headers, op
+from server_kit import booking, customer_insert, headers, notes_conflict, op
 from sqlalchemy import update
 
 from showroom.ids import new_id
@@ -173,29 +173,7 @@ def test_retention_period_and_inactive_or_revoked_devices(engine, laptop, laptop
 
 
 def test_open_conflicts_are_not_purged(engine, laptop, laptop2):
-    insert = customer_insert(notes="x")
-    (created,) = laptop.push(insert)
-    v = created["version"]
-    laptop.push(
-        op(
-            "customer",
-            insert["row_id"],
-            "update",
-            {"notes": "A"},
-            base={"notes": "x"},
-            base_version=v,
-        )
-    )
-    laptop2.push(
-        op(
-            "customer",
-            insert["row_id"],
-            "update",
-            {"notes": "B"},
-            base={"notes": "x"},
-            base_version=v,
-        )
-    )
+    notes_conflict(laptop, laptop2, base="x")
     laptop.pull()
     (conflict,) = [r for k, r in laptop.rows.items() if k[0] == "sync_conflict"]
     laptop.push(

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from server_kit import booking, customer_insert, op
+from server_kit import booking, customer_insert, notes_conflict, op
 from sqlalchemy import func, select
 
 from showroom.ids import new_id
@@ -285,29 +285,7 @@ def test_op_seen_in_an_earlier_batch_is_a_duplicate(laptop):
 
 
 def test_conflict_rows_are_ordinary_synced_rows_a_manager_can_resolve(laptop, laptop2):
-    insert = customer_insert(notes="base")
-    (created,) = laptop.push(insert)
-    v = created["version"]
-    laptop.push(
-        op(
-            "customer",
-            insert["row_id"],
-            "update",
-            {"notes": "A"},
-            base={"notes": "base"},
-            base_version=v,
-        )
-    )
-    laptop2.push(
-        op(
-            "customer",
-            insert["row_id"],
-            "update",
-            {"notes": "B"},
-            base={"notes": "base"},
-            base_version=v,
-        )
-    )
+    notes_conflict(laptop, laptop2)
     laptop.pull()
     (row,) = [r for k, r in laptop.rows.items() if k[0] == "sync_conflict"]
     resolve = op(
