@@ -95,22 +95,10 @@ def test_edits_made_while_a_push_is_in_flight_all_arrive(make_laptop, server, pr
     a.update_customer(customer, address="广州市天河区")
 
     # The server has taken the push; its answer is held while the salesperson keeps typing.
-    hold = proxy.hold(PUSH)
-    errors: list[BaseException] = []
+    def keep_typing() -> None:
+        a.update_customer(customer, address="广州市天河区体育西路", notes="周末来试驾")
 
-    def run() -> None:
-        try:
-            a.sync()
-        except BaseException as error:
-            errors.append(error)
-
-    thread = threading.Thread(target=run)
-    thread.start()
-    assert hold.arrived.wait(30), "the push never reached the server"
-    a.update_customer(customer, address="广州市天河区体育西路", notes="周末来试驾")
-    hold.release()
-    thread.join(60)
-    assert not errors, errors
+    _sync_while_held(a, proxy.hold(PUSH), "push", keep_typing)
     a.sync()
 
     b.sync()
@@ -239,22 +227,10 @@ def test_edits_made_while_a_pull_is_in_flight_survive_the_pulled_page(
 
     # a's pull brings b's change; while its answer is held, the salesperson on a edits the
     # same customer: one field b changed too, one field b did not touch.
-    hold = proxy.hold(PULL)
-    errors: list[BaseException] = []
+    def edit_meanwhile() -> None:
+        a.update_customer(customer, address="成都市高新区", notes="下午三点到店")
 
-    def run() -> None:
-        try:
-            a.sync()
-        except BaseException as error:
-            errors.append(error)
-
-    thread = threading.Thread(target=run)
-    thread.start()
-    assert hold.arrived.wait(30), "the pull never reached the server"
-    a.update_customer(customer, address="成都市高新区", notes="下午三点到店")
-    hold.release()
-    thread.join(60)
-    assert not errors, errors
+    _sync_while_held(a, proxy.hold(PULL), "pull", edit_meanwhile)
     local = a.row("customer", customer)
     # The pulled page did not wipe out the edit that was still waiting to be pushed.
     assert (local["address"], local["notes"], local["vip"]) == ("成都市高新区", "下午三点到店", 1)
@@ -267,3 +243,23 @@ def test_edits_made_while_a_pull_is_in_flight_survive_the_pulled_page(
     assert not a.pending()
     assert_acknowledged_present(server, [a, b], ledger)
     assert_converged(server, [a, b])
+
+
+def _sync_while_held(laptop, hold, what: str, edit) -> None:
+    """Sync ``laptop`` in a thread; while the held request waits at the proxy, make ``edit``;
+    then let the answer through and wait for the sync to finish without error."""
+    errors: list[BaseException] = []
+
+    def run() -> None:
+        try:
+            laptop.sync()
+        except BaseException as error:
+            errors.append(error)
+
+    thread = threading.Thread(target=run)
+    thread.start()
+    assert hold.arrived.wait(30), f"the {what} never reached the server"
+    edit()
+    hold.release()
+    thread.join(60)
+    assert not errors, errors
