@@ -37,6 +37,20 @@ def _password_field(name: str) -> QLineEdit:
     return field
 
 
+def _submit_row(dialog, layout, label: str, name: str) -> QPushButton:
+    """The default button that calls ``dialog.submit``, beside Cancel, at the end of ``layout``."""
+    buttons = QDialogButtonBox()
+    button = QPushButton(label)
+    button.setObjectName(name)
+    button.setDefault(True)
+    buttons.addButton(button, QDialogButtonBox.ButtonRole.AcceptRole)
+    buttons.addButton(QDialogButtonBox.StandardButton.Cancel)
+    buttons.rejected.connect(dialog.reject)
+    button.clicked.connect(dialog.submit)
+    layout.addWidget(buttons)
+    return button
+
+
 def _error_label() -> QLabel:
     label = QLabel()
     label.setObjectName("error")
@@ -96,15 +110,7 @@ class LoginDialog(QDialog):
             hint.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
             hint.setStyleSheet("color: #555; background: #fff8e1; padding: 6px;")
             layout.addWidget(hint)
-        buttons = QDialogButtonBox()
-        self.sign_in = QPushButton(tr("Sign in"))
-        self.sign_in.setObjectName("sign_in")
-        self.sign_in.setDefault(True)
-        buttons.addButton(self.sign_in, QDialogButtonBox.ButtonRole.AcceptRole)
-        buttons.addButton(QDialogButtonBox.StandardButton.Cancel)
-        buttons.rejected.connect(self.reject)
-        self.sign_in.clicked.connect(self.submit)
-        layout.addWidget(buttons)
+        self.sign_in = _submit_row(self, layout, tr("Sign in"), "sign_in")
         self.setMinimumWidth(380)
         (self.password if username else self.username).setFocus()
 
@@ -182,15 +188,7 @@ class SetupDialog(QDialog):
         form.addRow(tr("Password again"), self.confirm)
         self.error = _error_label()
         layout.addWidget(self.error)
-        buttons = QDialogButtonBox()
-        self.create = QPushButton(tr("Create and sign in"))
-        self.create.setObjectName("create")
-        self.create.setDefault(True)
-        buttons.addButton(self.create, QDialogButtonBox.ButtonRole.AcceptRole)
-        buttons.addButton(QDialogButtonBox.StandardButton.Cancel)
-        buttons.rejected.connect(self.reject)
-        self.create.clicked.connect(self.submit)
-        layout.addWidget(buttons)
+        self.create = _submit_row(self, layout, tr("Create and sign in"), "create")
         self.setMinimumWidth(440)
         self.display_name.setFocus()
 
