@@ -8,6 +8,7 @@ from showroom.models.dealer import Dealer, DealerSetting, User
 from showroom.models.follow_up import FollowUp
 from showroom.models.interaction import Interaction
 from showroom.models.local import LocalState, SearchDoc, SearchKey, SyncOutbox
+from showroom.models.quote import Quote, QuoteLine
 from showroom.models.sync import SyncConflict
 from showroom.models.test_drive import TestDrive
 from showroom.models.vehicle import CustomerVehicle
@@ -25,6 +26,8 @@ __all__ = [
     "IntentChange",
     "Interaction",
     "LocalState",
+    "Quote",
+    "QuoteLine",
     "SearchDoc",
     "SearchKey",
     "SyncConflict",

@@ -20,6 +20,9 @@ class Trim(SyncMixin, Base):
     model_year: Mapped[int] = mapped_column(Integer)
     fuel: Mapped[str] = mapped_column(String(10))
     msrp: Mapped[Decimal] = mapped_column(Money())
+    # The store's invoice price (进货价): what a quote's margin is measured against. Never printed
+    # and never shown to roles without ``see_margins``; None when the store has not entered it.
+    dealer_cost: Mapped[Decimal | None] = mapped_column(Money())
     active: Mapped[bool] = mapped_column(Boolean, default=True, server_default=true())
 
 
