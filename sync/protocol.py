@@ -99,9 +99,19 @@ def table_checksum(rows: Iterable[tuple[str, int, bool, Mapping[str, Any]]]) -> 
     Digests are combined by XOR, so the order rows are read in does not matter and either side
     can stream them.
     """
+    return checksum_of_texts(
+        canonical_json([row_id, int(version), bool(deleted), dict(data)])
+        for row_id, version, deleted, data in rows
+    )
+
+
+def checksum_of_texts(texts: Iterable[str]) -> dict[str, Any]:
+    """:func:`table_checksum` over rows given as their digest texts (the canonical JSON of
+    ``[id, version, deleted, data]``), for callers that assemble those texts in SQL."""
     count = 0
     acc = 0
-    for row_id, version, deleted, data in rows:
+    sha256 = hashlib.sha256
+    for text in texts:
         count += 1
-        acc ^= int.from_bytes(row_digest(row_id, version, deleted, data), "big")
+        acc ^= int.from_bytes(sha256(text.encode()).digest(), "big")
     return {"count": count, "hash": f"{acc:064x}"}

@@ -1,0 +1,158 @@
+"""The SQL conversions of sync.local.sqlwire agree with the Python converters, value by value."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from showroom.demo import generate_demo_data
+from sync import local, protocol
+from sync.local import sqlwire
+from sync.local.store import column_converters, content_columns, quote
+
+TRICKY_TEXT = [
+    'quote " and backslash \\',
+    "tab\tnew line\ncarriage\rbell\x07 escape\x1b",
+    "汉字 and emoji 😀, BOM \ufeff, separators \u2028\u2029, DEL \x7f",
+    "",
+]
+
+
+def test_sqlite_writes_json_text_exactly_as_the_canonical_encoder(db):
+    with db.engine.connect() as conn:
+        for code in [*range(1, 0x800), 0x2028, 0x2029, 0xFEFF, 0xFFFF, 0x1F600]:
+            value = f"a{chr(code)}b"
+            made = conn.exec_driver_sql(
+                "SELECT json_array(?, 5, json('true'), json_object('a', ?, 'b', NULL))",
+                (value, value),
+            ).scalar()
+            assert made == protocol.canonical_json([value, 5, True, {"a": value, "b": None}])
+
+
+def _python_rows(conn, table):
+    converters = column_converters(table)
+    columns = ", ".join(["id", "server_version", *(quote(n) for n, _, _ in converters)])
+    for row in conn.exec_driver_sql(f"SELECT {columns} FROM {quote(table)} ORDER BY id"):
+        data = {n: wire(raw) for (n, _, wire), raw in zip(converters, row[2:], strict=True)}
+        yield row[0], row[1], data
+
+
+def _odd_values(db):
+    """Values the app never stores in these forms, but which must still convert the same."""
+    with db.engine.begin() as conn:
+        ids = [r[0] for r in conn.exec_driver_sql("SELECT id FROM customer ORDER BY id LIMIT 6")]
+        for i, value in enumerate(TRICKY_TEXT):
+            conn.exec_driver_sql("UPDATE customer SET name = ? WHERE id = ?", (value, ids[i]))
+        # A timestamp without its fraction, and one with a fraction of zero.
+        conn.exec_driver_sql(
+            "UPDATE customer SET created_at = '2026-03-04 05:06:07' WHERE id = ?", (ids[4],)
+        )
+        conn.exec_driver_sql(
+            "UPDATE customer SET created_at = '2026-03-04 05:06:07.000000' WHERE id = ?", (ids[5],)
+        )
+        conn.exec_driver_sql("UPDATE customer SET vip = 1 WHERE id = ?", (ids[0],))
+        conn.exec_driver_sql("UPDATE catalogue_trim SET msrp = -5 WHERE rowid = 1")
+        conn.exec_driver_sql("UPDATE catalogue_trim SET msrp = 0 WHERE rowid = 2")
+        conn.exec_driver_sql("UPDATE catalogue_trim SET msrp = 123456789012 WHERE rowid = 3")
+        conn.exec_driver_sql("UPDATE catalogue_trim SET msrp = 7 WHERE rowid = 4")
+        for name in local.synced_tables():
+            conn.exec_driver_sql(f"UPDATE {quote(name)} SET server_version = rowid + 10")
+
+
+def test_rows_and_digest_texts_made_in_sql_equal_the_python_conversion(db):
+    generate_demo_data(db, 12, seed=4)
+    _odd_values(db)
+    compared = 0
+    with db.engine.connect() as conn:
+        sqlwire.install(conn)
+        for table in local.synced_tables():
+            expected = list(_python_rows(conn, table))
+            arrays = conn.exec_driver_sql(
+                f"SELECT {sqlwire.row_array_sql(table)} FROM {quote(table)} ORDER BY id"
+            ).scalars()
+            digests = conn.exec_driver_sql(
+                f"SELECT {sqlwire.digest_text_sql(table)} FROM {quote(table)} ORDER BY id"
+            ).scalars()
+            for (row_id, version, data), array, digest in zip(
+                expected, arrays, digests, strict=True
+            ):
+                names = [n for n, _, _ in column_converters(table)]
+                assert json.loads(array) == [row_id, *(data[n] for n in names)]
+                assert digest == protocol.canonical_json([row_id, version, data["deleted"], data])
+                compared += 1
+    assert compared > 100
+
+
+def test_checksums_count_the_rows_the_server_acknowledged(db):
+    generate_demo_data(db, 8, seed=5)
+    _odd_values(db)
+    sums = local.local_checksums(db)
+    with db.engine.connect() as conn:
+        for table in local.synced_tables():
+            rows = [(i, v, d["deleted"], d) for i, v, d in _python_rows(conn, table)]
+            assert sums[table] == protocol.table_checksum(rows), table
+    assert sums["customer"]["count"] == 8
+
+
+def _column(table, name):
+    return next(c for c in content_columns(table) if c.name == name)
+
+
+WIRE_CASES = {
+    ("customer", "name"): ["王芳", 'a"b\\c\n', "x" * 100, "x" * 101, 5, None, True],
+    ("customer", "vip"): [True, False, None, 1, "true"],
+    ("customer", "created_at"): [
+        "2026-01-02T03:04:05+00:00",
+        "2026-01-02T03:04:05.123456+00:00",
+        "2026-01-02T03:04:05.000000+00:00",
+        "2026-02-30T03:04:05+00:00",
+        "2026-01-02T25:04:05+00:00",
+        "2026-01-02T03:04:05+08:00",
+        "2026-01-02 03:04:05+00:00",
+        "2026-01-02T03:04:05",
+        20260102,
+        None,
+    ],
+    ("catalogue_trim", "msrp"): [
+        "158000.00",
+        "-0.05",
+        "0.00",
+        "007.50",
+        "12.5",
+        "12",
+        "1e3",
+        "12.345",
+        "-",
+        ".50",
+        "9999999999999999.99",
+        "99999999999999999.99",
+        12,
+        None,
+    ],
+    ("catalogue_trim", "model_year"): [2026, -1, 2.5, "2026", None, 2**70],
+    ("follow_up", "due"): ["2026-11-22", "2028-02-29", "2026-02-29", "2026-1-2", "20261122", None],
+}
+
+
+@pytest.mark.parametrize(("table", "name"), list(WIRE_CASES))
+def test_a_wire_value_passes_the_sql_check_only_when_sql_converts_it_as_python_does(
+    db, table, name
+):
+    column = _column(table, name)
+    to_db = next(c for n, c, _ in column_converters(table) if n == name)
+    passed = 0
+    with db.engine.connect() as conn:
+        for value in WIRE_CASES[(table, name)]:
+            doc = json.dumps({"v": value})
+            ref, kind = "(? ->> '$.v')", "json_type(?, '$.v')"
+            sql = (
+                f"SELECT {sqlwire.canonical_sql(column, ref, kind)},"
+                f" {sqlwire.stored_sql(column, ref)}"
+            )
+            ok, stored = conn.exec_driver_sql(sql, (doc,) * sql.count("?")).one()
+            if not ok:
+                continue
+            passed += 1
+            assert stored == to_db(value), (value, stored)
+    assert passed >= 2
