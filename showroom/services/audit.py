@@ -36,6 +36,7 @@ ACTIONS = frozenset(
         "user",
         "login_failed",
         "lockout",
+        "discount",
     }
 )
 

@@ -26,7 +26,7 @@ def to_json_dict(obj: Any) -> Any:
 @dataclass(frozen=True)
 class PhoneDTO:
     id: str
-    number: str  # E.164
+    number: str  # masked ("138****8000") as services hand it out; reveal for the E.164 number
     label: str
     is_primary: bool
 
@@ -106,7 +106,7 @@ class CustomerDTO:
     gender: str | None
     birthday: dt.date | None
     address: str | None
-    id_number: str | None
+    id_number: str | None  # masked ("110101********1234") as services hand it out
     source: str | None
     assigned_to_id: str | None
     intent_level: str | None
@@ -137,7 +137,7 @@ class CustomerRecord:
 class DuplicateCandidate:
     customer_id: str
     name: str
-    phone: str | None
+    phone: str | None  # masked
     # Which facts matched: "phone", "id_number", "vin", "email", "similar_name".
     reasons: tuple[str, ...]
 
@@ -149,13 +149,14 @@ class CustomerHit:
     id: str
     name: str
     kind: str
-    phone: str | None
+    phone: str | None  # masked
     plate: str | None
     vin: str | None
     intent_level: str | None
     assigned_to_id: str | None
     match: str  # "exact" / "prefix" / "substring"
     matched_on: str | None  # "name" / "phone" / "plate" / "vin"
+    phone_id: str | None = None  # the phone shown (masked), for an audited reveal of it
 
 
 @dataclass(frozen=True)
@@ -165,3 +166,81 @@ class Changed:
     entity: str
     ids: tuple[str, ...]
     kind: str = "updated"  # created / updated / deleted / merged
+
+
+@dataclass(frozen=True)
+class QuoteLineDTO:
+    id: str
+    # colour / option / accessory / insurance / registration / purchase_tax / service_fee
+    kind: str
+    code: str | None
+    description: str
+    quantity: int
+    unit_price: Decimal
+    amount: Decimal  # quantity × unit price
+
+
+@dataclass(frozen=True)
+class QuoteDTO:
+    """One quote as the services hand it out.
+
+    ``dealer_cost``, ``margin`` and ``margin_rate`` are None for a role without ``see_margins``
+    (they never leave the service for a receptionist or service advisor). ``status`` is the
+    effective one: a quote past its ``valid_until`` that was not cancelled reads "expired".
+    """
+
+    id: str
+    number: str
+    customer_id: str
+    customer_name: str
+    salesperson_id: str | None
+    salesperson_name: str | None
+    trim_id: str
+    brand: str
+    model: str
+    trim: str
+    model_year: int
+    fuel: str
+    colour: str | None
+    vehicle_price: Decimal
+    lines: tuple[QuoteLineDTO, ...]
+    vehicle_subtotal: Decimal  # vehicle + colour + options, before the discount
+    discount: Decimal
+    fees_total: Decimal  # accessories, insurance, registration, purchase tax, fees
+    total: Decimal
+    valid_until: dt.date
+    status: str
+    # The discount is above the store's limit and no manager has approved it.
+    needs_approval: bool
+    discount_limit: Decimal
+    approved_by_id: str | None
+    approved_by_name: str | None
+    approved_at: dt.datetime | None
+    rejection_reason: str | None
+    issued_at: dt.datetime | None
+    notes: str | None
+    created_at: dt.datetime
+    updated_at: dt.datetime
+    dealer_cost: Decimal | None = None
+    margin: Decimal | None = None
+    margin_rate: Decimal | None = None  # margin / (vehicle price − discount), e.g. 0.0412
+
+    @property
+    def vehicle_name(self) -> str:
+        return f"{self.brand} {self.model} {self.trim}"
+
+    @property
+    def printable(self) -> bool:
+        """Whether the quote may be printed or saved for the customer now."""
+        return self.status in ("draft", "approved", "issued") and not self.needs_approval
+
+
+@dataclass(frozen=True)
+class PrintedQuote:
+    """A quote rendered for the customer: the PDF and what the UI needs to name the file."""
+
+    quote_id: str
+    number: str
+    customer_name: str
+    purpose: str  # print / save / preview
+    pdf: bytes

@@ -1,0 +1,897 @@
+"""Quotes (报价单): price a trim with its colour, options and fees for a customer, get a large
+discount approved, and print the quote for the customer.
+
+Rules:
+
+* Totals are computed here from the catalogue and the lines, never taken from the caller. The
+  vehicle subtotal is the trim's list price plus the colour's surcharge plus the options; the
+  discount comes off the vehicle subtotal only (never off fees); fees (accessories, insurance,
+  registration, purchase tax, service fees) are added on top.
+* A discount above the store's limit (setting ``discount_threshold``, CNY; default
+  :data:`DEFAULT_DISCOUNT_THRESHOLD`) puts the quote in ``pending_approval``. Only a manager
+  (``approve_discount``) approves it or rejects it with a reason; a manager's own quote above
+  the limit is approved by them on saving. A quote waiting for approval, or refused and not
+  changed, cannot be printed or saved for the customer. A change to the prices, the options or
+  the discount of an approved quote asks again.
+* Printing or saving the PDF (``render_for_print``) issues the quote and writes exactly one
+  audit entry (action ``print``, target the customer, the quote in the detail). Approving or
+  rejecting a discount writes one entry (action ``discount``). An issued or cancelled quote is
+  not edited any more: make a new one.
+* Margins: the dealer cost and the margin are in a quote DTO only for roles with
+  ``see_margins``; :func:`quote_margin` raises PermissionDeniedError for the others. The
+  margin is the vehicle's: (list price − discount) − dealer cost; options and fees are left out
+  because the store keeps no cost for them. Nothing printed ever carries a cost or a margin.
+* Lead visibility: reading needs the lead to be visible to the actor; creating, changing,
+  cancelling and printing need write access to it (``showroom.services.leads``).
+* Numbers are ``Q<yyyymmdd>-<device code>-<nnnn>``: the device code is four characters derived
+  from this laptop's device id, so numbers made offline on two laptops never collide (see
+  :func:`device_code`); the sequence counts this laptop's quotes of that day.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import hashlib
+from collections.abc import Sequence
+from dataclasses import dataclass
+from decimal import ROUND_HALF_UP, Decimal
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from showroom import permissions
+from showroom.actor import Actor, bind_actor
+from showroom.db.base import utcnow
+from showroom.errors import ConflictError, NotFoundError, ValidationError
+from showroom.models import Customer, Quote, QuoteLine, Trim, TrimColour, TrimOption, User
+from showroom.money import parse_money, to_money
+from showroom.services import audit, leads
+from showroom.services.common import load_customer, parse_date
+from showroom.services.dto import Changed, PrintedQuote, QuoteDTO, QuoteLineDTO
+from showroom.vocabulary import FuelType
+
+DISCOUNT_THRESHOLD_SETTING = "discount_threshold"
+DEFAULT_DISCOUNT_THRESHOLD = Decimal("3000.00")
+VALID_DAYS = 7
+MAX_VALID_DAYS = 90
+MAX_NOTES = 2000
+MAX_LINES = 30
+MAX_QUANTITY = 99
+
+DRAFT, PENDING, APPROVED, ISSUED, EXPIRED, CANCELLED = (
+    "draft", "pending_approval", "approved", "issued", "expired", "cancelled",
+)  # fmt: skip
+STATUSES = (DRAFT, PENDING, APPROVED, ISSUED, EXPIRED, CANCELLED)
+
+# Lines the caller writes (colour and option lines come from the catalogue).
+EXTRA_KINDS = ("accessory", "insurance", "registration", "purchase_tax", "service_fee")
+LINE_KINDS = ("colour", "option", *EXTRA_KINDS)
+PURPOSES = ("print", "save")
+
+_CROCKFORD = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
+
+
+@dataclass(frozen=True)
+class QuoteLineDraft:
+    """An accessory or fee line as typed."""
+
+    kind: str
+    description: str
+    unit_price: Decimal | str | int
+    quantity: int | str = 1
+
+
+@dataclass(frozen=True)
+class QuoteDraft:
+    """A quote as the salesperson fills it in; :func:`create_quote` checks every field."""
+
+    trim_id: str
+    colour: str | None = None
+    option_codes: Sequence[str] = ()
+    extras: Sequence[QuoteLineDraft] = ()
+    discount: Decimal | str | int = "0"
+    valid_until: dt.date | str | None = None  # default: today + VALID_DAYS
+    notes: str | None = None
+    salesperson_id: str | None = None  # default: the customer's salesperson, else the actor
+
+
+# --- settings and pure helpers ---------------------------------------------------------------
+
+
+def discount_threshold(session: Session) -> Decimal:
+    """The largest discount (CNY) a salesperson gives without a manager's approval."""
+    value = leads.read_setting(session, DISCOUNT_THRESHOLD_SETTING)
+    if value is None:
+        return DEFAULT_DISCOUNT_THRESHOLD
+    try:
+        return parse_money(str(value), DISCOUNT_THRESHOLD_SETTING)
+    except ValidationError:  # a malformed value from elsewhere: the safe default
+        return DEFAULT_DISCOUNT_THRESHOLD
+
+
+def set_discount_threshold(session: Session, actor: Actor, amount) -> Decimal:
+    """Set the store's discount limit (CNY). Managers only; raises ValidationError
+    ("discount_threshold") for a negative or malformed amount."""
+    from showroom.services.dealer import _put_setting
+
+    permissions.require(actor, "manage_settings")
+    value = parse_money(amount, DISCOUNT_THRESHOLD_SETTING)
+    bind_actor(session, actor)
+    _put_setting(session, DISCOUNT_THRESHOLD_SETTING, str(value))
+    return value
+
+
+def device_code(device_id: str | None) -> str:
+    """Four Crockford base-32 characters from a hash of the device id (20 bits).
+
+    Hashed rather than cut from the id: a UUIDv7 starts with its creation time, so two laptops
+    set up the same day would share a prefix. Two of a store's laptops share a code with odds
+    of about 1 in a million per pair; the number is then still told apart by its id.
+    """
+    digest = hashlib.sha256((device_id or "local").encode()).digest()
+    bits = int.from_bytes(digest[:3], "big") >> 4
+    return "".join(_CROCKFORD[(bits >> shift) & 31] for shift in (15, 10, 5, 0))
+
+
+def quote_number(session: Session, day: dt.date) -> str:
+    """The next number of this laptop for ``day``: ``Q20261122-7KQ3-0001``."""
+    prefix = f"Q{day:%Y%m%d}-{device_code(session.info.get('device_id'))}-"
+    last = session.scalar(select(func.max(Quote.number)).where(Quote.number.like(f"{prefix}%")))
+    sequence = int(last.rsplit("-", 1)[1]) + 1 if last else 1
+    return f"{prefix}{sequence:04d}"
+
+
+def purchase_tax(price: Decimal, fuel: str, on: dt.date | None = None) -> Decimal:
+    """Vehicle purchase tax (车辆购置税) on a VAT-inclusive ``price``: 10% of price / 1.13.
+
+    New-energy vehicles (``ev``, ``phev``): exempt in 2024–2025 up to 30,000 CNY of tax, half
+    in 2026–2027 with at most 15,000 CNY off, then full (财政部 税务总局 工业和信息化部公告
+    2023年第10号).
+    """
+    on = on or dt.date.today()
+    full = to_money(Decimal(price) / Decimal("1.13") * Decimal("0.10"))
+    if fuel in (FuelType.ELECTRIC, FuelType.PLUG_IN_HYBRID):
+        if dt.date(2024, 1, 1) <= on < dt.date(2026, 1, 1):
+            return max(Decimal("0.00"), full - Decimal("30000"))
+        if dt.date(2026, 1, 1) <= on < dt.date(2028, 1, 1):
+            return to_money(full - min(full / 2, Decimal("15000")))
+    return full
+
+
+# --- reading ---------------------------------------------------------------------------------
+
+
+def _load_quote(session: Session, quote_id: str) -> Quote:
+    quote = session.get(Quote, quote_id)
+    if quote is None or quote.deleted:
+        raise NotFoundError("quote", quote_id)
+    return quote
+
+
+def _lines(session: Session, quote_ids: Sequence[str]) -> dict[str, list[QuoteLine]]:
+    found: dict[str, list[QuoteLine]] = {qid: [] for qid in quote_ids}
+    if not quote_ids:
+        return found
+    for line in session.scalars(
+        select(QuoteLine)
+        .where(QuoteLine.quote_id.in_(quote_ids), QuoteLine.deleted.is_(False))
+        .order_by(QuoteLine.quote_id, QuoteLine.position, QuoteLine.id)
+    ):
+        found[line.quote_id].append(line)
+    return found
+
+
+def _effective_status(quote: Quote, today: dt.date) -> str:
+    if quote.status != CANCELLED and quote.valid_until < today:
+        return EXPIRED
+    return quote.status
+
+
+def _needs_approval(quote: Quote, limit: Decimal) -> bool:
+    return quote.discount > limit and quote.status not in (APPROVED, ISSUED)
+
+
+def _to_dto(
+    actor: Actor,
+    quote: Quote,
+    lines: list[QuoteLine],
+    *,
+    customer_name: str,
+    names: dict[str, str],
+    trim: Trim,
+    limit: Decimal,
+    today: dt.date,
+) -> QuoteDTO:
+    line_dtos = tuple(
+        QuoteLineDTO(
+            id=line.id,
+            kind=line.kind,
+            code=line.code,
+            description=line.description,
+            quantity=line.quantity,
+            unit_price=line.unit_price,
+            amount=to_money(line.unit_price * line.quantity),
+        )
+        for line in lines
+    )
+    vehicle_subtotal = quote.vehicle_price + sum(
+        (x.amount for x in line_dtos if x.kind in ("colour", "option")), Decimal("0.00")
+    )
+    fees = sum((x.amount for x in line_dtos if x.kind in EXTRA_KINDS), Decimal("0.00"))
+    cost = margin = rate = None
+    if permissions.can(actor, "see_margins") and quote.dealer_cost is not None:
+        cost = quote.dealer_cost
+        net = quote.vehicle_price - quote.discount
+        margin = to_money(net - cost)
+        rate = (margin / net).quantize(Decimal("0.0001"), ROUND_HALF_UP) if net > 0 else None
+    return QuoteDTO(
+        id=quote.id,
+        number=quote.number,
+        customer_id=quote.customer_id,
+        customer_name=customer_name,
+        salesperson_id=quote.salesperson_id,
+        salesperson_name=names.get(quote.salesperson_id or ""),
+        trim_id=quote.trim_id,
+        brand=trim.brand,
+        model=trim.model,
+        trim=trim.trim,
+        model_year=trim.model_year,
+        fuel=trim.fuel,
+        colour=quote.colour,
+        vehicle_price=quote.vehicle_price,
+        lines=line_dtos,
+        vehicle_subtotal=to_money(vehicle_subtotal),
+        discount=quote.discount,
+        fees_total=to_money(fees),
+        total=quote.total,
+        valid_until=quote.valid_until,
+        status=_effective_status(quote, today),
+        needs_approval=_needs_approval(quote, limit) and quote.status != CANCELLED,
+        discount_limit=limit,
+        approved_by_id=quote.approved_by_id,
+        approved_by_name=names.get(quote.approved_by_id or ""),
+        approved_at=quote.approved_at,
+        rejection_reason=quote.rejection_reason,
+        issued_at=quote.issued_at,
+        notes=quote.notes,
+        created_at=quote.created_at,
+        updated_at=quote.updated_at,
+        dealer_cost=cost,
+        margin=margin,
+        margin_rate=rate,
+    )
+
+
+def _dtos(session: Session, actor: Actor, quotes: list[Quote]) -> list[QuoteDTO]:
+    if not quotes:
+        return []
+    from showroom.services.dealer import user_names
+
+    lines = _lines(session, [q.id for q in quotes])
+    names = user_names(
+        session, {uid for q in quotes for uid in (q.salesperson_id, q.approved_by_id) if uid}
+    )
+    trims = {
+        t.id: t
+        for t in session.scalars(select(Trim).where(Trim.id.in_({q.trim_id for q in quotes})))
+    }
+    customers = dict(
+        session.execute(
+            select(Customer.id, Customer.name).where(
+                Customer.id.in_({q.customer_id for q in quotes})
+            )
+        ).all()
+    )
+    limit = discount_threshold(session)
+    today = dt.date.today()
+    return [
+        _to_dto(
+            actor,
+            q,
+            lines[q.id],
+            customer_name=customers.get(q.customer_id, ""),
+            names=names,
+            trim=trims[q.trim_id],
+            limit=limit,
+            today=today,
+        )
+        for q in quotes
+    ]
+
+
+def _readable_quote(session: Session, actor: Actor, quote_id: str, *, write: bool) -> Quote:
+    quote = _load_quote(session, quote_id)
+    leads.require_lead_access(
+        session, actor, load_customer(session, quote.customer_id), write=write
+    )
+    return quote
+
+
+def get_quote(session: Session, actor: Actor, quote_id: str) -> QuoteDTO:
+    """One quote. Raises NotFoundError (also for a customer hidden from the actor)."""
+    quote = _readable_quote(session, actor, quote_id, write=False)
+    return _dtos(session, actor, [quote])[0]
+
+
+def list_quotes(session: Session, actor: Actor, customer_id: str) -> list[QuoteDTO]:
+    """The customer's quotes, newest first. Raises NotFoundError for an unknown or hidden
+    customer."""
+    customer = load_customer(session, customer_id)
+    leads.require_lead_access(session, actor, customer, write=False)
+    quotes = list(
+        session.scalars(
+            select(Quote)
+            .where(Quote.customer_id == customer_id, Quote.deleted.is_(False))
+            .order_by(Quote.created_at.desc(), Quote.id.desc())
+        )
+    )
+    return _dtos(session, actor, quotes)
+
+
+def quote_margin(session: Session, actor: Actor, quote_id: str) -> tuple[Decimal, Decimal]:
+    """(dealer cost, margin) of one quote. Raises PermissionDeniedError for a role without
+    ``see_margins`` (receptionists, service advisors), ValidationError("dealer_cost") when the
+    store has not entered the trim's cost, NotFoundError."""
+    permissions.require(actor, "see_margins")
+    dto = get_quote(session, actor, quote_id)
+    if dto.dealer_cost is None:
+        raise ValidationError(
+            "dealer_cost", "该车型未录入进货价，无法计算毛利", "the trim has no dealer cost"
+        )
+    return dto.dealer_cost, dto.margin
+
+
+@dataclass(frozen=True)
+class TrimChoice:
+    """A catalogue trim with what a quote can add to it (for the editor)."""
+
+    id: str
+    brand: str
+    model: str
+    trim: str
+    model_year: int
+    fuel: str
+    msrp: Decimal
+    colours: tuple[tuple[str, Decimal], ...]  # (name, surcharge)
+    options: tuple[tuple[str, str, Decimal], ...]  # (code, name, price)
+    dealer_cost: Decimal | None = None  # only for roles with see_margins
+
+    @property
+    def label(self) -> str:
+        return f"{self.brand} {self.model} {self.trim} ({self.model_year})"
+
+
+def catalogue_choices(session: Session, actor: Actor) -> list[TrimChoice]:
+    """Active trims with their colours and options, by brand, model and price."""
+    trims = list(
+        session.scalars(
+            select(Trim)
+            .where(Trim.active.is_(True), Trim.deleted.is_(False))
+            .order_by(Trim.brand, Trim.model, Trim.msrp, Trim.trim)
+        )
+    )
+    ids = [t.id for t in trims]
+    colours: dict[str, list] = {i: [] for i in ids}
+    for c in session.scalars(
+        select(TrimColour)
+        .where(TrimColour.trim_id.in_(ids), TrimColour.deleted.is_(False))
+        .order_by(TrimColour.price, TrimColour.name)
+    ):
+        colours[c.trim_id].append((c.name, c.price))
+    options: dict[str, list] = {i: [] for i in ids}
+    for o in session.scalars(
+        select(TrimOption)
+        .where(TrimOption.trim_id.in_(ids), TrimOption.deleted.is_(False))
+        .order_by(TrimOption.code)
+    ):
+        options[o.trim_id].append((o.code, o.name, o.price))
+    margins = permissions.can(actor, "see_margins")
+    return [
+        TrimChoice(
+            t.id, t.brand, t.model, t.trim, t.model_year, t.fuel, t.msrp,
+            tuple(colours[t.id]), tuple(options[t.id]),
+            t.dealer_cost if margins else None,
+        )
+        for t in trims
+    ]  # fmt: skip
+
+
+# --- writing ---------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _Priced:
+    trim: Trim
+    colour: str | None
+    lines: list[dict]
+    discount: Decimal
+    total: Decimal
+    valid_until: dt.date
+    notes: str | None
+    salesperson_id: str | None
+
+
+def _text(value, field: str, limit: int, *, required: bool = False) -> str | None:
+    text = " ".join(str(value or "").split()) if field != "notes" else str(value or "").strip()
+    if not text:
+        if required:
+            raise ValidationError(field, "必填", "is required")
+        return None
+    if len(text) > limit:
+        raise ValidationError(
+            field, f"不能超过{limit}个字符", f"must be at most {limit} characters"
+        )
+    return text
+
+
+def _extra_line(index: int, extra: QuoteLineDraft) -> dict:
+    row = index + 1
+    if extra.kind not in EXTRA_KINDS:
+        raise ValidationError(
+            "lines",
+            f"第{row}行：无效的费用类型“{extra.kind}”",
+            f"line {row}: invalid kind '{extra.kind}', expected one of: {', '.join(EXTRA_KINDS)}",
+        )
+    description = " ".join(str(extra.description or "").split())
+    if not description:
+        raise ValidationError("lines", f"第{row}行：请填写项目名称", f"line {row}: describe it")
+    if len(description) > 200:
+        raise ValidationError("lines", f"第{row}行：名称过长", f"line {row}: name too long")
+    try:
+        price = parse_money(extra.unit_price, "lines")
+    except ValidationError as error:
+        raise ValidationError(
+            "lines", f"第{row}行：{error.message_zh}", f"line {row}: {error.message_en}"
+        ) from None
+    try:
+        quantity = int(str(extra.quantity).strip())
+    except ValueError:
+        quantity = 0
+    if not 1 <= quantity <= MAX_QUANTITY:
+        raise ValidationError(
+            "lines",
+            f"第{row}行：数量应为1到{MAX_QUANTITY}",
+            f"line {row}: quantity must be 1 to {MAX_QUANTITY}",
+        )
+    return {
+        "kind": extra.kind,
+        "code": None,
+        "description": description,
+        "quantity": quantity,
+        "unit_price": price,
+    }
+
+
+def _price(session: Session, draft: QuoteDraft, customer: Customer, actor: Actor) -> _Priced:
+    """Check every field of ``draft`` and compute the lines and the total from the catalogue."""
+    trim = session.get(Trim, draft.trim_id) if draft.trim_id else None
+    if trim is None or trim.deleted or not trim.active:
+        raise ValidationError("trim_id", "请选择在售车型", "choose a trim from the catalogue")
+    lines: list[dict] = []
+
+    colours = {
+        c.name: c
+        for c in session.scalars(
+            select(TrimColour).where(TrimColour.trim_id == trim.id, TrimColour.deleted.is_(False))
+        )
+    }
+    colour = _text(draft.colour, "colour", 50)
+    if colours and colour is None:
+        raise ValidationError("colour", "请选择车身颜色", "choose a colour")
+    if colour is not None and colour not in colours:
+        raise ValidationError(
+            "colour", f"该车型没有“{colour}”颜色", f"the trim has no colour '{colour}'"
+        )
+    if colour is not None and colours[colour].price:
+        lines.append(
+            {
+                "kind": "colour",
+                "code": colours[colour].code,
+                "description": f"车身颜色：{colour}",
+                "quantity": 1,
+                "unit_price": colours[colour].price,
+            }
+        )
+
+    options = {
+        o.code: o
+        for o in session.scalars(
+            select(TrimOption).where(TrimOption.trim_id == trim.id, TrimOption.deleted.is_(False))
+        )
+    }
+    codes = list(dict.fromkeys(c for c in draft.option_codes if c))
+    unknown = [c for c in codes if c not in options]
+    if unknown:
+        raise ValidationError(
+            "options",
+            f"该车型没有选装包：{'、'.join(unknown)}",
+            f"the trim has no option {', '.join(unknown)}",
+        )
+    for code in sorted(codes):
+        option = options[code]
+        lines.append(
+            {
+                "kind": "option",
+                "code": code,
+                "description": option.name,
+                "quantity": 1,
+                "unit_price": option.price,
+            }
+        )
+    if len(draft.extras) > MAX_LINES:
+        raise ValidationError("lines", f"最多{MAX_LINES}项费用", f"at most {MAX_LINES} lines")
+    lines.extend(_extra_line(i, extra) for i, extra in enumerate(draft.extras))
+
+    vehicle_subtotal = trim.msrp + sum(
+        (
+            to_money(x["unit_price"] * x["quantity"])
+            for x in lines
+            if x["kind"] in ("colour", "option")
+        ),
+        Decimal("0.00"),
+    )
+    discount = parse_money(draft.discount if draft.discount not in (None, "") else "0", "discount")
+    if discount > vehicle_subtotal:
+        raise ValidationError(
+            "discount",
+            f"优惠不能超过车价（{vehicle_subtotal:,.2f} 元）",
+            f"the discount must not exceed the vehicle price ({vehicle_subtotal:,.2f})",
+        )
+    fees = sum(
+        (to_money(x["unit_price"] * x["quantity"]) for x in lines if x["kind"] in EXTRA_KINDS),
+        Decimal("0.00"),
+    )
+    today = dt.date.today()
+    valid_until = parse_date(draft.valid_until, "valid_until") or today + dt.timedelta(
+        days=VALID_DAYS
+    )
+    if valid_until < today:
+        raise ValidationError("valid_until", "有效期不能早于今天", "valid until must not be past")
+    if valid_until > today + dt.timedelta(days=MAX_VALID_DAYS):
+        raise ValidationError(
+            "valid_until",
+            f"有效期最长{MAX_VALID_DAYS}天",
+            f"a quote is valid for at most {MAX_VALID_DAYS} days",
+        )
+    salesperson_id = draft.salesperson_id or customer.assigned_to_id
+    if salesperson_id is None and actor.role == "salesperson":
+        salesperson_id = actor.user_id
+    if salesperson_id is not None:
+        user = session.get(User, salesperson_id)
+        if user is None or user.deleted:
+            raise ValidationError("salesperson_id", "销售顾问不存在", "no such salesperson")
+    return _Priced(
+        trim=trim,
+        colour=colour,
+        lines=lines,
+        discount=discount,
+        total=to_money(vehicle_subtotal - discount + fees),
+        valid_until=valid_until,
+        notes=_text(draft.notes, "notes", MAX_NOTES),
+        salesperson_id=salesperson_id,
+    )
+
+
+def _price_signature(quote: Quote, lines: Sequence) -> tuple:
+    """What an approval covers: the prices, the lines and the discount."""
+
+    def get(line, key):
+        return line[key] if isinstance(line, dict) else getattr(line, key)
+
+    return (
+        quote.trim_id,
+        to_money(quote.vehicle_price),
+        to_money(quote.discount),
+        tuple(
+            (get(x, "kind"), get(x, "code"), get(x, "description"), get(x, "quantity"),
+             to_money(get(x, "unit_price")))
+            for x in lines
+        ),
+    )  # fmt: skip
+
+
+def _write_lines(session: Session, quote: Quote, lines: list[dict]) -> None:
+    """Update the quote's lines in place (fewest synced edits), tombstoning what is left."""
+    existing = _lines(session, [quote.id])[quote.id]
+    for position, values in enumerate(lines):
+        row = existing[position] if position < len(existing) else None
+        if row is None:
+            row = QuoteLine(quote_id=quote.id)
+            session.add(row)
+        for key, value in {**values, "position": position}.items():
+            if getattr(row, key) != value:
+                setattr(row, key, value)
+    for row in existing[len(lines) :]:
+        row.deleted = True
+
+
+def _decide_status(
+    session: Session, actor: Actor, quote: Quote, customer_id: str, *, repriced: bool
+) -> None:
+    """Draft, pending approval, or approved (a manager's own quote) after a save."""
+    limit = discount_threshold(session)
+    if quote.discount <= limit:
+        quote.status = DRAFT
+        quote.approved_by_id = quote.approved_at = None
+        quote.rejection_reason = None
+        return
+    if quote.status == APPROVED and not repriced:
+        return
+    quote.rejection_reason = None
+    if permissions.can(actor, "approve_discount"):
+        quote.status = APPROVED
+        quote.approved_by_id = actor.user_id
+        quote.approved_at = utcnow()
+        _audit_discount(session, actor, quote, "approved", limit)
+    else:
+        quote.status = PENDING
+        quote.approved_by_id = quote.approved_at = None
+
+
+def _audit_discount(
+    session: Session, actor: Actor, quote: Quote, decision: str, limit: Decimal, reason=None
+) -> None:
+    detail = {
+        "quote_id": quote.id,
+        "number": quote.number,
+        "decision": decision,
+        "discount": str(quote.discount),
+        "limit": str(limit),
+    }
+    if reason:
+        detail["reason"] = reason
+    audit.record(
+        session,
+        actor,
+        "discount",
+        target_table="customer",
+        target_id=quote.customer_id,
+        detail=detail,
+    )
+
+
+def create_quote(session: Session, actor: Actor, customer_id: str, draft: QuoteDraft) -> QuoteDTO:
+    """Make a quote for the customer; returns it with its number and computed total.
+
+    Raises ValidationError naming the field (``trim_id``, ``colour``, ``options``, ``lines``,
+    ``discount``, ``valid_until``, ``notes``, ``salesperson_id``), NotFoundError for an unknown
+    or hidden customer, PermissionDeniedError for another salesperson's read-only lead.
+    """
+    bind_actor(session, actor)
+    customer = load_customer(session, customer_id)
+    leads.require_lead_access(session, actor, customer, write=True)
+    priced = _price(session, draft, customer, actor)
+    quote = Quote(
+        number=quote_number(session, dt.date.today()),
+        customer_id=customer.id,
+        salesperson_id=priced.salesperson_id,
+        trim_id=priced.trim.id,
+        colour=priced.colour,
+        vehicle_price=priced.trim.msrp,
+        discount=priced.discount,
+        total=priced.total,
+        dealer_cost=priced.trim.dealer_cost,
+        valid_until=priced.valid_until,
+        status=DRAFT,
+        notes=priced.notes,
+        created_at=utcnow(),
+        created_by_id=actor.user_id,
+    )
+    session.add(quote)
+    session.flush()
+    _write_lines(session, quote, priced.lines)
+    _decide_status(session, actor, quote, customer.id, repriced=True)
+    session.flush()
+    return get_quote(session, actor, quote.id)
+
+
+def update_quote(session: Session, actor: Actor, quote_id: str, draft: QuoteDraft) -> QuoteDTO:
+    """Replace the quote's vehicle, lines, discount, validity and notes; the number stays.
+
+    A changed price, line or discount above the limit asks for approval again. Raises as
+    :func:`create_quote`, and ConflictError("status") for an issued or cancelled quote.
+    """
+    bind_actor(session, actor)
+    quote = _readable_quote(session, actor, quote_id, write=True)
+    if quote.status in (ISSUED, CANCELLED):
+        raise ConflictError(
+            "报价单已交给客户或已作废，不能再修改；请新建报价",
+            "the quote was issued or cancelled and cannot change; make a new one",
+            field="status",
+        )
+    customer = load_customer(session, quote.customer_id)
+    priced = _price(session, draft, customer, actor)
+    before = _price_signature(quote, _lines(session, [quote.id])[quote.id])
+    quote.salesperson_id = priced.salesperson_id
+    quote.trim_id = priced.trim.id
+    quote.colour = priced.colour
+    quote.vehicle_price = priced.trim.msrp
+    quote.discount = priced.discount
+    quote.total = priced.total
+    quote.dealer_cost = priced.trim.dealer_cost
+    quote.valid_until = priced.valid_until
+    quote.notes = priced.notes
+    after = _price_signature(quote, priced.lines)
+    _write_lines(session, quote, priced.lines)
+    _decide_status(session, actor, quote, customer.id, repriced=before != after)
+    session.flush()
+    return get_quote(session, actor, quote.id)
+
+
+def _pending(session: Session, actor: Actor, quote_id: str) -> Quote:
+    permissions.require(actor, "approve_discount")
+    quote = _readable_quote(session, actor, quote_id, write=False)
+    if quote.status != PENDING:
+        raise ValidationError(
+            "status", "该报价没有待审批的优惠", "no discount of this quote awaits approval"
+        )
+    if quote.valid_until < dt.date.today():
+        raise ValidationError("valid_until", "报价已过期", "the quote has expired")
+    return quote
+
+
+def approve_discount(session: Session, actor: Actor, quote_id: str) -> QuoteDTO:
+    """A manager approves the discount above the limit; the quote can then be printed.
+
+    Audited (action ``discount``). Raises PermissionDeniedError unless a manager or admin,
+    ValidationError("status") when nothing awaits approval.
+    """
+    bind_actor(session, actor)
+    quote = _pending(session, actor, quote_id)
+    quote.status = APPROVED
+    quote.approved_by_id = actor.user_id
+    quote.approved_at = utcnow()
+    quote.rejection_reason = None
+    _audit_discount(session, actor, quote, "approved", discount_threshold(session))
+    session.flush()
+    return get_quote(session, actor, quote.id)
+
+
+def reject_discount(session: Session, actor: Actor, quote_id: str, reason: str) -> QuoteDTO:
+    """A manager refuses the discount, with a reason the salesperson reads. The quote returns
+    to draft and stays unprintable until its discount is lowered or asked for again.
+
+    Audited (action ``discount``). Raises PermissionDeniedError, ValidationError("reason") for
+    no reason, ValidationError("status") when nothing awaits approval.
+    """
+    bind_actor(session, actor)
+    quote = _pending(session, actor, quote_id)
+    reason = _text(reason, "reason", 1000, required=True)
+    quote.status = DRAFT
+    quote.approved_by_id = quote.approved_at = None
+    quote.rejection_reason = reason
+    _audit_discount(session, actor, quote, "rejected", discount_threshold(session), reason)
+    session.flush()
+    return get_quote(session, actor, quote.id)
+
+
+def cancel_quote(session: Session, actor: Actor, quote_id: str) -> QuoteDTO:
+    """Void a quote (the customer declined, or it was replaced). Raises ValidationError
+    ("status") when it is already cancelled."""
+    bind_actor(session, actor)
+    quote = _readable_quote(session, actor, quote_id, write=True)
+    if quote.status == CANCELLED:
+        raise ValidationError("status", "报价单已作废", "the quote is already cancelled")
+    quote.status = CANCELLED
+    session.flush()
+    return get_quote(session, actor, quote.id)
+
+
+def quote_changed(result: QuoteDTO) -> Changed:
+    """What a quote mutation changed, for ``data_changed``: the customer's quotes."""
+    return Changed("quote", (result.customer_id, result.id), "updated")
+
+
+# --- printing --------------------------------------------------------------------------------
+
+
+def _refuse_unprintable(dto: QuoteDTO) -> None:
+    if dto.status == CANCELLED:
+        raise ValidationError(
+            "status", "报价单已作废，不能打印", "a cancelled quote is not printed"
+        )
+    if dto.status == EXPIRED:
+        raise ValidationError(
+            "valid_until",
+            "报价已过有效期，请先修改有效期",
+            "the quote has expired: extend it first",
+        )
+    if dto.needs_approval:
+        raise ValidationError(
+            "discount",
+            f"优惠 {dto.discount:,.2f} 元超过限额 {dto.discount_limit:,.2f} 元，"
+            "须经理批准后才能打印",
+            f"the discount {dto.discount:,.2f} is above the limit {dto.discount_limit:,.2f}:"
+            " a manager must approve it before it is printed",
+        )
+
+
+def _render(session: Session, dto: QuoteDTO, *, preview: bool) -> bytes:
+    from showroom.documents.base import Letterhead
+    from showroom.documents.quote import render_quote
+    from showroom.masking import mask_phone
+    from showroom.services.common import phone_rows
+    from showroom.services.dealer import current_dealer
+
+    # The document never sees a cost, whatever the actor may see on screen.
+    printable = dataclasses.replace(dto, dealer_cost=None, margin=None, margin_rate=None)
+    dealer = current_dealer(session)
+    letterhead = Letterhead(
+        name=dealer.name if dealer else "",
+        address=dealer.address if dealer else None,
+        phone=_dealer_phone(dealer.phone) if dealer else None,
+    )
+    phones = phone_rows(session, dto.customer_id)
+    return render_quote(
+        printable,
+        letterhead,
+        customer_phone=mask_phone(phones[0].number) if phones else "",
+        preview=preview,
+    )
+
+
+def _dealer_phone(e164: str | None) -> str | None:
+    if not e164:
+        return None
+    from showroom.validation import format_phone
+
+    try:
+        return format_phone(e164)
+    except ValueError:
+        return e164
+
+
+def render_for_print(
+    session: Session, actor: Actor, quote_id: str, purpose: str = "print"
+) -> PrintedQuote:
+    """The quote's PDF for the customer, to print or to save; the quote becomes issued.
+
+    Writes exactly one audit entry (action ``print``, target the customer; the quote's id and
+    number and the purpose in the detail) in the same transaction as the rendering, so a failed
+    rendering leaves no entry. The phone is masked and no cost or margin is printed.
+    Raises ValidationError("purpose") for a purpose other than print/save,
+    ValidationError("discount") while a discount above the limit is not approved,
+    ValidationError("valid_until") for an expired quote, ValidationError("status") for a
+    cancelled one, PermissionDeniedError for another salesperson's read-only lead.
+    """
+    if purpose not in PURPOSES:
+        raise ValidationError(
+            "purpose", f"无效的用途：{purpose}", f"purpose must be print or save, not {purpose}"
+        )
+    bind_actor(session, actor)
+    quote = _readable_quote(session, actor, quote_id, write=True)
+    dto = _dtos(session, actor, [quote])[0]
+    _refuse_unprintable(dto)
+    if quote.status != ISSUED:
+        quote.status = ISSUED
+        quote.issued_at = utcnow()
+        session.flush()
+        dto = _dtos(session, actor, [quote])[0]
+    pdf = _render(session, dto, preview=False)
+    audit.record(
+        session,
+        actor,
+        "print",
+        target_table="customer",
+        target_id=quote.customer_id,
+        detail={
+            "document": "quote",
+            "quote_id": quote.id,
+            "number": quote.number,
+            "purpose": purpose,
+        },
+    )
+    return PrintedQuote(quote.id, quote.number, dto.customer_name, purpose, pdf)
+
+
+def render_preview(session: Session, actor: Actor, quote_id: str) -> PrintedQuote:
+    """The quote's PDF marked "预览 / 非正式报价" on every page, for the screen only.
+
+    Not audited and not issued: the mark keeps a preview from being handed over as a quote.
+    Raises NotFoundError for a quote the actor may not see.
+    """
+    quote = _readable_quote(session, actor, quote_id, write=False)
+    dto = _dtos(session, actor, [quote])[0]
+    pdf = _render(session, dto, preview=True)
+    return PrintedQuote(quote.id, quote.number, dto.customer_name, "preview", pdf)

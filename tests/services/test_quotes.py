@@ -1,0 +1,459 @@
+"""Quotes: totals from the catalogue, validation naming the field, the discount approval, margins
+per role, lead visibility, and the audited print."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from decimal import Decimal
+
+import pytest
+from quote_kit import MASKED_PHONE, PHONE, add_catalogue, add_customer, pdf_text
+from sqlalchemy import select
+
+from showroom.actor import Actor
+from showroom.errors import ConflictError, NotFoundError, PermissionDeniedError, ValidationError
+from showroom.models import AuditEntry, Quote, QuoteLine, SyncOutbox
+from showroom.services import dealer, quotes
+from showroom.services.quotes import QuoteDraft, QuoteLineDraft
+from showroom.vocabulary import Role
+
+TODAY = dt.date.today()
+
+
+@pytest.fixture
+def cat(db):
+    return add_catalogue(db)
+
+
+@pytest.fixture
+def more_staff(db, staff):
+    with db.session_scope() as session:
+        admin = dealer.system_actor(session)
+        reception = dealer.create_user(session, admin, "front1", "前台小张", Role.SERVICE_ADVISOR)
+        boss = dealer.create_user(session, admin, "admin1", "管理员", Role.ADMIN)
+    return {
+        **staff,
+        "reception": Actor(reception.id, reception.display_name, Role.SERVICE_ADVISOR),
+        "admin": Actor(boss.id, boss.display_name, Role.ADMIN),
+    }
+
+
+@pytest.fixture
+def customer(db, sales):
+    return add_customer(db, sales)
+
+
+def draft(cat, **changes) -> QuoteDraft:
+    values = {
+        "trim_id": cat.tiguan,
+        "colour": "冰川蓝",
+        "option_codes": ["PANO"],
+        "extras": [
+            QuoteLineDraft("insurance", "交强险+商业险", "6820.50"),
+            QuoteLineDraft("registration", "上牌服务", "800"),
+            QuoteLineDraft("accessory", "原厂脚垫", "450", 2),
+        ],
+        "discount": "2000",
+    }
+    values.update(changes)
+    return QuoteDraft(**values)
+
+
+def create(db, actor, customer_id, d) -> quotes.QuoteDTO:
+    with db.session_scope() as session:
+        return quotes.create_quote(session, actor, customer_id, d)
+
+
+def audit_entries(db, action=None) -> list[AuditEntry]:
+    with db.session_scope(write=False) as session:
+        query = select(AuditEntry).order_by(AuditEntry.at)
+        if action:
+            query = query.where(AuditEntry.action == action)
+        return list(session.scalars(query))
+
+
+# --- totals and numbers ------------------------------------------------------------------------
+
+
+def test_totals_come_from_the_catalogue_and_the_lines(db, sales, cat, customer):
+    q = create(db, sales, customer, draft(cat))
+    assert q.vehicle_price == Decimal("219900.00")
+    # 219,900 + colour 2,000 + sunroof 6,000
+    assert q.vehicle_subtotal == Decimal("227900.00")
+    # 6,820.50 + 800 + 2 × 450
+    assert q.fees_total == Decimal("8520.50")
+    assert q.total == Decimal("227900.00") - Decimal("2000.00") + Decimal("8520.50")
+    assert [(x.kind, x.description, x.amount) for x in q.lines] == [
+        ("colour", "车身颜色：冰川蓝", Decimal("2000.00")),
+        ("option", "全景天窗", Decimal("6000.00")),
+        ("insurance", "交强险+商业险", Decimal("6820.50")),
+        ("registration", "上牌服务", Decimal("800.00")),
+        ("accessory", "原厂脚垫", Decimal("900.00")),
+    ]
+    assert q.status == "draft" and not q.needs_approval and q.printable
+    assert q.valid_until == TODAY + dt.timedelta(days=7)
+    assert q.salesperson_id == sales.user_id and q.salesperson_name == "李娜"
+    assert (q.brand, q.model, q.model_year) == ("大众", "途观L", 2026)
+    with db.session_scope(write=False) as session:
+        stored = session.get(Quote, q.id)
+        assert stored.total == q.total and isinstance(stored.total, Decimal)
+
+
+def test_amounts_round_to_fen(db, sales, cat, customer):
+    extras = [QuoteLineDraft("service_fee", "金融服务费", "99.999")]
+    q = create(db, sales, customer, draft(cat, extras=extras, discount="0.005"))
+    assert q.lines[-1].unit_price == Decimal("100.00")
+    assert q.discount == Decimal("0.01")
+    assert q.total == Decimal("227900.00") - Decimal("0.01") + Decimal("100.00")
+
+
+def test_numbers_carry_the_day_and_this_laptop_and_count_up(db, sales, cat, customer):
+    first = create(db, sales, customer, draft(cat))
+    second = create(db, sales, customer, draft(cat))
+    code = quotes.device_code(db.device_id)
+    assert first.number == f"Q{TODAY:%Y%m%d}-{code}-0001"
+    assert second.number == f"Q{TODAY:%Y%m%d}-{code}-0002"
+    # Another laptop makes its own sequence: the same day's first quote never collides.
+    assert quotes.device_code("0190b3c2-7d41-7a8e-9f10-5c3b2a1d0e4f") != code
+
+
+def test_a_quote_and_its_lines_are_synced_edits(db, sales, cat, customer):
+    q = create(db, sales, customer, draft(cat))
+    with db.session_scope(write=False) as session:
+        ops = session.scalars(select(SyncOutbox.table_name).where(SyncOutbox.row_id == q.id))
+        assert list(ops) == ["quote"]
+        line_ops = session.scalars(
+            select(SyncOutbox).where(SyncOutbox.table_name == "quote_line")
+        ).all()
+        assert len(line_ops) == len(q.lines)
+
+
+def test_editing_reuses_lines_and_drops_the_rest(db, sales, cat, customer):
+    q = create(db, sales, customer, draft(cat))
+    with db.session_scope() as session:
+        updated = quotes.update_quote(
+            session, sales, q.id, draft(cat, colour="极地白", option_codes=[], extras=[])
+        )
+    assert updated.number == q.number
+    assert updated.lines == ()
+    assert updated.total == Decimal("219900.00") - Decimal("2000.00")
+    with db.session_scope(write=False) as session:
+        live = session.scalars(
+            select(QuoteLine).where(QuoteLine.quote_id == q.id, QuoteLine.deleted.is_(False))
+        ).all()
+        assert live == []
+
+
+def test_purchase_tax_follows_the_fuel_and_the_year():
+    price = Decimal("226000")
+    full = Decimal("20000.00")  # 226,000 / 1.13 × 10%
+    assert quotes.purchase_tax(price, "petrol", dt.date(2026, 6, 1)) == full
+    assert quotes.purchase_tax(price, "ev", dt.date(2025, 6, 1)) == Decimal("0.00")
+    assert quotes.purchase_tax(price, "phev", dt.date(2026, 6, 1)) == Decimal("10000.00")
+    # The 2026-27 relief is capped at 15,000 off.
+    big = Decimal("565000")  # full tax 50,000
+    assert quotes.purchase_tax(big, "ev", dt.date(2027, 1, 1)) == Decimal("35000.00")
+    assert quotes.purchase_tax(price, "ev", dt.date(2028, 1, 1)) == full
+
+
+# --- validation --------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("changes", "field"),
+    [
+        ({"trim_id": "no-such-trim"}, "trim_id"),
+        ({"trim_id": ""}, "trim_id"),
+        ({"colour": "荧光绿"}, "colour"),
+        ({"colour": None}, "colour"),
+        ({"option_codes": ["ROCKET"]}, "options"),
+        ({"discount": "-100"}, "discount"),
+        ({"discount": "lots"}, "discount"),
+        ({"discount": "227900.01"}, "discount"),  # more than the vehicle with its options
+        ({"valid_until": TODAY - dt.timedelta(days=1)}, "valid_until"),
+        ({"valid_until": TODAY + dt.timedelta(days=91)}, "valid_until"),
+        ({"valid_until": "next week"}, "valid_until"),
+        ({"extras": [QuoteLineDraft("accessory", "脚垫", "-1")]}, "lines"),
+        ({"extras": [QuoteLineDraft("accessory", "", "100")]}, "lines"),
+        ({"extras": [QuoteLineDraft("accessory", "脚垫", "100", 0)]}, "lines"),
+        ({"extras": [QuoteLineDraft("bribe", "红包", "100")]}, "lines"),
+        ({"extras": [QuoteLineDraft("option", "自己加的选装", "100")]}, "lines"),
+        ({"notes": "备" * 2001}, "notes"),
+        ({"salesperson_id": "nobody"}, "salesperson_id"),
+    ],
+)
+def test_bad_input_names_its_field_and_writes_nothing(db, sales, cat, customer, changes, field):
+    with pytest.raises(ValidationError) as raised, db.session_scope() as session:
+        quotes.create_quote(session, sales, customer, draft(cat, **changes))
+    assert raised.value.field == field
+    assert raised.value.message_zh and raised.value.message_en
+    with db.session_scope(write=False) as session:
+        assert session.scalars(select(Quote)).all() == []
+
+
+def test_a_retired_trim_cannot_be_quoted(db, sales, cat, customer):
+    with pytest.raises(ValidationError) as raised, db.session_scope() as session:
+        quotes.create_quote(session, sales, customer, draft(cat, trim_id=cat.retired))
+    assert raised.value.field == "trim_id"
+
+
+def test_an_unknown_customer_is_not_found(db, sales, cat):
+    with pytest.raises(NotFoundError), db.session_scope() as session:
+        quotes.create_quote(session, sales, "no-such-customer", draft(cat))
+
+
+# --- the discount limit and its approval -------------------------------------------------------
+
+
+def test_a_discount_at_the_limit_needs_no_approval(db, sales, cat, customer):
+    q = create(db, sales, customer, draft(cat, discount="3000"))
+    assert q.discount_limit == quotes.DEFAULT_DISCOUNT_THRESHOLD == Decimal("3000.00")
+    assert q.status == "draft" and q.printable
+
+
+def test_salesperson_above_the_limit_waits_for_a_manager_who_approves(
+    db, sales, manager, cat, customer
+):
+    q = create(db, sales, customer, draft(cat, discount="8000"))
+    assert q.status == "pending_approval" and q.needs_approval and not q.printable
+    # The salesperson can neither approve it nor print it.
+    with pytest.raises(PermissionDeniedError), db.session_scope() as session:
+        quotes.approve_discount(session, sales, q.id)
+    for purpose in ("print", "save"):
+        with pytest.raises(ValidationError) as refused, db.session_scope() as session:
+            quotes.render_for_print(session, sales, q.id, purpose)
+        assert refused.value.field == "discount"
+    assert audit_entries(db) == []
+
+    with db.session_scope() as session:
+        approved = quotes.approve_discount(session, manager, q.id)
+    assert approved.status == "approved" and approved.printable
+    assert approved.approved_by_id == manager.user_id and approved.approved_by_name == "周经理"
+    (entry,) = audit_entries(db, "discount")
+    assert (entry.actor_id, entry.target_table, entry.target_id) == (
+        manager.user_id, "customer", customer,
+    )  # fmt: skip
+    detail = json.loads(entry.detail)
+    assert detail["decision"] == "approved" and detail["number"] == q.number
+    assert detail["discount"] == "8000.00" and detail["limit"] == "3000.00"
+
+    with db.session_scope() as session:
+        printed = quotes.render_for_print(session, sales, q.id, "print")
+    assert printed.pdf.startswith(b"%PDF")
+
+
+def test_a_manager_rejects_with_a_reason_and_the_quote_stays_unprintable(
+    db, sales, manager, cat, customer
+):
+    q = create(db, sales, customer, draft(cat, discount="8000"))
+    with pytest.raises(ValidationError) as no_reason, db.session_scope() as session:
+        quotes.reject_discount(session, manager, q.id, "  ")
+    assert no_reason.value.field == "reason"
+    with db.session_scope() as session:
+        rejected = quotes.reject_discount(session, manager, q.id, "本月优惠额度已用完")
+    assert rejected.status == "draft" and rejected.rejection_reason == "本月优惠额度已用完"
+    assert rejected.needs_approval and not rejected.printable
+    (entry,) = audit_entries(db, "discount")
+    assert json.loads(entry.detail)["decision"] == "rejected"
+    with pytest.raises(ValidationError), db.session_scope() as session:
+        quotes.render_for_print(session, sales, q.id, "print")
+    # Nothing left to decide.
+    with pytest.raises(ValidationError) as nothing, db.session_scope() as session:
+        quotes.approve_discount(session, manager, q.id)
+    assert nothing.value.field == "status"
+    # Lowering the discount to the limit makes it printable without a manager.
+    with db.session_scope() as session:
+        lowered = quotes.update_quote(session, sales, q.id, draft(cat, discount="3000"))
+    assert lowered.status == "draft" and lowered.printable and lowered.rejection_reason is None
+
+
+def test_changing_an_approved_price_asks_again_but_a_note_does_not(
+    db, sales, manager, cat, customer
+):
+    q = create(db, sales, customer, draft(cat, discount="8000"))
+    with db.session_scope() as session:
+        quotes.approve_discount(session, manager, q.id)
+        noted = quotes.update_quote(
+            session, sales, q.id, draft(cat, discount="8000", notes="周六提车")
+        )
+    assert noted.status == "approved"
+    with db.session_scope() as session:
+        bigger = quotes.update_quote(session, sales, q.id, draft(cat, discount="9000"))
+    assert bigger.status == "pending_approval" and bigger.approved_by_id is None
+
+
+def test_a_managers_own_discount_is_approved_and_audited(db, manager, cat, customer):
+    q = create(db, manager, customer, draft(cat, discount="20000"))
+    assert q.status == "approved" and q.approved_by_id == manager.user_id and q.printable
+    assert [json.loads(e.detail)["decision"] for e in audit_entries(db, "discount")] == ["approved"]
+
+
+def test_the_stores_limit_is_a_setting_managers_change(db, sales, manager, cat, customer):
+    with pytest.raises(PermissionDeniedError), db.session_scope() as session:
+        quotes.set_discount_threshold(session, sales, "50000")
+    with pytest.raises(ValidationError) as bad, db.session_scope() as session:
+        quotes.set_discount_threshold(session, manager, "-1")
+    assert bad.value.field == "discount_threshold"
+    with db.session_scope() as session:
+        assert quotes.set_discount_threshold(session, manager, "10000") == Decimal("10000.00")
+    q = create(db, sales, customer, draft(cat, discount="8000"))
+    assert q.status == "draft" and q.discount_limit == Decimal("10000.00")
+
+
+@pytest.mark.parametrize("role", ["reception", "sales"])
+def test_only_managers_and_admins_approve(db, more_staff, cat, customer, role):
+    q = create(db, more_staff["sales"], customer, draft(cat, discount="8000"))
+    with pytest.raises(PermissionDeniedError) as refused, db.session_scope() as session:
+        quotes.approve_discount(session, more_staff[role], q.id)
+    assert "批准超过限额的折扣" in refused.value.message_zh
+    with pytest.raises(PermissionDeniedError), db.session_scope() as session:
+        quotes.reject_discount(session, more_staff[role], q.id, "不行")
+    with db.session_scope() as session:
+        assert quotes.approve_discount(session, more_staff["admin"], q.id).status == "approved"
+
+
+# --- margins -----------------------------------------------------------------------------------
+
+
+def test_margins_by_role(db, more_staff, cat, customer):
+    q = create(db, more_staff["sales"], customer, draft(cat, discount="3000"))
+    for role in ("sales", "manager", "admin"):
+        with db.session_scope(write=False) as session:
+            seen = quotes.get_quote(session, more_staff[role], q.id)
+            assert seen.dealer_cost == Decimal("201000.00")
+            # (219,900 − 3,000) − 201,000
+            assert seen.margin == Decimal("15900.00")
+            assert seen.margin_rate == Decimal("0.0733")
+            assert quotes.quote_margin(session, more_staff[role], q.id) == (
+                Decimal("201000.00"), Decimal("15900.00"),
+            )  # fmt: skip
+    reception = more_staff["reception"]
+    with db.session_scope(write=False) as session:
+        seen = quotes.get_quote(session, reception, q.id)
+        (listed,) = quotes.list_quotes(session, reception, customer)
+        choices = quotes.catalogue_choices(session, reception)
+    for dto in (seen, listed):
+        assert (dto.dealer_cost, dto.margin, dto.margin_rate) == (None, None, None)
+        assert dto.total == q.total  # the price is theirs to see
+    assert all(c.dealer_cost is None for c in choices)
+    with pytest.raises(PermissionDeniedError) as refused, db.session_scope() as session:
+        quotes.quote_margin(session, reception, q.id)
+    assert "成本和毛利" in refused.value.message_zh
+
+
+def test_no_dealer_cost_means_no_margin(db, sales, cat, customer):
+    q = create(
+        db, sales, customer, draft(cat, trim_id=cat.han_ev, colour="雪域白", option_codes=[])
+    )
+    assert q.dealer_cost is None and q.margin is None
+    with pytest.raises(ValidationError) as raised, db.session_scope() as session:
+        quotes.quote_margin(session, sales, q.id)
+    assert raised.value.field == "dealer_cost"
+
+
+# --- lead visibility ---------------------------------------------------------------------------
+
+
+def test_a_salesperson_quotes_only_for_leads_they_may_edit(db, staff, cat):
+    own = add_customer(db, staff["sales"])
+    others = add_customer(db, staff["sales2"], name="王其他", phone="13900002222")
+    q = create(db, staff["sales2"], others, draft(cat))
+    # Read-only by default: listed, but no new quote, no change, no print.
+    with db.session_scope(write=False) as session:
+        assert [x.id for x in quotes.list_quotes(session, staff["sales"], others)] == [q.id]
+    with pytest.raises(PermissionDeniedError), db.session_scope() as session:
+        quotes.create_quote(session, staff["sales"], others, draft(cat))
+    with pytest.raises(PermissionDeniedError), db.session_scope() as session:
+        quotes.update_quote(session, staff["sales"], q.id, draft(cat))
+    with pytest.raises(PermissionDeniedError), db.session_scope() as session:
+        quotes.render_for_print(session, staff["sales"], q.id, "print")
+    # Hidden: as if there were none.
+    with db.session_scope() as session:
+        dealer.set_lead_visibility(session, staff["manager"], "hidden")
+    with pytest.raises(NotFoundError), db.session_scope(write=False) as session:
+        quotes.list_quotes(session, staff["sales"], others)
+    with pytest.raises(NotFoundError), db.session_scope(write=False) as session:
+        quotes.get_quote(session, staff["sales"], q.id)
+    # Their own lead is fine.
+    assert create(db, staff["sales"], own, draft(cat)).customer_id == own
+
+
+# --- printing ----------------------------------------------------------------------------------
+
+
+def test_print_and_save_each_leave_exactly_one_audit_entry_and_issue_the_quote(
+    db, sales, cat, customer
+):
+    q = create(db, sales, customer, draft(cat))
+    with db.session_scope() as session:
+        printed = quotes.render_for_print(session, sales, q.id, "print")
+    entries = audit_entries(db)
+    assert len(entries) == 1
+    (entry,) = entries
+    assert entry.action == "print" and entry.actor_id == sales.user_id
+    assert entry.actor_name == "李娜" and entry.at is not None
+    assert (entry.target_table, entry.target_id) == ("customer", customer)
+    detail = json.loads(entry.detail)
+    assert detail == {
+        "document": "quote", "quote_id": q.id, "number": q.number, "purpose": "print",
+    }  # fmt: skip
+    assert printed.number == q.number and printed.customer_name == "陈晓明"
+    with db.session_scope(write=False) as session:
+        issued = quotes.get_quote(session, sales, q.id)
+    assert issued.status == "issued" and issued.issued_at is not None
+
+    with db.session_scope() as session:
+        quotes.render_for_print(session, sales, q.id, "save")
+    assert [json.loads(e.detail)["purpose"] for e in audit_entries(db, "print")] == [
+        "print", "save",
+    ]  # fmt: skip
+    # An issued quote is not edited any more.
+    with pytest.raises(ConflictError) as locked, db.session_scope() as session:
+        quotes.update_quote(session, sales, q.id, draft(cat))
+    assert locked.value.field == "status"
+
+
+def test_preview_is_marked_and_neither_audited_nor_issued(db, sales, cat, customer):
+    q = create(db, sales, customer, draft(cat, discount="8000"))  # pending approval
+    with db.session_scope(write=False) as session:
+        preview = quotes.render_preview(session, sales, q.id)
+    assert preview.purpose == "preview" and preview.pdf.startswith(b"%PDF")
+    assert audit_entries(db) == []
+    with db.session_scope(write=False) as session:
+        assert quotes.get_quote(session, sales, q.id).status == "pending_approval"
+
+
+def test_a_bad_purpose_an_expired_or_cancelled_quote_is_not_printed(db, sales, cat, customer):
+    q = create(db, sales, customer, draft(cat))
+    with pytest.raises(ValidationError) as bad, db.session_scope() as session:
+        quotes.render_for_print(session, sales, q.id, "fax")
+    assert bad.value.field == "purpose"
+    with db.session_scope() as session:
+        session.get(Quote, q.id).valid_until = TODAY - dt.timedelta(days=1)
+    with db.session_scope(write=False) as session:
+        assert quotes.get_quote(session, sales, q.id).status == "expired"
+    with pytest.raises(ValidationError) as expired, db.session_scope() as session:
+        quotes.render_for_print(session, sales, q.id, "print")
+    assert expired.value.field == "valid_until"
+    with db.session_scope() as session:
+        # Editing it needs a new date: the old one is past.
+        with pytest.raises(ValidationError):
+            quotes.update_quote(
+                session, sales, q.id, draft(cat, valid_until=TODAY - dt.timedelta(days=1))
+            )
+        quotes.update_quote(session, sales, q.id, draft(cat, valid_until=TODAY))
+        assert quotes.cancel_quote(session, sales, q.id).status == "cancelled"
+    with pytest.raises(ValidationError) as cancelled, db.session_scope() as session:
+        quotes.render_for_print(session, sales, q.id, "print")
+    assert cancelled.value.field == "status"
+    assert audit_entries(db) == []
+
+
+def test_the_masked_phone_reaches_the_document_never_the_full_one(db, sales, cat, customer):
+    q = create(db, sales, customer, draft(cat))
+    with db.session_scope() as session:
+        printed = quotes.render_for_print(session, sales, q.id, "print")
+    text = pdf_text(printed.pdf)
+    assert MASKED_PHONE in text
+    assert PHONE not in text.replace(" ", "") and PHONE[-8:] not in text.replace(" ", "")
