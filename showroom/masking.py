@@ -2,22 +2,32 @@
 
 Rules:
 
-* Lists, the customer 360 view and printouts show ``110101********1234`` and ``138****8000``
-  (international numbers keep their first 3 and last 4 digits, see
-  :func:`showroom.validation.mask_phone`).
+* The core masks: the customer list and search rows (``customer_list``), search hits,
+  duplicate candidates and every customer DTO that ``showroom.services.customers`` hands back
+  carry ``110101********1234`` and ``138****8000`` (international numbers keep their first 3
+  and last 4 digits, see :func:`showroom.validation.mask_phone`). Lists, the customer 360
+  view, printouts and the command line show them as they arrive. Searching still matches the
+  full numbers: the search index holds them, the results do not.
 * A full value is shown only when the role may see it (permission ``reveal_personal_data``:
   managers and admins for every customer, a salesperson for customers assigned to them;
   receptionists / service advisors never) AND the user asks for it. Each reveal is one audit
   entry (``reveal_phone`` / ``reveal_id_number``) naming the customer, never the value.
 * A value that does not parse (typed before validation existed, or arriving from an older
   laptop) is masked all the same: everything but its last 4 characters is hidden. Masking never
-  raises, so a bad stored value never breaks a list or a printout.
+  raises, so a bad stored value never breaks a list or a printout, and masking a value that is
+  already masked leaves it as it is.
+* Full values leave the core only through ``reveal_personal_data`` / ``reveal_profile`` (and
+  the audited PIPL export). A form that edits a customer never sends a masked value back:
+  unchanged fields are left out, and a phone kept as it was is named by its id
+  (``customers.KeptPhone``).
 """
 
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import TypeVar
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -29,8 +39,18 @@ from showroom.models import CustomerPhone
 from showroom.services.common import load_customer
 from showroom.services.dto import CustomerDTO, CustomerRecord
 
+T = TypeVar("T")
+
 # What can be revealed, and the audit action each reveal records.
 REVEAL_ACTIONS = {"phone": "reveal_phone", "id_number": "reveal_id_number"}
+
+
+MASK_CHARACTER = "*"
+
+
+def is_masked(value: str | None) -> bool:
+    """Whether ``value`` is a masked phone or ID number (stored values never hold a "*")."""
+    return bool(value) and MASK_CHARACTER in value
 
 
 def _fallback(value: str) -> str:
@@ -42,6 +62,8 @@ def mask_phone(e164: str | None) -> str:
     """``138****8000`` for a mainland mobile; "" for no number."""
     if not e164:
         return ""
+    if is_masked(e164):
+        return e164
     try:
         return validation.mask_phone(e164)
     except ValueError:
@@ -52,6 +74,8 @@ def mask_id_number(id_number: str | None) -> str:
     """``110101********1234``; "" for no number."""
     if not id_number:
         return ""
+    if is_masked(id_number):
+        return id_number
     try:
         return validation.mask_id_number(id_number)
     except ValueError:
@@ -156,3 +180,44 @@ def reveal_profile(session: Session, actor: Actor, customer_id: str) -> Revealed
         else None
     )
     return RevealedProfile(phones=phones, id_number=id_number)
+
+
+def revealed_record(session: Session, actor: Actor, record: CustomerRecord) -> CustomerRecord:
+    """``record`` (as ``customers.get_customer_record`` hands it out, masked) with its phones
+    and ID number in full, through ``reveal_profile``: one audit entry per value. Raises
+    PermissionDeniedError, with nothing revealed or recorded, when the role may not see them."""
+    shown = reveal_profile(session, actor, record.customer.id)
+    customer = record.customer
+    return dataclasses.replace(
+        record,
+        customer=dataclasses.replace(
+            customer,
+            id_number=shown.id_number if shown.id_number is not None else customer.id_number,
+            phones=tuple(
+                dataclasses.replace(p, number=shown.phones.get(p.id, p.number))
+                for p in customer.phones
+            ),
+        ),
+    )
+
+
+def revealed_phones(session: Session, actor: Actor, rows: Sequence[T]) -> list[T]:
+    """List rows or search hits (anything with ``id``, ``phone``, ``phone_id`` and
+    ``assigned_to_id``) with the phone each shows in full: one ``reveal_phone`` audit entry per
+    row that has a phone, naming its customer.
+
+    All or nothing: when the role may not see one of them, PermissionDeniedError is raised
+    before anything is revealed or recorded.
+    """
+    for row in rows:
+        if row.phone_id is not None:
+            permissions.require(actor, "reveal_personal_data", owner_id=row.assigned_to_id)
+    return [
+        dataclasses.replace(
+            row,
+            phone=reveal_personal_data(session, actor, row.id, "phone", phone_id=row.phone_id),
+        )
+        if row.phone_id is not None
+        else row
+        for row in rows
+    ]

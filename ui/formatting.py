@@ -31,16 +31,15 @@ def money(amount: Decimal | None) -> str:
     return "" if amount is None else format_cny(amount)
 
 
-def phone(e164: str | None, *, reveal: bool = False) -> str:
-    if not e164:
+def phone(number: str | None) -> str:
+    """A phone for display. The core hands phones out masked ("138****8000"), and those are
+    shown as they are; a full number from an audited reveal is spaced ("138 1234 5678")."""
+    if not number:
         return ""
-    return validation.format_phone(e164) if reveal else validation.mask_phone(e164)
-
-
-def id_number(value: str | None, *, reveal: bool = False) -> str:
-    if not value:
-        return ""
-    return value if reveal else validation.mask_id_number(value)
+    try:
+        return validation.format_phone(number)
+    except ValueError:  # masked, or a stored value that never parsed
+        return number
 
 
 def plate(value: str | None) -> str:

@@ -547,6 +547,10 @@
         <translation>首辆车（选填）</translation>
     </message>
     <message>
+        <source>Shown masked. Leave it as it is to keep it, or type a new one.</source>
+        <translation>已遮蔽显示。保持不变即保留原值，或输入新的号码。</translation>
+    </message>
+    <message>
         <source>Open existing customer</source>
         <translation>打开已有客户</translation>
     </message>
@@ -1079,8 +1083,52 @@
         <translation>已预约</translation>
     </message>
     <message>
+        <source>Draft</source>
+        <translation type="unfinished" />
+    </message>
+    <message>
+        <source>Needs approval</source>
+        <translation type="unfinished" />
+    </message>
+    <message>
+        <source>Approved</source>
+        <translation type="unfinished" />
+    </message>
+    <message>
+        <source>Issued</source>
+        <translation type="unfinished" />
+    </message>
+    <message>
+        <source>Expired</source>
+        <translation type="unfinished" />
+    </message>
+    <message>
         <source>Cancelled</source>
         <translation>已取消</translation>
+    </message>
+    <message>
+        <source>Option</source>
+        <translation type="unfinished" />
+    </message>
+    <message>
+        <source>Accessory</source>
+        <translation type="unfinished" />
+    </message>
+    <message>
+        <source>Insurance</source>
+        <translation type="unfinished" />
+    </message>
+    <message>
+        <source>Registration</source>
+        <translation type="unfinished" />
+    </message>
+    <message>
+        <source>Purchase tax</source>
+        <translation type="unfinished" />
+    </message>
+    <message>
+        <source>Service fee</source>
+        <translation type="unfinished" />
     </message>
     <message>
         <source>(empty)</source>
@@ -1185,6 +1233,10 @@
     <message>
         <source>Care and offers</source>
         <translation>营销关怀</translation>
+    </message>
+    <message>
+        <source>Decided a discount</source>
+        <translation type="unfinished" />
     </message>
     <message>
         <source>given</source>
@@ -1587,6 +1639,114 @@
     <message>
         <source>The two passwords are not the same.</source>
         <translation>两次输入的密码不一致</translation>
+    </message>
+    <message>
+        <source>Edit quote</source>
+        <translation type="unfinished" />
+    </message>
+    <message>
+        <source>New quote</source>
+        <translation type="unfinished" />
+    </message>
+    <message>
+        <source>Vehicle</source>
+        <translation type="unfinished" />
+    </message>
+    <message>
+        <source>Options</source>
+        <translation type="unfinished" />
+    </message>
+    <message>
+        <source>Kind</source>
+        <translation type="unfinished" />
+    </message>
+    <message>
+        <source>Description</source>
+        <translation type="unfinished" />
+    </message>
+    <message>
+        <source>Qty</source>
+        <translation type="unfinished" />
+    </message>
+    <message>
+        <source>Unit price</source>
+        <translation type="unfinished" />
+    </message>
+    <message>
+        <source>Add line</source>
+        <translation type="unfinished" />
+    </message>
+    <message>
+        <source>Add purchase tax</source>
+        <translation type="unfinished" />
+    </message>
+    <message>
+        <source>Vehicle purchase tax on the price after the discount</source>
+        <translation type="unfinished" />
+    </message>
+    <message>
+        <source>Remove line</source>
+        <translation type="unfinished" />
+    </message>
+    <message>
+        <source>Accessories and fees</source>
+        <translation type="unfinished" />
+    </message>
+    <message>
+        <source>Discount (CNY)</source>
+        <translation type="unfinished" />
+    </message>
+    <message>
+        <source>Valid until</source>
+        <translation type="unfinished" />
+    </message>
+    <message>
+        <source>Printed on the quote, e.g. delivery date, gifts</source>
+        <translation type="unfinished" />
+    </message>
+    <message>
+        <source>Vehicle price</source>
+        <translation type="unfinished" />
+    </message>
+    <message>
+        <source>Colour and options</source>
+        <translation type="unfinished" />
+    </message>
+    <message>
+        <source>Discount</source>
+        <translation type="unfinished" />
+    </message>
+    <message>
+        <source>Total</source>
+        <translation type="unfinished" />
+    </message>
+    <message>
+        <source>Margin (not printed)</source>
+        <translation type="unfinished" />
+    </message>
+    <message>
+        <source>Choose a trim…</source>
+        <translation type="unfinished" />
+    </message>
+    <message>
+        <source>Discount refused: %1</source>
+        <translation type="unfinished" />
+    </message>
+    <message>
+        <source>e.g. floor mats</source>
+        <translation type="unfinished" />
+    </message>
+    <message>
+        <source>Vehicle purchase tax</source>
+        <translation type="unfinished" />
+    </message>
+    <message>
+        <source>Above your limit of %1: a manager must approve it before it is printed.</source>
+        <translation type="unfinished" />
+    </message>
+    <message>
+        <source>Above the store's limit of %1: saving approves it as yours.</source>
+        <translation type="unfinished" />
     </message>
 </context>
 <context>

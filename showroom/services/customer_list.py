@@ -14,6 +14,10 @@ from the follow-up index by due date, then those without, by id. Customers witho
 
 Names sort by Unicode code point (SQLite has no pinyin collation); for Chinese names that is
 roughly radical-and-stroke order.
+
+Rows carry the phone masked (``138****8000``, see ``showroom.masking``); a search by a full or
+partial phone still finds its customer. ``phone_id`` names the phone shown, so a caller whose
+role may see it can ask for it through the audited ``masking.reveal_personal_data``.
 """
 
 from __future__ import annotations
@@ -27,6 +31,7 @@ from typing import Any
 from sqlalchemy import ColumnElement, and_, exists, func, not_, or_, select
 from sqlalchemy.orm import Session
 
+from showroom import masking
 from showroom.actor import Actor
 from showroom.errors import ValidationError
 from showroom.models import Customer, CustomerPhone, CustomerVehicle, FollowUp, User
@@ -95,7 +100,7 @@ class CustomerRow:
     id: str
     name: str
     kind: str
-    phone: str | None  # E.164: the primary phone, or for a search hit the phone that matched
+    phone: str | None  # masked: the primary phone, or for a search hit the phone that matched
     plate: str | None  # the most recently bought vehicle's, or for a hit the plate that matched
     intent_level: str | None
     lifecycle_stage: str
@@ -105,6 +110,7 @@ class CustomerRow:
     next_due: dt.date | None  # the earliest open follow-up
     overdue: bool  # next_due is before today
     updated_at: dt.datetime
+    phone_id: str | None = None  # the phone shown, for an audited reveal
 
 
 @dataclass(frozen=True)
@@ -403,8 +409,8 @@ def search_customer_rows(
     """The best matches for a fragment of a name, phone, plate or VIN, as list rows.
 
     Ranked as ``customers.search_customers`` ranks them (exact, prefix, substring); the phone
-    and plate shown are the ones that matched. Raises ValidationError("query") for fewer than
-    two characters.
+    (masked) and plate shown are the ones that matched. Raises ValidationError("query") for
+    fewer than two characters.
     """
     hits = search_customers(session, actor, query, limit)
     rows = {row.id: row for row in _rows(session, [h.id for h in hits], today or dt.date.today())}
@@ -418,7 +424,7 @@ def search_customer_rows(
                 id=row.id,
                 name=row.name,
                 kind=row.kind,
-                phone=hit.phone or row.phone,
+                phone=hit.phone if hit.phone else row.phone,
                 plate=hit.plate or row.plate,
                 intent_level=row.intent_level,
                 lifecycle_stage=row.lifecycle_stage,
@@ -428,6 +434,7 @@ def search_customer_rows(
                 next_due=row.next_due,
                 overdue=row.overdue,
                 updated_at=row.updated_at,
+                phone_id=hit.phone_id if hit.phone else row.phone_id,
             )
         )
     return out
@@ -463,14 +470,15 @@ def _rows(session: Session, ids: Sequence[str], today: dt.date) -> list[Customer
         )
     }
 
-    phones: dict[str, str] = {}
+    phones: dict[str, tuple[str, str]] = {}  # customer id -> (phone id, masked number)
     p = CustomerPhone.__table__.c
-    for customer_id, number in session.execute(
-        select(p.customer_id, p.number)
+    for customer_id, phone_id, number in session.execute(
+        select(p.customer_id, p.id, p.number)
         .where(p.customer_id.in_(ids), p.deleted.is_(False))
         .order_by(p.is_primary.desc(), p.number)
     ):
-        phones.setdefault(customer_id, number)
+        if customer_id not in phones:
+            phones[customer_id] = (phone_id, masking.mask_phone(number))
 
     plates: dict[str, str] = {}
     v = CustomerVehicle.__table__.c
@@ -509,12 +517,13 @@ def _rows(session: Session, ids: Sequence[str], today: dt.date) -> list[Customer
         if r is None:
             continue
         due = next_due.get(customer_id)
+        phone_id, phone = phones.get(customer_id, (None, None))
         rows.append(
             CustomerRow(
                 id=r.id,
                 name=r.name,
                 kind=_intern(r.kind),
-                phone=phones.get(customer_id),
+                phone=phone,
                 plate=plates.get(customer_id),
                 intent_level=_intern(r.intent_level),
                 lifecycle_stage=_intern(r.lifecycle_stage),
@@ -524,6 +533,7 @@ def _rows(session: Session, ids: Sequence[str], today: dt.date) -> list[Customer
                 next_due=due,
                 overdue=due is not None and due < today,
                 updated_at=r.updated_at,
+                phone_id=phone_id,
             )
         )
     return rows

@@ -3,6 +3,11 @@
 Every function takes the caller's Session and the acting user, and returns frozen DTOs. Input
 arrives as people typed it; it is normalised here, and the first bad value raises a
 ValidationError naming its field before anything is written.
+
+Phones and ID numbers leave here masked (``showroom.masking``): in customer DTOs, search hits
+and duplicate candidates. Full values come only from the audited reveal in ``masking``. So that
+a form showing masked values can save without knowing the full ones, ``update_customer`` takes
+a phone kept as it was as ``KeptPhone(phone_id)``, and refuses a masked value typed as new.
 """
 
 from __future__ import annotations
@@ -16,7 +21,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from showroom import search, validation
+from showroom import masking, search, validation
 from showroom.actor import Actor, bind_actor
 from showroom.errors import ConflictError, ValidationError
 from showroom.models import (
@@ -77,6 +82,17 @@ class VehicleDraft:
     colour: str | None = None
     purchase_date: dt.date | str | None = None
     mileage_km: int | str | None = None
+
+
+@dataclass(frozen=True)
+class KeptPhone:
+    """In ``update_customer``'s ``phones`` list: one of the customer's phones, kept as it is.
+
+    A form shows phones masked, so it cannot send a kept number back in full; it names the
+    phone by its id instead (``PhoneDTO.id``), and its place in the list still sets the order.
+    """
+
+    phone_id: str
 
 
 @dataclass(frozen=True)
@@ -141,14 +157,37 @@ def _optional_text(value: Any, field_name: str) -> str | None:
     return text
 
 
-def _phones(raw: Sequence[str] | str | None) -> list[str]:
+def _refuse_masked(value: Any, field_name: str) -> None:
+    """A masked value ("138****8000") typed or sent back as if it were new data."""
+    if isinstance(value, str) and masking.is_masked(value):
+        raise ValidationError(
+            field_name,
+            "已遮蔽：请输入完整号码，或保持原样",
+            "masked: type the whole value, or leave it as it was",
+        )
+
+
+def _phones(
+    raw: Sequence[str | KeptPhone] | str | None, kept: Mapping[str, str] | None = None
+) -> list[str]:
+    """Normalised, de-duplicated numbers; ``kept`` maps the customer's phone ids to numbers."""
     if raw is None:
         return []
     if isinstance(raw, str):
         raw = [p for p in raw.replace("；", ",").replace(";", ",").split(",")]
     phones: list[str] = []
-    for i, value in enumerate(p for p in raw if p is not None and str(p).strip()):
-        number = validation.normalize_phone(value, _indexed("phone", i))
+    given = (p for p in raw if isinstance(p, KeptPhone) or (p is not None and str(p).strip()))
+    for i, value in enumerate(given):
+        field_name = _indexed("phone", i)
+        if isinstance(value, KeptPhone):
+            if kept is None or value.phone_id not in kept:
+                raise ValidationError(
+                    field_name, "该客户没有这个电话", "this customer has no such phone"
+                )
+            number = kept[value.phone_id]
+        else:
+            _refuse_masked(value, field_name)
+            number = validation.normalize_phone(value, field_name)
         if number not in phones:
             phones.append(number)
     if len(phones) > MAX_PHONES:
@@ -201,14 +240,19 @@ def _email(value: str) -> str:
     return validation.normalize_email(value).lower()
 
 
-def _normalise(session: Session, values: Mapping[str, Any]) -> dict[str, Any]:
-    """Normalise the customer fields present in ``values``; raises on the first bad one."""
+def _normalise(
+    session: Session, values: Mapping[str, Any], kept_phones: Mapping[str, str] | None = None
+) -> dict[str, Any]:
+    """Normalise the customer fields present in ``values``; raises on the first bad one.
+
+    ``kept_phones`` (phone id -> number) lets ``phones`` name existing phones by ``KeptPhone``.
+    """
     out: dict[str, Any] = {}
     for key, value in values.items():
         if key == "name":
             out[key] = validation.normalize_name(value, "name")
         elif key == "phones":
-            out[key] = _phones(value)
+            out[key] = _phones(value, kept_phones)
         elif key == "kind":
             out[key] = parse_choice(value, key, CustomerKind, optional=False)
         elif key in _TEXT_LIMITS:
@@ -220,6 +264,7 @@ def _normalise(session: Session, values: Mapping[str, Any]) -> dict[str, Any]:
         elif key == "birthday":
             out[key] = parse_date(value, key, not_future=True)
         elif key == "id_number":
+            _refuse_masked(value, key)
             out[key] = validation.normalize_id_number(value) if value else None
         elif key == "source":
             out[key] = parse_choice(value, key, SourceChannel)
@@ -249,16 +294,21 @@ def _normalise(session: Session, values: Mapping[str, Any]) -> dict[str, Any]:
 # --- reading ---------------------------------------------------------------------------------
 
 
+def _masked_dto(session: Session, customer: Customer) -> CustomerDTO:
+    return masking.masked_customer(customer_dto(session, customer))
+
+
 def get_customer(session: Session, actor: Actor, customer_id: str) -> CustomerDTO:
-    """The customer with phones and vehicles. Raises NotFoundError for unknown or deleted ids
-    (and for another salesperson's lead when the store hides them)."""
+    """The customer with phones and vehicles, phones and ID number masked. Raises NotFoundError
+    for unknown or deleted ids (and for another salesperson's lead when the store hides them)."""
     customer = load_customer(session, customer_id)
     leads.require_lead_access(session, actor, customer, write=False)
-    return customer_dto(session, customer)
+    return _masked_dto(session, customer)
 
 
 def get_customer_record(session: Session, actor: Actor, customer_id: str) -> CustomerRecord:
-    """The whole record: profile, consents, level history, follow-ups and interactions."""
+    """The whole record: profile (phones and ID number masked), consents, level history,
+    follow-ups and interactions."""
     customer = load_customer(session, customer_id)
     leads.require_lead_access(session, actor, customer, write=False)
 
@@ -275,7 +325,7 @@ def get_customer_record(session: Session, actor: Actor, customer_id: str) -> Cus
         )
     )
     return CustomerRecord(
-        customer=customer_dto(session, customer),
+        customer=_masked_dto(session, customer),
         consents=tuple(
             ConsentDTO(
                 id=c.id,
@@ -332,8 +382,9 @@ def find_duplicates(
 ) -> list[DuplicateCandidate]:
     """Customers on file that share a normalised phone, ID number, VIN or email.
 
-    Arguments may be raw input; a value that does not normalise is ignored here (the save
-    reports it). Candidates whose name is also very similar rank first.
+    Arguments may be raw input; a value that does not normalise (a masked one included) is
+    ignored here (the save reports it). Candidates whose name is also very similar rank first;
+    each carries its primary phone, masked.
     """
 
     def quietly(fn, value):
@@ -398,7 +449,7 @@ def find_duplicates(
             DuplicateCandidate(
                 customer_id=c.id,
                 name=c.name,
-                phone=c_phones[0].number if c_phones else None,
+                phone=masking.mask_phone(c_phones[0].number) if c_phones else None,
                 reasons=tuple(why),
             )
         )
@@ -471,7 +522,7 @@ def create_customer(
     if level:
         leads.change_level(session, actor, customer, level, reason=None)
     session.flush()
-    return customer_dto(session, customer)
+    return _masked_dto(session, customer)
 
 
 def update_customer(
@@ -482,19 +533,22 @@ def update_customer(
     *,
     force: bool = False,
 ) -> CustomerDTO:
-    """Change some fields of a customer. ``phones`` replaces the whole list (first = primary).
+    """Change some fields of a customer; returns it masked, like ``get_customer``.
 
-    A change of ``intent_level`` goes through the level rules (history, F needs ``reason``).
-    Raises ValidationError, NotFoundError, or DuplicateCustomerError when a new phone, ID
-    number or email belongs to another customer (unless ``force``); PermissionDeniedError for
-    another salesperson's lead.
+    ``phones`` replaces the whole list (first = primary); an entry is a number as typed or a
+    ``KeptPhone`` naming one of the customer's phones. A change of ``intent_level`` goes through
+    the level rules (history, F needs ``reason``). Raises ValidationError (also for a masked
+    phone or ID number given as a new value: a masked value never overwrites a real one),
+    NotFoundError, or DuplicateCustomerError when a new phone, ID number or email belongs to
+    another customer (unless ``force``); PermissionDeniedError for another salesperson's lead.
     """
     bind_actor(session, actor)
     customer = load_customer(session, customer_id)
     leads.require_lead_access(session, actor, customer, write=True)
     changes = dict(changes)
     reason = changes.pop("reason", None)
-    data = _normalise(session, changes)
+    kept = {p.id: p.number for p in phone_rows(session, customer.id)}
+    data = _normalise(session, changes, kept)
     if not force:
         candidates = find_duplicates(
             session,
@@ -518,7 +572,7 @@ def update_customer(
     if level != customer.intent_level:
         leads.change_level(session, actor, customer, level, reason=reason)
     session.flush()
-    return customer_dto(session, customer)
+    return _masked_dto(session, customer)
 
 
 def delete_customer(session: Session, actor: Actor, customer_id: str) -> None:
@@ -578,8 +632,9 @@ def search_customers(
 ) -> list[CustomerHit]:
     """Customers matching a fragment of a name, phone, plate or VIN.
 
-    Ranked exact match, then prefix, then substring. Raises ValidationError("query") for a
-    fragment shorter than two characters.
+    Ranked exact match, then prefix, then substring. A full or partial phone finds its
+    customer, but the hit shows the phone masked (``phone_id`` names it for an audited reveal).
+    Raises ValidationError("query") for a fragment shorter than two characters.
     """
     folded = search.fold_query(query or "")
     if len(folded) < search.MIN_QUERY_LENGTH:
@@ -620,13 +675,14 @@ def search_customers(
                 id=c.id,
                 name=c.name,
                 kind=c.kind,
-                phone=phone,
+                phone=masking.mask_phone(phone.number) if phone else None,
                 plate=vehicle.plate if vehicle else None,
                 vin=vehicle.vin if vehicle else None,
                 intent_level=c.intent_level,
                 assigned_to_id=c.assigned_to_id,
                 match=rank,
                 matched_on=matched_on,
+                phone_id=phone.id if phone else None,
             )
         )
     return hits
@@ -636,11 +692,11 @@ def _matched(
     folded: str, c: Customer, phones: list[CustomerPhone], vehicles: list[CustomerVehicle]
 ):
     """Which field matched, and the phone and vehicle to show for this hit (the matching ones)."""
-    phone = phones[0].number if phones else None
+    phone = phones[0] if phones else None
     vehicle = vehicles[0] if vehicles else None
     for p in phones:
         if folded in validation.phone_search_key(p.number):
-            return "phone", p.number, vehicle
+            return "phone", p, vehicle
     for v in vehicles:
         if v.plate and folded in validation.search_text(v.plate):
             return "plate", phone, v

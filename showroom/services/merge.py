@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from sqlalchemy import inspect, select
 from sqlalchemy.orm import Session
 
+from showroom import masking
 from showroom.actor import Actor, bind_actor
 from showroom.db.base import Base, SyncMixin
 from showroom.db.outbox import to_wire
@@ -27,7 +28,7 @@ FILLABLE = (
 
 @dataclass(frozen=True)
 class MergeResult:
-    survivor: CustomerDTO
+    survivor: CustomerDTO  # phones and ID number masked
     merged_id: str
     # Rows moved to the survivor, by table.
     moved: dict[str, int]
@@ -139,7 +140,7 @@ def merge_customers(
         detail={"merged_id": absorbed.id, "merge_id": record.id, "moved": moved},
     )
     return MergeResult(
-        survivor=customer_dto(session, survivor),
+        survivor=masking.masked_customer(customer_dto(session, survivor)),
         merged_id=absorbed.id,
         moved=moved,
         merge_id=record.id,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 from dataclasses import dataclass
 
@@ -151,7 +152,7 @@ def test_lists_live_customers_only_most_recently_updated_first(db, sales, crowd)
 def test_a_row_carries_what_the_list_shows(db, sales, crowd):
     rows = {r.id: r for r in page_all(db, sales, today=LATER)}
     chen = rows[crowd.ids["chen1"]]
-    assert chen.phone == "+8613900000001"  # primary, not the second number
+    assert chen.phone == "139****0001"  # primary, not the second number, and masked
     assert chen.plate == "粤B12345"  # the newest vehicle's
     assert chen.assigned_to_name == "李娜" and chen.assigned_to_id == sales.user_id
     assert chen.vip is True and chen.intent_level == "H"
@@ -293,7 +294,7 @@ def test_search_rows_show_the_phone_that_matched(db, sales, crowd):
     with db.session_scope(write=False) as s:
         rows = search_customer_rows(s, sales, "136 0000 0001")
         assert [r.id for r in rows] == [crowd.ids["chen1"]]
-        assert rows[0].phone == "+8613600000001"  # the matching one, not the primary
+        assert rows[0].phone == "136****0001"  # the matching one, not the primary; masked
         assert rows[0].assigned_to_name == "李娜"
         assert {r.id for r in search_customer_rows(s, sales, "陈晓")} == {
             crowd.ids["chen1"],
@@ -303,6 +304,46 @@ def test_search_rows_show_the_phone_that_matched(db, sales, crowd):
         with pytest.raises(ValidationError) as raised:
             search_customer_rows(s, sales, "陈")
     assert raised.value.field == "query"
+
+
+FULL_ID = "110101199003071233"
+
+
+def _shown(rows) -> str:
+    """Everything the rows carry, as one text to look for personal data in."""
+    return " ".join(repr(dataclasses.astuple(r)) for r in rows)
+
+
+def test_list_and_search_rows_hold_no_full_phone_or_id_number(db, sales, manager, crowd):
+    with db.session_scope() as s:
+        _add(s, sales, "黄嘉怡", "13812348000", id_number=FULL_ID)
+    full_values = ("13812348000", "8613812348000", FULL_ID, "19900307", "13900000001")
+    with db.session_scope(write=False) as s:
+        for actor in (sales, manager):  # even roles that may reveal get masked rows
+            listed = list_customers(s, actor, limit=100).rows
+            found = {
+                query: search_customer_rows(s, actor, query)
+                for query in ("13812348000", "138 1234 8000", "138-1234-8000", "12348000",
+                              "黄嘉怡", "13900000001")
+            }  # fmt: skip
+            for query, rows in found.items():
+                assert rows, f"{query} finds no one"
+            shown = _shown(listed) + _shown(r for rows in found.values() for r in rows)
+            for value in full_values:
+                assert value not in shown
+            huang = next(r for r in listed if r.name == "黄嘉怡")
+            assert huang.phone == "138****8000"
+            assert [r.phone for r in found["12348000"]] == ["138****8000"]
+            assert found["13900000001"][0].id == crowd.ids["chen1"]
+
+
+def test_a_row_names_its_phone_for_an_audited_reveal(db, sales, crowd):
+    from showroom import masking
+
+    with db.session_scope() as s:
+        (row,) = search_customer_rows(s, sales, "13600000001")
+        number = masking.reveal_personal_data(s, sales, row.id, "phone", phone_id=row.phone_id)
+    assert number == "+8613600000001"  # the number the row showed masked
 
 
 @pytest.mark.parametrize("descending", [False, True], ids=["ascending", "descending"])

@@ -21,6 +21,16 @@ def count(session, model):
     return session.scalar(select(func.count()).select_from(model))
 
 
+def stored_phones(session, customer_id) -> list[str]:
+    """The customer's live phones as stored, primary first (the services hand them out masked)."""
+    rows = session.scalars(
+        select(CustomerPhone)
+        .where(CustomerPhone.customer_id == customer_id, CustomerPhone.deleted.is_(False))
+        .order_by(CustomerPhone.is_primary.desc(), CustomerPhone.number)
+    )
+    return [p.number for p in rows]
+
+
 def test_create_normalises_and_reads_back(db, sales):
     draft = CustomerDraft(
         name="  陈  晓明 ",
@@ -34,11 +44,13 @@ def test_create_normalises_and_reads_back(db, sales):
         created = customers.create_customer(session, sales, draft)
     with db.session_scope() as session:
         c = customers.get_customer(session, sales, created.id)
+        assert stored_phones(session, created.id) == ["+8613812345678", "+8613900001111"]
+        assert session.get(Customer, created.id).id_number == ID_NUMBER
     assert c.name == "陈 晓明"
-    assert [p.number for p in c.phones] == ["+8613812345678", "+8613900001111"]
+    assert [p.number for p in c.phones] == ["138****5678", "139****1111"]  # masked
     assert c.phones[0].is_primary and not c.phones[1].is_primary
     assert c.email == "chen@example.com"
-    assert c.id_number == ID_NUMBER
+    assert c.id_number == ID_NUMBER[:6] + "********" + ID_NUMBER[-4:]
     assert c.birthday == dt.date(1990, 3, 7)  # taken from the ID number
     assert c.gender == "male"
     assert c.intent_level == "H"
@@ -157,9 +169,7 @@ def test_update_checks_duplicates_against_others_only(db, sales):
     with pytest.raises(DuplicateCustomerError), db.session_scope() as session:
         customers.update_customer(session, sales, b.id, {"phones": ["13800000001"]})
     with db.session_scope() as session:
-        assert [p.number for p in customers.get_customer(session, sales, b.id).phones] == [
-            "+8613800000002"
-        ]
+        assert stored_phones(session, b.id) == ["+8613800000002"]
 
 
 def test_update_replaces_phones_and_keeps_history_rows(db, sales):
@@ -170,7 +180,7 @@ def test_update_replaces_phones_and_keeps_history_rows(db, sales):
         updated = customers.update_customer(
             session, sales, c.id, {"phones": ["13900000009", "13800000001"], "vip": "是"}
         )
-    assert [p.number for p in updated.phones] == ["+8613900000009", "+8613800000001"]
+    assert [p.number for p in updated.phones] == ["139****0009", "138****0001"]  # masked
     assert updated.phones[0].is_primary
     assert updated.vip is True
     with db.session_scope() as session:

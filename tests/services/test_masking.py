@@ -55,13 +55,87 @@ def test_masks_mainland_and_international_numbers_and_id_numbers():
     assert masking.mask_phone(None) == ""
 
 
-def test_masked_record_hides_every_phone_and_the_id_number(db, sales, customer_id):
+def test_masking_a_masked_value_leaves_it_as_it_is():
+    assert masking.mask_phone("138****8000") == "138****8000"
+    assert masking.mask_id_number("110101********1234") == "110101********1234"
+    assert masking.is_masked("138****8000") and not masking.is_masked("+8613812348000")
+
+
+FULL_VALUES = ("13812348000", "2079460958", "19900307")
+
+
+def _assert_masked(dto) -> None:
+    text = repr(dto)
+    for value in FULL_VALUES:
+        assert value not in text
+
+
+def test_the_customer_services_hand_out_masked_phones_and_id_numbers(db, staff, customer_id):
+    """Even a manager, who may reveal, gets masked values until they ask for a reveal."""
+    for actor in (staff["sales"], staff["manager"]):
+        with db.session_scope() as session:
+            record = customers.get_customer_record(session, actor, customer_id)
+            customer = customers.get_customer(session, actor, customer_id)
+            hits = customers.search_customers(session, actor, "13812348000")
+            twins = customers.find_duplicates(session, actor, phones=["13812348000"])
+            updated = customers.update_customer(session, actor, customer_id, {"notes": "来店"})
+        assert record.customer.id_number.startswith("110101********")
+        assert sorted(p.number for p in customer.phones) == ["+44 2* **** 0958", "138****8000"]
+        assert record.customer.name == "陈晓明"
+        assert [(h.id, h.phone) for h in hits] == [(customer_id, "138****8000")]
+        assert [(t.customer_id, t.phone) for t in twins] == [(customer_id, "138****8000")]
+        for dto in (record, customer, hits, twins, updated):
+            _assert_masked(dto)
+    assert audit_entries(db) == []  # nothing was revealed
+
+
+def _stored(db, customer_id):
+    from showroom.models import Customer, CustomerPhone
+
+    with db.session_scope(write=False) as session:
+        phones = session.scalars(
+            select(CustomerPhone.number).where(
+                CustomerPhone.customer_id == customer_id, CustomerPhone.deleted.is_(False)
+            )
+        ).all()
+        return sorted(phones), session.get(Customer, customer_id).id_number
+
+
+def test_a_masked_value_never_overwrites_the_stored_one(db, sales, customer_id):
+    before = _stored(db, customer_id)
+    for changes, field in (
+        ({"phones": ["138****8000"]}, "phone"),
+        ({"phones": ["13900001111", "+44 2* **** 0958"]}, "phone2"),
+        ({"id_number": "110101********1234"}, "id_number"),
+    ):
+        with pytest.raises(ValidationError) as raised, db.session_scope() as session:
+            customers.update_customer(session, sales, customer_id, changes)
+        assert raised.value.field == field
+    assert _stored(db, customer_id) == before
+
+
+def test_a_kept_phone_is_named_by_its_id_and_keeps_its_full_number(db, sales, customer_id):
+    from showroom.services.customers import KeptPhone
+
     with db.session_scope() as session:
-        record = customers.get_customer_record(session, sales, customer_id)
-    masked = masking.masked_record(record).customer
-    assert masked.id_number.startswith("110101********")
-    assert sorted(p.number for p in masked.phones) == ["+44 2* **** 0958", "138****8000"]
-    assert masked.name == "陈晓明"
+        phones = customers.get_customer(session, sales, customer_id).phones
+        by_mask = {p.number: p.id for p in phones}
+        customers.update_customer(
+            session,
+            sales,
+            customer_id,
+            {"phones": ["139 0000 1111", KeptPhone(by_mask["138****8000"])]},
+        )
+    numbers, _ = _stored(db, customer_id)
+    assert numbers == ["+8613812348000", "+8613900001111"]  # the UK number was dropped
+    with db.session_scope() as session:
+        primary = customers.get_customer(session, sales, customer_id).phones[0]
+        assert primary.number == "139****1111"
+        with pytest.raises(ValidationError) as raised:
+            customers.update_customer(
+                session, sales, customer_id, {"phones": [KeptPhone("someone-elses-phone")]}
+            )
+    assert raised.value.field == "phone"
 
 
 def test_roles_that_may_reveal(db, staff, advisor, customer_id):

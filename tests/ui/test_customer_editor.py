@@ -111,7 +111,7 @@ def test_saving_a_new_customer_updates_the_list_through_data_changed(ctx, host, 
 def test_editing_saves_only_what_changed_and_emits_updated(ctx, host, qtbot, db, sales, existing):
     editor = open_editor(ctx, host, qtbot, existing.id)
     assert editor.name.text() == "陈晓明"
-    assert editor.phones[0].text() == "138 1234 5678"
+    assert editor.phones[0].text() == "138****5678"  # masked by the core
     assert not editor.is_dirty()
     type_text(qtbot, editor.email, "chen@example.com")
     assert editor.changes() == {"email": "chen@example.com"}
@@ -121,8 +121,78 @@ def test_editing_saves_only_what_changed_and_emits_updated(ctx, host, qtbot, db,
     assert changed.args == [Changed("customer", (existing.id,), "updated")]
     with db.session_scope() as session:
         saved = customers.get_customer(session, sales, existing.id)
+        assert stored(session, existing.id) == (["+8613812345678"], None)
     assert saved.email == "chen@example.com"
-    assert [p.number for p in saved.phones] == ["+8613812345678"]
+
+
+ID_NUMBER = "110101199003071233"
+
+
+def stored(session, customer_id) -> tuple[list[str], str | None]:
+    """The customer's live phones (primary first) and ID number, as stored in full."""
+    from showroom.models import CustomerPhone
+
+    phones = session.scalars(
+        select(CustomerPhone.number)
+        .where(CustomerPhone.customer_id == customer_id, CustomerPhone.deleted.is_(False))
+        .order_by(CustomerPhone.is_primary.desc(), CustomerPhone.number)
+    ).all()
+    return list(phones), session.get(Customer, customer_id).id_number
+
+
+@pytest.fixture
+def with_id_number(db, sales):
+    with db.session_scope() as session:
+        return customers.create_customer(
+            session,
+            sales,
+            CustomerDraft(name="黄嘉怡", phones=["13812348000"], id_number=ID_NUMBER),
+        )
+
+
+def test_the_editor_shows_masked_values_and_saving_untouched_keeps_them(
+    ctx, host, qtbot, db, with_id_number
+):
+    editor = open_editor(ctx, host, qtbot, with_id_number.id)
+    assert editor.phones[0].text() == "138****8000"
+    assert editor.id_number.text() == "110101********1233"
+    type_text(qtbot, editor.address, "深圳市南山区")
+    assert editor.changes() == {"address": "深圳市南山区"}  # no phone, no ID number
+    with qtbot.waitSignal(ctx.runner.data_changed):
+        qtbot.keyClick(editor.address, Qt.Key.Key_Return)  # Enter saves
+    with db.session_scope() as session:
+        assert stored(session, with_id_number.id) == (["+8613812348000"], ID_NUMBER)
+        assert session.get(Customer, with_id_number.id).address == "深圳市南山区"
+
+
+def test_adding_a_second_phone_keeps_the_masked_first_one_in_full(
+    ctx, host, qtbot, db, with_id_number
+):
+    editor = open_editor(ctx, host, qtbot, with_id_number.id)
+    type_text(qtbot, editor.phones[1], "139 0000 1111")
+    with qtbot.waitSignal(ctx.runner.data_changed):
+        qtbot.mouseClick(editor.save_button, Qt.MouseButton.LeftButton)
+    with db.session_scope() as session:
+        assert stored(session, with_id_number.id) == (
+            ["+8613812348000", "+8613900001111"],  # the first stays primary, in full
+            ID_NUMBER,
+        )
+
+
+def test_a_half_edited_masked_value_is_refused_next_to_its_field(
+    ctx, host, qtbot, db, with_id_number
+):
+    editor = open_editor(ctx, host, qtbot, with_id_number.id)
+    editor.id_number.setFocus()
+    qtbot.keyClick(editor.id_number, Qt.Key.Key_End)
+    qtbot.keyClick(editor.id_number, Qt.Key.Key_Backspace)  # "110101********123"
+    qtbot.mouseClick(editor.save_button, Qt.MouseButton.LeftButton)
+    error = editor.errors.field("id_number").error
+    qtbot.waitUntil(error.isVisible)
+    assert "完整" in error.text()  # asks for the whole number
+    assert editor.isVisible()
+    with db.session_scope() as session:
+        assert stored(session, with_id_number.id) == (["+8613812348000"], ID_NUMBER)
 
 
 def test_the_duplicate_warning_appears_and_opens_the_existing_customer(

@@ -102,12 +102,12 @@ def load_customer_360(session: Session, actor: Actor, customer_id: str) -> Custo
     """Everything the 360 view shows, read in one session. Raises NotFoundError."""
     from showroom.models import Customer
 
-    record = customers.get_customer_record(session, actor, customer_id)
+    record = customers.get_customer_record(session, actor, customer_id)  # masked by the core
     staff = {u.id: u.display_name for u in dealer.list_users(session, actor)}
     fetched = {s.kind: s.fetch(session, actor, record) for s in TIMELINE_SOURCES}
     erased = session.get(Customer, customer_id).erased_at is not None
     return Customer360Data(
-        masking.masked_record(record),
+        record,
         staff,
         fetched,
         may_reveal=masking.may_reveal(actor, record.customer.assigned_to_id),
@@ -541,7 +541,7 @@ class Customer360Page(QWidget):
         shown = self.revealed_values if self.revealed else None
         if shown is not None:
             phones = [
-                formatting.phone(shown.phones[p.id], reveal=True)
+                formatting.phone(shown.phones[p.id])
                 if p.id in shown.phones
                 else p.number
                 for p in c.phones

@@ -8,7 +8,6 @@ from PySide6.QtCore import QLocale, Signal
 from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWidget
 
 from showroom.services.dto import DuplicateCandidate
-from ui import formatting
 from ui.i18n import tr
 from ui.widgets import clear_layout
 
@@ -91,7 +90,7 @@ class DuplicateWarning(QFrame):
         name = QLabel(candidate.name)
         name.setStyleSheet("font-weight: bold;")
         line.addWidget(name)
-        facts = [formatting.phone(candidate.phone)] if candidate.phone else []
+        facts = [candidate.phone] if candidate.phone else []  # masked by the core
         facts.append(QLocale().createSeparatedList([reason_text(r) for r in candidate.reasons]))
         detail = QLabel(" · ".join(facts))
         detail.setStyleSheet("color: #5c4a1a;")

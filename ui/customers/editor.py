@@ -3,6 +3,11 @@
 Every database call goes through the runner's DB lane. While the phone, ID number, VIN or
 email is typed, a debounced ``find_duplicates`` runs there; a reply to an older query is
 dropped (generation counter), so the warning always describes what is in the form now.
+
+Editing shows phones and the ID number masked, as the core hands them out; the full values
+are never loaded here. A save sends only the fields that changed, and a phone left as it was
+goes back as ``KeptPhone(phone id)``, so a masked value can never overwrite the stored one.
+To change a masked value, the user types the whole new one.
 """
 
 from __future__ import annotations
@@ -27,12 +32,13 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from showroom import validation
 from showroom.errors import ValidationError
+from showroom.masking import is_masked
 from showroom.services import customers, dealer, merge
 from showroom.services.customers import (
     CustomerDraft,
     DuplicateCustomerError,
+    KeptPhone,
     VehicleDraft,
 )
 from showroom.services.dto import Changed, CustomerDTO, DuplicateCandidate
@@ -78,7 +84,9 @@ class CustomerEditor(QDialog):
         self.ctx = ctx
         self.customer_id = customer_id
         self.original: CustomerDTO | None = None
-        self._extra_phones: list[str] = []  # numbers beyond what the form shows; kept as is
+        # The phone each box was filled with: (id, masked text), None for an empty box.
+        self._loaded_phones: list[tuple[str, str] | None] = [None] * MAX_FORM_PHONES
+        self._extra_phones: list[KeptPhone] = []  # phones beyond what the form shows; kept
         self._generation = 0
         self._busy = False
         self._loaded = customer_id is None
@@ -326,15 +334,19 @@ class CustomerEditor(QDialog):
         select(self.kind, c.kind)
         self.name.setText(c.name)
         self.contact_name.setText(c.contact_name or "")
-        numbers = [p.number for p in c.phones]
-        for edit, number in zip(self.phones, numbers, strict=False):
-            edit.setText(validation.format_phone(number))
-        self._extra_phones = numbers[MAX_FORM_PHONES:]
+        masked_note = tr("Shown masked. Leave it as it is to keep it, or type a new one.")
+        for i, edit in enumerate(self.phones):
+            phone = c.phones[i] if i < len(c.phones) else None
+            self._loaded_phones[i] = (phone.id, phone.number) if phone else None
+            edit.setText(phone.number if phone else "")  # masked by the core
+            edit.setToolTip(masked_note if phone else "")
+        self._extra_phones = [KeptPhone(p.id) for p in c.phones[MAX_FORM_PHONES:]]
         self.email.setText(c.email or "")
         self.wechat.setText(c.wechat_id or "")
         select(self.gender, c.gender)
         self.birthday.setText(c.birthday.isoformat() if c.birthday else "")
-        self.id_number.setText(c.id_number or "")
+        self.id_number.setText(c.id_number or "")  # masked by the core
+        self.id_number.setToolTip(masked_note if c.id_number else "")
         self.address.setText(c.address or "")
         select(self.source, c.source)
         select(self.intent_level, c.intent_level)
@@ -392,8 +404,16 @@ class CustomerEditor(QDialog):
         """True when the form differs from what was loaded (or from blank, for a new one)."""
         return self._loaded and self.values() != self._baseline
 
-    def _phone_list(self, values: Mapping[str, Any]) -> list[str]:
-        return [p for p in values["phones"] if p] + self._extra_phones
+    def _phone_list(self, values: Mapping[str, Any]) -> list[str | KeptPhone]:
+        """The phones to save, in order: a box still showing the masked number it was filled
+        with keeps that phone (by id); anything else is what was typed."""
+        phones: list[str | KeptPhone] = []
+        for text, loaded in zip(values["phones"], self._loaded_phones, strict=True):
+            if loaded is not None and text == loaded[1]:
+                phones.append(KeptPhone(loaded[0]))
+            elif text:
+                phones.append(text)
+        return phones + self._extra_phones
 
     def draft(self) -> CustomerDraft:
         v = self.values()
@@ -500,7 +520,10 @@ class CustomerEditor(QDialog):
 
     def _check_duplicates(self) -> None:
         v = self.values()
-        phones, id_number, email = [p for p in v["phones"] if p], v["id_number"], v["email"]
+        # Masked values are the customer's own, as loaded: nothing to compare.
+        phones = [p for p in v["phones"] if p and not is_masked(p)]
+        id_number = v["id_number"] if not is_masked(v["id_number"]) else None
+        email = v["email"]
         vins = [v["vin"]] if v["vin"] else []
         if not (phones or id_number or vins or email):
             self.duplicates.show_candidates((), refused=False)

@@ -408,7 +408,7 @@ class CustomerTableModel(QAbstractTableModel):
         if column == NAME:
             return row.name
         if column == PHONE:
-            return formatting.phone(row.phone)
+            return row.phone or ""  # masked by the core
         if column == PLATE:
             return formatting.plate(row.plate)
         if column == INTENT:
