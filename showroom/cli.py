@@ -5,7 +5,12 @@ candidates found (printed as JSON lines; repeat with ``--force`` to add anyway),
 5 the sync server could not be reached after every retry (nothing is lost: unsynced changes
 stay queued), 6 the sync server refused (not enrolled, token revoked, app too old for the
 server, or a bad answer), 7 the encrypted database could not be opened (no key found, or the
-key does not open it), 1 anything unexpected.
+key does not open it), 8 the acting user's role may not do that, 1 anything unexpected.
+
+Phones and ID numbers are printed masked (``138****8000``, ``110101********1234``), as the
+services hand them out. ``customers get/search/list --reveal`` prints them in full through the
+audited reveal (``showroom.masking``): one audit entry per value shown, naming the customer,
+with the account the command acts as (``--as USERNAME``, else the system account) as the actor.
 
 Encrypted databases: the key comes from ``--key-file PATH`` (or env ``SHOWROOM_DB_KEY_FILE``),
 a file kept outside the data directory holding the key as 64 hex characters; else from env
@@ -27,7 +32,13 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from showroom.errors import DatabaseKeyError, NotFoundError, ShowroomError, ValidationError
+from showroom.errors import (
+    DatabaseKeyError,
+    NotFoundError,
+    PermissionDeniedError,
+    ShowroomError,
+    ValidationError,
+)
 
 EXIT_BAD_INPUT = 2
 EXIT_DUPLICATE = 3
@@ -35,6 +46,7 @@ EXIT_NOT_FOUND = 4
 EXIT_UNREACHABLE = 5
 EXIT_SYNC_REFUSED = 6
 EXIT_KEY = 7
+EXIT_DENIED = 8
 
 
 class _Parser(argparse.ArgumentParser):
@@ -130,11 +142,28 @@ def build_parser() -> argparse.ArgumentParser:
     add.add_argument("--notes")
     add.add_argument("--force", action="store_true", help="add even if duplicates are found")
 
+    reveal_help = (
+        "print phones and ID numbers in full instead of masked; each value shown leaves an"
+        " audit entry (managers and admins, or a salesperson for their own customers)"
+    )
     get = customers.add_parser("get", help="the whole record of one customer")
     get.add_argument("id")
+    get.add_argument("--reveal", action="store_true", help=reveal_help)
     find = customers.add_parser("search", help="instant search by name, phone, plate or VIN")
     find.add_argument("text")
     find.add_argument("--limit", type=int, default=20)
+    find.add_argument("--reveal", action="store_true", help=reveal_help)
+    listing = customers.add_parser(
+        "list", help="the customer list, most recently changed first (one JSON line a customer)"
+    )
+    listing.add_argument("--limit", type=int, default=50, help="at most this many (1 to 5000)")
+    listing.add_argument(
+        "--sort",
+        default="updated_at",
+        help="updated_at, created_at, name, intent_level or next_due",
+    )
+    listing.add_argument("--ascending", action="store_true", help="oldest / A→Z first")
+    listing.add_argument("--reveal", action="store_true", help=reveal_help)
     change = customers.add_parser(
         "set", help="change fields of a customer: FIELD=VALUE ... (an empty VALUE clears it)"
     )
@@ -180,6 +209,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except DatabaseKeyError as error:
         print(f"error: {error.describe(args.lang)}", file=sys.stderr)
         return EXIT_KEY
+    except PermissionDeniedError as error:
+        print(f"error: {error.describe(args.lang)}", file=sys.stderr)
+        return EXIT_DENIED
     except ShowroomError as error:
         if error.code.startswith("sync"):
             # sync.client's errors; imported lazily, so they are recognised by their code.
@@ -344,16 +376,13 @@ def _customers(db, actor, args) -> int:
             return EXIT_DUPLICATE
         emit({"id": created.id})
         return 0
-    if args.action == "get":
-        with db.session_scope(write=False) as session:
-            emit(customers.get_customer_record(session, actor, args.id))
-        return 0
-    if args.action == "search":
-        if not 1 <= args.limit <= 500:
-            raise ValidationError("limit", "数量应为1到500", "must be 1 to 500")
-        with db.session_scope(write=False) as session:
-            for hit in customers.search_customers(session, actor, args.text, args.limit):
-                emit(hit)
+    if args.action in ("get", "search", "list"):
+        # A reveal is written to the audit trail: what it shows is printed only once that
+        # entry is committed.
+        with db.session_scope(write=args.reveal) as session:
+            found = _read_customers(session, actor, args)
+        for item in found:
+            emit(item)
         return 0
     if args.action == "set":
         changes = _assignments(args.assignments)
@@ -375,6 +404,26 @@ def _customers(db, actor, args) -> int:
         emit({"survivor": result.survivor.id, "merged": result.merged_id, "moved": result.moved})
         return 0
     return 1
+
+
+def _read_customers(session, actor, args) -> list:
+    """What ``customers get/search/list`` print: masked, or in full (audited) with --reveal."""
+    from showroom import masking
+    from showroom.services import customers
+    from showroom.services.customer_list import list_customers
+
+    if args.action == "get":
+        record = customers.get_customer_record(session, actor, args.id)
+        return [masking.revealed_record(session, actor, record) if args.reveal else record]
+    if args.action == "search":
+        if not 1 <= args.limit <= 500:
+            raise ValidationError("limit", "数量应为1到500", "must be 1 to 500")
+        rows = customers.search_customers(session, actor, args.text, args.limit)
+    else:
+        rows = list_customers(
+            session, actor, sort=args.sort, descending=not args.ascending, limit=args.limit
+        ).rows
+    return masking.revealed_phones(session, actor, rows) if args.reveal else list(rows)
 
 
 def _assignments(items: Sequence[str]) -> dict[str, object]:

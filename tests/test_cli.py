@@ -57,7 +57,7 @@ def test_add_get_search_round_trip(dbpath, capsys):
     code, (record,), _ = run(capsys, "--db", dbpath, "customers", "get", new_id)
     assert code == 0
     assert record["customer"]["name"] == "陈晓明"
-    assert record["customer"]["phones"][0]["number"] == "+8613812345678"
+    assert record["customer"]["phones"][0]["number"] == "138****5678"  # masked
     assert record["customer"]["vehicles"][0]["plate"] == "粤B12345"
     assert record["intent_history"][0]["to_level"] == "A"
     assert record["follow_ups"][0]["done"] is False
@@ -179,7 +179,7 @@ def test_customers_set_changes_fields_and_queues_one_sync_op(dbpath, capsys):
     assert code == 0
     assert record["address"] == "深圳市 南山区" and record["vip"] is True
     assert record["intent_level"] == "H"
-    assert [p["number"] for p in record["phones"]] == ["+8613912345678", "+85261234567"]
+    assert [p["number"] for p in record["phones"]] == ["139****5678", "+852 **** 4567"]
     with sqlite3.connect(dbpath) as conn:
         ops = conn.execute(
             "SELECT table_name, op, fields FROM sync_outbox WHERE seq > ?", (before,)
@@ -226,4 +226,116 @@ def test_customers_set_warns_of_a_duplicate_phone_unless_forced(dbpath, capsys):
     assert code == 3 and lines[0]["duplicate"]["customer_id"] == first
     argv = ("customers", "set", second, "phones=13812345678", "--force")
     code, (record,), _ = run(capsys, "--db", dbpath, *argv)
-    assert code == 0 and record["phones"][0]["number"] == "+8613812345678"
+    assert code == 0 and record["phones"][0]["number"] == "138****5678"
+    code, (full,), _ = run(capsys, "--db", dbpath, "customers", "get", second, "--reveal")
+    assert [p["number"] for p in full["customer"]["phones"]] == ["+8613812345678"]
+
+
+# --- masked output, and the audited --reveal ---------------------------------------------------
+
+ID_NUMBER = "110101199003071233"
+FULL = ("13812345678", "8613812345678", ID_NUMBER, "19900307")
+
+
+def _reveals(dbpath) -> list[tuple[str, str, str]]:
+    """(action, customer id, actor's user name) of every reveal in the audit trail."""
+    import sqlite3
+
+    with sqlite3.connect(dbpath) as conn:
+        return conn.execute(
+            "SELECT a.action, a.target_id, u.username FROM audit_log a"
+            " JOIN app_user u ON u.id = a.actor_id"
+            " WHERE a.action LIKE 'reveal%' ORDER BY a.action"
+        ).fetchall()
+
+
+@pytest.fixture
+def with_id(dbpath, capsys) -> str:
+    code, lines, _ = run(
+        capsys, "--db", dbpath, "customers", "add", "--name", "陈晓明",
+        "--phone", "13812345678", "--id-number", ID_NUMBER,
+    )  # fmt: skip
+    assert code == 0
+    return lines[0]["id"]
+
+
+def test_get_search_and_list_print_masked_values_and_record_no_reveal(dbpath, capsys, with_id):
+    outputs = []
+    for argv in (("get", with_id), ("search", "13812345678"), ("search", "5678"), ("list",)):
+        code, lines, _ = run(capsys, "--db", dbpath, "customers", *argv)
+        assert code == 0 and lines, argv
+        outputs.append(json.dumps(lines, ensure_ascii=False))
+    record = json.loads(outputs[0])[0]["customer"]
+    assert record["phones"][0]["number"] == "138****5678"
+    assert record["id_number"] == "110101********1233"
+    assert json.loads(outputs[1])[0]["phone"] == "138****5678"  # a full phone still finds it
+    assert json.loads(outputs[3])[0]["phone"] == "138****5678"
+    for text in outputs:
+        for value in FULL:
+            assert value not in text
+    assert _reveals(dbpath) == []
+
+
+def test_reveal_prints_full_values_with_one_audit_entry_each(dbpath, capsys, with_id):
+    code, (record,), _ = run(capsys, "--db", dbpath, "customers", "get", with_id, "--reveal")
+    assert code == 0
+    assert record["customer"]["phones"][0]["number"] == "+8613812345678"
+    assert record["customer"]["id_number"] == ID_NUMBER
+    # The system account is who the command acts as without --as.
+    assert _reveals(dbpath) == [
+        ("reveal_id_number", with_id, "system"),
+        ("reveal_phone", with_id, "system"),
+    ]
+
+    code, hits, _ = run(capsys, "--db", dbpath, "customers", "search", "5678", "--reveal")
+    assert code == 0 and [h["phone"] for h in hits] == ["+8613812345678"]
+    code, rows, _ = run(capsys, "--db", dbpath, "customers", "list", "--reveal")
+    assert code == 0 and [r["phone"] for r in rows] == ["+8613812345678"]
+    assert _reveals(dbpath).count(("reveal_phone", with_id, "system")) == 3
+    assert len(_reveals(dbpath)) == 4
+
+
+def test_reveal_names_the_user_given_with_as_and_refuses_a_role_that_may_not(
+    dbpath, capsys, with_id, monkeypatch
+):
+    monkeypatch.setenv("PW", "a-long-password")
+    for username, role in (("manager01", "manager"), ("service01", "service_advisor")):
+        code, _, _ = run(
+            capsys, "--db", dbpath, "users", "add", "--username", username, "--name", username,
+            "--role", role, "--password-env", "PW",
+        )  # fmt: skip
+        assert code == 0
+    code, (record,), _ = run(
+        capsys, "--db", dbpath, "--as", "manager01", "customers", "get", with_id, "--reveal"
+    )
+    assert code == 0 and record["customer"]["id_number"] == ID_NUMBER
+    assert {who for _, _, who in _reveals(dbpath)} == {"manager01"}
+
+    before = _reveals(dbpath)
+    for argv in (("get", with_id), ("search", "5678"), ("list",)):
+        code, lines, err = run(
+            capsys, "--db", dbpath, "--lang", "en", "--as", "service01", "customers", *argv,
+            "--reveal",
+        )  # fmt: skip
+        assert (code, lines) == (8, []), argv
+        assert err.startswith("error:") and "reveal" in err
+    assert _reveals(dbpath) == before  # refused: nothing shown, nothing recorded
+    code, (masked,), _ = run(
+        capsys, "--db", dbpath, "--as", "service01", "customers", "get", with_id
+    )
+    assert code == 0 and masked["customer"]["id_number"] == "110101********1233"
+
+
+def test_list_takes_a_sort_and_a_limit(dbpath, capsys):
+    for name, phone in (
+        ("王芳", "13900000001"),
+        ("陈晓明", "13900000002"),
+        ("李强", "13900000003"),
+    ):
+        _added(dbpath, capsys, name=name, phone=phone)
+    code, rows, _ = run(
+        capsys, "--db", dbpath, "customers", "list", "--sort", "name", "--ascending", "--limit", "2"
+    )
+    assert code == 0 and [r["name"] for r in rows] == sorted(["王芳", "陈晓明", "李强"])[:2]
+    code, _, err = run(capsys, "--db", dbpath, "customers", "list", "--sort", "colour")
+    assert code == 2 and err.startswith("error: sort:")
