@@ -1084,23 +1084,23 @@
     </message>
     <message>
         <source>Draft</source>
-        <translation type="unfinished" />
+        <translation>草稿</translation>
     </message>
     <message>
         <source>Needs approval</source>
-        <translation type="unfinished" />
+        <translation>需审批</translation>
     </message>
     <message>
         <source>Approved</source>
-        <translation type="unfinished" />
+        <translation>已批准</translation>
     </message>
     <message>
         <source>Issued</source>
-        <translation type="unfinished" />
+        <translation>已出具</translation>
     </message>
     <message>
         <source>Expired</source>
-        <translation type="unfinished" />
+        <translation>已过期</translation>
     </message>
     <message>
         <source>Cancelled</source>
@@ -1108,27 +1108,27 @@
     </message>
     <message>
         <source>Option</source>
-        <translation type="unfinished" />
+        <translation>选装</translation>
     </message>
     <message>
         <source>Accessory</source>
-        <translation type="unfinished" />
+        <translation>精品附件</translation>
     </message>
     <message>
         <source>Insurance</source>
-        <translation type="unfinished" />
+        <translation>保险</translation>
     </message>
     <message>
         <source>Registration</source>
-        <translation type="unfinished" />
+        <translation>上牌服务</translation>
     </message>
     <message>
         <source>Purchase tax</source>
-        <translation type="unfinished" />
+        <translation>购置税</translation>
     </message>
     <message>
         <source>Service fee</source>
-        <translation type="unfinished" />
+        <translation>服务费</translation>
     </message>
     <message>
         <source>(empty)</source>
@@ -1236,7 +1236,7 @@
     </message>
     <message>
         <source>Decided a discount</source>
-        <translation type="unfinished" />
+        <translation>审批优惠</translation>
     </message>
     <message>
         <source>given</source>
@@ -1642,111 +1642,207 @@
     </message>
     <message>
         <source>Edit quote</source>
-        <translation type="unfinished" />
+        <translation>修改报价</translation>
     </message>
     <message>
         <source>New quote</source>
-        <translation type="unfinished" />
+        <translation>新建报价</translation>
     </message>
     <message>
         <source>Vehicle</source>
-        <translation type="unfinished" />
+        <translation>车型</translation>
     </message>
     <message>
         <source>Options</source>
-        <translation type="unfinished" />
+        <translation>选装</translation>
     </message>
     <message>
         <source>Kind</source>
-        <translation type="unfinished" />
+        <translation>类型</translation>
     </message>
     <message>
         <source>Description</source>
-        <translation type="unfinished" />
+        <translation>项目</translation>
     </message>
     <message>
         <source>Qty</source>
-        <translation type="unfinished" />
+        <translation>数量</translation>
     </message>
     <message>
         <source>Unit price</source>
-        <translation type="unfinished" />
+        <translation>单价</translation>
     </message>
     <message>
         <source>Add line</source>
-        <translation type="unfinished" />
+        <translation>添加项目</translation>
     </message>
     <message>
         <source>Add purchase tax</source>
-        <translation type="unfinished" />
+        <translation>计算购置税</translation>
     </message>
     <message>
         <source>Vehicle purchase tax on the price after the discount</source>
-        <translation type="unfinished" />
+        <translation>按优惠后车价计算车辆购置税</translation>
     </message>
     <message>
         <source>Remove line</source>
-        <translation type="unfinished" />
+        <translation>删除项目</translation>
     </message>
     <message>
         <source>Accessories and fees</source>
-        <translation type="unfinished" />
+        <translation>精品及费用</translation>
     </message>
     <message>
         <source>Discount (CNY)</source>
-        <translation type="unfinished" />
+        <translation>优惠（元）</translation>
     </message>
     <message>
         <source>Valid until</source>
-        <translation type="unfinished" />
+        <translation>有效期至</translation>
     </message>
     <message>
         <source>Printed on the quote, e.g. delivery date, gifts</source>
-        <translation type="unfinished" />
+        <translation>将打印在报价单上，例如提车时间、赠品</translation>
     </message>
     <message>
         <source>Vehicle price</source>
-        <translation type="unfinished" />
+        <translation>厂家指导价</translation>
     </message>
     <message>
         <source>Colour and options</source>
-        <translation type="unfinished" />
+        <translation>颜色及选装</translation>
     </message>
     <message>
         <source>Discount</source>
-        <translation type="unfinished" />
+        <translation>优惠</translation>
     </message>
     <message>
         <source>Total</source>
-        <translation type="unfinished" />
+        <translation>合计</translation>
     </message>
     <message>
         <source>Margin (not printed)</source>
-        <translation type="unfinished" />
+        <translation>毛利（不打印）</translation>
     </message>
     <message>
         <source>Choose a trim…</source>
-        <translation type="unfinished" />
+        <translation>请选择车型…</translation>
     </message>
     <message>
         <source>Discount refused: %1</source>
-        <translation type="unfinished" />
+        <translation>优惠未获批准：%1</translation>
     </message>
     <message>
         <source>e.g. floor mats</source>
-        <translation type="unfinished" />
+        <translation>例如：原厂脚垫</translation>
     </message>
     <message>
         <source>Vehicle purchase tax</source>
-        <translation type="unfinished" />
+        <translation>车辆购置税</translation>
     </message>
     <message>
         <source>Above your limit of %1: a manager must approve it before it is printed.</source>
-        <translation type="unfinished" />
+        <translation>超过您的优惠限额 %1：须经理批准后才能打印。</translation>
     </message>
     <message>
         <source>Above the store's limit of %1: saving approves it as yours.</source>
-        <translation type="unfinished" />
+        <translation>超过门店优惠限额 %1：保存即由您批准。</translation>
+    </message>
+    <message>
+        <source>Approve</source>
+        <translation>批准</translation>
+    </message>
+    <message>
+        <source>Reject…</source>
+        <translation>驳回…</translation>
+    </message>
+    <message>
+        <source>Preview</source>
+        <translation>预览</translation>
+    </message>
+    <message>
+        <source>Print…</source>
+        <translation>打印…</translation>
+    </message>
+    <message>
+        <source>Save PDF…</source>
+        <translation>保存 PDF…</translation>
+    </message>
+    <message>
+        <source>Void</source>
+        <translation>作废</translation>
+    </message>
+    <message>
+        <source>No quotes yet. Make the first one with New quote.</source>
+        <translation>还没有报价。点击“新建报价”开始。</translation>
+    </message>
+    <message>
+        <source>Number</source>
+        <translation>报价单号</translation>
+    </message>
+    <message>
+        <source>Status</source>
+        <translation>状态</translation>
+    </message>
+    <message>
+        <source>Margin</source>
+        <translation>毛利</translation>
+    </message>
+    <message>
+        <source>Needs a manager's approval of the discount before it is printed</source>
+        <translation>优惠须经理批准后才能打印</translation>
+    </message>
+    <message>
+        <source>Expired: edit it to set a new date</source>
+        <translation>已过期：请修改有效期</translation>
+    </message>
+    <message>
+        <source>A voided quote is not printed</source>
+        <translation>已作废的报价不能打印</translation>
+    </message>
+    <message>
+        <source>Discount %1 is above the limit of %2: needs a manager's approval.</source>
+        <translation>优惠 %1 超过限额 %2：需经理审批。</translation>
+    </message>
+    <message>
+        <source>Discount approved by %1</source>
+        <translation>优惠已由%1批准</translation>
+    </message>
+    <message>
+        <source>Margin %1 (%2%), not printed</source>
+        <translation>毛利 %1（%2%），不打印</translation>
+    </message>
+    <message>
+        <source>Reject the discount</source>
+        <translation>驳回优惠</translation>
+    </message>
+    <message>
+        <source>Reason, for the salesperson</source>
+        <translation>驳回原因（销售顾问可见）</translation>
+    </message>
+    <message>
+        <source>Void quote</source>
+        <translation>作废报价</translation>
+    </message>
+    <message>
+        <source>Void quote %1? It can no longer be printed.</source>
+        <translation>作废报价 %1？作废后不能再打印。</translation>
+    </message>
+    <message>
+        <source>Done: %1</source>
+        <translation>已完成：%1</translation>
+    </message>
+    <message>
+        <source>Print quote</source>
+        <translation>打印报价单</translation>
+    </message>
+    <message>
+        <source>Save quote as PDF</source>
+        <translation>将报价单保存为 PDF</translation>
+    </message>
+    <message>
+        <source>PDF files (*.pdf)</source>
+        <translation>PDF 文件 (*.pdf)</translation>
     </message>
 </context>
 <context>

@@ -241,6 +241,7 @@ class PrintedQuote:
 
     quote_id: str
     number: str
+    customer_id: str
     customer_name: str
     purpose: str  # print / save / preview
     pdf: bytes

@@ -778,9 +778,11 @@ def cancel_quote(session: Session, actor: Actor, quote_id: str) -> QuoteDTO:
     return get_quote(session, actor, quote.id)
 
 
-def quote_changed(result: QuoteDTO) -> Changed:
-    """What a quote mutation changed, for ``data_changed``: the customer's quotes."""
-    return Changed("quote", (result.customer_id, result.id), "updated")
+def quote_changed(result: QuoteDTO | PrintedQuote) -> Changed:
+    """What a quote mutation (or a print, which issues it) changed, for ``data_changed``:
+    ``Changed("quote", (customer_id, quote_id))``."""
+    quote_id = result.quote_id if isinstance(result, PrintedQuote) else result.id
+    return Changed("quote", (result.customer_id, quote_id), "updated")
 
 
 # --- printing --------------------------------------------------------------------------------
@@ -882,7 +884,7 @@ def render_for_print(
             "purpose": purpose,
         },
     )
-    return PrintedQuote(quote.id, quote.number, dto.customer_name, purpose, pdf)
+    return PrintedQuote(quote.id, quote.number, quote.customer_id, dto.customer_name, purpose, pdf)
 
 
 def render_preview(session: Session, actor: Actor, quote_id: str) -> PrintedQuote:
@@ -894,4 +896,6 @@ def render_preview(session: Session, actor: Actor, quote_id: str) -> PrintedQuot
     quote = _readable_quote(session, actor, quote_id, write=False)
     dto = _dtos(session, actor, [quote])[0]
     pdf = _render(session, dto, preview=True)
-    return PrintedQuote(quote.id, quote.number, dto.customer_name, "preview", pdf)
+    return PrintedQuote(
+        quote.id, quote.number, quote.customer_id, dto.customer_name, "preview", pdf
+    )

@@ -53,6 +53,7 @@ def action_text(action: str) -> str:
         "user": tr("Changed a user"),
         "login_failed": tr("Failed sign-in"),
         "lockout": tr("Account locked"),
+        "discount": tr("Decided a discount"),
     }.get(action, action)
 
 

@@ -31,6 +31,7 @@ from PySide6.QtWidgets import (
     QSizePolicy,
     QTableWidget,
     QTableWidgetItem,
+    QTabWidget,
     QVBoxLayout,
     QWidget,
 )
@@ -62,6 +63,7 @@ from ui.customers.privacy_actions import (
 )
 from ui.customers.timeline import TIMELINE_SOURCES, TimelineEntry, TimelineView
 from ui.i18n import tr
+from ui.quotes.panel import QuotesPanel
 from ui.widgets import (
     MUTED_COLOUR,
     Chip,
@@ -360,7 +362,13 @@ class Customer360Page(QWidget):
         timeline_scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         timeline_scroll.setStyleSheet("QScrollArea, QWidget#timeline { background: white; }")
         self.timeline_section.body.addWidget(timeline_scroll)
-        right.addWidget(self.timeline_section, 1)
+        # The timeline and the customer's quotes share the space under the vehicles.
+        self.tabs = QTabWidget()
+        self.tabs.setObjectName("customerTabs")
+        self.tabs.addTab(self.timeline_section, tr("Timeline"))
+        self.quotes_panel = QuotesPanel(self.ctx)
+        self.tabs.addTab(self.quotes_panel, tr("Quotes"))
+        right.addWidget(self.tabs, 1)
         body.addLayout(right, 3)
 
         self.message = QLabel()
@@ -369,7 +377,7 @@ class Customer360Page(QWidget):
         self.message.setStyleSheet(f"color: {MUTED_COLOUR}; font-size: 15px;")
         self.message.hide()
         page.addWidget(self.message)
-        self._body_widgets = (header, left_scroll, self.vehicles_section, self.timeline_section)
+        self._body_widgets = (header, left_scroll, self.vehicles_section, self.tabs)
 
     def _action(self, bar: QHBoxLayout, name: str, text: str, slot) -> QPushButton:
         button = QPushButton(text)
@@ -403,6 +411,7 @@ class Customer360Page(QWidget):
             self._show_message(tr("Loading…"))
             self._set_actions_enabled(False)
         self.customer_id = customer_id
+        self.quotes_panel.set_customer(customer_id)
         self.refresh()
 
     def refresh(self) -> None:

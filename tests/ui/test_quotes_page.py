@@ -1,0 +1,318 @@
+"""The Quotes tab of the customer 360 view and the quote editor, driven like a person would."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QMessageBox
+from qt_keys import type_text
+from quote_kit import add_catalogue, add_customer
+from sqlalchemy import select
+
+from showroom.actor import Actor
+from showroom.models import AuditEntry
+from showroom.services import dealer, quotes
+from showroom.services.quotes import QuoteDraft
+from showroom.vocabulary import Role
+from ui.customers.detail import Customer360Page
+from ui.quotes import panel as panel_module
+from ui.quotes import printing
+from ui.quotes.editor import QuoteEditor
+from ui.quotes.panel import QuotesPanel
+
+
+@pytest.fixture
+def cat(db):
+    return add_catalogue(db)
+
+
+@pytest.fixture
+def customer(db, sales):
+    return add_customer(db, sales)
+
+
+@pytest.fixture
+def reception(db):
+    with db.session_scope() as session:
+        admin = dealer.system_actor(session)
+        user = dealer.create_user(session, admin, "front1", "前台小张", Role.SERVICE_ADVISOR)
+    return Actor(user.id, user.display_name, Role.SERVICE_ADVISOR)
+
+
+@pytest.fixture
+def warnings(monkeypatch):
+    """Messages shown through QMessageBox.warning (the one path for typed errors)."""
+    shown: list[str] = []
+    monkeypatch.setattr(
+        QMessageBox, "warning", lambda _parent, _title, text, *a, **k: shown.append(text)
+    )
+    return shown
+
+
+def open_panel(ctx, qtbot, customer_id) -> QuotesPanel:
+    panel = QuotesPanel(ctx)
+    qtbot.addWidget(panel)
+    panel.resize(900, 400)
+    panel.show()
+    with qtbot.waitSignal(panel.loaded):
+        panel.set_customer(customer_id)
+    return panel
+
+
+def make_quote(db, actor, customer_id, cat, discount="2000"):
+    with db.session_scope() as session:
+        return quotes.create_quote(
+            session,
+            actor,
+            customer_id,
+            QuoteDraft(
+                trim_id=cat.tiguan, colour="极地白", option_codes=["PANO"], discount=discount
+            ),
+        )
+
+
+def print_entries(db) -> list[dict]:
+    with db.session_scope(write=False) as session:
+        rows = session.scalars(select(AuditEntry).where(AuditEntry.action == "print")).all()
+        return [json.loads(r.detail) | {"actor": r.actor_id, "target": r.target_id} for r in rows]
+
+
+def open_editor(panel, qtbot) -> QuoteEditor:
+    editor = panel.new_quote()
+    qtbot.waitUntil(lambda: editor.save_button.isEnabled(), timeout=5000)
+    return editor
+
+
+def test_the_tab_sits_in_the_customer_360_view(ctx, qtbot, db, cat, customer, sales):
+    make_quote(db, sales, customer, cat)
+    page = Customer360Page(ctx)
+    qtbot.addWidget(page)
+    page.resize(1130, 800)
+    page.show()
+    with qtbot.waitSignals([page.loaded, page.quotes_panel.loaded]):
+        page.load(customer)
+    assert [page.tabs.tabText(i) for i in range(page.tabs.count())] == ["客户动态", "报价"]
+    page.tabs.setCurrentWidget(page.quotes_panel)
+    assert page.quotes_panel.table.rowCount() == 1
+    assert page.quotes_panel.table.isVisible()
+
+
+def test_a_new_quote_totals_live_and_saves_with_enter(ctx, qtbot, db, cat, customer):
+    panel = open_panel(ctx, qtbot, customer)
+    assert panel.empty.isVisible() and not panel.table.isVisible()
+    editor = open_editor(panel, qtbot)
+    editor.trim.setCurrentIndex(editor.trim.findData(cat.tiguan))
+    editor.colour.setCurrentIndex(editor.colour.findData("冰川蓝"))
+    editor.set_option("PANO", True)
+    assert editor.total_labels["total"].text() == "¥227,900.00"
+    editor.discount.setFocus()
+    type_text(qtbot, editor.discount, "1500")
+    assert editor.total_labels["discount"].text() == "-¥1,500.00"
+    assert editor.total_labels["total"].text() == "¥226,400.00"
+    assert editor.margin_label.text() == "¥17,400.00"  # 219,900 − 1,500 − 201,000
+    editor.add_purchase_tax()
+    # 10% of (227,900 − 1,500) / 1.13
+    assert editor.lines.cellWidget(0, 3).text() == "20035.40"
+    assert editor.total_labels["total"].text() == "¥246,435.40"
+    assert not editor.approval_hint.isVisible()
+    with qtbot.waitSignal(panel.loaded):
+        qtbot.keyClick(editor.discount, Qt.Key.Key_Return)
+    assert panel.table.rowCount() == 1
+    (q,) = panel.quotes
+    assert q.total == Decimal("246435.40") and q.status == "draft"
+    assert panel.table.item(0, 3).text() == "草稿"
+    assert panel.print_button.isEnabled() and panel.save_button.isEnabled()
+
+
+def test_escape_cancels_and_an_error_shows_under_its_field(ctx, qtbot, db, cat, customer):
+    panel = open_panel(ctx, qtbot, customer)
+    editor = open_editor(panel, qtbot)
+    editor.trim.setCurrentIndex(editor.trim.findData(cat.tiguan))
+    editor.discount.setText("999999")  # more than the car
+    editor.save()
+    error = editor.errors.field("discount").error
+    qtbot.waitUntil(error.isVisible, timeout=5000)
+    assert "优惠不能超过车价" in error.text()
+    assert editor.isVisible()
+    qtbot.keyClick(editor, Qt.Key.Key_Escape)
+    assert not editor.isVisible()
+    with qtbot.waitSignal(panel.loaded):
+        panel.refresh()
+    assert panel.quotes == []
+
+
+def test_receptionist_sees_no_margin_column_or_field(
+    ctx, qtbot, db, cat, customer, sales, reception
+):
+    make_quote(db, sales, customer, cat)
+    sales_panel = open_panel(ctx, qtbot, customer)
+    assert "毛利" in sales_panel.column_titles()
+    assert sales_panel.table.columnCount() == 6
+    assert sales_panel.table.item(0, 5).text() == "¥16,900.00"  # 219,900 − 2,000 − 201,000
+
+    front = dataclasses.replace(ctx, actor=reception)
+    panel = open_panel(front, qtbot, customer)
+    assert panel.table.columnCount() == 5
+    assert "毛利" not in panel.column_titles()
+    assert "毛利" not in panel.note.text() and "16,900" not in panel.note.text()
+    editor = open_editor(panel, qtbot)
+    editor.trim.setCurrentIndex(editor.trim.findData(cat.tiguan))
+    assert editor.margin_label is None and "margin" not in editor.total_labels
+    texts = " ".join(label.text() for label in editor.findChildren(type(panel.note)))
+    assert "毛利" not in texts and "201,000" not in texts
+    editor.reject()
+
+
+def test_over_the_limit_needs_approval_and_cannot_be_printed(
+    ctx, qtbot, db, cat, customer, monkeypatch
+):
+    panel = open_panel(ctx, qtbot, customer)
+    editor = open_editor(panel, qtbot)
+    editor.trim.setCurrentIndex(editor.trim.findData(cat.tiguan))
+    editor.discount.setText("8000")
+    assert editor.approval_hint.isVisible() and "经理" in editor.approval_hint.text()
+    with qtbot.waitSignal(panel.loaded):
+        editor.save()
+    (q,) = panel.quotes
+    assert q.status == "pending_approval"
+    assert panel.table.item(0, 3).text() == "需审批"
+    assert "需经理审批" in panel.note.text()
+    assert not panel.print_button.isEnabled() and not panel.save_button.isEnabled()
+    assert "经理批准" in panel.print_button.toolTip()
+    assert not panel.approve_button.isVisible()  # a salesperson does not decide
+
+    # Even if the print were asked for, the core refuses and nothing is audited.
+    asked = []
+    monkeypatch.setattr(panel_module, "choose_printer", lambda _p: asked.append(1))
+    qtbot.mouseClick(panel.print_button, Qt.MouseButton.LeftButton)
+    assert asked == [] and print_entries(db) == []
+
+
+def test_a_salesperson_approving_is_refused_plainly(ctx, qtbot, db, cat, customer, sales, warnings):
+    make_quote(db, sales, customer, cat, discount="8000")
+    panel = open_panel(ctx, qtbot, customer)
+    panel.approve()  # the button is hidden for them; the core is what refuses
+    qtbot.waitUntil(lambda: bool(warnings), timeout=5000)
+    assert "没有权限" in warnings[0] and "批准超过限额的折扣" in warnings[0]
+    with qtbot.waitSignal(panel.loaded):
+        panel.refresh()
+    assert panel.quotes[0].status == "pending_approval"
+
+
+def test_a_manager_approves_and_then_it_prints(
+    ctx, qtbot, db, cat, customer, sales, manager, tmp_path, monkeypatch
+):
+    make_quote(db, sales, customer, cat, discount="8000")
+    boss = dataclasses.replace(ctx, actor=manager)
+    panel = open_panel(boss, qtbot, customer)
+    assert panel.approve_button.isVisible() and panel.approve_button.isEnabled()
+    with qtbot.waitSignal(panel.loaded):
+        qtbot.mouseClick(panel.approve_button, Qt.MouseButton.LeftButton)
+    assert panel.quotes[0].status == "approved"
+    assert panel.table.item(0, 3).text() == "已批准"
+    assert "周经理" in panel.note.text()
+
+    # Back at the salesperson's laptop: now it prints, through the print dialog.
+    sales_panel = open_panel(ctx, qtbot, customer)
+    assert sales_panel.print_button.isEnabled()
+    target = tmp_path / "printed.pdf"
+    monkeypatch.setattr(
+        panel_module, "choose_printer", lambda _p: printing.PrintTarget("", 1, str(target))
+    )
+    output = sales_panel.print_quote()
+    with qtbot.waitSignal(output.done, timeout=10000):
+        pass
+    assert target.read_bytes().startswith(b"%PDF")
+    (entry,) = print_entries(db)
+    assert entry["purpose"] == "print" and entry["actor"] == sales.user_id
+    assert entry["target"] == customer
+
+
+def test_a_manager_rejects_with_a_reason(
+    ctx, qtbot, db, cat, customer, sales, manager, monkeypatch
+):
+    make_quote(db, sales, customer, cat, discount="8000")
+    panel = open_panel(dataclasses.replace(ctx, actor=manager), qtbot, customer)
+    monkeypatch.setattr(
+        panel_module.QInputDialog, "getText", lambda *a, **k: ("请控制在3000以内", True)
+    )
+    with qtbot.waitSignal(panel.loaded):
+        qtbot.mouseClick(panel.reject_button, Qt.MouseButton.LeftButton)
+    q = panel.quotes[0]
+    assert q.status == "draft" and q.rejection_reason == "请控制在3000以内"
+    sales_panel = open_panel(ctx, qtbot, customer)
+    assert "请控制在3000以内" in sales_panel.note.text()
+    assert not sales_panel.print_button.isEnabled()
+
+
+def test_save_pdf_leaves_one_audit_entry(
+    ctx, qtbot, db, cat, customer, sales, tmp_path, monkeypatch
+):
+    make_quote(db, sales, customer, cat)
+    panel = open_panel(ctx, qtbot, customer)
+    target = tmp_path / "quote.pdf"
+    offered = []
+
+    def choose(_parent, suggested):
+        offered.append(suggested)
+        return target
+
+    monkeypatch.setattr(panel_module, "choose_save_path", choose)
+    output = panel.save_pdf()
+    with qtbot.waitSignal(output.done, timeout=10000):
+        pass
+    assert offered[0].startswith("报价单_Q") and offered[0].endswith("_陈晓明.pdf")
+    assert target.read_bytes().startswith(b"%PDF")
+    entries = print_entries(db)
+    assert len(entries) == 1 and entries[0]["purpose"] == "save"
+    qtbot.waitUntil(lambda: panel.quotes[0].status == "issued", timeout=5000)
+    assert not panel.edit_button.isEnabled()  # an issued quote is not changed
+
+
+def test_a_cancelled_print_dialog_leaves_no_trace(
+    ctx, qtbot, db, cat, customer, sales, monkeypatch
+):
+    make_quote(db, sales, customer, cat)
+    panel = open_panel(ctx, qtbot, customer)
+    monkeypatch.setattr(panel_module, "choose_printer", lambda _p: None)
+    assert panel.print_quote() is None
+    panel.ctx.runner.wait()
+    assert print_entries(db) == []
+
+
+def test_preview_opens_the_marked_pdf_without_an_audit_entry(
+    ctx, qtbot, db, cat, customer, sales, monkeypatch
+):
+    make_quote(db, sales, customer, cat, discount="8000")
+    panel = open_panel(ctx, qtbot, customer)
+    opened = []
+    monkeypatch.setattr(printing.QDesktopServices, "openUrl", lambda url: opened.append(url))
+    output = panel.preview()
+    with qtbot.waitSignal(output.done, timeout=10000):
+        pass
+    qtbot.waitUntil(lambda: bool(opened), timeout=5000)
+    path = Path(opened[0].toLocalFile())
+    assert path.name.startswith("预览_") and path.read_bytes().startswith(b"%PDF")
+    assert print_entries(db) == []
+
+
+def test_editing_an_existing_quote_keeps_its_choices(ctx, qtbot, db, cat, customer, sales):
+    q = make_quote(db, sales, customer, cat)
+    panel = open_panel(ctx, qtbot, customer)
+    editor = panel.edit_quote()
+    qtbot.waitUntil(lambda: editor.save_button.isEnabled(), timeout=5000)
+    assert editor.trim.currentData() == cat.tiguan
+    assert editor.colour.currentData() == "极地白"
+    assert editor.checked_options() == ["PANO"]
+    assert editor.discount.text() == "2000.00"
+    assert editor.total_labels["total"].text() == "¥223,900.00"
+    editor.discount.setText("2500")
+    with qtbot.waitSignal(panel.loaded):
+        editor.save()
+    assert panel.quotes[0].number == q.number
+    assert panel.quotes[0].total == Decimal("223400.00")
