@@ -39,6 +39,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import uuid
 from collections.abc import Iterable, Mapping
 from typing import Any
 
@@ -51,6 +52,8 @@ SCHEMA_HEADER = "X-Showroom-Schema"
 EPOCH_HEADER = "X-Showroom-Epoch"
 
 MAX_BATCH_OPS = 500
+# Rows per initial-upload batch on the bulk path (POST /sync/bulk), when meta offers it.
+MAX_BULK_ROWS = 10_000
 MAX_PULL_LIMIT = 5000
 DEFAULT_PULL_LIMIT = 1000
 # Largest request body the server reads, after gzip is undone.
@@ -81,6 +84,16 @@ ERROR_RESYNC_REQUIRED = "resync_required"  # 410: cursor is behind purged tombst
 
 # The table the server writes conflict rows into; clients pull it like any other.
 CONFLICT_TABLE = "sync_conflict"
+
+
+# Namespace of the op ids of a laptop's initial upload (see upload_op_id).
+_UPLOAD_IDS = uuid.UUID("5f0c8a52-3d1e-4d8b-9a57-0e6b2f9c4a11")
+
+
+def upload_op_id(device_id: str, table: str, row_id: str) -> str:
+    """The op id of a row's initial upload: the same every time its laptop sends it, so the
+    server can tell a row sent again by either upload path."""
+    return str(uuid.uuid5(_UPLOAD_IDS, f"{device_id}/{table}/{row_id}"))
 
 
 def canonical_json(value: Any) -> str:

@@ -52,13 +52,9 @@ INITIAL_UPLOAD_KEY = "sync.initial_upload"  # "1" while rows made before the fir
 INITIAL_POSITION_KEY = "sync.initial_upload.after"  # "<table> <id>" of the last row answered
 # Rows the initial upload has still to send, for the status bar's pending count.
 INITIAL_ROWS_KEY = INITIAL_UPLOAD_ROWS
-_IDS = uuid.UUID("5f0c8a52-3d1e-4d8b-9a57-0e6b2f9c4a11")  # namespace of derived op/batch ids
+_IDS = uuid.UUID("5f0c8a52-3d1e-4d8b-9a57-0e6b2f9c4a11")  # namespace of derived batch ids
+upload_op_id = protocol.upload_op_id
 _FIELDS_JSON = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"))
-
-
-def upload_op_id(device_id: str, table: str, row_id: str) -> str:
-    """The op id of a row's initial upload: the same every time this laptop sends it."""
-    return str(uuid.uuid5(_IDS, f"{device_id}/{table}/{row_id}"))
 
 
 def _qualifying(table: str) -> str:

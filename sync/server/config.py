@@ -43,6 +43,7 @@ class Settings:
     min_schema: int = protocol.SCHEMA_VERSION
     max_body_bytes: int = protocol.MAX_BODY_BYTES
     max_batch_ops: int = protocol.MAX_BATCH_OPS
+    max_bulk_rows: int = protocol.MAX_BULK_ROWS
     # Enrolment rate limit: this many failed attempts per address within the window -> 429.
     enroll_max_failures: int = 10
     enroll_window_seconds: int = 15 * 60

@@ -10,6 +10,7 @@ from sqlalchemy import DateTime, Engine, or_, select, type_coerce, update
 
 from sync import protocol
 from sync.server.auth import DeviceContext
+from sync.server.config import Settings
 from sync.server.db import read_transaction, utcnow, write_transaction
 from sync.server.errors import ApiError, bad_request
 from sync.server.models import device, record
@@ -147,7 +148,7 @@ def _note_pulled(engine: Engine, who: DeviceContext, since: int, full_pull: bool
         )
 
 
-def meta(who: DeviceContext, min_schema: int, max_batch_ops: int) -> dict:
+def meta(who: DeviceContext, settings: Settings) -> dict:
     state = who.dealer
     return {
         "dealer_id": state.id,
@@ -158,8 +159,9 @@ def meta(who: DeviceContext, min_schema: int, max_batch_ops: int) -> dict:
         "epoch_base_seq": state.epoch_base_seq,
         "purged_through": state.purged_through,
         "server_time": utcnow().isoformat(),
-        "min_schema": min_schema,
-        "max_batch_ops": max_batch_ops,
+        "min_schema": settings.min_schema,
+        "max_batch_ops": settings.max_batch_ops,
+        "max_bulk_rows": settings.max_bulk_rows,
     }
 
 

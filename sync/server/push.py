@@ -411,7 +411,6 @@ def _apply(
     tables: dict[str, SyncedTable],
     now: dt.datetime,
 ) -> str:
-    batch = _Batch(state, who.id, now, who.enrolment)
     parsed: list[Op | Rejected] = []
     for raw in envelope.ops:
         try:
@@ -419,6 +418,50 @@ def _apply(
         except Rejected as exc:
             parsed.append(exc)
     op_ids = [raw["op_id"] for raw in envelope.ops]
+    results, last_seq = apply_ops(conn, who, state, op_ids, parsed, now)
+    answer = json.dumps(
+        {
+            "batch_id": envelope.batch_id,
+            "results": results,
+            "last_seq": last_seq,
+            "server_time": now.isoformat(),
+        }
+        # ASCII: a reason may quote a client's broken text (a lone surrogate) verbatim.
+    )
+    store_answer(conn, who, envelope.batch_id, answer, now)
+    return answer
+
+
+def store_answer(
+    conn: Connection, who: DeviceContext, batch_id: str, answer: str, now: dt.datetime
+) -> None:
+    """Keep a batch's answer for its retries, and note that the device was seen."""
+    conn.execute(
+        insert(push_batch).values(
+            dealer_id=who.dealer_id,
+            batch_id=batch_id,
+            device_id=who.id,
+            response=answer,
+            created_at=now,
+        )
+    )
+    conn.execute(update(device).where(device.c.id == who.id).values(last_seen_at=now))
+
+
+def apply_ops(
+    conn: Connection,
+    who: DeviceContext,
+    state: DealerState,
+    op_ids: list[str],
+    parsed: list[Op | Rejected],
+    now: dt.datetime,
+) -> tuple[list[dict[str, Any]], int]:
+    """Apply parsed ops (a :class:`Rejected` stands for an op that did not parse) in order.
+
+    Returns one result per op and the dealer's new last seq; the records, the op ledger and
+    the counter are written, the batch's answer is left to the caller.
+    """
+    batch = _Batch(state, who.id, now, who.enrolment)
     seen: dict[str, dict[str, Any]] = {}
     if op_ids:
         for op_id, result in conn.execute(
@@ -438,8 +481,7 @@ def _apply(
 
     results = []
     ledger = []
-    for raw, op in zip(envelope.ops, parsed, strict=True):
-        op_id = raw["op_id"]
+    for op_id, op in zip(op_ids, parsed, strict=True):
         if op_id in seen:
             version = seen[op_id].get("version")
             results.append(_result(op_id, protocol.RESULT_DUPLICATE, version, None))
@@ -469,26 +511,7 @@ def _apply(
         bulk_insert(conn, applied_op, ledger)
     if batch.seq != state.last_seq:
         set_last_seq(conn, who.dealer_id, batch.seq)
-    answer = json.dumps(
-        {
-            "batch_id": envelope.batch_id,
-            "results": results,
-            "last_seq": batch.seq,
-            "server_time": now.isoformat(),
-        }
-        # ASCII: a reason may quote a client's broken text (a lone surrogate) verbatim.
-    )
-    conn.execute(
-        insert(push_batch).values(
-            dealer_id=who.dealer_id,
-            batch_id=envelope.batch_id,
-            device_id=who.id,
-            response=answer,
-            created_at=now,
-        )
-    )
-    conn.execute(update(device).where(device.c.id == who.id).values(last_seen_at=now))
-    return answer
+    return results, batch.seq
 
 
 def _result(op_id: str, status: str, version: int | None, reason: str | None) -> dict[str, Any]:

@@ -1,0 +1,367 @@
+"""The initial upload's fast path (``POST /v1/sync/bulk``): many new rows of one table at once.
+
+A laptop that held rows before its first sync sends them as rows of values rather than as one
+op per row::
+
+    {"batch_id", "epoch", "cursor", "table", "columns": [...], "rows": [[id, v1, v2, ...], ...]}
+
+The rows are checked column by column (one pass of C-level checks over a column, the per-value
+checks of :mod:`sync.server.schema` only for a column that fails them) and, when none of them
+is on the server yet, written in one COPY with consecutive versions: no op ledger, no merge.
+The batch's answer is stored under its ``batch_id`` like a push's, so a retry gets it back.
+
+Anything the fast path does not cover goes through the ordinary op machinery of
+:mod:`sync.server.push`, as ``insert`` ops with the ids :func:`sync.protocol.upload_op_id`
+gives, so the result is exactly what the same rows pushed as ops would have had:
+
+* rows already on the server (sent again after a restore, or by two laptops): merged or kept
+  as conflicts;
+* tables under domain rules (usernames, demo-car bookings), the append-only audit trail and
+  the conflict table.
+
+The answer: ``{"batch_id", "table", "last_seq", "server_time"}`` and either ``"first_version"``
+with ``"rejected": [{"index", "reason"}]`` (every row not rejected was applied and took the
+next version from ``first_version`` on, in row order), or ``"results"``: one
+``{"op_id", "status", "version", "reason"}`` per row, in order, as a push answers.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import uuid
+from typing import Any
+
+import orjson
+from sqlalchemy import Connection, Engine
+from sqlalchemy.exc import IntegrityError
+
+from sync import protocol
+from sync.server.auth import DeviceContext
+from sync.server.db import utcnow, write_transaction
+from sync.server.errors import bad_request, too_large
+from sync.server.models import record
+from sync.server.push import (
+    APPEND_ONLY,
+    Op,
+    Rejected,
+    _is_id,
+    _is_seq,
+    _stored_answer,
+    apply_ops,
+    store_answer,
+)
+from sync.server.records import (
+    DealerState,
+    check_epoch,
+    load_dealer,
+    raise_epoch_changed,
+    set_last_seq,
+)
+from sync.server.rules import TEST_DRIVE_TABLE, USER_TABLE
+from sync.server.schema import SyncedTable, synced_tables
+
+_ANSWER_KEYS = uuid.UUID("0b4c1f55-7a3e-4f7e-9d0a-6c2f3e8b5d21")
+# Rows of these tables always take the op path: the server's rules look at each of them.
+OP_PATH_TABLES = frozenset({USER_TABLE, TEST_DRIVE_TABLE, protocol.CONFLICT_TABLE, *APPEND_ONLY})
+
+
+class _Envelope:
+    __slots__ = ("batch_id", "columns", "cursor", "epoch", "rows", "table")
+
+    def __init__(self, body: Any, max_rows: int) -> None:
+        if not isinstance(body, dict):
+            raise bad_request("body: expected a JSON object")
+        self.batch_id = body.get("batch_id")
+        if not _is_id(self.batch_id):
+            raise bad_request("batch_id: expected an id of 1 to 36 characters")
+        epoch = body.get("epoch")
+        if epoch is not None and (
+            not isinstance(epoch, str) or len(epoch) > 64 or not epoch.isascii()
+        ):
+            raise bad_request("epoch: expected the server's epoch text or null")
+        self.epoch = epoch
+        self.cursor = body.get("cursor", 0)
+        if not _is_seq(self.cursor):
+            raise bad_request("cursor: expected a whole number >= 0")
+        self.table = body.get("table")
+        if not isinstance(self.table, str) or not 0 < len(self.table) <= 64:
+            raise bad_request("table: expected a table name")
+        columns = body.get("columns")
+        if (
+            not isinstance(columns, list)
+            or not all(isinstance(c, str) for c in columns)
+            or len(set(columns)) != len(columns)
+        ):
+            raise bad_request("columns: expected a list of distinct column names")
+        self.columns: list[str] = columns
+        rows = body.get("rows")
+        if not isinstance(rows, list):
+            raise bad_request("rows: expected a list of rows")
+        if len(rows) > max_rows:
+            raise too_large(f"rows: at most {max_rows} rows per batch, got {len(rows)}")
+        self.rows: list[Any] = rows
+
+
+def bulk(
+    engine: Engine, who: DeviceContext, body: Any, *, epoch_header: str | None, max_rows: int
+) -> str:
+    """Store one batch of new rows and return the answer (JSON text); see the module doc."""
+    envelope = _Envelope(body, max_rows)
+    now = utcnow()
+    checked = _check_rows(envelope, who)
+    changed_epoch: DealerState | None = None
+    with write_transaction(engine) as conn:
+        state = load_dealer(conn, who.dealer_id, lock=True)
+        changed_epoch = check_epoch(conn, state, epoch_header or envelope.epoch, envelope.cursor)
+        if changed_epoch is None:
+            answer = _stored_answer(conn, who.dealer_id, _answer_key(envelope.batch_id))
+            if answer is None:
+                answer = _apply(conn, who, state, envelope, checked, now)
+    if changed_epoch is not None:
+        raise_epoch_changed(changed_epoch)
+    return answer
+
+
+class _Checked:
+    """The batch's rows after the checks: canonical values, or why a row is refused."""
+
+    def __init__(self, spec: SyncedTable | None, names: list[str]) -> None:
+        self.spec = spec
+        self.names = names  # every content column, sorted (the stored data's key order)
+        self.ids: list[Any] = []
+        self.values: list[list[Any] | None] = []  # per row, in ``names`` order; None: refused
+        self.exact: list[bool] = []
+        self.reasons: dict[int, str] = {}
+
+    def refuse(self, index: int, reason: str) -> None:
+        if index not in self.reasons:
+            self.reasons[index] = reason
+            self.values[index] = None
+
+
+def _check_rows(envelope: _Envelope, who: DeviceContext) -> _Checked:
+    table = envelope.table
+    spec = synced_tables().get(table)
+    rows = envelope.rows
+    checked = _Checked(spec, sorted(spec.columns) if spec is not None else [])
+    width = len(envelope.columns) + 1
+    shaped = []
+    for index, row in enumerate(rows):
+        good = type(row) is list and len(row) == width and _is_id(row[0])
+        checked.ids.append(row[0] if good else None)
+        checked.values.append([] if good else None)
+        checked.exact.append(True)
+        if good:
+            shaped.append(index)
+        else:
+            checked.reasons[index] = f"rows[{index}]: expected [id, one value per column]"
+    if spec is None:
+        for index in shaped:
+            checked.refuse(index, f"table: unknown table {table!a}")
+        return checked
+    unknown = [c for c in envelope.columns if c not in spec.columns]
+    missing = sorted(spec.required - set(envelope.columns))
+    problem = None
+    if unknown:
+        shown = unknown[0] if unknown[0].isascii() and unknown[0].isprintable() else "?"
+        problem = f"{table}.{shown}: unknown field"
+    elif missing:
+        problem = f"{table}.{missing[0]}: required for a new row"
+    if problem is not None:
+        for index in shaped:
+            checked.refuse(index, problem)
+        return checked
+
+    position = {name: i + 1 for i, name in enumerate(envelope.columns)}
+    complete = len(envelope.columns) == len(spec.columns)
+    columns: list[list[Any]] = []
+    for name in checked.names:
+        at = position.get(name)
+        if at is None:
+            make = spec.defaults.get(name)
+            columns.append([make() if make is not None else None] * len(shaped))
+            continue
+        given = [rows[index][at] for index in shaped]
+        if spec.fast_checks[name](given):
+            columns.append(given)
+            continue
+        normalize = spec.columns[name]
+        values = []
+        for index, value in zip(shaped, given, strict=True):
+            try:
+                canonical = normalize(value)
+            except (ValueError, TypeError, ArithmeticError) as exc:
+                checked.refuse(index, f"{table}.{name}: {exc}")
+                values.append(None)
+                continue
+            if canonical is None and name in spec.not_null:
+                checked.refuse(index, f"{table}.{name}: cannot be empty")
+            elif type(canonical) is not type(value) or canonical != value:
+                checked.exact[index] = False
+            values.append(canonical)
+        columns.append(values)
+    for position_in_shaped, index in enumerate(shaped):
+        if checked.values[index] is not None:
+            checked.values[index] = [column[position_in_shaped] for column in columns]
+            if not complete:
+                checked.exact[index] = False
+    return checked
+
+
+def _apply(
+    conn: Connection,
+    who: DeviceContext,
+    state: DealerState,
+    envelope: _Envelope,
+    checked: _Checked,
+    now: dt.datetime,
+) -> str:
+    head = {"batch_id": envelope.batch_id, "table": envelope.table}
+    first, last_seq = None, state.last_seq
+    storable = any(values is not None for values in checked.values)
+    if storable and envelope.table not in OP_PATH_TABLES:
+        first, last_seq = _insert_new(conn, who, state, checked, now)
+    if first is not None or not storable:
+        rejected = [
+            {"index": index, "reason": reason} for index, reason in sorted(checked.reasons.items())
+        ]
+        body = {**head, "first_version": first, "rejected": rejected}
+        return _answer(conn, who, envelope, body, last_seq, now)
+    results, last_seq = _as_ops(conn, who, state, envelope, checked, now)
+    return _answer(conn, who, envelope, {**head, "results": results}, last_seq, now)
+
+
+def _answer(
+    conn: Connection,
+    who: DeviceContext,
+    envelope: _Envelope,
+    body: dict[str, Any],
+    last_seq: int,
+    now: dt.datetime,
+) -> str:
+    body["last_seq"] = last_seq
+    body["server_time"] = now.isoformat()
+    # ASCII: a reason may quote a client's broken text (a lone surrogate) verbatim.
+    answer = json.dumps(body)
+    store_answer(conn, who, _answer_key(envelope.batch_id), answer, now)
+    return answer
+
+
+def _answer_key(batch_id: str) -> str:
+    """Where a bulk batch's answer is kept: apart from the pushes' (a push may use the same
+    batch id and must never get a bulk answer back)."""
+    return str(uuid.uuid5(_ANSWER_KEYS, batch_id))
+
+
+def _insert_new(
+    conn: Connection,
+    who: DeviceContext,
+    state: DealerState,
+    checked: _Checked,
+    now: dt.datetime,
+) -> tuple[int | None, int]:
+    """Write the good rows as new records in one go; (None, last_seq) when any is not new."""
+    names = checked.names
+    deleted_at = names.index("deleted")
+    stamp = record.c.updated_at.type.bind_processor(conn.dialect)
+    updated_at = stamp(now) if stamp is not None else now
+    dumps = orjson.dumps
+    version = state.last_seq
+    rows = []
+    for row_id, values, exact in zip(checked.ids, checked.values, checked.exact, strict=True):
+        if values is None:
+            continue
+        version += 1
+        rows.append(
+            (
+                who.dealer_id,
+                checked.spec.name,
+                row_id,
+                version,
+                values[deleted_at] is True,
+                dumps(dict(zip(names, values, strict=True))).decode(),
+                updated_at,
+                who.id,
+                None,
+                who.enrolment if exact else None,
+            )
+        )
+    if not rows:
+        return None, state.last_seq
+    savepoint = conn.begin_nested()
+    try:
+        _copy_records(conn, rows)
+    except (IntegrityError, conn.dialect.dbapi.IntegrityError):
+        savepoint.rollback()  # some row is on the server already: the op path merges them
+        return None, state.last_seq
+    savepoint.commit()
+    set_last_seq(conn, who.dealer_id, version)
+    return state.last_seq + 1, version
+
+
+_RECORD_COLUMNS = (
+    "dealer_id",
+    "table_name",
+    "row_id",
+    "version",
+    "deleted",
+    "data",
+    "updated_at",
+    "updated_by_device",
+    "updated_by_actor",
+    "clean_for",
+)
+
+
+def _copy_records(conn: Connection, rows: list[tuple]) -> None:
+    """Insert record rows given as tuples in :data:`_RECORD_COLUMNS` order (COPY on
+    PostgreSQL, one executemany elsewhere), without SQLAlchemy's per-row processing."""
+    columns = ", ".join(_RECORD_COLUMNS)
+    raw = conn.connection.driver_connection
+    if conn.dialect.name == "postgresql":
+        with (
+            raw.cursor() as cursor,
+            cursor.copy(f"COPY {record.name} ({columns}) FROM STDIN") as copy,
+        ):
+            for row in rows:
+                copy.write_row(row)
+        return
+    marks = ", ".join("?" for _ in _RECORD_COLUMNS)
+    conn.exec_driver_sql(f"INSERT INTO {record.name} ({columns}) VALUES ({marks})", rows)
+
+
+def _as_ops(
+    conn: Connection,
+    who: DeviceContext,
+    state: DealerState,
+    envelope: _Envelope,
+    checked: _Checked,
+    now: dt.datetime,
+) -> tuple[list[dict[str, Any]], int]:
+    """The rows as ``insert`` ops through the push machinery: one result per row."""
+    op_ids = []
+    parsed: list[Op | Rejected] = []
+    for index, (row_id, values, exact) in enumerate(
+        zip(checked.ids, checked.values, checked.exact, strict=True)
+    ):
+        op_id = protocol.upload_op_id(who.id, envelope.table, row_id if row_id else str(index))
+        op_ids.append(op_id)
+        if values is None:
+            parsed.append(Rejected(checked.reasons[index]))
+            continue
+        new = dict(zip(checked.names, values, strict=True))
+        parsed.append(
+            Op(
+                op_id,
+                envelope.table,
+                row_id,
+                protocol.OP_INSERT,
+                new,
+                dict.fromkeys(new),
+                0,
+                None,
+                exact,
+            )
+        )
+    return apply_ops(conn, who, state, op_ids, parsed, now)
