@@ -22,6 +22,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from showroom import permissions
 from ui import labels
 from ui.context import AppContext
 from ui.i18n import tr
@@ -49,6 +50,9 @@ PAGES: list[tuple[str, Callable[[], str], str | None]] = [
     ("audit", lambda: tr("Audit trail"), "ui.audit.page:AuditPage"),
     ("settings", lambda: tr("Settings"), "ui.settings:SettingsPage"),
 ]
+# Pages only some roles get, by the permission they need (``showroom.permissions``). The
+# services refuse everyone else anyway; the navigation does not offer what would be refused.
+PAGE_PERMISSIONS: dict[str, str] = {"users": "manage_users"}
 
 
 class NotBuiltPage(QWidget):
@@ -219,7 +223,8 @@ class MainWindow(QMainWindow):
     # --- building and translating -------------------------------------------------------------
 
     def _build(self, current: str | None = None) -> None:
-        """(Re)create the navigation and pages in the current language."""
+        """(Re)create the navigation and pages in the current language, for the person signed
+        in: a page their role may not use (``PAGE_PERMISSIONS``) is neither listed nor built."""
         self.setWindowTitle(tr("Showroom"))
         self.nav.blockSignals(True)
         self.nav.clear()
@@ -229,7 +234,7 @@ class MainWindow(QMainWindow):
             widget.deleteLater()
         self.pages.clear()
         self._detail = None
-        for key, title, path in PAGES:
+        for key, title, path in self.visible_pages():
             item = QListWidgetItem(title())
             item.setData(Qt.ItemDataRole.UserRole, key)
             self.nav.addItem(item)
@@ -242,6 +247,15 @@ class MainWindow(QMainWindow):
         self.nav.blockSignals(False)
         self._update_status()
         self.show_page(current or "customers")
+
+    def visible_pages(self) -> list[tuple[str, Callable[[], str], str | None]]:
+        """The entries of ``PAGES`` the signed-in person's role may use."""
+        return [
+            page
+            for page in PAGES
+            if page[0] not in PAGE_PERMISSIONS
+            or permissions.can(self.ctx.actor, PAGE_PERMISSIONS[page[0]])
+        ]
 
     def changeEvent(self, event: QEvent) -> None:
         if event.type() == QEvent.Type.LanguageChange and self.pages:
@@ -270,18 +284,20 @@ class MainWindow(QMainWindow):
         return "customers"
 
     def show_page(self, key: str) -> None:
-        page = self.pages.get(key) or self.pages["customers"]
+        if key not in self.pages:
+            key = "customers"  # not built for this role (or unknown)
+        page = self.pages[key]
         self.stack.setCurrentWidget(page)
-        keys = [k for k, _, _ in PAGES]
+        keys = [self.nav.item(i).data(Qt.ItemDataRole.UserRole) for i in range(self.nav.count())]
         self.nav.blockSignals(True)
-        self.nav.setCurrentRow(keys.index(key) if key in keys else 0)
+        self.nav.setCurrentRow(keys.index(key))
         self.nav.blockSignals(False)
         if hasattr(page, "activate"):
             page.activate()
 
     def _on_nav(self, row: int) -> None:
         if row >= 0:
-            self.show_page(PAGES[row][0])
+            self.show_page(self.nav.item(row).data(Qt.ItemDataRole.UserRole))
 
     def open_customer(self, customer_id: str) -> None:
         """Show the customer 360 for ``customer_id`` in place of the list."""

@@ -159,6 +159,41 @@ def test_switching_user_from_the_lock_screen_rebuilds_the_window(qtbot, window):
     assert "周建国" in window.status_user.text()
 
 
+def nav_keys(window) -> list[str]:
+    return [window.nav.item(i).data(Qt.ItemDataRole.UserRole) for i in range(window.nav.count())]
+
+
+def switch_to(qtbot, window, username, password) -> None:
+    window.lock()
+    dialog = window.switch_user()
+    type_text(qtbot, dialog.username, username)
+    type_text(qtbot, dialog.password, password)
+    with qtbot.waitSignal(window.ctx.navigator.actor_changed):
+        click(qtbot, dialog.sign_in)
+
+
+def test_the_users_page_is_listed_for_an_admin_only_and_follows_a_switch(qtbot, window):
+    assert "users" not in nav_keys(window) and "users" not in window.pages  # 李娜, sales
+    window.show_page("users")  # asked for anyway (e.g. a remembered page): the list instead
+    assert window.current_page_key() == "customers"
+
+    switch_to(qtbot, window, "boss", ADMIN_PW)
+    assert "users" in nav_keys(window)
+    window.nav.setCurrentRow(nav_keys(window).index("users"))  # clicked in the navigation
+    assert window.current_page_key() == "users"
+    assert window.stack.currentWidget() is window.pages["users"]
+    # Every entry still opens its own page after the list changed.
+    for row, key in enumerate(nav_keys(window)):
+        window.nav.setCurrentRow(row)
+        assert window.current_page_key() == key
+
+    window.show_page("users")
+    switch_to(qtbot, window, "lina", SALES_PW)  # back to the salesperson, from the users page
+    assert "users" not in nav_keys(window) and "users" not in window.pages
+    assert window.current_page_key() == "customers"
+    assert window.nav.currentItem().data(Qt.ItemDataRole.UserRole) == "customers"
+
+
 def test_the_account_menu_locks_the_window(qtbot, window):
     window.lock_action.trigger()
     assert window.lock_screen.isVisible()
