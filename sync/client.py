@@ -250,6 +250,12 @@ def encode_body(body: Any) -> _Body:
     return _Body(gzip.compress(raw, compresslevel=5))
 
 
+def encode_text(text: str) -> _Body:
+    """A body already JSON text, gzipped at the fastest level: a first upload's bulk batches
+    are large and made one after another, so compression time matters more than bytes."""
+    return _Body(gzip.compress(text.encode(), compresslevel=1))
+
+
 class _Http:
     """Requests with timeouts, gzip bodies, auth headers and retries with backoff."""
 
@@ -569,6 +575,7 @@ class _Cycle:
         self.full_resync = False
         self.recovered = False
         self.max_batch_ops = protocol.MAX_BATCH_OPS
+        self.max_bulk_rows = 0  # 0: the server has no bulk path; the upload goes as ops
         self.skip_own = False
 
     def run(self, started: float) -> SyncSummary:
@@ -646,6 +653,9 @@ class _Cycle:
         limit = meta.get("max_batch_ops")
         if isinstance(limit, int) and not isinstance(limit, bool) and limit > 0:
             self.max_batch_ops = min(limit, protocol.MAX_BATCH_OPS)
+        bulk = meta.get("max_bulk_rows")
+        if isinstance(bulk, int) and not isinstance(bulk, bool) and bulk > 0:
+            self.max_bulk_rows = min(bulk, protocol.MAX_BULK_ROWS)
         stored = self.http.epoch
         if stored is None:
             self.store_epoch(epoch)
@@ -713,29 +723,41 @@ class _Cycle:
         return self.push_done
 
     def push_initial(self, cursor: int) -> None:
-        """Stream the initial upload, reading each batch while the one before is in flight."""
+        """Stream the initial upload, reading each batch while the one before is in flight.
+
+        On a server with the bulk path, batches are rows of one table at a time
+        (``POST /sync/bulk``, made by SQLite); otherwise insert ops (``POST /sync/push``).
+        """
         from concurrent.futures import ThreadPoolExecutor
 
-        limit = self.max_batch_ops
+        bulk = self.max_bulk_rows > 0
+        limit = self.max_bulk_rows if bulk else self.max_batch_ops
 
-        def read(after: str | None) -> tuple[local.InitialBatch | None, _Body | None]:
+        def read(after: str | None) -> tuple[Any, _Body | None]:
+            if bulk:
+                batch = local.next_bulk_batch(self.db, limit, after=after)
+                if batch is None:
+                    return None, None
+                return batch, encode_text(batch.body(self.http.epoch, cursor))
             batch = local.next_initial_batch(self.db, limit, after=after)
             if batch is None:
                 return None, None
             return batch, encode_body(self.body(batch.batch_id, batch.ops, cursor))
 
+        path = "/sync/bulk" if bulk else "/sync/push"
+        record = local.record_bulk_results if bulk else local.record_initial_results
         after = local.get_state(self.db, local.INITIAL_POSITION_KEY)[local.INITIAL_POSITION_KEY]
         with ThreadPoolExecutor(1, thread_name_prefix="sync-upload") as reader:
             batch, body = read(None)
             while batch is not None and not self.stop():
                 ahead = reader.submit(read, batch.after)
                 try:
-                    answer = self.http.call("POST", "/sync/push", body=body, handled=(409, 410))
-                    outcome = local.record_initial_results(self.db, batch, answer)
+                    answer = self.http.call("POST", path, body=body, handled=(409, 410))
+                    outcome = record(self.db, batch, answer)
                 except BaseException:
                     ahead.cancel()
                     raise
-                self.note(outcome, len(batch.ops))
+                self.note(outcome, len(batch.ids) if bulk else len(batch.ops))
                 after = batch.after
                 batch, body = ahead.result()
         if batch is None:

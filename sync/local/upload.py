@@ -33,10 +33,12 @@ from showroom.models.local import SyncKeys
 from showroom.services.sync_status import INITIAL_UPLOAD_ROWS
 from sync import protocol
 from sync.local.outbox import PushOutcome, results_by_op
+from sync.local.sqlwire import install, row_array_sql
 from sync.local.store import (
     DEALER_TABLE,
     FULL_RESYNC_KEY,
     SYSTEM_USERNAME,
+    LocalSyncError,
     chunks,
     column_converters,
     get_state,
@@ -268,28 +270,25 @@ def record_initial_results(
         write_state(conn, INITIAL_POSITION_KEY, batch.after)
         waiting = int(read_state(conn, INITIAL_ROWS_KEY) or 0)
         write_state(conn, INITIAL_ROWS_KEY, str(max(0, waiting - len(batch.ops))))
-        _skip_own_versions(conn, batch, by_op, answer)
+        _skip_own(conn, [by_op[op["op_id"]] for op in batch.ops], answer)
     return outcome
 
 
-def _skip_own_versions(
-    conn: Connection,
-    batch: InitialBatch,
-    by_op: Mapping[str, Mapping[str, Any]],
-    answer: Mapping[str, Any],
+def _skip_own(
+    conn: Connection, results: list[Mapping[str, Any]], answer: Mapping[str, Any]
 ) -> None:
-    """Move the cursor past the batch when the server's history there is exactly the batch.
+    """Move the cursor past a batch when the server's history there is exactly the batch.
 
-    That is when the cursor was at the server's last sequence number and every op was applied
-    as the next number in turn: the rows at those numbers are these rows with these values,
-    which this laptop holds already, so pulling them back would bring nothing new.
+    That is when the cursor was at the server's last sequence number and every row was
+    applied as the next number in turn (``results`` in the batch's order): the rows at those
+    numbers are these rows with these values, which this laptop holds already, so pulling
+    them back would bring nothing new.
     """
     if read_state(conn, FULL_RESYNC_KEY):
         return  # a full resync must see every row again, these included
     cursor = int(read_state(conn, SyncKeys.CURSOR) or 0)
     expected = cursor
-    for op in batch.ops:
-        result = by_op[op["op_id"]]
+    for result in results:
         expected += 1
         if result["status"] != protocol.RESULT_APPLIED or result.get("version") != expected:
             return
@@ -309,3 +308,159 @@ def _rows_with_pending_ops(conn: Connection, row_ids: list[str]) -> set[str]:
             )
         )
     return found
+
+
+# --- the bulk path (POST /sync/bulk) -----------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class BulkBatch:
+    """Rows of one table for the bulk path: ``rows_json`` is the JSON array of
+    ``[id, value, ...]`` rows (values in ``columns`` order, wire form), made by SQLite."""
+
+    batch_id: str
+    table: str
+    columns: list[str]
+    ids: list[str]
+    rows_json: str
+    after: str
+
+    def body(self, epoch: str | None, cursor: int) -> str:
+        """The request body as JSON text (the rows spliced in as SQLite wrote them)."""
+        head = json.dumps(
+            {
+                "batch_id": self.batch_id,
+                "epoch": epoch,
+                "cursor": cursor,
+                "table": self.table,
+                "columns": self.columns,
+            },
+            ensure_ascii=False,
+            separators=(",", ":"),
+        )
+        return f'{head[:-1]},"rows":{self.rows_json}}}'
+
+
+def next_bulk_batch(
+    db: Database, limit: int = protocol.MAX_BULK_ROWS, *, after: str | None = None
+) -> BulkBatch | None:
+    """The next rows of the initial upload for the bulk path: up to ``limit`` rows of the
+    first table that has any left, or None when the upload is complete. Scan position and
+    retries work as for :func:`next_initial_batch`: an unanswered batch comes back identical.
+    """
+    with db.engine.connect() as conn:
+        if not read_state(conn, INITIAL_UPLOAD_KEY):
+            return None
+        install(conn)
+        stored = read_state(conn, INITIAL_POSITION_KEY)
+        position = _position(after if after is not None else stored)
+        for index, table in enumerate(_upload_tables()):
+            where, params = _after(index, table, position)
+            if where is None:
+                continue
+            found = conn.exec_driver_sql(
+                f"SELECT id, {row_array_sql(table)} FROM {quote(table)}"
+                f" WHERE {_qualifying(table)}{where} ORDER BY id LIMIT {int(limit)}",
+                params,
+            ).all()
+            if not found:
+                continue
+            ids = [row[0] for row in found]
+            rows_json = "[" + ",".join(row[1] for row in found) + "]"
+            last = f"{table} {ids[-1]}"
+            batch_id = uuid.uuid5(_IDS, f"{db.device_id}/bulk/{table}/{ids[0]}/{last}/{len(ids)}")
+            columns = [name for name, _, _ in column_converters(table)]
+            return BulkBatch(str(batch_id), table, columns, ids, rows_json, last)
+    return None
+
+
+def _bulk_results(
+    batch: BulkBatch, answer: Mapping[str, Any], device_id: str
+) -> list[dict[str, Any]] | None:
+    """One result per row from a bulk answer in either form; None when it is malformed."""
+    op_ids = [upload_op_id(device_id, batch.table, row_id) for row_id in batch.ids]
+    if not isinstance(answer, Mapping):
+        return None
+    results = answer.get("results")
+    if results is not None:
+        if not isinstance(results, list) or len(results) != len(op_ids):
+            return None
+        by_op = results_by_op(answer, [{"op_id": op_id} for op_id in op_ids])
+        return [by_op[op_id] for op_id in op_ids]
+    first, rejected = answer.get("first_version"), answer.get("rejected")
+    if not isinstance(rejected, list):
+        return None
+    reasons: dict[int, str] = {}
+    for item in rejected:
+        index = item.get("index") if isinstance(item, Mapping) else None
+        if type(index) is not int or not 0 <= index < len(op_ids):
+            return None
+        reasons[index] = str(item.get("reason") or "")
+    if len(reasons) < len(op_ids) and (type(first) is not int or first < 1):
+        return None
+    out = []
+    version = first
+    for index, op_id in enumerate(op_ids):
+        if index in reasons:
+            out.append({"op_id": op_id, "status": protocol.RESULT_REJECTED, "version": None,
+                        "reason": reasons[index]})  # fmt: skip
+        else:
+            out.append({"op_id": op_id, "status": protocol.RESULT_APPLIED, "version": version})
+            version += 1
+    return out
+
+
+def record_bulk_results(db: Database, batch: BulkBatch, answer: Mapping[str, Any]) -> PushOutcome:
+    """Store the server's answer to a bulk batch and move the scan past it.
+
+    As :func:`record_initial_results`: rows take their versions (unless a pending op names
+    them), a rejected row is kept as an answered, rejected ``insert`` op with its reason, and
+    the cursor moves past the batch when the server's history since it is exactly the batch.
+    Raises LocalSyncError when the answer is malformed; nothing is written then.
+    """
+    results = _bulk_results(batch, answer, db.device_id)
+    if results is None:
+        raise LocalSyncError("results", "the server's answer does not cover the batch's rows")
+    outcome = PushOutcome()
+    now = utc_text(utcnow())
+    rows = None
+    with writer(db) as conn:
+        edited = _rows_with_pending_ops(conn, batch.ids)
+        versions = []
+        rejected = []
+        for index, (row_id, result) in enumerate(zip(batch.ids, results, strict=True)):
+            outcome.note(result["op_id"], result)
+            version = result.get("version")
+            if result["status"] == protocol.RESULT_REJECTED:
+                if rows is None:
+                    rows = json.loads(batch.rows_json)
+                fields = {
+                    name: {"new": value, "base": None}
+                    for name, value in zip(batch.columns, rows[index][1:], strict=True)
+                }
+                reason = result.get("reason")
+                rejected.append(
+                    (result["op_id"], batch.table, row_id, _FIELDS_JSON.encode(fields), now,
+                     db.device_id, protocol.RESULT_REJECTED,
+                     str(reason) if reason is not None else None)
+                )  # fmt: skip
+            elif version is not None and row_id not in edited:
+                versions.append((version, row_id, version))
+        if versions:
+            conn.exec_driver_sql(
+                f"UPDATE {quote(batch.table)} SET server_version = ?"
+                " WHERE id = ? AND abs(server_version) < ?",
+                versions,
+            )
+        if rejected:
+            conn.exec_driver_sql(
+                "INSERT OR IGNORE INTO sync_outbox (op_id, table_name, row_id, op, fields,"
+                " base_version, created_at, device_id, actor_id, acknowledged, result, reason)"
+                f" VALUES (?, ?, ?, '{protocol.OP_INSERT}', ?, 0, ?, ?, NULL, 1, ?, ?)",
+                rejected,
+            )
+        write_state(conn, INITIAL_POSITION_KEY, batch.after)
+        waiting = int(read_state(conn, INITIAL_ROWS_KEY) or 0)
+        write_state(conn, INITIAL_ROWS_KEY, str(max(0, waiting - len(batch.ids))))
+        _skip_own(conn, results, answer)
+    return outcome

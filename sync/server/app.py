@@ -132,7 +132,7 @@ _META_SCHEMA = _object(
     server_time=_TIME,
     min_schema={"type": "integer"},
     max_batch_ops={"type": "integer", "minimum": 1},
-    max_bulk_rows={"type": "integer", "minimum": 1},
+    max_bulk_rows={"type": "integer", "minimum": 0, "description": "0: no bulk path"},
 )
 _PUSHED_SCHEMA = _object(
     batch_id=_ID,

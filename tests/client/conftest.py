@@ -110,7 +110,9 @@ class Server:
 
 
 @pytest.fixture
-def server(tmp_path) -> Server:
+def server(request, tmp_path) -> Server:
+    """The server; ``indirect`` parametrization passes Settings fields (e.g. max_bulk_rows=0
+    for a server without the bulk upload path)."""
     from sync.server import admin
     from sync.server.app import create_app
     from sync.server.config import Settings
@@ -120,7 +122,7 @@ def server(tmp_path) -> Server:
     engine = make_engine(url)
     migrate(engine)
     dealer_id = admin.create_dealer(engine, "华通大众4S店")
-    app = create_app(Settings(db_url=url), engine)
+    app = create_app(Settings(db_url=url, **getattr(request, "param", {})), engine)
     adapter = ASGIAdapter(app)
     yield Server(engine, app, dealer_id, adapter)
     adapter.close()

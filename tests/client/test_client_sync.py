@@ -285,7 +285,9 @@ def test_initial_upload_of_a_demo_then_a_fresh_laptop_downloads_it(server, new_l
         assert name in [h.name for h in hits]
 
 
+@pytest.mark.parametrize("server", [{"max_bulk_rows": 0}], indirect=True)
 def test_a_lost_initial_answer_is_resent_as_the_same_batch_and_a_stop_resumes(server, new_laptop):
+    """On a server without the bulk path, the initial upload goes as insert ops."""
     a = new_laptop("a")
     demo = generate_demo_data(a, 150, seed=8)
     client.enroll(a, SERVER_URL, server.code(), http=server.session())
@@ -323,6 +325,65 @@ def test_a_lost_initial_answer_is_resent_as_the_same_batch_and_a_stop_resumes(se
     sync(server, b)
     with b.engine.connect() as conn:
         assert conn.execute(text("SELECT count(*) FROM customer")).scalar() == demo.customers
+
+
+@pytest.mark.parametrize("server", [{"max_bulk_rows": 100}], indirect=True)
+def test_a_bulk_upload_resends_a_lost_batch_unchanged_and_resumes_after_a_stop(server, new_laptop):
+    a = new_laptop("a")
+    demo = generate_demo_data(a, 60, seed=9)
+    client.enroll(a, SERVER_URL, server.code(), http=server.session())
+    total = local.initial_upload_remaining(a)
+    server.adapter.faults.append(Fault("/sync/bulk", "lost"))
+
+    def bulk_bodies(requests):
+        return [json.loads(gzip.decompress(r.body)) for r in requests if r.url.endswith("/bulk")]
+
+    def stop_after_two_batches():
+        return len([p for p in server.adapter.log if p[1] == "/v1/sync/bulk"]) >= 3
+
+    summary = sync(server, a, cancel=stop_after_two_batches)
+    bodies = bulk_bodies(server.adapter.requests)
+    assert summary.cancelled and len(bodies) == 3
+    assert bodies[0] == bodies[1] and bodies[1]["batch_id"] != bodies[2]["batch_id"]
+    sent_first = len(bodies[0]["rows"]) + len(bodies[2]["rows"])
+    assert local.initial_upload_remaining(a) == total - sent_first
+    assert not [r for r in server.adapter.requests if r.url.endswith("/sync/push")]
+
+    before = len(server.adapter.requests)
+    summary = sync(server, a)
+    rest = bulk_bodies(server.adapter.requests[before:])
+    assert all(len(body["rows"]) <= 100 for body in rest)
+    sent = [row[0] for body in (bodies[0], bodies[2], *rest) for row in body["rows"]]
+    assert len(sent) == len(set(sent)) == total
+    assert summary.checksum_ok is True and summary.conflicts == 0 and summary.rejected == 0
+    assert not local.initial_upload_pending(a) and local.pending_count(a) == 0
+    b = enrolled(server, new_laptop, "b")
+    assert sync(server, b).checksum_ok is True
+    with b.engine.connect() as conn:
+        assert conn.execute(text("SELECT count(*) FROM customer")).scalar() == demo.customers
+        assert conn.execute(text("SELECT count(*) FROM app_user")).scalar() >= demo.users
+
+
+def test_a_row_the_server_refuses_in_a_bulk_upload_is_kept_for_review(server, new_laptop):
+    a = new_laptop("a")
+    generate_demo_data(a, 5, seed=10)
+    with a.engine.begin() as conn:
+        bad = conn.execute(text("SELECT id FROM customer ORDER BY id LIMIT 1")).scalar()
+        # A value the laptop's own checks would never let in: too long for the column.
+        conn.execute(
+            text("UPDATE customer SET name = :n WHERE id = :i"), {"n": "长" * 300, "i": bad}
+        )
+    client.enroll(a, SERVER_URL, server.code(), http=server.session())
+    summary = sync(server, a)
+    assert summary.rejected == 1
+    with a.engine.connect() as conn:
+        op = conn.execute(
+            text("SELECT op, result, reason, acknowledged FROM sync_outbox WHERE row_id = :i"),
+            {"i": bad},
+        ).one()
+    assert op[0] == "insert" and op[1] == "rejected" and op[3]
+    assert op[2].startswith("customer.name:")
+    assert not local.initial_upload_pending(a)
 
 
 def test_progress_and_cancel_between_pages(server, new_laptop):
