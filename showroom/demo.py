@@ -2,15 +2,18 @@
 
 :func:`generate_demo_data` fills an already-migrated, customer-free database with one dealer
 (华通大众4S店 in Shenzhen), its staff, a vehicle catalogue and any number of customers with their
-phones, vehicles, contacts, follow-up tasks, intent level history and consents.
+phones, vehicles, contacts, follow-up tasks, intent level history and consents; about 5% of
+the customers (active leads and buyers) have quotes, in every status.
 
 Contracts:
 
 * Deterministic: the same ``seed`` and ``today`` give identical rows, ids included. All the
   randomness comes from ``random()`` of one ``random.Random(seed)``, the one sequence Python
   promises to keep across versions (``randrange``, ``choice``, ``sample`` and ``getrandbits``
-  are deliberately not used). Only ``updated_by_device`` differs between databases (it is the
-  database's own device id), and the dealer id when the database already had a dealer.
+  are deliberately not used). Quotes draw from a second ``random.Random`` derived from the
+  seed, so adding them left every other row as it was. Only ``updated_by_device`` and the
+  device code inside quote numbers differ between databases (both come from the database's
+  own device id), and the dealer id when the database already had a dealer.
 * Valid: every phone, VIN, plate, ID number and e-mail address is already in the canonical form
   the ``showroom.validation`` normalisers return, so it round-trips through them unchanged.
 * Local only: demo rows are not changes to push, so no ``sync_outbox`` row is written; the
@@ -101,6 +104,8 @@ class DemoSummary:
     intent_changes: int
     consents: int
     search_keys: int
+    quotes: int = 0
+    quote_lines: int = 0
 
     def table_counts(self) -> dict[str, int]:
         """Rows written, keyed by table name (search_key counts the rebuilt index)."""
@@ -118,6 +123,8 @@ class DemoSummary:
             "intent_change": self.intent_changes,
             "consent": self.consents,
             "search_key": self.search_keys,
+            "quote": self.quotes,
+            "quote_line": self.quote_lines,
         }
 
 
@@ -149,6 +156,7 @@ _COLUMNS: dict[str, tuple[str, ...]] = {
         "fuel",
         "msrp",
         "active",
+        "dealer_cost",
         *_SYNC,
     ),
     "catalogue_option": ("id", "trim_id", "code", "name", "price", *_SYNC),
@@ -237,6 +245,39 @@ _COLUMNS: dict[str, tuple[str, ...]] = {
         "recorded_by_id",
         *_SYNC,
     ),
+    "quote": (
+        "id",
+        "number",
+        "customer_id",
+        "salesperson_id",
+        "trim_id",
+        "colour",
+        "vehicle_price",
+        "discount",
+        "total",
+        "dealer_cost",
+        "valid_until",
+        "status",
+        "approved_by_id",
+        "approved_at",
+        "rejection_reason",
+        "issued_at",
+        "notes",
+        "created_at",
+        "created_by_id",
+        *_SYNC,
+    ),
+    "quote_line": (
+        "id",
+        "quote_id",
+        "kind",
+        "code",
+        "description",
+        "quantity",
+        "unit_price",
+        "position",
+        *_SYNC,
+    ),
 }
 # Parents before children: foreign keys are enforced while inserting.
 CUSTOMER_TABLES = (
@@ -263,6 +304,11 @@ def _utc_text(moment: dt.datetime) -> str:
 def _fen(amount: str) -> int:
     """Money as ``Money`` stores it: whole fen. Amounts here are exact, two places at most."""
     return int(Decimal(amount) * 100)
+
+
+def _dealer_cost_fen(msrp: str) -> int:
+    """The store's invoice price: 92% of the list price, in whole hundreds of yuan."""
+    return int(Decimal(msrp) * Decimal("0.92") / 100) * 100 * 100
 
 
 # --------------------------------------------------------------------------------------------
@@ -1162,6 +1208,8 @@ class _Generator:
         self.pick_sales: _Pick | None = None
         self.trims: list[_TrimInfo] = []
         self.pick_trim: _Pick | None = None
+        # trim id -> (MSRP in fen, colours (name, fen), options (code, name, fen)), for quotes
+        self.trim_prices: dict[str, tuple[int, tuple, tuple]] = {}
 
     # --- primitives ---------------------------------------------------------------------
     # random.Random's randrange and choice cost several times more than one random() call;
@@ -1395,11 +1443,17 @@ class _Generator:
                         FuelType(fuel).value,
                         _fen(msrp),
                         1,
+                        _dealer_cost_fen(msrp),
                         0,
                         0,
                         stamp,
                         self.device,
                     )
+                )
+                self.trim_prices[trim_id] = (
+                    _fen(msrp),
+                    tuple((c[0], _fen(c[2])) for c in model["colours"]),
+                    tuple((o[0], o[1], _fen(o[2])) for o in model["options"]),
                 )
                 for code, option_name, price in model["options"]:
                     options.append(
@@ -1921,6 +1975,165 @@ class _Generator:
         )
 
 
+# Quotes: which customers get one, what happens to it, and what goes on it.
+_QUOTE_SHARE = {"H": 0.25, "A": 0.12, "B": 0.05, "O": 0.15}
+# (status, weight). Each status gets the dates and the discount that lead to it.
+_QUOTE_STATUSES = (
+    ("draft", 25),
+    ("pending_approval", 12),
+    ("approved", 13),
+    ("issued", 28),
+    ("expired", 12),
+    ("cancelled", 10),
+)
+_QUOTE_LIMIT_FEN = 300_000  # the default discount limit, 3,000 CNY
+_QUOTE_NOTES = (
+    "赠送首保一次及原厂脚垫",
+    "客户希望月底前提车",
+    "置换旧车，旧车评估另议",
+    "贷款购车，首付三成",
+    None,
+    None,
+    None,
+)
+_REJECTIONS = ("本月优惠额度已用完，请控制在3000元以内", "请先确认客户置换车辆再报")
+
+
+class _QuoteMaker:
+    """Quotes for a share of the customers, from a random sequence of their own.
+
+    It reuses a :class:`_Generator` for the primitives (ids, times, choices) on a second
+    ``random.Random`` derived from the seed, so the customers' own rows stay as they were.
+    """
+
+    def __init__(self, gen: _Generator, seed: int) -> None:
+        from showroom.services.quotes import device_code
+
+        self.gen = gen
+        self.r = _Generator(seed * 7919 + 104_729, gen.today, gen.device, 1)
+        self.code = device_code(gen.device)
+        self.sequence: dict[dt.date, int] = {}
+        self.pick_status = _Pick(_QUOTE_STATUSES)
+        self.trim_ids = list(gen.trim_prices)
+        self.fuel = {t.id: t.fuel for t in gen.trims}
+
+    def quotes(self, customer_rows: list[tuple]) -> tuple[list[tuple], list[tuple]]:
+        """Quote and line rows for the customers of one chunk (in creation order)."""
+        quotes: list[tuple] = []
+        lines: list[tuple] = []
+        r = self.r
+        for row in customer_rows:
+            share = _QUOTE_SHARE.get(row[12])
+            if share is None or r.rand() >= share:
+                continue
+            created = dt.datetime.fromisoformat(row[18])
+            created_day = (created - self.gen.t0) // dt.timedelta(days=1)
+            self._quote(row[0], row[11], created_day, quotes, lines)
+        return quotes, lines
+
+    def _quote(self, customer_id, salesperson, created_day, quotes, lines) -> None:
+        r, gen = self.r, self.gen
+        salesperson = salesperson or r.choose(gen.sales_ids)
+        status = self.pick_status(r.rng)
+        today = gen.today_day
+        if status == "expired":
+            day = today - r.between(9, 60)
+        elif status in ("issued", "cancelled"):
+            day = today - r.between(0, 7)
+        else:
+            day = today - r.between(0, 5)
+        day = max(day, created_day)
+        if status != "expired" and day + 7 < today:
+            status = "expired"  # a customer registered long ago, quoted then
+        us = gen.moment(day)
+        if us <= (created_day * DAY_US) + OPEN_US:
+            us = created_day * DAY_US + CLOSE_US - 60_000_000
+        stamp = gen.ts(us)
+        quote_date = gen.date(day)
+        self.sequence[quote_date] = self.sequence.get(quote_date, 0) + 1
+        number = f"Q{quote_date:%Y%m%d}-{self.code}-{self.sequence[quote_date]:04d}"
+
+        trim_id = r.choose(self.trim_ids)
+        msrp, colours, options = gen.trim_prices[trim_id]
+        colour, colour_fen = r.choose(colours)
+        picked = r.sample(options, r.between(0, min(2, len(options)) + 1))
+        subtotal = msrp + colour_fen + sum(o[2] for o in picked)
+        if status in ("pending_approval", "approved"):
+            discount = r.between(7, 25) * 50_000  # 3,500 to 12,000
+        elif status == "draft" and r.rand() < 0.3:
+            discount = r.between(7, 25) * 50_000  # refused by a manager
+        else:
+            discount = r.between(0, 7) * 50_000  # up to 3,000: no approval needed
+            if status == "issued" and r.rand() < 0.3:
+                discount = r.between(7, 25) * 50_000
+        over = discount > _QUOTE_LIMIT_FEN
+
+        from showroom.services.quotes import purchase_tax
+
+        quote_id = r.new_id(us)
+        rows: list[tuple] = []
+        if colour_fen:
+            rows.append(("colour", None, f"车身颜色：{colour}", 1, colour_fen))
+        for code, name, price in sorted(picked):
+            rows.append(("option", code, name, 1, price))
+        rows.append(("insurance", None, "交强险+商业险（第一年）", 1, r.between(45, 95) * 10_000))
+        rows.append(("registration", None, "上牌服务费", 1, 80_000))
+        tax = purchase_tax(Decimal(subtotal - discount) / 100, self.fuel[trim_id], quote_date)
+        if tax:
+            rows.append(("purchase_tax", None, "车辆购置税", 1, int(tax * 100)))
+        if r.rand() < 0.4:
+            rows.append(("accessory", None, "原厂脚垫+行车记录仪", 1, 180_000))
+        fees = sum(x[3] * x[4] for x in rows if x[0] not in ("colour", "option"))
+        for position, (kind, code, description, quantity, price) in enumerate(rows):
+            lines.append(
+                (r.new_id(us), quote_id, kind, code, description, quantity, price, position, 0, 0,
+                 stamp, gen.device)
+            )  # fmt: skip
+
+        approved_by = approved_at = rejection = issued_at = None
+        if over and status in ("approved", "issued", "expired", "cancelled"):
+            approved_by = r.choose(gen.manager_ids)
+            approved_at = gen.ts(us + r.between(600_000_000, 7_200_000_000))
+        if over and status == "draft":
+            rejection = r.choose(_REJECTIONS)
+        if over and status == "expired" and r.rand() < 0.5:
+            approved_by = approved_at = None
+        if status == "issued":
+            issued_at = gen.ts(us + 7_300_000_000)
+        valid_until = gen.date(day + 7).isoformat()
+        if status == "expired":  # stored as it was left; the date makes it read "expired"
+            stored = "approved" if approved_by else ("pending_approval" if over else "draft")
+        else:
+            stored = status
+        quotes.append(
+            (
+                quote_id,
+                number,
+                customer_id,
+                salesperson,
+                trim_id,
+                colour,
+                msrp,
+                discount,
+                subtotal - discount + fees,
+                _dealer_cost_fen(str(Decimal(msrp) / 100)),
+                valid_until,
+                stored,
+                approved_by,
+                approved_at,
+                rejection,
+                issued_at,
+                r.choose(_QUOTE_NOTES),
+                stamp,
+                salesperson,
+                0,
+                0,
+                issued_at or approved_at or stamp,
+                gen.device,
+            )
+        )  # fmt: skip
+
+
 @contextlib.contextmanager
 def _indexes_deferred(conn: Connection, tables: Sequence[str]) -> Iterator[None]:
     """Drop the secondary indexes of ``tables`` for the block, then recreate them as they were.
@@ -2041,6 +2254,8 @@ def generate_demo_data(
         FollowUp,
         IntentChange,
         Interaction,
+        Quote,
+        QuoteLine,
         Trim,
         TrimColour,
         TrimOption,
@@ -2063,6 +2278,8 @@ def generate_demo_data(
             FollowUp,
             IntentChange,
             Consent,
+            Quote,
+            QuoteLine,
         )
     }
     started = time.perf_counter()
@@ -2121,16 +2338,23 @@ def generate_demo_data(
         write("catalogue_trim", trims)
         write("catalogue_option", options)
         write("catalogue_colour", colours)
+        quote_maker = _QuoteMaker(gen, seed)
 
         with _indexes_deferred(conn, (*CUSTOMER_TABLES, "search_key")):
             for start in range(0, customers, CHUNK_CUSTOMERS):
                 chunk = gen.customers(start, min(CHUNK_CUSTOMERS, customers - start))
                 for table in CUSTOMER_TABLES:
                     write(table, chunk[table])
+                quote_rows, line_rows = quote_maker.quotes(chunk["customer"])
+                write("quote", quote_rows)
+                write("quote_line", line_rows)
                 del chunk
                 if progress:
                     progress(min(start + CHUNK_CUSTOMERS, customers), total_units)
-            del gen  # its uniqueness sets are large; free them before the index needs memory
+            del (
+                gen,
+                quote_maker,
+            )  # its uniqueness sets are large; free them before the index needs memory
             search_keys = rebuild_search_index(conn)
         conn.exec_driver_sql(
             "INSERT INTO local_state (key, value) VALUES ('demo', '1') "
@@ -2156,4 +2380,6 @@ def generate_demo_data(
         intent_changes=counts["intent_change"],
         consents=counts["consent"],
         search_keys=search_keys,
+        quotes=counts["quote"],
+        quote_lines=counts["quote_line"],
     )

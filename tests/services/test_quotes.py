@@ -457,3 +457,37 @@ def test_the_masked_phone_reaches_the_document_never_the_full_one(db, sales, cat
     text = pdf_text(printed.pdf)
     assert MASKED_PHONE in text
     assert PHONE not in text.replace(" ", "") and PHONE[-8:] not in text.replace(" ", "")
+
+
+# --- demo data ---------------------------------------------------------------------------------
+
+
+def test_demo_data_has_quotes_in_every_status_with_consistent_totals(tmp_path):
+    from showroom.db.engine import open_database
+    from showroom.demo import generate_demo_data
+
+    demo = open_database(tmp_path / "demo.db")
+    try:
+        summary = generate_demo_data(demo, 1500, seed=3)
+        assert 0.02 * 1500 <= summary.quotes <= 0.08 * 1500
+        assert summary.quote_lines >= 3 * summary.quotes
+        with demo.session_scope(write=False) as session:
+            manager = dealer.actor_for(session, "manager01")
+            ids = session.scalars(select(Quote.id)).all()
+            shown = [quotes.get_quote(session, manager, i) for i in ids]
+            assert summary.quotes == len(shown)
+        assert {q.status for q in shown} == set(quotes.STATUSES)
+        for q in shown:
+            assert q.total == q.vehicle_subtotal - q.discount + q.fees_total, q.number
+            assert q.dealer_cost is not None and q.margin is not None
+            if q.status == "approved":
+                assert q.approved_by_id and not q.needs_approval
+            if q.status == "pending_approval":
+                assert q.discount > q.discount_limit and q.needs_approval
+            if q.status == "issued":
+                assert q.issued_at is not None and q.printable
+        code = quotes.device_code(demo.device_id)
+        assert all(q.number.split("-")[1] == code for q in shown)
+        assert len({q.number for q in shown}) == len(shown)
+    finally:
+        demo.dispose()
