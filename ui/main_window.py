@@ -151,6 +151,8 @@ class MainWindow(QMainWindow):
         self.lock_action.triggered.connect(self.lock)
         self.switch_action = self.account_menu.addAction(tr("Switch user…"))
         self.switch_action.triggered.connect(self.switch_user)
+        self.password_action = self.account_menu.addAction(tr("Change password…"))
+        self.password_action.triggered.connect(self.change_password)
 
     def lock(self) -> None:
         """Cover the window until the same user's password, or another user's sign-in."""
@@ -176,6 +178,18 @@ class MainWindow(QMainWindow):
             self.ctx.runner, self.ctx.language, self, store_name=self.ctx.dealer_name
         )
         dialog.signed_in.connect(self.set_actor)
+        dialog.open()
+        return dialog
+
+    def change_password(self):
+        """The signed-in person changes their own password (Account → Change password…)."""
+        from ui.login.password import ChangePasswordDialog
+
+        dialog = ChangePasswordDialog(self.ctx, self)
+        dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        dialog.accepted.connect(
+            lambda: self.statusBar().showMessage(tr("Your password was changed."), 5000)
+        )
         dialog.open()
         return dialog
 

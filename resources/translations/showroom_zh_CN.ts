@@ -807,6 +807,14 @@
         <translation>锁定</translation>
     </message>
     <message>
+        <source>Change password…</source>
+        <translation>修改密码…</translation>
+    </message>
+    <message>
+        <source>Your password was changed.</source>
+        <translation>密码已修改。</translation>
+    </message>
+    <message>
         <source>Store: %1</source>
         <translation>门店：%1</translation>
     </message>
@@ -1843,6 +1851,42 @@
     <message>
         <source>PDF files (*.pdf)</source>
         <translation>PDF 文件 (*.pdf)</translation>
+    </message>
+    <message>
+        <source>Change password</source>
+        <translation>修改密码</translation>
+    </message>
+    <message>
+        <source>Signed in as %1.</source>
+        <translation>当前登录：%1。</translation>
+    </message>
+    <message>
+        <source>At least %1 characters</source>
+        <translation>至少%1个字符</translation>
+    </message>
+    <message>
+        <source>Current password</source>
+        <translation>当前密码</translation>
+    </message>
+    <message>
+        <source>New password</source>
+        <translation>新密码</translation>
+    </message>
+    <message>
+        <source>Repeat the new password</source>
+        <translation>再次输入新密码</translation>
+    </message>
+    <message>
+        <source>Enter your current password.</source>
+        <translation>请输入当前密码。</translation>
+    </message>
+    <message>
+        <source>The two new passwords are not the same.</source>
+        <translation>两次输入的新密码不一致。</translation>
+    </message>
+    <message>
+        <source>That is not your current password.</source>
+        <translation>当前密码不正确。</translation>
     </message>
 </context>
 <context>

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QMessageBox
+from PySide6.QtWidgets import QLabel, QMessageBox
 
 from showroom.services import auth, customers
 from showroom.services.customers import CustomerDraft
@@ -326,3 +326,88 @@ def test_locking_hides_open_dialogs_until_the_same_user_returns(qtbot, window):
         click(qtbot, switch.sign_in)
     assert not dialog.isVisible()  # the previous person's dialog is closed, not shown again
     assert dialog.result() == QDialog.DialogCode.Rejected
+
+
+# --- Account → Change password… ----------------------------------------------------------------
+
+
+def can_sign_in(db, username, password) -> bool:
+    from showroom.services.auth import AuthenticationError
+
+    try:
+        with db.session_scope() as session:
+            auth.login(session, username, password)
+    except AuthenticationError:
+        return False
+    return True
+
+
+def password_dialog(qtbot, window):
+    from ui.login.password import ChangePasswordDialog
+
+    window.password_action.trigger()  # Account → Change password…
+    dialog = window.findChild(ChangePasswordDialog)
+    qtbot.waitUntil(dialog.isVisible)
+    return dialog
+
+
+def error_under(dialog, name):
+    return dialog.errors.field(name).error
+
+
+def test_change_password_refusals_are_shown_under_their_fields(qtbot, window, db):
+    dialog = password_dialog(qtbot, window)
+    assert "李娜" in dialog.findChild(QLabel, "who").text()
+    type_text(qtbot, dialog.current, "not-my-password")
+    type_text(qtbot, dialog.new, "a-new-secret-1")
+    type_text(qtbot, dialog.repeat, "a-new-secret-1")
+    qtbot.keyClick(dialog.repeat, Qt.Key.Key_Return)  # Enter saves
+    qtbot.waitUntil(error_under(dialog, "current").isVisible)
+    assert error_under(dialog, "current").text() == "当前密码不正确。"
+    assert not error_under(dialog, "new").isVisible()
+
+    type_text(qtbot, dialog.current, SALES_PW)
+    dialog.new.clear()
+    dialog.repeat.clear()
+    type_text(qtbot, dialog.new, "short")
+    type_text(qtbot, dialog.repeat, "short")
+    qtbot.keyClick(dialog.repeat, Qt.Key.Key_Return)
+    qtbot.waitUntil(error_under(dialog, "new").isVisible)
+    assert "8" in error_under(dialog, "new").text()  # says how long it must be
+    assert not error_under(dialog, "current").isVisible()
+
+    dialog.new.clear()
+    dialog.repeat.clear()
+    type_text(qtbot, dialog.new, "a-new-secret-1")
+    type_text(qtbot, dialog.repeat, "a-new-secret-2")
+    qtbot.keyClick(dialog.repeat, Qt.Key.Key_Return)
+    assert error_under(dialog, "repeat").isVisible()  # checked before anything is sent
+    assert dialog.isVisible()
+    assert can_sign_in(db, "lina", SALES_PW)  # nothing changed
+
+
+def test_change_password_with_enter_then_only_the_new_one_signs_in(qtbot, window, db):
+    dialog = password_dialog(qtbot, window)
+    type_text(qtbot, dialog.current, SALES_PW)
+    type_text(qtbot, dialog.new, "a-new-secret-1")
+    type_text(qtbot, dialog.repeat, "a-new-secret-1")
+    with qtbot.waitSignal(dialog.accepted):
+        qtbot.keyClick(dialog.repeat, Qt.Key.Key_Return)
+    assert "密码已修改" in window.statusBar().currentMessage()
+    assert can_sign_in(db, "lina", "a-new-secret-1")
+    assert not can_sign_in(db, "lina", SALES_PW)
+    # The idle lock now wants the new password too.
+    window.lock()
+    type_text(qtbot, window.lock_screen.password, "a-new-secret-1")
+    click(qtbot, window.lock_screen.unlock)
+    qtbot.waitUntil(lambda: not window.lock_screen.isVisible())
+
+
+def test_change_password_esc_cancels_and_changes_nothing(qtbot, window, db):
+    dialog = password_dialog(qtbot, window)
+    type_text(qtbot, dialog.current, SALES_PW)
+    type_text(qtbot, dialog.new, "a-new-secret-1")
+    with qtbot.waitSignal(dialog.rejected):
+        qtbot.keyClick(dialog.new, Qt.Key.Key_Escape)
+    assert can_sign_in(db, "lina", SALES_PW)
+    assert not can_sign_in(db, "lina", "a-new-secret-1")

@@ -550,9 +550,7 @@ class Customer360Page(QWidget):
         shown = self.revealed_values if self.revealed else None
         if shown is not None:
             phones = [
-                formatting.phone(shown.phones[p.id])
-                if p.id in shown.phones
-                else p.number
+                formatting.phone(shown.phones[p.id]) if p.id in shown.phones else p.number
                 for p in c.phones
             ]
             id_number = shown.id_number or c.id_number or ""
