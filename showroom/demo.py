@@ -307,8 +307,8 @@ def _fen(amount: str) -> int:
 
 
 def _dealer_cost_fen(msrp: str) -> int:
-    """The store's invoice price: 92% of the list price, in whole hundreds of yuan."""
-    return int(Decimal(msrp) * Decimal("0.92") / 100) * 100 * 100
+    """The store's invoice price: 91% of the list price, in whole hundreds of yuan."""
+    return int(Decimal(msrp) * Decimal("0.91") / 100) * 100 * 100
 
 
 # --------------------------------------------------------------------------------------------
@@ -2029,6 +2029,8 @@ class _QuoteMaker:
             created = dt.datetime.fromisoformat(row[18])
             created_day = (created - self.gen.t0) // dt.timedelta(days=1)
             self._quote(row[0], row[11], created_day, quotes, lines)
+            if r.rand() < 0.3:  # compared two trims, or came back for a second offer
+                self._quote(row[0], row[11], created_day, quotes, lines)
         return quotes, lines
 
     def _quote(self, customer_id, salesperson, created_day, quotes, lines) -> None:
@@ -2058,14 +2060,16 @@ class _QuoteMaker:
         colour, colour_fen = r.choose(colours)
         picked = r.sample(options, r.between(0, min(2, len(options)) + 1))
         subtotal = msrp + colour_fen + sum(o[2] for o in picked)
+        # Above the limit: 3,500 up to about 6% of the list price (at most 15,000).
+        large = r.between(7, max(8, min(31, msrp * 6 // 100 // 50_000 + 1))) * 50_000
         if status in ("pending_approval", "approved"):
-            discount = r.between(7, 25) * 50_000  # 3,500 to 12,000
+            discount = large
         elif status == "draft" and r.rand() < 0.3:
-            discount = r.between(7, 25) * 50_000  # refused by a manager
+            discount = large  # refused by a manager
         else:
             discount = r.between(0, 7) * 50_000  # up to 3,000: no approval needed
             if status == "issued" and r.rand() < 0.3:
-                discount = r.between(7, 25) * 50_000
+                discount = large
         over = discount > _QUOTE_LIMIT_FEN
 
         from showroom.services.quotes import purchase_tax

@@ -112,7 +112,7 @@ class QuoteEditor(QDialog):
         self.setObjectName("quoteEditor")
         self.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
         self.setWindowTitle(tr("Edit quote") if quote_id else tr("New quote"))
-        self.setMinimumWidth(760)
+        self.setMinimumWidth(900)
         self._build()
         self._load()
 
@@ -161,7 +161,7 @@ class QuoteEditor(QDialog):
         self.lines.setFixedHeight(150)
         header = self.lines.horizontalHeader()
         header.setSectionResizeMode(1, QHeaderView.ResizeMode.Stretch)
-        for column, width in ((0, 110), (2, 56), (3, 100)):
+        for column, width in ((0, 100), (2, 60), (3, 100)):
             header.setSectionResizeMode(column, QHeaderView.ResizeMode.Fixed)
             header.resizeSection(column, width)
         lines_box = QWidget()
@@ -388,6 +388,7 @@ class QuoteEditor(QDialog):
         text = QLineEdit(description)
         text.setPlaceholderText(tr("e.g. floor mats"))
         text.setFrame(False)
+        text.setCursorPosition(0)  # a long name shows its beginning
         self.lines.setCellWidget(row, 1, text)
         count = QSpinBox()
         count.setRange(1, quotes.MAX_QUANTITY)

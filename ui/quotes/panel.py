@@ -191,6 +191,8 @@ class QuotesPanel(QWidget):
             for column, text in enumerate(cells):
                 item = QTableWidgetItem(text)
                 item.setData(Qt.ItemDataRole.UserRole, q.id)
+                if column == 1:
+                    item.setToolTip(f"{q.vehicle_name} ({q.model_year}){colour}")
                 if column in (2, 5):
                     item.setTextAlignment(RIGHT)
                 if column == 3:
