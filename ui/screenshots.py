@@ -92,6 +92,7 @@ def main(argv: list[str] | None = None) -> int:
         window.show_page("follow_ups")
         shoot("follow_ups", window)
         window.close()
+        _shoot_quotes(database, ctx, shoot, args.out)
         if empty:  # only a generated database gets the sample sync state
             _shoot_sync(database, ctx, shoot)
 
@@ -216,6 +217,66 @@ def _stage_sync_review(database) -> None:
         op = session.scalar(select(SyncOutbox).order_by(SyncOutbox.seq.desc()).limit(1))
         op.acknowledged, op.result = True, "rejected"
         op.reason = "customer was merged into another record on the server"
+
+
+def _shoot_quotes(database, ctx, shoot, out: Path) -> None:
+    """The Quotes tab as a manager (a discount waiting for approval), the editor, and the
+    printed quote's first page (rendered with poppler's pdftoppm, when it is installed)."""
+    import dataclasses
+    import shutil
+    import subprocess
+
+    from sqlalchemy import func, select
+
+    from showroom.models import Quote
+    from showroom.services import dealer, quotes
+    from ui.main_window import MainWindow
+    from ui.quotes.editor import QuoteEditor
+
+    with database.session_scope() as session:
+        manager = dealer.actor_for(session, "manager01")
+        pending = select(Quote.customer_id).where(Quote.status == "pending_approval")
+        customer_id = session.scalar(
+            select(Quote.customer_id)
+            .where(Quote.customer_id.in_(pending), Quote.deleted.is_(False))
+            .group_by(Quote.customer_id)
+            .order_by(func.count().desc(), Quote.customer_id)
+            .limit(1)
+        )
+        shown = quotes.list_quotes(session, manager, customer_id)
+    window = MainWindow(dataclasses.replace(ctx, actor=manager))
+    window.resize(1280, 800)
+    window.show()
+    window.open_customer(customer_id)
+    page = window._detail
+    page.tabs.setCurrentWidget(page.quotes_panel)
+    for row, q in enumerate(page.quotes_panel.quotes):
+        if q.status == "pending_approval":
+            page.quotes_panel.table.selectRow(row)
+            break
+    shoot("quotes", window)
+    selected = page.quotes_panel.selected()
+    editor = QuoteEditor(window.ctx, customer_id, selected.id if selected else None, window)
+    editor.show()
+    shoot("quote_editor", editor)
+    editor.close()
+    window.close()
+
+    tool = shutil.which("pdftoppm")
+    if tool is None:
+        print("quote_pdf: skipped (pdftoppm is not installed)")
+        return
+    # The preview (marked as such): printing for real would issue the quote and audit it.
+    with database.session_scope(write=False) as session:
+        pdf = quotes.render_preview(session, manager, shown[0].id).pdf
+    source = out / "quote_pdf.pdf"
+    source.write_bytes(pdf)
+    subprocess.run(
+        [tool, "-png", "-r", "80", "-singlefile", str(source), str(out / "quote_pdf")],
+        check=True,
+    )
+    source.unlink()
+    print(out / "quote_pdf.png")
 
 
 def _open_busiest_customer(database, window) -> None:
