@@ -1,10 +1,15 @@
-"""Unlocking the encrypted local database at start, on the GUI thread, before any worker runs.
+"""Unlocking the encrypted local database at start, before anyone signs in.
 
 The real database is always encrypted: a new one is made encrypted, a plain one left by an
 older version is switched in place. Its key comes from the OS keyring (silently), from
 ``SHOWROOM_DB_KEY`` / ``SHOWROOM_DB_KEY_FILE`` (kiosks, tests), or from the wrapped-key file
 beside the database, unwrapped with the admin secret asked for here. The demo database holds
 only made-up people and stays plain, so a demo runs on any machine without a secret.
+
+Switching a plain database (about 10 s at 20,000 customers) runs on a worker of a task
+runner of its own, with a progress dialog: the GUI thread keeps painting and answering. The
+dialog has no Cancel: the switch is safe to cut off (``crypto.encrypt_in_place``), but a
+half-done start leaves nothing to open, so it is seen through once begun.
 """
 
 from __future__ import annotations
@@ -13,7 +18,6 @@ import logging
 from pathlib import Path
 
 from PySide6.QtCore import QLocale, Qt
-from PySide6.QtGui import QGuiApplication
 from PySide6.QtWidgets import (
     QDialog,
     QDialogButtonBox,
@@ -21,6 +25,7 @@ from PySide6.QtWidgets import (
     QLabel,
     QLayout,
     QLineEdit,
+    QProgressDialog,
     QVBoxLayout,
     QWidget,
 )
@@ -139,7 +144,8 @@ def open_database_for_app(
 ) -> Database | None:
     """Open the app's database, asking in dialogs for what it needs; None when the user gave up.
 
-    Call it on the GUI thread before the task runner starts. Errors go to the caller's one error
+    Call it on the GUI thread before the app's task runner starts (a plain database is
+    switched on a worker of its own meanwhile). Errors go to the caller's one error
     path (``ui.errors.show_error``): ``KeyUnavailableError`` (encrypted, no key anywhere: its
     message says the way back), ``WrongKeyError`` (the key from the environment or keyring does
     not open it, nor is there a wrapped key to try), ``EncryptionError`` (a plain database could
@@ -156,17 +162,92 @@ def open_database_for_app(
     if key is None:
         return None
     if state == "plain":
-        _encrypt_existing(path, key)
+        encrypt_existing(path, key, parent)
     return open_database(path, key)
 
 
-def _encrypt_existing(path: Path, key: bytes) -> None:
-    QGuiApplication.setOverrideCursor(Qt.CursorShape.WaitCursor)
-    try:
-        report = crypto.encrypt_in_place(path, key)
-    finally:
-        QGuiApplication.restoreOverrideCursor()
-    log.info("encrypted the database %s (%d rows)", path, report.rows)
+def _step_text(step: str) -> str:
+    if step == "checkpoint":
+        return tr("Reading the customer database…")
+    if step == "export":
+        return tr("Writing the encrypted copy…")
+    if step == "verify":
+        return tr("Checking the encrypted copy against the original…")
+    return tr("Switching to the encrypted copy…")
+
+
+class EncryptionProgress(QProgressDialog):
+    """The progress of switching a plain database to an encrypted one. It cannot be closed
+    while the switch runs (no Cancel, and Esc or the close button do nothing)."""
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setWindowTitle(tr("Encrypting the customer database"))
+        self.setObjectName("EncryptionProgress")
+        self.setLabelText(self._text("checkpoint"))
+        self.setCancelButton(None)
+        self.setRange(0, 0)  # busy until the first report says how much there is
+        self.setMinimumDuration(0)
+        self.setMinimumWidth(420)
+        self.setAutoClose(False)
+        self.setAutoReset(False)
+        self.setWindowModality(Qt.WindowModality.ApplicationModal)
+        self.running = True
+
+    def show_progress(self, done: int, total: int, step: str) -> None:
+        self.setMaximum(total)
+        self.setValue(done)
+        self.setLabelText(self._text(step))
+
+    @staticmethod
+    def _text(step: str) -> str:
+        intro = tr("The customer database is being encrypted, once. Do not turn off the computer.")
+        return f"{intro}\n\n{_step_text(step)}"
+
+    def finish(self) -> None:
+        self.running = False
+        self.done(0)
+
+    def reject(self) -> None:
+        if not self.running:
+            super().reject()
+
+    def closeEvent(self, event) -> None:
+        if self.running:
+            event.ignore()
+        else:
+            super().closeEvent(event)
+
+
+def encrypt_existing(path: Path, key: bytes, parent: QWidget | None = None) -> None:
+    """Switch the plain database at ``path`` to an encrypted one under ``key``, on a worker,
+    while a progress dialog shows how far it is; returns once it is done. Raises what the
+    switch raised (``EncryptionError``: the database is left plain, as it was)."""
+    from ui.tasks import TaskRunner
+
+    # Its own runner: the app's runner belongs to the database, which cannot be opened yet.
+    runner = TaskRunner(None)
+    dialog = EncryptionProgress(parent)
+    outcome: dict[str, object] = {}
+
+    def ended(kind: str, value: object) -> None:
+        outcome[kind] = value
+        dialog.finish()
+
+    runner.pool(
+        lambda task: crypto.encrypt_in_place(path, key, on_progress=task.report),
+        on_done=lambda report: ended("report", report),
+        on_error=lambda error: ended("error", error),
+        on_progress=dialog.show_progress,
+        name="encrypt-database",
+    )
+    while not outcome:  # the answer arrives through this dialog's event loop
+        dialog.exec()
+    runner.shutdown()
+    dialog.deleteLater()
+    if "error" in outcome:
+        raise outcome["error"]
+    log.info("encrypted the database %s (%d rows)", path, outcome["report"].rows)
 
 
 def _new_key(path: Path, parent: QWidget | None) -> bytes | None:

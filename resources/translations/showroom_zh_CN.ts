@@ -1519,6 +1519,30 @@
         <translation>两次输入不一致。</translation>
     </message>
     <message>
+        <source>Reading the customer database…</source>
+        <translation>正在读取客户数据库…</translation>
+    </message>
+    <message>
+        <source>Writing the encrypted copy…</source>
+        <translation>正在写入加密副本…</translation>
+    </message>
+    <message>
+        <source>Checking the encrypted copy against the original…</source>
+        <translation>正在将加密副本与原数据逐表核对…</translation>
+    </message>
+    <message>
+        <source>Switching to the encrypted copy…</source>
+        <translation>正在切换到加密副本…</translation>
+    </message>
+    <message>
+        <source>Encrypting the customer database</source>
+        <translation>正在加密客户数据库</translation>
+    </message>
+    <message>
+        <source>The customer database is being encrypted, once. Do not turn off the computer.</source>
+        <translation>正在加密客户数据库（只需一次），请勿关闭电脑。</translation>
+    </message>
+    <message>
         <source>That admin secret does not unlock this database.</source>
         <translation>这个管理员密码无法解锁此数据库。</translation>
     </message>

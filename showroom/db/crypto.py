@@ -356,19 +356,25 @@ class EncryptionReport:
     rows: int
 
 
-def fingerprint(conn) -> dict[str, tuple[int, str]]:
-    """Row count and a content hash of every stored table (FTS shadow tables included)."""
-    import hashlib
-
-    tables = [
+def _stored_tables(conn) -> list[str]:
+    return [
         name
         for (name,) in conn.execute(
             "SELECT name FROM sqlite_master WHERE type = 'table'"
             " AND sql NOT LIKE 'CREATE VIRTUAL TABLE%' ORDER BY name"
         )
     ]
+
+
+def fingerprint(conn, on_table: Callable[[str], None] | None = None) -> dict[str, tuple[int, str]]:
+    """Row count and a content hash of every stored table (FTS shadow tables included).
+
+    ``on_table(name)`` is called after each table is read.
+    """
+    import hashlib
+
     result = {}
-    for name in tables:
+    for name in _stored_tables(conn):
         quoted = '"' + name.replace('"', '""') + '"'
         digest = hashlib.sha256()
         count = 0
@@ -379,6 +385,8 @@ def fingerprint(conn) -> dict[str, tuple[int, str]]:
             digest.update(repr(row).encode("utf-8"))
             count += 1
         result[name] = (count, digest.hexdigest())
+        if on_table is not None:
+            on_table(name)
     return result
 
 
@@ -465,22 +473,37 @@ def recover_interrupted_encryption(db_path: str | Path) -> str | None:
     return outcome
 
 
+# The steps of ``encrypt_in_place``, in order.
+ENCRYPTION_STEPS = ("checkpoint", "export", "verify", "fsync", "keep-plain", "swap", "wipe")
+
+
 def encrypt_in_place(
-    db_path: str | Path, key: bytes, *, on_step: Callable[[str], None] | None = None
+    db_path: str | Path,
+    key: bytes,
+    *,
+    on_step: Callable[[str], None] | None = None,
+    on_progress: Callable[[int, int, str], None] | None = None,
 ) -> EncryptionReport:
     """Turn the plain database at ``db_path`` into an SQLCipher database under ``key``.
 
-    Nothing else may have the database open. Steps: checkpoint the WAL into the file; export
-    into ``<db>.encrypting``; check every table's row count and content hash against the plain
-    file; fsync; keep a second name of the plain file; atomically rename the encrypted copy
-    over the database; wipe the plain copy. Cut off anywhere, the database file is the intact
-    plain one or the verified encrypted one, and ``recover_interrupted_encryption`` (run by
-    ``open_database``) tidies what is left. ``on_step(name)`` is called before each step.
+    Nothing else may have the database open. Steps: checkpoint the WAL into the file (and read
+    every table's row count and content hash); export into ``<db>.encrypting``; check every
+    table of the copy against the plain file; fsync; keep a second name of the plain file;
+    atomically rename the encrypted copy over the database; wipe the plain copy. Cut off
+    anywhere, the database file is the intact plain one or the verified encrypted one, and
+    ``recover_interrupted_encryption`` (run by ``open_database``) tidies what is left.
+
+    ``on_step(name)`` is called before each step (``ENCRYPTION_STEPS``). ``on_progress(done,
+    total, step)`` reports the work done, in units of one table read (the plain file's and the
+    copy's) or one other step, with the step it belongs to; ``done == total`` at the end. Most
+    of the time goes into reading the tables, so the units track the time. An exception raised
+    by either callback stops the switch before the swap and leaves the plain database as it was.
     """
     import sqlcipher3.dbapi2 as sqlcipher
 
     path = Path(db_path)
-    step = on_step or (lambda _name: None)
+    progress = _EncryptionProgress(on_step, on_progress)
+    step = progress.step
     recover_interrupted_encryption(path)
     state = file_state(path)
     if state != "plain":
@@ -503,7 +526,8 @@ def encrypt_in_place(
                 "the database is in use by another program; close it first",
                 field="db",
             )
-        plain_print = fingerprint(source)
+        progress.set_tables(len(_stored_tables(source)))
+        plain_print = fingerprint(source, progress.table_read)
         user_version = source.execute("PRAGMA user_version").fetchone()[0]
         step("export")
         source.execute("ATTACH DATABASE ? AS encrypted KEY ?", (str(temp), literal))
@@ -515,53 +539,101 @@ def encrypt_in_place(
         raise EncryptionError(
             "加密失败，原数据库未改动", f"encryption failed, the database is unchanged: {error}"
         ) from error
+    except BaseException:
+        temp.unlink(missing_ok=True)  # stopped by a callback: nothing was exported yet to keep
+        raise
     finally:
         source.close()
 
-    step("verify")
-    copy = sqlcipher.connect(str(temp), isolation_level=None)
     try:
-        copy.execute("PRAGMA cipher_log_level = NONE")
-        copy.execute(f'PRAGMA key = "{literal}"')
-        copy_print = fingerprint(copy)
-    finally:
-        copy.close()
-    if copy_print != plain_print:
-        temp.unlink(missing_ok=True)
-        differ = sorted(n for n in plain_print.keys() | copy_print.keys()
-                        if plain_print.get(n) != copy_print.get(n))  # fmt: skip
-        raise EncryptionError(
-            "加密副本与原数据不一致，原数据库未改动",
-            f"the encrypted copy differs in {', '.join(differ)}; the database is unchanged",
-        )
+        step("verify")
+        copy = sqlcipher.connect(str(temp), isolation_level=None)
+        try:
+            copy.execute("PRAGMA cipher_log_level = NONE")
+            copy.execute(f'PRAGMA key = "{literal}"')
+            copy_print = fingerprint(copy, progress.table_read)
+        finally:
+            copy.close()
+        if copy_print != plain_print:
+            temp.unlink(missing_ok=True)
+            differ = sorted(n for n in plain_print.keys() | copy_print.keys()
+                            if plain_print.get(n) != copy_print.get(n))  # fmt: skip
+            raise EncryptionError(
+                "加密副本与原数据不一致，原数据库未改动",
+                f"the encrypted copy differs in {', '.join(differ)}; the database is unchanged",
+            )
 
-    step("fsync")
-    _fsync_file(temp)
-    _fsync_dir(path.parent)
+        step("fsync")
+        _fsync_file(temp)
+        _fsync_dir(path.parent)
 
-    step("keep-plain")
-    backup.unlink(missing_ok=True)
-    try:
-        os.link(path, backup)
-    except OSError:
-        import shutil
+        step("keep-plain")
+        backup.unlink(missing_ok=True)
+        try:
+            os.link(path, backup)
+        except OSError:
+            import shutil
 
-        shutil.copy2(path, backup)  # file systems without hard links
-    # The checkpoint emptied these; they must not be read as the encrypted file's journal.
-    for leftover in (_sibling(path, "-wal"), _sibling(path, "-shm")):
-        secure_remove(leftover)
+            shutil.copy2(path, backup)  # file systems without hard links
+        # The checkpoint emptied these; they must not be read as the encrypted file's journal.
+        for leftover in (_sibling(path, "-wal"), _sibling(path, "-shm")):
+            secure_remove(leftover)
 
-    step("swap")
-    os.replace(temp, path)
-    _fsync_dir(path.parent)
+        step("swap")
+        os.replace(temp, path)
+        _fsync_dir(path.parent)
+    except BaseException:
+        # Stopped by a callback (or failed) before the swap completed: the database file is
+        # the plain one or, swapped, the verified copy; this removes whatever is left beside.
+        recover_interrupted_encryption(path)
+        raise
 
     step("wipe")
     recover_interrupted_encryption(path)
+    progress.finished()
     return EncryptionReport(
         path=str(path),
         tables=len(plain_print),
         rows=sum(count for count, _digest in plain_print.values()),
     )
+
+
+class _EncryptionProgress:
+    """Turns the steps and table reads of ``encrypt_in_place`` into (done, total, step)."""
+
+    # Units besides the table reads: export, and the short steps from fsync to wipe together.
+    _OTHER_UNITS = 2
+
+    def __init__(self, on_step, on_progress) -> None:
+        self._on_step = on_step
+        self._on_progress = on_progress
+        self.current = ENCRYPTION_STEPS[0]
+        self.done = 0
+        self.total = self._OTHER_UNITS
+
+    def _report(self) -> None:
+        if self._on_progress is not None:
+            self._on_progress(min(self.done, self.total), self.total, self.current)
+
+    def step(self, name: str) -> None:
+        if name == "verify":
+            self.done += 1  # the export has finished
+        self.current = name
+        if self._on_step is not None:
+            self._on_step(name)
+        self._report()
+
+    def set_tables(self, count: int) -> None:
+        self.total = 2 * count + self._OTHER_UNITS  # read in the plain file, then in the copy
+        self._report()
+
+    def table_read(self, _name: str) -> None:
+        self.done += 1
+        self._report()
+
+    def finished(self) -> None:
+        self.done = self.total
+        self._report()
 
 
 def plain_sqlite_fingerprint(db_path: str | Path) -> dict[str, tuple[int, str]]:

@@ -143,6 +143,35 @@ def test_switching_a_plain_database_to_encrypted_loses_no_rows(data_dir):
     assert after == before
 
 
+def test_the_switch_reports_its_progress_and_a_stop_from_it_leaves_the_plain_file(data_dir):
+    path = data_dir / "showroom.db"
+    demo_database(path, None, customers=15).dispose()
+    before = crypto.plain_sqlite_fingerprint(path)
+    tables = len(before)
+
+    class Stop(Exception):
+        pass
+
+    def stop_while_checking(done, total, step):
+        if step == "verify":
+            raise Stop
+
+    with pytest.raises(Stop):
+        crypto.encrypt_in_place(path, crypto.new_key(), on_progress=stop_while_checking)
+    assert crypto.file_state(path) == "plain"
+    assert crypto.plain_sqlite_fingerprint(path) == before
+    assert sorted(p.name for p in data_dir.iterdir()) == ["showroom.db"]  # no copy left
+
+    reports: list[tuple[int, int, str]] = []
+    crypto.encrypt_in_place(path, crypto.new_key(), on_progress=lambda *r: reports.append(r))
+    done = [d for d, _, _ in reports]
+    assert done == sorted(done) and reports[-1][:2] == (2 * tables + 2, 2 * tables + 2)
+    assert {t for _, t, _ in reports[1:]} == {2 * tables + 2}  # the total is known at once
+    steps = [s for _, _, s in reports]
+    assert [s for i, s in enumerate(steps) if s not in steps[:i]] == list(crypto.ENCRYPTION_STEPS)
+    assert steps.count("checkpoint") > tables and steps.count("verify") > tables  # per table
+
+
 _INTERRUPT = """
 import os, sys
 from showroom.db import crypto

@@ -172,3 +172,83 @@ def test_the_demo_database_stays_plain_and_asks_nothing(tmp_path):
     assert db is not None and not db.encrypted
     db.dispose()
     assert crypto.file_state(path) == "plain"
+
+
+def test_switching_a_plain_database_keeps_the_gui_thread_free_and_loses_no_rows(
+    tmp_path, monkeypatch
+):
+    import itertools
+    import threading
+    import time
+
+    from ui.unlock import EncryptionProgress
+
+    path = tmp_path / "showroom.db"
+    db = open_database(path)
+    generate_demo_data(db, 30, seed=3)
+    db.dispose()
+    before = crypto.plain_sqlite_fingerprint(path)
+    key = crypto.new_key()
+    monkeypatch.setenv(crypto.ENV_KEY, key.hex())  # the key is given: no dialog asks for it
+
+    # Each table read is slowed a little, so the switch lasts long enough to watch.
+    real_fingerprint, readers = crypto.fingerprint, set()
+
+    def slow_fingerprint(conn, on_table=None):
+        readers.add(threading.get_ident())
+
+        def table_read(name):
+            time.sleep(0.02)
+            if on_table is not None:
+                on_table(name)
+
+        return real_fingerprint(conn, table_read)
+
+    monkeypatch.setattr(crypto, "fingerprint", slow_fingerprint)
+    ticks: list[float] = []
+    heartbeat = QTimer()
+    heartbeat.setInterval(10)
+    heartbeat.timeout.connect(lambda: ticks.append(time.monotonic()))
+    seen: list[tuple[int, int, str]] = []
+    shots = []
+
+    def watch() -> None:
+        dialog = QApplication.activeModalWidget()
+        if isinstance(dialog, EncryptionProgress):
+            seen.append((dialog.value(), dialog.maximum(), dialog.labelText()))
+            if len(seen) == 10:
+                shots.append(dialog.grab())
+
+    watcher = QTimer()
+    watcher.setInterval(25)
+    watcher.timeout.connect(watch)
+    heartbeat.start()
+    watcher.start()
+    started = time.monotonic()
+    db = open_database_for_app(path)
+    finished = time.monotonic()
+    heartbeat.stop()
+    watcher.stop()
+
+    assert threading.get_ident() not in readers  # the tables were read on a worker
+    assert finished - started > 0.8  # 2 reads of every table at 20 ms each, at least
+    # The GUI thread's event loop kept turning throughout: a timer every 10 ms kept firing.
+    during = [t for t in ticks if started <= t <= finished]
+    assert len(during) >= 20
+    beats = [started, *during, finished]
+    assert max(b - a for a, b in itertools.pairwise(beats)) < 0.5
+    tables = len(before)
+    assert seen and {total for _, total, _ in seen} >= {2 * tables + 2}
+    values = [done for done, _, _ in seen]
+    assert values == sorted(values) and values[-1] > values[0]  # it moved forward
+    assert "正在" in seen[-1][2] or "核对" in seen[-1][2]  # says what it is doing, in Chinese
+    shots[0].save(str(tmp_path / "encrypting.png"))
+
+    assert db is not None and db.encrypted and crypto.file_state(path) == "encrypted"
+    try:
+        with db.engine.connect() as conn:
+            after = real_fingerprint(conn.connection.dbapi_connection)
+        assert count_customers(db) == 30
+    finally:
+        db.dispose()
+    assert after == before  # every row of every table, unchanged
