@@ -17,6 +17,7 @@ batch ids and each pulled page with its cursor are committed as the cycle goes.
 
 from __future__ import annotations
 
+import collections
 import datetime as dt
 import gzip
 import json
@@ -248,6 +249,10 @@ def encode_body(body: Any) -> _Body:
     """JSON, gzipped: done ahead, off the thread that waits for answers, for large uploads."""
     raw = json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode()
     return _Body(gzip.compress(raw, compresslevel=5))
+
+
+# Bulk upload batches sent before the answer to the first of them is written.
+BULK_IN_FLIGHT = 2
 
 
 def encode_text(text: str) -> _Body:
@@ -746,21 +751,42 @@ class _Cycle:
 
         path = "/sync/bulk" if bulk else "/sync/push"
         record = local.record_bulk_results if bulk else local.record_initial_results
+        # Bulk batches are answered independently: while one answer is written here, the
+        # next batch is on its way and being stored by the server.
+        depth = BULK_IN_FLIGHT if bulk else 1
+
+        def send(body: _Body) -> dict:
+            return self.http.call("POST", path, body=body, handled=(409, 410))
+
         after = local.get_state(self.db, local.INITIAL_POSITION_KEY)[local.INITIAL_POSITION_KEY]
-        with ThreadPoolExecutor(1, thread_name_prefix="sync-upload") as reader:
-            batch, body = read(None)
-            while batch is not None and not self.stop():
-                ahead = reader.submit(read, batch.after)
-                try:
-                    answer = self.http.call("POST", path, body=body, handled=(409, 410))
-                    outcome = record(self.db, batch, answer)
-                except BaseException:
+        in_flight: collections.deque = collections.deque()
+        with (
+            ThreadPoolExecutor(1, thread_name_prefix="sync-upload-read") as reader,
+            ThreadPoolExecutor(depth, thread_name_prefix="sync-upload-send") as sender,
+        ):
+            ahead = reader.submit(read, None)
+            try:
+                while True:
+                    while ahead is not None and len(in_flight) < depth and not self.stop():
+                        batch, body = ahead.result()
+                        if batch is None:
+                            ahead = None
+                            break
+                        in_flight.append((batch, sender.submit(send, body)))
+                        ahead = reader.submit(read, batch.after)
+                    if not in_flight:
+                        break
+                    batch, answered = in_flight.popleft()
+                    outcome = record(self.db, batch, answered.result())
+                    self.note(outcome, len(batch.ids) if bulk else len(batch.ops))
+                    after = batch.after
+            except BaseException:
+                for _, answered in in_flight:
+                    answered.cancel()
+                if ahead is not None:
                     ahead.cancel()
-                    raise
-                self.note(outcome, len(batch.ids) if bulk else len(batch.ops))
-                after = batch.after
-                batch, body = ahead.result()
-        if batch is None:
+                raise
+        if ahead is None:
             local.finish_initial_upload(self.db, after)
 
     def body(self, batch_id: str, ops: list[dict], cursor: int) -> dict:

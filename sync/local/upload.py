@@ -377,13 +377,18 @@ def next_bulk_batch(
 def _bulk_results(
     batch: BulkBatch, answer: Mapping[str, Any], device_id: str
 ) -> list[dict[str, Any]] | None:
-    """One result per row from a bulk answer in either form; None when it is malformed."""
-    op_ids = [upload_op_id(device_id, batch.table, row_id) for row_id in batch.ids]
+    """One result per row from a bulk answer in either form; None when it is malformed.
+
+    The rows' op ids (:func:`upload_op_id`) are worked out only where they are needed: for the
+    answer in per-op form, and for rejected rows, whose op is kept in the outbox.
+    """
     if not isinstance(answer, Mapping):
         return None
+    count = len(batch.ids)
     results = answer.get("results")
     if results is not None:
-        if not isinstance(results, list) or len(results) != len(op_ids):
+        op_ids = [upload_op_id(device_id, batch.table, row_id) for row_id in batch.ids]
+        if not isinstance(results, list) or len(results) != count:
             return None
         by_op = results_by_op(answer, [{"op_id": op_id} for op_id in op_ids])
         return [by_op[op_id] for op_id in op_ids]
@@ -393,19 +398,23 @@ def _bulk_results(
     reasons: dict[int, str] = {}
     for item in rejected:
         index = item.get("index") if isinstance(item, Mapping) else None
-        if type(index) is not int or not 0 <= index < len(op_ids):
+        if type(index) is not int or not 0 <= index < count:
             return None
         reasons[index] = str(item.get("reason") or "")
-    if len(reasons) < len(op_ids) and (type(first) is not int or first < 1):
+    if len(reasons) < count and (type(first) is not int or first < 1):
         return None
+    applied = protocol.RESULT_APPLIED
+    if not reasons:
+        return [{"op_id": None, "status": applied, "version": first + i} for i in range(count)]
     out = []
     version = first
-    for index, op_id in enumerate(op_ids):
+    for index, row_id in enumerate(batch.ids):
         if index in reasons:
-            out.append({"op_id": op_id, "status": protocol.RESULT_REJECTED, "version": None,
+            out.append({"op_id": upload_op_id(device_id, batch.table, row_id),
+                        "status": protocol.RESULT_REJECTED, "version": None,
                         "reason": reasons[index]})  # fmt: skip
         else:
-            out.append({"op_id": op_id, "status": protocol.RESULT_APPLIED, "version": version})
+            out.append({"op_id": None, "status": applied, "version": version})
             version += 1
     return out
 

@@ -102,7 +102,7 @@ def test_initial_upload_sends_every_demo_row_once_without_the_dealer_or_an_outbo
     expected = summary.users + summary.trims + summary.trim_options + summary.trim_colours
     expected += summary.customers + summary.customer_phones + summary.customer_vehicles
     expected += summary.interactions + summary.follow_ups + summary.intent_changes
-    expected += summary.consents
+    expected += summary.consents + summary.quotes + summary.quote_lines
     assert local.initial_upload_remaining(db) == expected
     batches = upload_all(db, limit=100)
     ops = [op for batch in batches for op in batch.ops]
