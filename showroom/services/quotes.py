@@ -606,9 +606,7 @@ def _write_lines(session: Session, quote: Quote, lines: list[dict]) -> None:
         row.deleted = True
 
 
-def _decide_status(
-    session: Session, actor: Actor, quote: Quote, customer_id: str, *, repriced: bool
-) -> None:
+def _decide_status(session: Session, actor: Actor, quote: Quote, *, repriced: bool) -> None:
     """Draft, pending approval, or approved (a manager's own quote) after a save."""
     limit = discount_threshold(session)
     if quote.discount <= limit:
@@ -681,7 +679,7 @@ def create_quote(session: Session, actor: Actor, customer_id: str, draft: QuoteD
     session.add(quote)
     session.flush()
     _write_lines(session, quote, priced.lines)
-    _decide_status(session, actor, quote, customer.id, repriced=True)
+    _decide_status(session, actor, quote, repriced=True)
     session.flush()
     return get_quote(session, actor, quote.id)
 
@@ -714,7 +712,7 @@ def update_quote(session: Session, actor: Actor, quote_id: str, draft: QuoteDraf
     quote.notes = priced.notes
     after = _price_signature(quote, priced.lines)
     _write_lines(session, quote, priced.lines)
-    _decide_status(session, actor, quote, customer.id, repriced=before != after)
+    _decide_status(session, actor, quote, repriced=before != after)
     session.flush()
     return get_quote(session, actor, quote.id)
 

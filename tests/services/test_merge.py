@@ -137,7 +137,7 @@ def test_every_synced_customer_table_is_covered():
     tables = {m.__tablename__ for m in merge.customer_owned_models()}
     assert tables == {
         "consent", "customer_phone", "customer_vehicle", "follow_up", "intent_change",
-        "interaction", "test_drive",
+        "interaction", "quote", "test_drive",
     }  # fmt: skip
 
 

@@ -491,3 +491,17 @@ def test_demo_data_has_quotes_in_every_status_with_consistent_totals(tmp_path):
         assert len({q.number for q in shown}) == len(shown)
     finally:
         demo.dispose()
+
+
+def test_a_merge_moves_the_quotes_with_their_lines(db, sales, cat, customer):
+    from showroom.services import merge
+
+    duplicate = add_customer(db, sales, name="陈晓明", phone="13900003333")
+    q = create(db, sales, duplicate, draft(cat))
+    with db.session_scope() as session:
+        result = merge.merge_customers(session, sales, customer, duplicate)
+    assert result.moved["quote"] == 1
+    with db.session_scope(write=False) as session:
+        (moved,) = quotes.list_quotes(session, sales, customer)
+    assert moved.id == q.id and moved.customer_id == customer
+    assert moved.lines == q.lines and moved.total == q.total
