@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import re
 import uuid
 from typing import Any
 
@@ -110,6 +111,9 @@ def bulk(
     envelope = _Envelope(body, max_rows)
     now = utcnow()
     checked = _check_rows(envelope, who)
+    # The stored form of each row is made before the dealer's lock is taken: under it only
+    # versions are handed out and the rows copied in.
+    prepared = _prepare(checked, who) if envelope.table not in OP_PATH_TABLES else None
     changed_epoch: DealerState | None = None
     with write_transaction(engine) as conn:
         state = load_dealer(conn, who.dealer_id, lock=True)
@@ -117,7 +121,7 @@ def bulk(
         if changed_epoch is None:
             answer = _stored_answer(conn, who.dealer_id, _answer_key(envelope.batch_id))
             if answer is None:
-                answer = _apply(conn, who, state, envelope, checked, now)
+                answer = _apply(conn, who, state, envelope, checked, prepared, now)
     if changed_epoch is not None:
         raise_epoch_changed(changed_epoch)
     return answer
@@ -215,13 +219,14 @@ def _apply(
     state: DealerState,
     envelope: _Envelope,
     checked: _Checked,
+    prepared: _Prepared | None,
     now: dt.datetime,
 ) -> str:
     head = {"batch_id": envelope.batch_id, "table": envelope.table}
     first, last_seq = None, state.last_seq
     storable = any(values is not None for values in checked.values)
-    if storable and envelope.table not in OP_PATH_TABLES:
-        first, last_seq = _insert_new(conn, who, state, checked, now)
+    if storable and prepared is not None:
+        first, last_seq = _insert_new(conn, who, state, prepared, now)
     if first is not None or not storable:
         rejected = [
             {"index": index, "reason": reason} for index, reason in sorted(checked.reasons.items())
@@ -254,52 +259,64 @@ def _answer_key(batch_id: str) -> str:
     return str(uuid.uuid5(_ANSWER_KEYS, batch_id))
 
 
+class _Prepared:
+    """The good rows of a batch in stored form, waiting for their versions."""
+
+    def __init__(self, table: str) -> None:
+        self.table = table
+        self.ids: list[str] = []
+        self.deleted: list[bool] = []
+        self.data: list[bytes] = []  # canonical JSON, UTF-8
+        self.clean: list[bool] = []
+
+
+def _prepare(checked: _Checked, who: DeviceContext) -> _Prepared | None:
+    if checked.spec is None:
+        return None
+    prepared = _Prepared(checked.spec.name)
+    names = checked.names
+    deleted_at = names.index("deleted")
+    # Keys in sorted order already: orjson writes them as given, which is canonical_json's form.
+    dumps = orjson.dumps
+    for row_id, values, exact in zip(checked.ids, checked.values, checked.exact, strict=True):
+        if values is None:
+            continue
+        prepared.ids.append(row_id)
+        prepared.deleted.append(values[deleted_at] is True)
+        prepared.data.append(dumps(dict(zip(names, values, strict=True))))
+        prepared.clean.append(exact)
+    return prepared
+
+
 def _insert_new(
     conn: Connection,
     who: DeviceContext,
     state: DealerState,
-    checked: _Checked,
+    prepared: _Prepared,
     now: dt.datetime,
 ) -> tuple[int | None, int]:
-    """Write the good rows as new records in one go; (None, last_seq) when any is not new."""
-    names = checked.names
-    deleted_at = names.index("deleted")
-    stamp = record.c.updated_at.type.bind_processor(conn.dialect)
-    updated_at = stamp(now) if stamp is not None else now
-    dumps = orjson.dumps
-    version = state.last_seq
-    rows = []
-    for row_id, values, exact in zip(checked.ids, checked.values, checked.exact, strict=True):
-        if values is None:
-            continue
-        version += 1
-        rows.append(
-            (
-                who.dealer_id,
-                checked.spec.name,
-                row_id,
-                version,
-                values[deleted_at] is True,
-                dumps(dict(zip(names, values, strict=True))).decode(),
-                updated_at,
-                who.id,
-                None,
-                who.enrolment if exact else None,
-            )
-        )
-    if not rows:
+    """Write the prepared rows as new records in one go; (None, last_seq) when any is on the
+    server already (nothing is written then)."""
+    if not prepared.ids:
         return None, state.last_seq
+    first = state.last_seq + 1
     savepoint = conn.begin_nested()
     try:
-        _copy_records(conn, rows)
+        if conn.dialect.name == "postgresql" and _PLAIN_IDS.fullmatch("".join(prepared.ids)):
+            _copy_text(conn, who, prepared, first, now)
+        else:
+            _insert_rows(conn, who, prepared, first, now)
     except (IntegrityError, conn.dialect.dbapi.IntegrityError):
         savepoint.rollback()  # some row is on the server already: the op path merges them
         return None, state.last_seq
     savepoint.commit()
-    set_last_seq(conn, who.dealer_id, version)
-    return state.last_seq + 1, version
+    last = first + len(prepared.ids) - 1
+    set_last_seq(conn, who.dealer_id, last)
+    return first, last
 
 
+# Row ids that need no escaping in COPY's text format (printable ASCII but the backslash).
+_PLAIN_IDS = re.compile(r"[\x20-\x5b\x5d-\x7e]*")
 _RECORD_COLUMNS = (
     "dealer_id",
     "table_name",
@@ -314,12 +331,52 @@ _RECORD_COLUMNS = (
 )
 
 
-def _copy_records(conn: Connection, rows: list[tuple]) -> None:
-    """Insert record rows given as tuples in :data:`_RECORD_COLUMNS` order (COPY on
-    PostgreSQL, one executemany elsewhere), without SQLAlchemy's per-row processing."""
-    columns = ", ".join(_RECORD_COLUMNS)
+def _copy_text(
+    conn: Connection, who: DeviceContext, prepared: _Prepared, first: int, now: dt.datetime
+) -> None:
+    """COPY the rows into ``record`` as one block of PostgreSQL's text format.
+
+    Canonical JSON holds no raw control characters (they are escaped), so the backslash is the
+    only character of ``data`` to escape; ids were checked to need none.
+    """
+    stamp = now.astimezone(dt.UTC).replace(tzinfo=None).isoformat(sep=" ").encode()
+    head = f"{who.dealer_id}\t{prepared.table}\t".encode()
+    clean = f"\t{who.enrolment}\n".encode() if who.enrolment else b"\t\\N\n"
+    tail = b"\t" + stamp + f"\t{who.id}\t\\N".encode()
+    flags = (b"\tf\t", b"\tt\t")
+    lines = []
+    append = lines.append
+    version = first
+    for row_id, deleted, data, exact in zip(
+        prepared.ids, prepared.deleted, prepared.data, prepared.clean, strict=True
+    ):
+        ending = clean if exact else b"\t\\N\n"
+        escaped = data.replace(b"\\", b"\\\\")
+        append(head + row_id.encode() + b"\t" + str(version).encode() + flags[deleted]
+               + escaped + tail + ending)  # fmt: skip
+        version += 1
     raw = conn.connection.driver_connection
+    columns = ", ".join(_RECORD_COLUMNS)
+    with raw.cursor() as cursor, cursor.copy(f"COPY {record.name} ({columns}) FROM STDIN") as copy:
+        copy.write(b"".join(lines))
+
+
+def _insert_rows(
+    conn: Connection, who: DeviceContext, prepared: _Prepared, first: int, now: dt.datetime
+) -> None:
+    """The same rows through the driver: one executemany (SQLite), or COPY row by row."""
+    stamp = record.c.updated_at.type.bind_processor(conn.dialect)
+    updated_at = stamp(now) if stamp is not None else now
+    rows = [
+        (who.dealer_id, prepared.table, row_id, first + i, deleted, data.decode(), updated_at,
+         who.id, None, who.enrolment if exact else None)
+        for i, (row_id, deleted, data, exact) in enumerate(
+            zip(prepared.ids, prepared.deleted, prepared.data, prepared.clean, strict=True)
+        )
+    ]  # fmt: skip
+    columns = ", ".join(_RECORD_COLUMNS)
     if conn.dialect.name == "postgresql":
+        raw = conn.connection.driver_connection
         with (
             raw.cursor() as cursor,
             cursor.copy(f"COPY {record.name} ({columns}) FROM STDIN") as copy,
