@@ -33,7 +33,13 @@ from ui import formatting
 from ui.context import AppContext
 from ui.i18n import tr
 from ui.quotes.editor import QuoteEditor
-from ui.quotes.printing import QuoteOutput, choose_printer, choose_save_path, file_name
+from ui.quotes.printing import (
+    QuoteOutput,
+    choose_printer,
+    choose_save_path,
+    file_name,
+    warm_up,
+)
 from ui.quotes.texts import STATUS_COLOURS, status_text
 from ui.widgets import ERROR_COLOUR, MUTED_COLOUR, guarded, report_error
 
@@ -123,6 +129,8 @@ class QuotesPanel(QWidget):
             self.quotes = []
             self.table.setRowCount(0)
         self.customer_id = customer_id
+        if customer_id is not None:
+            warm_up(self.ctx)
         self.refresh()
 
     def refresh(self) -> None:
