@@ -316,3 +316,26 @@ def test_editing_an_existing_quote_keeps_its_choices(ctx, qtbot, db, cat, custom
         editor.save()
     assert panel.quotes[0].number == q.number
     assert panel.quotes[0].total == Decimal("223400.00")
+
+
+def test_printing_hands_the_pdf_to_cups(tmp_path, monkeypatch):
+    """Without "print to file", the PDF goes to the chosen printer through CUPS' lp."""
+    from showroom.services.dto import PrintedQuote
+
+    log = tmp_path / "lp.log"
+    fake = tmp_path / "bin" / "lp"
+    fake.parent.mkdir()
+    fake.write_text(f'#!/bin/sh\necho "$@" > {log}\nhead -c 4 "$7" >> {log}\n')
+    fake.chmod(0o755)
+    monkeypatch.setenv("PATH", f"{fake.parent}:/usr/bin:/bin")
+    printed = PrintedQuote("q-1", "Q20261122-7KQ3-0001", "c-1", "陈晓明", "print", b"%PDF-1.4 x")
+    where = printing.send_to_printer(printing.PrintTarget("Showroom_HP", 2), printed)
+    assert where == "Showroom_HP"
+    args, head = log.read_text().splitlines()
+    assert args.startswith("-d Showroom_HP -n 2 -t Q20261122-7KQ3-0001 ")
+    assert args.endswith("报价单_Q20261122-7KQ3-0001_陈晓明.pdf") and head == "%PDF"
+
+    fake.write_text("#!/bin/sh\necho 'lp: The printer or class does not exist.' >&2\nexit 1\n")
+    with pytest.raises(printing.PrinterUnavailableError) as failed:
+        printing.send_to_printer(printing.PrintTarget("Gone", 1), printed)
+    assert "does not exist" in failed.value.message_zh
