@@ -137,6 +137,11 @@ def apply_pull_page(db: Database, page: Mapping[str, Any], *, since: int) -> Pag
     then.
     """
     rows, next_since, has_more = _check_page(page, since)
+    text = getattr(page, "text", None)
+    if text is not None and get_state(db, BULK_DOWNLOAD_KEY)[BULK_DOWNLOAD_KEY]:
+        written = _write_page_in_sql(db, text, len(rows), next_since)
+        if written is not None:
+            return PageResult(written, len(rows) - written, next_since, has_more)
     by_table, ignored = _rows_by_table(rows)
     stamp = stored_value(synced_tables()["customer"].c.updated_at)
     now_text = to_wire(utcnow())
@@ -200,6 +205,102 @@ def apply_pull_page(db: Database, page: Mapping[str, Any], *, since: int) -> Pag
         reindex(conn, touched)
         write_state(conn, SyncKeys.CURSOR, str(next_since))
     return PageResult(written, ignored, next_since, has_more)
+
+
+class _NotCanonical(Exception):
+    """A page holds a value the SQL path does not convert: the Python path takes the page."""
+
+
+def _write_page_in_sql(db: Database, text: str, count: int, next_since: int) -> int | None:
+    """Write a page of a first download straight from its JSON text, converting values in
+    SQLite (:mod:`sync.local.sqlwire`); returns the rows written.
+
+    None when any row is not in the form handled there (an unexpected shape, a value in
+    another form, a missing column): nothing is written then, and the caller takes the page
+    through the Python path, which converts the value or names the field it refuses.
+    """
+    tables = synced_tables()
+    try:
+        with writer(db, foreign_keys=False) as conn:
+            if not read_state(conn, BULK_DOWNLOAD_KEY):
+                return None
+            counts = dict(conn.exec_driver_sql(_ENVELOPE_SQL, (text,)).all())
+            if sum(counts.values()) != count:
+                raise _NotCanonical
+            written = 0
+            for name, expected in counts.items():
+                if name not in tables:
+                    continue
+                done = conn.exec_driver_sql(_page_insert_sql(name), (text, name)).rowcount
+                if done != expected:
+                    raise _NotCanonical
+                written += done
+            pending = conn.exec_driver_sql(
+                "SELECT seq, table_name, row_id, fields FROM sync_outbox WHERE NOT acknowledged"
+                " AND row_id IN (SELECT value ->> '$.id' FROM json_each(?, '$.rows'))"
+                " ORDER BY seq",
+                (text,),
+            ).all()
+            for _seq, name, row_id, fields_text in pending:  # edits made meanwhile
+                if name in tables:
+                    set_fields(conn, name, row_id, json.loads(fields_text), "new")
+            write_state(conn, SEARCH_REBUILD_KEY, "1")
+            write_state(conn, SyncKeys.CURSOR, str(next_since))
+    except _NotCanonical:
+        return None
+    return written
+
+
+# Rows of a page by table, counting only those of the expected shape.
+_ENVELOPE_SQL = (
+    "SELECT value ->> '$.table', count(*) FROM json_each(?, '$.rows')"
+    " WHERE json_type(value, '$.table') = 'text'"
+    " AND json_type(value, '$.id') = 'text' AND length(value ->> '$.id') BETWEEN 1 AND 36"
+    " AND json_type(value, '$.version') = 'integer' AND value ->> '$.version' >= 0"
+    " AND json_type(value, '$.deleted') IN ('true', 'false')"
+    " AND json_type(value, '$.data') = 'object'"
+    " GROUP BY 1"
+)
+
+
+@cache
+def _page_insert_sql(table_name: str) -> str:
+    """INSERT of one table's rows of a page (``?`` 1: the page, 2: the table), upserting like
+    :func:`_upsert_sql`; a row with any value not in canonical form is left out."""
+    from sync.local.sqlwire import canonical_sql, stored_sql
+
+    table = synced_tables()[table_name]
+    stamp = table.c.updated_at
+
+    def ref(path: str) -> tuple[str, str]:
+        return f"(value ->> '{path}')", f"json_type(value, '{path}')"
+
+    names = [n for n, _, _ in column_converters(table_name) if n != "deleted"]
+    values = []
+    checks = [canonical_sql(stamp, *ref("$.updated_at"))]
+    for name in names:
+        value, kind = ref(f"$.data.{name}")
+        checks.append(canonical_sql(table.c[name], value, kind))
+        values.append(stored_sql(table.c[name], value))
+    device = "CASE WHEN json_type(value, '$.updated_by_device') = 'text'" \
+        " THEN value ->> '$.updated_by_device' END"  # fmt: skip
+    columns = ("id", "server_version", "deleted", "updated_at", "updated_by_device", *names)
+    quoted = [quote(c) for c in columns]
+    updates = ", ".join(f"{q} = excluded.{q}" for q in quoted[1:])
+    selected = [
+        "value ->> '$.id'",
+        "value ->> '$.version'",
+        "value ->> '$.deleted'",
+        stored_sql(stamp, "(value ->> '$.updated_at')"),
+        device,
+        *values,
+    ]
+    return (
+        f"INSERT INTO {quote(table_name)} ({', '.join(quoted)})"
+        f" SELECT {', '.join(selected)} FROM json_each(?, '$.rows')"
+        f" WHERE value ->> '$.table' = ? AND {' AND '.join(checks)}"
+        f" ON CONFLICT (id) DO UPDATE SET {updates}"
+    )
 
 
 def _unchanged_rows(conn: Connection, by_table: Mapping[str, list[Mapping[str, Any]]]) -> set[str]:

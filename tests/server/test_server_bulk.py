@@ -194,3 +194,15 @@ def test_a_push_that_reuses_a_bulk_batch_id_gets_its_own_answer(laptop):
     insert = customer_insert()
     (result,) = laptop.push(insert, batch_id=batch_id)
     assert result["status"] == protocol.RESULT_APPLIED
+
+
+def test_the_stored_form_of_bulk_rows_is_the_canonical_json_text():
+    import orjson
+
+    tricky = ['quote " backslash \\ tab \t', "汉字 😀 \u2028 \x7f \x1f", "", None, 5, -1, True]
+    for value in tricky:
+        data = {"a": value, "b": [value], "é": {"x": value}}
+        assert (
+            orjson.dumps(data, option=orjson.OPT_SORT_KEYS)
+            == protocol.canonical_json(data).encode()
+        )
