@@ -68,6 +68,56 @@ def pull(
             protocol.ERROR_RESYNC_REQUIRED,
             f"since: deleted rows up to {state.purged_through} were purged; re-sync from 0",
         )
+    own = skip_own and bool(who.enrolment)
+    with read_transaction(engine) as conn:
+        if conn.dialect.name == "postgresql":
+            rows_text, count, last_version = _page_in_postgres(conn, who, since, limit, own)
+        else:
+            rows_text, count, last_version = _page_in_python(conn, who, since, limit, own)
+    has_more = count > limit
+    next_since = last_version if last_version is not None else since
+    if own and not has_more:
+        # Every row up to the counter read with the token was committed before this read (a
+        # dealer's pushes commit whole, in order), so the rows left out up to it are passed too.
+        next_since = max(next_since, state.last_seq)
+    _note_pulled(engine, who, since, (since == 0 or continuing) and has_more)
+    return (
+        f'{{"rows":[{rows_text}],"next_since":{next_since},'
+        f'"has_more":{"true" if has_more else "false"},'
+        f'"last_seq":{max(state.last_seq, next_since)},'
+        f'"server_time":"{utcnow().isoformat()}"}}'
+    )
+
+
+def _page_in_postgres(
+    conn, who: DeviceContext, since: int, limit: int, own: bool
+) -> tuple[str, int, int | None]:
+    """The page's rows as JSON text made by PostgreSQL (the stored data spliced in), how many
+    rows there were up to ``limit + 1``, and the last version within the page."""
+    skip = " AND (clean_for IS NULL OR clean_for != %(enrolment)s)" if own else ""
+    text, count, last = conn.exec_driver_sql(
+        "SELECT string_agg(piece, ',' ORDER BY version) FILTER (WHERE n <= %(limit)s),"
+        " count(*), max(version) FILTER (WHERE n <= %(limit)s) FROM ("
+        " SELECT version, row_number() OVER (ORDER BY version) AS n,"
+        " '{\"table\":' || to_json(table_name)::text || ',\"id\":' || to_json(row_id)::text"
+        " || ',\"version\":' || version"
+        " || ',\"deleted\":' || CASE WHEN deleted THEN 'true' ELSE 'false' END"
+        " || ',\"data\":' || data"
+        " || ',\"updated_at\":\"' || to_char(updated_at, 'YYYY-MM-DD\"T\"HH24:MI:SS.US')"
+        " || '+00:00\",\"updated_by_device\":'"
+        " || COALESCE(to_json(updated_by_device)::text, 'null') || '}' AS piece"
+        " FROM record WHERE dealer_id = %(dealer)s AND version > %(since)s" + skip +
+        " ORDER BY version LIMIT %(fetch)s) page",
+        {"limit": limit, "fetch": limit + 1, "dealer": who.dealer_id, "since": since,
+         "enrolment": who.enrolment},
+    ).one()  # fmt: skip
+    return text or "", count, last
+
+
+def _page_in_python(
+    conn, who: DeviceContext, since: int, limit: int, own: bool
+) -> tuple[str, int, int | None]:
+    """As :func:`_page_in_postgres`, the rows read out and their JSON assembled here."""
     query = select(
         record.c.table_name,
         record.c.row_id,
@@ -78,19 +128,11 @@ def pull(
         type_coerce(record.c.updated_at, DateTime()),
         record.c.updated_by_device,
     ).where(record.c.dealer_id == who.dealer_id, record.c.version > since)
-    own = skip_own and bool(who.enrolment)
     if own:
         query = query.where(or_(record.c.clean_for.is_(None), record.c.clean_for != who.enrolment))
-    with read_transaction(engine) as conn:
-        rows = conn.execute(query.order_by(record.c.version).limit(limit + 1)).all()
-    has_more = len(rows) > limit
+    rows = conn.execute(query.order_by(record.c.version).limit(limit + 1)).all()
+    count = len(rows)
     rows = rows[:limit]
-    next_since = rows[-1][2] if rows else since
-    if own and not has_more:
-        # Every row up to the counter read with the token was committed before this read (a
-        # dealer's pushes commit whole, in order), so the rows left out up to it are passed too.
-        next_since = max(next_since, state.last_seq)
-    _note_pulled(engine, who, since, (since == 0 or continuing) and has_more)
     # The stored data is already canonical JSON: splice it in rather than parse and re-encode.
     # Tables, devices and timestamps repeat from row to row (a batch shares its timestamp):
     # each distinct one is encoded once.
@@ -113,12 +155,7 @@ def pull(
             f'{table_text}{_json_text(row_id)},"version":{version},'
             f'"deleted":{"true" if deleted else "false"},"data":{data}{moment}{device_text}'
         )
-    return (
-        f'{{"rows":[{",".join(parts)}],"next_since":{next_since},'
-        f'"has_more":{"true" if has_more else "false"},'
-        f'"last_seq":{max(state.last_seq, next_since)},'
-        f'"server_time":"{utcnow().isoformat()}"}}'
-    )
+    return ",".join(parts), count, rows[-1][2] if rows else None
 
 
 def _json_text(value: str) -> str:
