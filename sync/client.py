@@ -263,23 +263,13 @@ def encode_text(text: str) -> _Body:
     return _Body(gzip.compress(text.encode(), compresslevel=1))
 
 
-class JSONAnswer(dict):
-    """A decoded JSON object that keeps the text it was decoded from."""
-
-    __slots__ = ("text",)
-
-
-def _read_answer(content: bytes, keep_text: bool) -> Any:
+def _read_answer(content: bytes) -> Any:
     """JSON from an answer's body: orjson, several times faster than the standard parser on a
     large page; the standard parser for anything orjson refuses. Raises ValueError."""
     try:
-        answer = orjson.loads(content)
+        return orjson.loads(content)
     except orjson.JSONDecodeError:
-        answer = json.loads(content)
-    if keep_text and isinstance(answer, dict):
-        answer = JSONAnswer(answer)
-        answer.text = content.decode()
-    return answer
+        return json.loads(content)
 
 
 class _Http:
@@ -325,10 +315,7 @@ class _Http:
         body: Any = None,
         params: Mapping[str, Any] | None = None,
         handled: tuple[int, ...] = (),
-        keep_text: bool = False,
     ) -> dict:
-        """The answer as a dict; with ``keep_text`` a :class:`JSONAnswer` that also holds the
-        answer's JSON text (a pulled page, written into SQLite straight from its text)."""
         import requests
 
         headers = {
@@ -371,7 +358,7 @@ class _Http:
                 status = response.status_code
                 if 200 <= status < 300:
                     try:
-                        answer = _read_answer(response.content, keep_text)
+                        answer = _read_answer(response.content)
                     except ValueError:
                         # A body cut short in transit: the request itself may be retried.
                         last_problem = "unreadable answer"
@@ -890,9 +877,7 @@ class _Cycle:
         params: dict[str, Any] = {"since": since, "limit": limit}
         if self.skip_own:
             params["skip_own"] = "true"
-        return self.http.call(
-            "GET", "/sync/pull", params=params, handled=(409, 410), keep_text=True
-        )
+        return self.http.call("GET", "/sync/pull", params=params, handled=(409, 410))
 
     def stop(self) -> bool:
         if not self.cancelled and self.cancel():

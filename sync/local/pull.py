@@ -6,6 +6,7 @@ import json
 from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import cache
+from operator import itemgetter
 from typing import Any
 
 from sqlalchemy import Connection
@@ -14,6 +15,7 @@ from showroom.db.base import utcnow
 from showroom.db.engine import Database
 from showroom.db.outbox import to_wire
 from showroom.models.local import SyncKeys
+from sync import wireforms
 from sync.local.outbox import set_fields
 from sync.local.searchkeys import customers_after, customers_before, reindex
 from sync.local.store import (
@@ -137,42 +139,12 @@ def apply_pull_page(db: Database, page: Mapping[str, Any], *, since: int) -> Pag
     then.
     """
     rows, next_since, has_more = _check_page(page, since)
-    text = getattr(page, "text", None)
-    if text is not None and get_state(db, BULK_DOWNLOAD_KEY)[BULK_DOWNLOAD_KEY]:
-        written = _write_page_in_sql(db, text, len(rows), next_since)
-        if written is not None:
-            return PageResult(written, len(rows) - written, next_since, has_more)
     by_table, ignored = _rows_by_table(rows)
     stamp = stored_value(synced_tables()["customer"].c.updated_at)
     now_text = to_wire(utcnow())
     statements: list[tuple[str, str, list[tuple]]] = []
     for name, table_rows in by_table.items():
-        # The row's own ``deleted`` flag is the one written, not the copy in ``data``.
-        converters = [(n, to_db) for n, to_db, _ in column_converters(name) if n != "deleted"]
-        full = tuple(n for n, _ in converters)
-        groups: dict[tuple[str, ...], list[tuple]] = {}
-        for row in table_rows:
-            data = row["data"]
-            try:
-                head = (
-                    row["id"],
-                    row["version"],
-                    row["deleted"],
-                    stamp(row.get("updated_at") or now_text),
-                    text_or_none(row.get("updated_by_device")),
-                )
-                try:
-                    values = [to_db(data[n]) for n, to_db in converters]
-                    names = full
-                except KeyError:  # a row without some columns (an older server)
-                    present = [(n, to_db) for n, to_db in converters if n in data]
-                    values = [to_db(data[n]) for n, to_db in present]
-                    names = tuple(n for n, _ in present)
-            except (TypeError, ValueError) as error:
-                raise LocalSyncError(
-                    f"{name}.{_bad_key(name, row)}", f"{error} (row {row['id']})"
-                ) from error
-            groups.setdefault(names, []).append((*head, *values))
+        groups = _table_params(name, table_rows, stamp, now_text)
         statements += [(name, _upsert_sql(name, names), params) for names, params in groups.items()]
     written = 0
     with writer(db, foreign_keys=False) as conn:
@@ -207,100 +179,117 @@ def apply_pull_page(db: Database, page: Mapping[str, Any], *, since: int) -> Pag
     return PageResult(written, ignored, next_since, has_more)
 
 
-class _NotCanonical(Exception):
-    """A page holds a value the SQL path does not convert: the Python path takes the page."""
+def _table_params(
+    name: str, table_rows: list[Mapping[str, Any]], stamp, now_text: str
+) -> dict[tuple[str, ...], list[tuple]]:
+    """The parameter rows of one table's upsert, by the columns they carry.
 
-
-def _write_page_in_sql(db: Database, text: str, count: int, next_since: int) -> int | None:
-    """Write a page of a first download straight from its JSON text, converting values in
-    SQLite (:mod:`sync.local.sqlwire`); returns the rows written.
-
-    None when any row is not in the form handled there (an unexpected shape, a value in
-    another form, a missing column): nothing is written then, and the caller takes the page
-    through the Python path, which converts the value or names the field it refuses.
+    Values are converted a column at a time: a column whose values are all in canonical wire
+    form (:mod:`sync.wireforms`) is converted in a few C-level passes; any other column value
+    by value, which converts or raises naming the field. Rows lacking some columns (an older
+    server) go row by row.
     """
-    tables = synced_tables()
+    # The row's own ``deleted`` flag is the one written, not the copy in ``data``.
+    converters = [(n, to_db) for n, to_db, _ in column_converters(name) if n != "deleted"]
+    full = tuple(n for n, _ in converters)
+    take = itemgetter(*full)
     try:
-        with writer(db, foreign_keys=False) as conn:
-            if not read_state(conn, BULK_DOWNLOAD_KEY):
-                return None
-            counts = dict(conn.exec_driver_sql(_ENVELOPE_SQL, (text,)).all())
-            if sum(counts.values()) != count:
-                raise _NotCanonical
-            written = 0
-            for name, expected in counts.items():
-                if name not in tables:
-                    continue
-                done = conn.exec_driver_sql(_page_insert_sql(name), (text, name)).rowcount
-                if done != expected:
-                    raise _NotCanonical
-                written += done
-            pending = conn.exec_driver_sql(
-                "SELECT seq, table_name, row_id, fields FROM sync_outbox WHERE NOT acknowledged"
-                " AND row_id IN (SELECT value ->> '$.id' FROM json_each(?, '$.rows'))"
-                " ORDER BY seq",
-                (text,),
-            ).all()
-            for _seq, name, row_id, fields_text in pending:  # edits made meanwhile
-                if name in tables:
-                    set_fields(conn, name, row_id, json.loads(fields_text), "new")
-            write_state(conn, SEARCH_REBUILD_KEY, "1")
-            write_state(conn, SyncKeys.CURSOR, str(next_since))
-    except _NotCanonical:
-        return None
-    return written
+        values = [take(row["data"]) for row in table_rows]
+    except KeyError:
+        return _table_params_by_row(name, table_rows, stamp, now_text)
+    columns = list(zip(*values, strict=True)) if len(full) > 1 else [tuple(values)]
+    converted = []
+    for (column_name, to_db), given in zip(converters, columns, strict=True):
+        converted.append(_column(name, column_name, to_db, given, table_rows))
+    moments = [row.get("updated_at") or now_text for row in table_rows]
+    stamps = _column(name, "updated_at", stamp, moments, table_rows)
+    heads = (
+        [row["id"] for row in table_rows],
+        [row["version"] for row in table_rows],
+        [row["deleted"] for row in table_rows],
+        stamps,
+        [text_or_none(row.get("updated_by_device")) for row in table_rows],
+    )
+    return {full: list(zip(*heads, *converted, strict=True))}
 
 
-# Rows of a page by table, counting only those of the expected shape.
-_ENVELOPE_SQL = (
-    "SELECT value ->> '$.table', count(*) FROM json_each(?, '$.rows')"
-    " WHERE json_type(value, '$.table') = 'text'"
-    " AND json_type(value, '$.id') = 'text' AND length(value ->> '$.id') BETWEEN 1 AND 36"
-    " AND json_type(value, '$.version') = 'integer' AND value ->> '$.version' >= 0"
-    " AND json_type(value, '$.deleted') IN ('true', 'false')"
-    " AND json_type(value, '$.data') = 'object'"
-    " GROUP BY 1"
-)
+def _column(table: str, name: str, to_db, given, rows) -> list:
+    """One column's stored values: in bulk when canonical, else value by value."""
+    fast = _bulk_converter(table, name)
+    if fast is not None:
+        done = fast(given)
+        if done is not None:
+            return done
+    out = []
+    for value, row in zip(given, rows, strict=True):
+        try:
+            out.append(to_db(value))
+        except (TypeError, ValueError) as error:
+            raise LocalSyncError(f"{table}.{name}", f"{error} (row {row['id']})") from error
+    return out
 
 
 @cache
-def _page_insert_sql(table_name: str) -> str:
-    """INSERT of one table's rows of a page (``?`` 1: the page, 2: the table), upserting like
-    :func:`_upsert_sql`; a row with any value not in canonical form is left out."""
-    from sync.local.sqlwire import canonical_sql, stored_sql
+def _bulk_converter(table: str, name: str):
+    """A whole-column wire -> stored conversion for canonical values (None when the column's
+    values are not all canonical, or its type has none)."""
+    column = synced_tables()[table].c[name]
+    check = wireforms.canonical_check(column)
+    kind = wireforms.kind_of(column)
+    if kind in (wireforms.TEXT, wireforms.WHOLE, wireforms.FLAG, wireforms.DAY):
+        return lambda values: list(values) if check(values) else None
+    if kind == wireforms.MONEY:
 
-    table = synced_tables()[table_name]
-    stamp = table.c.updated_at
+        def fen(values):
+            if not check(values):
+                return None
+            return [None if v is None else int(v.replace(".", "")) for v in values]
 
-    def ref(path: str) -> tuple[str, str]:
-        return f"(value ->> '{path}')", f"json_type(value, '{path}')"
+        return fen
+    if kind == wireforms.MOMENT:
 
-    names = [n for n, _, _ in column_converters(table_name) if n != "deleted"]
-    values = []
-    checks = [canonical_sql(stamp, *ref("$.updated_at"))]
-    for name in names:
-        value, kind = ref(f"$.data.{name}")
-        checks.append(canonical_sql(table.c[name], value, kind))
-        values.append(stored_sql(table.c[name], value))
-    device = "CASE WHEN json_type(value, '$.updated_by_device') = 'text'" \
-        " THEN value ->> '$.updated_by_device' END"  # fmt: skip
-    columns = ("id", "server_version", "deleted", "updated_at", "updated_by_device", *names)
-    quoted = [quote(c) for c in columns]
-    updates = ", ".join(f"{q} = excluded.{q}" for q in quoted[1:])
-    selected = [
-        "value ->> '$.id'",
-        "value ->> '$.version'",
-        "value ->> '$.deleted'",
-        stored_sql(stamp, "(value ->> '$.updated_at')"),
-        device,
-        *values,
-    ]
-    return (
-        f"INSERT INTO {quote(table_name)} ({', '.join(quoted)})"
-        f" SELECT {', '.join(selected)} FROM json_each(?, '$.rows')"
-        f" WHERE value ->> '$.table' = ? AND {' AND '.join(checks)}"
-        f" ON CONFLICT (id) DO UPDATE SET {updates}"
-    )
+        def moments(values):
+            if not check(values):
+                return None
+            # As UTCDateTime stores it: "YYYY-MM-DD HH:MM:SS.ffffff", a slice of the wire form.
+            return [
+                None
+                if v is None
+                else f"{v[:10]} {v[11:26]}"
+                if len(v) == 32
+                else f"{v[:10]} {v[11:19]}.000000"
+                for v in values
+            ]
+
+        return moments
+    return None
+
+
+def _table_params_by_row(
+    name: str, table_rows: list[Mapping[str, Any]], stamp, now_text: str
+) -> dict[tuple[str, ...], list[tuple]]:
+    """As :func:`_table_params`, a row at a time, for rows that do not all carry every column."""
+    converters = [(n, to_db) for n, to_db, _ in column_converters(name) if n != "deleted"]
+    groups: dict[tuple[str, ...], list[tuple]] = {}
+    for row in table_rows:
+        data = row["data"]
+        try:
+            head = (
+                row["id"],
+                row["version"],
+                row["deleted"],
+                stamp(row.get("updated_at") or now_text),
+                text_or_none(row.get("updated_by_device")),
+            )
+            present = [(n, to_db) for n, to_db in converters if n in data]
+            values = [to_db(data[n]) for n, to_db in present]
+            names = tuple(n for n, _ in present)
+        except (TypeError, ValueError) as error:
+            raise LocalSyncError(
+                f"{name}.{_bad_key(name, row)}", f"{error} (row {row['id']})"
+            ) from error
+        groups.setdefault(names, []).append((*head, *values))
+    return groups
 
 
 def _unchanged_rows(conn: Connection, by_table: Mapping[str, list[Mapping[str, Any]]]) -> set[str]:
@@ -344,6 +333,14 @@ def _rows_by_table(rows: list) -> tuple[dict[str, list[Mapping[str, Any]]], int]
     tables = synced_tables()
     by_table: dict[str, list[Mapping[str, Any]]] = {}
     ignored = 0
+    if rows and _well_formed(rows):
+        for row in rows:
+            table = row["table"]
+            if table in tables:
+                by_table.setdefault(table, []).append(row)
+            else:
+                ignored += 1
+        return by_table, ignored
     for i, row in enumerate(rows):
         if not isinstance(row, Mapping):
             raise LocalSyncError(f"rows[{i}]", "expected an object")
@@ -363,6 +360,31 @@ def _rows_by_table(rows: list) -> tuple[dict[str, list[Mapping[str, Any]]], int]
         else:
             ignored += 1
     return by_table, ignored
+
+
+def _well_formed(rows: list) -> bool:
+    """The checks of :func:`_rows_by_table` over whole columns at once (True: all pass). A page
+    failing any goes through the row-by-row checks, which name the field."""
+    if set(map(type, rows)) != {dict}:
+        return False
+    try:
+        ids = [row["id"] for row in rows]
+        versions = [row["version"] for row in rows]
+        if set(map(type, [row["table"] for row in rows])) != {str}:
+            return False
+        if set(map(type, [row["deleted"] for row in rows])) != {bool}:
+            return False
+        if set(map(type, [row["data"] for row in rows])) != {dict}:
+            return False
+    except KeyError:
+        return False
+    return (
+        set(map(type, ids)) == {str}
+        and min(map(len, ids)) > 0
+        and max(map(len, ids)) <= 36
+        and set(map(type, versions)) == {int}
+        and min(versions) >= 0
+    )
 
 
 def _bad_key(table: str, row: Mapping) -> str:

@@ -11,7 +11,6 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import functools
-import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from decimal import Decimal
@@ -21,12 +20,10 @@ from sqlalchemy import Column, Date
 
 from showroom.db.outbox import SYNC_COLUMNS, from_wire, to_wire
 from showroom.db.types import Money, UTCDateTime
+from sync.wireforms import MAX_INT, MIN_INT, canonical_check
 
 Normalizer = Callable[[Any], Any]
 
-# What a BIGINT holds (the laptop keeps money as whole fen in one).
-MIN_INT = -(2**63)
-MAX_INT = 2**63 - 1
 MAX_MONEY = (Decimal(MAX_INT) / 100).quantize(Decimal(1))
 
 
@@ -110,75 +107,12 @@ def _normalizer(column: Column) -> Normalizer:
     return plain
 
 
-# Canonical wire forms, matched against a whole column joined by newlines in one regex call.
-_MONEY_FORM = re.compile(r"(?:-?(?:0|[1-9][0-9]{0,15})\.[0-9][0-9]\n)*")
-_MOMENT_FORM = re.compile(
-    r"(?:[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}(?:\.(?!000000)[0-9]{6})?"
-    r"\+00:00\n)*"
-)
-_DAY_FORM = re.compile(r"(?:[0-9]{4}-[0-9]{2}-[0-9]{2}\n)*")
-
-
 def fast_check(column: Column) -> Callable[[list], bool]:
     """A check of a whole column of wire values: True only when the column's normalizer would
     return every value unchanged (nulls aside, which the caller checks against ``not_null``).
-
-    It runs a few C-level passes over the column instead of a Python call per value; a column
-    it does not pass goes through the normalizer value by value.
-    """
-    kind = column.type
-    if isinstance(kind, Money):
-        form = _MONEY_FORM
-        parse = None
-    elif isinstance(kind, UTCDateTime):
-        form = _MOMENT_FORM
-        parse = dt.datetime.fromisoformat
-    elif isinstance(kind, Date):
-        form = _DAY_FORM
-        parse = dt.date.fromisoformat
-    else:
-        form = parse = None
-    length = getattr(kind, "length", None)
-    python_type = None
-    with contextlib.suppress(NotImplementedError):
-        python_type = kind.python_type
-
-    def check(values: list) -> bool:
-        given = [v for v in values if v is not None]
-        if not given:
-            return True
-        kinds = set(map(type, given))
-        if form is not None:
-            if kinds != {str}:
-                return False
-            if form.fullmatch("\n".join(given) + "\n") is None:
-                return False
-            if parse is not None:
-                try:
-                    list(map(parse, given))
-                except ValueError:
-                    return False
-            return True
-        if python_type is str:
-            if kinds != {str}:
-                return False
-            if length is not None and max(map(len, given)) > length:
-                return False
-            joined = "".join(given)
-            if "\x00" in joined:
-                return False
-            try:
-                joined.encode()
-            except UnicodeEncodeError:
-                return False
-            return True
-        if python_type is int:
-            return kinds == {int} and min(given) >= MIN_INT and max(given) <= MAX_INT
-        if python_type is bool:
-            return kinds == {bool}
-        return False
-
-    return check
+    See :mod:`sync.wireforms`; a column it does not pass goes through the normalizer value by
+    value."""
+    return canonical_check(column)
 
 
 def check_text(value: str) -> None:

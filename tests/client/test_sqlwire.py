@@ -158,7 +158,7 @@ def test_a_wire_value_passes_the_sql_check_only_when_sql_converts_it_as_python_d
     assert passed >= 2
 
 
-# --- a first download written from the page's text ---------------------------------------------
+# --- pulled pages converted a column at a time ---------------------------------------------------
 
 
 def _fresh(tmp_path, migrated_template, name):
@@ -171,14 +171,8 @@ def _fresh(tmp_path, migrated_template, name):
     return open_database(path)
 
 
-def _text_page(rows, next_since):
-    from sync.client import JSONAnswer
-
-    page = JSONAnswer(
-        {"rows": rows, "next_since": next_since, "has_more": False, "last_seq": next_since}
-    )
-    page.text = json.dumps(page, ensure_ascii=False)
-    return page
+def _page(rows, next_since):
+    return {"rows": rows, "next_since": next_since, "has_more": False, "last_seq": next_since}
 
 
 def _table_dump(db):
@@ -189,7 +183,7 @@ def _table_dump(db):
     return out
 
 
-def test_a_first_download_page_written_in_sql_equals_the_python_path(
+def test_a_page_converted_by_columns_is_written_as_value_by_value_would(
     db, tmp_path, migrated_template, monkeypatch
 ):
     from test_client_local import wire_rows
@@ -199,41 +193,36 @@ def test_a_first_download_page_written_in_sql_equals_the_python_path(
     generate_demo_data(db, 12, seed=6)
     _odd_values(db)
     rows = wire_rows(db, version_of=lambda *_: 7)
-    fast, slow = (_fresh(tmp_path, migrated_template, n) for n in ("fast", "slow"))
+    by_column, by_value = (_fresh(tmp_path, migrated_template, n) for n in ("col", "val"))
     try:
-        for laptop in (fast, slow):
-            assert local.begin_bulk_download(laptop)
-        python_path = pull._rows_by_table
+        result = local.apply_pull_page(by_column, _page(rows, 7), since=0)
         with monkeypatch.context() as patch:
-            patch.setattr(pull, "_rows_by_table", None)  # the SQL path must not need it
-            result = local.apply_pull_page(fast, _text_page(rows, 7), since=0)
-        assert pull._rows_by_table is python_path
-        local.apply_pull_page(slow, {**_text_page(rows, 7)}, since=0)  # a plain dict: Python
-        assert result.rows == len(rows) and local.cursor_of(fast) == 7
-        assert _table_dump(fast) == _table_dump(slow)
-        assert local.local_checksums(fast) == local.local_checksums(slow)
+            patch.setattr(pull, "_bulk_converter", lambda table, name: None)
+            local.apply_pull_page(by_value, _page(rows, 7), since=0)
+        assert result.rows == len(rows) and local.cursor_of(by_column) == 7
+        assert _table_dump(by_column) == _table_dump(by_value)
+        assert local.local_checksums(by_column) == local.local_checksums(by_value)
     finally:
-        fast.dispose()
-        slow.dispose()
+        by_column.dispose()
+        by_value.dispose()
 
 
-def test_a_page_with_a_value_in_another_form_goes_the_python_way_and_a_bad_one_is_named(
-    db, tmp_path, migrated_template
-):
+def test_a_value_in_another_form_is_converted_and_a_bad_one_is_named(tmp_path, migrated_template):
     from test_client_local import customer_row
 
     other = _fresh(tmp_path, migrated_template, "other")
     try:
-        assert local.begin_bulk_download(other)
         odd = customer_row("c-1", 3, created_at="2026-01-02T11:04:05+08:00")
-        local.apply_pull_page(other, _text_page([odd], 3), since=0)
+        plain = customer_row("c-0", 2)
+        local.apply_pull_page(other, _page([plain, odd], 3), since=0)
         with other.engine.connect() as conn:
-            stored = conn.exec_driver_sql("SELECT created_at FROM customer WHERE id = 'c-1'")
-            assert stored.scalar() == "2026-01-02 03:04:05.000000"
+            stored = conn.exec_driver_sql("SELECT created_at FROM customer ORDER BY id").scalars()
+            assert list(stored) == ["2026-01-02 03:04:05.000000"] * 2
         bad = customer_row("c-2", 4, created_at="yesterday")
         with pytest.raises(local.LocalSyncError) as raised:
-            local.apply_pull_page(other, _text_page([bad], 4), since=3)
+            local.apply_pull_page(other, _page([plain, bad], 4), since=3)
         assert raised.value.field == "customer.created_at"
+        assert "c-2" in str(raised.value)
         assert local.cursor_of(other) == 3
     finally:
         other.dispose()
