@@ -47,7 +47,8 @@ API_PREFIX = "/v1"
 
 # The version of the synced tables' shape. Raise it when a synced column is added; the server
 # answers 426 to a client below its minimum, and the client keeps its outbox until upgraded.
-SCHEMA_VERSION = 2
+# 3: quotes and quote lines, and the trim's dealer cost.
+SCHEMA_VERSION = 3
 SCHEMA_HEADER = "X-Showroom-Schema"
 EPOCH_HEADER = "X-Showroom-Epoch"
 
