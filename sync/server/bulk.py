@@ -124,7 +124,25 @@ def bulk(
                 answer = _apply(conn, who, state, envelope, checked, prepared, now)
     if changed_epoch is not None:
         raise_epoch_changed(changed_epoch)
+    if engine.dialect.name == "postgresql":
+        _analyze_if_grown(engine)
     return answer
+
+
+# A first upload adds up to a million rows in a minute, faster than autovacuum refreshes the
+# table's statistics; queries planned on the old ones (an empty table) would sort where they
+# should walk an index. Past this many changed rows the upload refreshes them itself.
+ANALYZE_AFTER = 100_000
+
+
+def _analyze_if_grown(engine: Engine) -> None:
+    with engine.connect() as conn:
+        changed = conn.exec_driver_sql(
+            "SELECT n_mod_since_analyze FROM pg_stat_user_tables WHERE relid = 'record'::regclass"
+        ).scalar()
+        if changed is not None and changed > ANALYZE_AFTER:
+            conn.exec_driver_sql("ANALYZE record")
+            conn.commit()
 
 
 class _Checked:
