@@ -9,7 +9,8 @@ carries ``Authorization: Bearer <device token>`` and ``X-Showroom-Schema: <SCHEM
     after too many attempts from one address.
 
 ``GET /v1/meta`` -> ``{"dealer_id", "dealer_name", "device_id", "last_seq", "epoch",
-    "epoch_base_seq", "purged_through", "server_time", "min_schema", "max_batch_ops"}``.
+    "epoch_base_seq", "purged_through", "server_time", "min_schema", "max_batch_ops",
+    "max_bulk_rows"}``. ``max_bulk_rows`` 0 (or absent, on an older server): no bulk path.
 
 ``POST /v1/sync/push``  ``{"batch_id", "epoch", "cursor", "ops": [op, ...]}`` where op is
     ``{"op_id", "table", "row_id", "op": "insert"|"update"|"delete",
@@ -19,6 +20,14 @@ carries ``Authorization: Bearer <device token>`` and ``X-Showroom-Schema: <SCHEM
     ``version`` is the row's server_seq after the op (None when rejected); ``reason`` explains
     a rejection. A retried ``batch_id`` returns the stored answer; an ``op_id`` seen before
     answers ``duplicate``.
+
+``POST /v1/sync/bulk``  ``{"batch_id", "epoch", "cursor", "table", "columns": [name, ...],
+    "rows": [[id, value, ...], ...]}``: a laptop's first upload, rows of one table as values
+    in ``columns`` order. -> ``{"batch_id", "table", "last_seq", "server_time"}`` with either
+    ``"first_version"`` and ``"rejected": [{"index", "reason"}]`` (every other row was stored
+    and took the next version from ``first_version`` on, in row order) or ``"results"``: one
+    push result per row, whose ``op_id`` is :func:`upload_op_id`. See
+    :mod:`sync.server.bulk`.
 
 ``GET /v1/sync/pull?since=N&limit=M`` -> ``{"rows": [row, ...], "next_since", "has_more",
     "last_seq", "server_time"}`` where row is ``{"table", "id", "version", "deleted", "data",
