@@ -110,10 +110,10 @@ def bulk(
     """Store one batch of new rows and return the answer (JSON text); see the module doc."""
     envelope = _Envelope(body, max_rows)
     now = utcnow()
-    checked = _check_rows(envelope, who)
+    checked = _check_rows(envelope)
     # The stored form of each row is made before the dealer's lock is taken: under it only
     # versions are handed out and the rows copied in.
-    prepared = _prepare(checked, who) if envelope.table not in OP_PATH_TABLES else None
+    prepared = _prepare(checked) if envelope.table not in OP_PATH_TABLES else None
     changed_epoch: DealerState | None = None
     with write_transaction(engine) as conn:
         state = load_dealer(conn, who.dealer_id, lock=True)
@@ -162,7 +162,7 @@ class _Checked:
             self.values[index] = None
 
 
-def _check_rows(envelope: _Envelope, who: DeviceContext) -> _Checked:
+def _check_rows(envelope: _Envelope) -> _Checked:
     table = envelope.table
     spec = synced_tables().get(table)
     rows = envelope.rows
@@ -205,7 +205,7 @@ def _check_rows(envelope: _Envelope, who: DeviceContext) -> _Checked:
             columns.append([make() if make is not None else None] * len(shaped))
             continue
         given = [rows[index][at] for index in shaped]
-        if spec.fast_checks[name](given):
+        if spec.fast_checks[name](given) and (name not in spec.not_null or None not in given):
             columns.append(given)
             continue
         normalize = spec.columns[name]
@@ -288,7 +288,7 @@ class _Prepared:
         self.clean: list[bool] = []
 
 
-def _prepare(checked: _Checked, who: DeviceContext) -> _Prepared | None:
+def _prepare(checked: _Checked) -> _Prepared | None:
     if checked.spec is None:
         return None
     prepared = _Prepared(checked.spec.name)

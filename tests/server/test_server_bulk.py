@@ -82,6 +82,11 @@ def test_a_bad_value_refuses_its_row_only_and_names_the_field(laptop, laptop2):
     assert answer["first_version"] == answer["last_seq"]
 
 
+def test_an_empty_required_value_is_refused_even_when_the_rest_of_its_column_is_fine(laptop):
+    answer = send(laptop, "customer", COLUMNS, [customer("好"), customer(None)])
+    assert answer["rejected"] == [{"index": 1, "reason": "customer.name: cannot be empty"}]
+
+
 def test_values_in_another_form_are_stored_canonical(laptop, laptop2):
     moment = "2026-01-02T11:04:05+08:00"
     rows = [customer("时区", created_at=moment)]
