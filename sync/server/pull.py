@@ -71,7 +71,8 @@ def pull(
     own = skip_own and bool(who.enrolment)
     with read_transaction(engine) as conn:
         if conn.dialect.name == "postgresql":
-            rows_text, count, last_version = _page_in_postgres(conn, who, since, limit, own)
+            behind = state.last_seq - since
+            rows_text, count, last_version = _page_in_postgres(conn, who, since, limit, own, behind)
         else:
             rows_text, count, last_version = _page_in_python(conn, who, since, limit, own)
     has_more = count > limit
@@ -90,15 +91,17 @@ def pull(
 
 
 def _page_in_postgres(
-    conn, who: DeviceContext, since: int, limit: int, own: bool
+    conn, who: DeviceContext, since: int, limit: int, own: bool, behind: int
 ) -> tuple[str, int, int | None]:
     """The page's rows as JSON text made by PostgreSQL (the stored data spliced in), how many
     rows there were up to ``limit + 1``, and the last version within the page."""
     skip = " AND (clean_for IS NULL OR clean_for != %(enrolment)s)" if own else ""
-    # Keyset paging wants the (dealer_id, version) index walked in order. Right after a bulk
-    # load, before the table's statistics catch up, the planner would rather sort every row
-    # after the cursor for each page.
-    conn.exec_driver_sql("SET LOCAL enable_sort = off")
+    if behind > 10 * limit:
+        # Keyset paging wants the (dealer_id, version) index walked in order. Right after a
+        # bulk load, before the table's statistics catch up, the planner would rather sort
+        # every row after the cursor for each page. (A routine pull is left alone: the extra
+        # statement would cost it more than it saves.)
+        conn.exec_driver_sql("SET LOCAL enable_sort = off")
     text, count, last = conn.exec_driver_sql(
         "SELECT string_agg(piece, ',' ORDER BY version) FILTER (WHERE n <= %(limit)s),"
         " count(*), max(version) FILTER (WHERE n <= %(limit)s) FROM ("
