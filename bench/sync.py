@@ -6,7 +6,9 @@ Measures:
 - ``initial_upload_s``: a laptop holding the demo dealership (customers with their phones,
   vehicles, interactions, follow-ups, level history and consents) enrols and pushes all of it;
   ``enrol_s`` (queueing the rows as the initial upload) and ``first_sync_s`` are its two parts;
-- ``fresh_download_s``: a second, empty laptop enrols and pulls everything;
+- ``fresh_download_s``: a second, empty laptop enrols and pulls everything (its indexes and
+  search index built);
+- ``verify_s``: a following cycle with checksums, per laptop (both sides sum every row);
 - ``edit_round_trip_ms``: one laptop edits a customer and syncs, the other syncs and sees it
   (median and p95 of ``--edits``), checksums off, as in the app's routine cycles;
 - ``bytes_per_row``: request and answer bytes on the wire (gzip) per synced row, for the
@@ -129,7 +131,7 @@ def run(args: argparse.Namespace) -> int:
         emit("download_bytes_per_row", (sent + received) / max(summary_b.pulled, 1), "B",
              sent=sent, received=received, **common)  # fmt: skip
 
-        checks = _checksums_agree(a, b, http_a, http_b)
+        checks = _checksums_agree(a, b, http_a, http_b, common)
         emit("replicas_identical", checks, "bool", **common)
 
         _round_trips(a, b, http_a, http_b, args, common)
@@ -170,12 +172,18 @@ def _synced_rows(db) -> int:
         )
 
 
-def _checksums_agree(a, b, http_a, http_b) -> bool:
+def _checksums_agree(a, b, http_a, http_b, common) -> bool:
+    """A cycle with checksums on each laptop (as the app runs after a first sync); emits how
+    long each took (``verify_s``: both sides' sums over every row, compared)."""
     from sync.client import SyncClient
 
-    first = SyncClient(a, http=http_a).sync()
-    second = SyncClient(b, http=http_b).sync()
-    return bool(first.checksum_ok and second.checksum_ok)
+    results = []
+    for laptop, http, name in ((a, http_a, "uploader"), (b, http_b, "downloader")):
+        started = time.perf_counter()
+        summary = SyncClient(laptop, http=http).sync()
+        emit("verify_s", time.perf_counter() - started, "s", laptop=name, **common)
+        results.append(summary.checksum_ok)
+    return all(results)
 
 
 def _round_trips(a, b, http_a, http_b, args, common) -> None:
