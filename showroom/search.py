@@ -178,6 +178,8 @@ def _rebuild_keys(conn: Connection) -> int:
         for value in (plate, vin):
             if value:
                 add(docs.get(cid), search_text(value))
+    if not folded:
+        return 0
     conn.exec_driver_sql("CREATE TEMP TABLE search_value (doc INTEGER, value TEXT)")
     try:
         conn.exec_driver_sql("INSERT INTO search_value (doc, value) VALUES (?, ?)", list(folded))

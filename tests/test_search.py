@@ -169,3 +169,10 @@ def test_a_rebuild_holds_exactly_the_keys_the_edits_wrote(db, sales, book):
     with db.engine.connect() as conn:
         assert set(conn.execute(key_sql).all()) == kept
     assert any(len(suffix) == 40 for _, suffix, _ in kept)
+
+
+def test_a_rebuild_of_an_empty_book_leaves_an_empty_index(db):
+    from showroom.search import rebuild_search_index
+
+    with db.engine.begin() as conn:
+        assert rebuild_search_index(conn) == 0
