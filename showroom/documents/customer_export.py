@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from showroom.documents import quote as quote_document
 from showroom.documents.base import DocumentRenderer, Letterhead, local_time
 
 _CODES = {
@@ -26,11 +27,14 @@ _CODES = {
                        "other": "其他"},
     "label": {"mobile": "手机", "home": "住宅", "work": "工作", "other": "其他"},
     "status": {"booked": "已预约", "done": "已完成", "cancelled": "已取消"},
+    "quote_status": {"draft": "草稿", "pending_approval": "需审批", "approved": "已批准",
+                     "issued": "已出具", "expired": "已过期", "cancelled": "已取消"},
     "action": {"reveal_id_number": "查看完整证件号", "reveal_phone": "查看完整电话",
                "print": "打印", "export": "导出", "merge": "合并", "delete": "删除",
                "consent": "变更授权", "role": "变更角色", "erase": "删除个人信息",
                "user": "用户管理", "login_failed": "登录失败", "lockout": "账户锁定",
                "discount": "审批优惠"},
+    "line_kind": quote_document._KINDS,
     "role": {"salesperson": "销售顾问", "service_advisor": "服务顾问", "manager": "经理",
              "admin": "管理员"},
 }  # fmt: skip
@@ -49,6 +53,28 @@ def _phone(e164: str) -> str:
         return format_phone(e164)
     except ValueError:
         return e164
+
+
+def _yuan(value: Any) -> str:
+    """A wire amount ("219900.00") as "¥219,900.00"."""
+    from decimal import Decimal, InvalidOperation
+
+    from showroom.money import format_cny
+
+    if value in (None, ""):
+        return ""
+    try:
+        return format_cny(Decimal(str(value)))
+    except InvalidOperation:
+        return str(value)
+
+
+def _vehicle(quote: dict[str, Any]) -> str:
+    v = quote.get("vehicle") or {}
+    name = " ".join(str(v[k]) for k in ("brand", "model", "trim") if v.get(k))
+    if v.get("model_year"):
+        name += f"（{v['model_year']}款）"
+    return name
 
 
 def _text(value: Any) -> str:
@@ -176,6 +202,8 @@ class CustomerExportDocument(DocumentRenderer):
                   _code("status", t["status"]), _text(t["notes"])] for t in d["test_drives"]],
                 [0.19, 0.19, 0.16, 0.12, 0.34],
             ),
+        ]  # fmt: skip
+        records = [
             (
                 "合并的重复档案",
                 ["被合并档案编号", "合并时间"],
@@ -191,11 +219,63 @@ class CustomerExportDocument(DocumentRenderer):
             ),
         ]  # fmt: skip
         for heading, header, rows, widths in sections:
-            out.extend(self.section(heading))
-            if rows:
-                out.append(self.table(header, rows, widths))
-            else:
-                out.append(self.paragraph("无记录", "small"))
+            out.extend(self.listing(heading, header, rows, widths))
+        out.extend(self.quotes(d.get("quotes") or []))
+        for heading, header, rows, widths in records:
+            out.extend(self.listing(heading, header, rows, widths))
+        return out
+
+    def listing(self, heading: str, header: list[str], rows: list[list[str]], widths) -> list:
+        """A titled table, or "无记录" under the title."""
+        if rows:
+            return [*self.section(heading), self.table(header, rows, widths)]
+        return [*self.section(heading), self.paragraph("无记录", "small")]
+
+    def quotes(self, quotes: list[dict[str, Any]]) -> list:
+        """报价单: each quote's particulars, then its lines."""
+        from reportlab.platypus import KeepTogether, Spacer
+
+        out: list = self.section("报价单")
+        if not quotes:
+            out.append(self.paragraph("无记录", "small"))
+            return out
+        for q in quotes:
+            status = "expired" if q.get("expired") else q.get("status")
+            head = [
+                self.paragraph(f"报价单 {q.get('number', '')}", "body"),
+                self.fields(
+                    [
+                        ("报价日期", local_time(q.get("created_at"))),
+                        ("有效期至", _text(q.get("valid_until"))),
+                        ("车型", _vehicle(q)),
+                        ("颜色", _text(q.get("colour"))),
+                        ("车辆指导价", _yuan(q.get("vehicle_price"))),
+                        ("优惠", _yuan(q.get("discount"))),
+                        ("报价总额", _yuan(q.get("total"))),
+                        ("状态", _code("quote_status", status)),
+                        ("销售顾问", self._who(q.get("salesperson_id"))),
+                        ("优惠审批人", self._who(q.get("approved_by_id"))),
+                        ("审批时间", local_time(q.get("approved_at"))),
+                        ("出具时间", local_time(q.get("issued_at"))),
+                        ("未批准原因", _text(q.get("rejection_reason"))),
+                        ("备注", _text(q.get("notes"))),
+                    ]
+                ),
+            ]
+            lines = [
+                [_code("line_kind", x.get("kind")), _text(x.get("description")),
+                 _text(x.get("quantity")), _yuan(x.get("unit_price")), _yuan(x.get("amount"))]
+                for x in q.get("lines") or []
+            ]  # fmt: skip
+            if lines:
+                head.append(
+                    self.table(
+                        ["项目", "说明", "数量", "单价", "金额"],
+                        lines,
+                        [0.16, 0.42, 0.1, 0.16, 0.16],
+                    )
+                )
+            out.append(KeepTogether([*head, Spacer(1, 6)]))
         return out
 
 

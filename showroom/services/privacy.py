@@ -1,9 +1,11 @@
 """PIPL requests for one customer: export everything held about them, or erase it.
 
 Export gathers the customer's record with phones, vehicles, contacts, follow-ups, level history,
-consents, test drives, merges and the audit entries about them, as JSON-ready data (the PDF is
-rendered from the same data by ``showroom.documents.customer_export``). The export holds full
-values: it is the customer's own data, handed to them.
+consents, test drives, quotes with their lines, merges and the audit entries about them, as
+JSON-ready data (the PDF is rendered from the same data by
+``showroom.documents.customer_export``). The export holds full values: it is the customer's own
+data, handed to them. The one thing left out is the dealer's own business: a quote's dealer cost
+(and so its margin) is the store's, not something held about the customer.
 
 Erasure anonymises in place rather than deleting, so the store's numbers (how many leads, which
 levels, which models sold, how many contacts) stay right. What goes and what stays:
@@ -14,6 +16,9 @@ levels, which models sold, how many contacts) stay right. What goes and what sta
 * vehicles: VIN and plate are cleared; model, colour, purchase date and mileage stay.
 * contacts, follow-ups, level history and test drives: free text is cleared (summaries,
   outcomes, reasons, notes); channels, times and levels stay. Open follow-ups are closed.
+* quotes: notes and a manager's rejection reason are cleared, and so are the descriptions the
+  salesperson typed on accessory and fee lines (colour and option lines keep the catalogue's
+  words); numbers, dates, the trim, status and every amount stay, for the sales figures.
 * merge records: the snapshot of the absorbed record is replaced by the list of moved ids.
 * sync conflicts about the customer's rows: the kept values are cleared.
 * consents stay: they record which contact was lawful, and hold nothing personal themselves.
@@ -48,14 +53,18 @@ from showroom.models import (
     FollowUp,
     IntentChange,
     Interaction,
+    Quote,
+    QuoteLine,
     SyncConflict,
     SyncOutbox,
     TestDrive,
+    Trim,
 )
 from showroom.services import audit
 from showroom.services.common import load_customer
 from showroom.services.dealer import current_dealer, user_names
 from showroom.services.dto import Changed
+from showroom.services.quotes import CANCELLED, EXTRA_KINDS
 
 ERASED_NAME = "已删除客户"
 EXPORT_FORMAT = "showroom.customer_export/1"
@@ -71,9 +80,12 @@ ERASED_TEXT_FIELDS: dict[type, tuple[str, ...]] = {
     IntentChange: ("reason", "decision_note"),
     TestDrive: ("notes",),
     CustomerVehicle: ("vin", "plate"),
+    Quote: ("notes", "rejection_reason"),
 }
 # Columns that say nothing about the person and are left out of an export.
 _INTERNAL = frozenset({"server_version", "updated_by_device", "deleted"})
+# The store's own business, not data about the customer: never exported.
+_DEALER_ONLY = frozenset({"dealer_cost"})
 
 
 @dataclass(frozen=True)
@@ -104,8 +116,52 @@ def _row(obj) -> dict[str, Any]:
     return {
         attr.key: to_wire(getattr(obj, attr.key))
         for attr in inspect(obj).mapper.column_attrs
-        if attr.key not in _INTERNAL
+        if attr.key not in _INTERNAL and attr.key not in _DEALER_ONLY
     }
+
+
+def _quote_lines(session: Session, quote_ids: list[str], *, live: bool) -> list[QuoteLine]:
+    if not quote_ids:
+        return []
+    query = select(QuoteLine).where(QuoteLine.quote_id.in_(quote_ids))
+    if live:
+        query = query.where(QuoteLine.deleted.is_(False))
+    return list(session.scalars(query.order_by(QuoteLine.quote_id, QuoteLine.position)))
+
+
+def _export_quotes(session: Session, quotes: list[Quote], today: dt.date) -> list[dict[str, Any]]:
+    """Each quote as stored (without the dealer cost), with its vehicle named and its lines."""
+    trims = {
+        t.id: t
+        for t in session.scalars(select(Trim).where(Trim.id.in_({q.trim_id for q in quotes})))
+    }
+    lines: dict[str, list[dict[str, Any]]] = {}
+    for line in _quote_lines(session, [q.id for q in quotes], live=True):
+        lines.setdefault(line.quote_id, []).append(
+            {**_row(line), "amount": to_wire(line.unit_price * line.quantity)}
+        )
+    out = []
+    for quote in quotes:
+        trim = trims.get(quote.trim_id)
+        out.append(
+            {
+                **_row(quote),
+                "vehicle": (
+                    {
+                        "brand": trim.brand,
+                        "model": trim.model,
+                        "trim": trim.trim,
+                        "model_year": trim.model_year,
+                    }
+                    if trim is not None
+                    else None
+                ),
+                # "expired" is read from the date, as the Quotes tab shows it.
+                "expired": quote.status != CANCELLED and quote.valid_until < today,
+                "lines": lines.get(quote.id, []),
+            }
+        )
+    return out
 
 
 def _live(session: Session, model, customer_id: str, order) -> list:
@@ -133,6 +189,7 @@ def export_customer_data(session: Session, actor: Actor, customer_id: str) -> Cu
     history = _live(session, IntentChange, customer_id, IntentChange.changed_at)
     consents = _live(session, Consent, customer_id, Consent.given_at)
     test_drives = _live(session, TestDrive, customer_id, TestDrive.starts_at)
+    quotes = _live(session, Quote, customer_id, Quote.created_at)
     merges = list(
         session.scalars(
             select(CustomerMerge)
@@ -153,6 +210,8 @@ def export_customer_data(session: Session, actor: Actor, customer_id: str) -> Cu
     staff_ids.update(h.changed_by_id for h in history)
     staff_ids.update(c.recorded_by_id for c in consents)
     staff_ids.update(t.salesperson_id for t in test_drives)
+    for q in quotes:
+        staff_ids.update((q.salesperson_id, q.created_by_id, q.approved_by_id))
     dealer = current_dealer(session)
     now = utcnow()
     data = {
@@ -172,6 +231,7 @@ def export_customer_data(session: Session, actor: Actor, customer_id: str) -> Cu
         "intent_history": [_row(h) for h in history],
         "consents": [_row(c) for c in consents],
         "test_drives": [_row(t) for t in test_drives],
+        "quotes": _export_quotes(session, quotes, now.astimezone().date()),
         "merged_records": [
             {"merged_id": m.merged_id, "merged_at": to_wire(m.merged_at)} for m in merges
         ],
@@ -272,6 +332,16 @@ def erase_customer(
             if touched:
                 count(model.__tablename__)
 
+    quote_ids = list(session.scalars(select(Quote.id).where(Quote.customer_id.in_(person_ids))))
+    for line in _quote_lines(session, quote_ids, live=False):
+        row_ids.add(line.id)
+        # Accessory and fee lines are typed by the salesperson; colour and option lines carry the
+        # catalogue's words.
+        if line.kind in EXTRA_KINDS and line.description:
+            # The description is required: an empty text keeps the line (and its amount) valid.
+            line.description = ""
+            count("quote_line")
+
     for record in session.scalars(
         select(CustomerMerge).where(
             or_(CustomerMerge.survivor_id.in_(person_ids), CustomerMerge.merged_id.in_(person_ids))
@@ -303,6 +373,14 @@ def _person_row_ids(session: Session, person_ids: list[str]) -> set[str]:
     row_ids = set(person_ids)
     for model in customer_owned_models():
         row_ids.update(session.scalars(select(model.id).where(model.customer_id.in_(person_ids))))
+    # Quote lines hang off a quote, not the customer.
+    row_ids.update(
+        session.scalars(
+            select(QuoteLine.id)
+            .join(Quote, QuoteLine.quote_id == Quote.id)
+            .where(Quote.customer_id.in_(person_ids))
+        )
+    )
     row_ids.update(
         session.scalars(
             select(CustomerMerge.id).where(

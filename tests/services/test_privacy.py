@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+from decimal import Decimal
 
 import pytest
 from sqlalchemy import select
@@ -312,3 +313,169 @@ def test_erasure_blanks_acknowledged_outbox_ops_and_keeps_pending_ones(db, manag
     assert "陈晓明" not in acked and "13812348000" not in acked
     # The erasure itself still carries the old values as its base until the server has it.
     assert "陈晓明" in pending and privacy.ERASED_NAME in pending
+
+
+# --- quotes in the export and the erasure ------------------------------------------------------
+
+
+@pytest.fixture
+def quoted_customer(db, sales, manager, full_customer):
+    """The full customer with two quotes: one issued (approved discount, a typed accessory line
+    and notes naming the customer), one whose discount a manager refused with a reason."""
+    from quote_kit import add_catalogue
+
+    from showroom.services import quotes
+    from showroom.services.quotes import QuoteDraft, QuoteLineDraft
+
+    cat = add_catalogue(db)
+    cid = full_customer[0]
+    issued = QuoteDraft(
+        trim_id=cat.tiguan, colour="冰川蓝", option_codes=["PANO"], discount="5000",
+        extras=[QuoteLineDraft("accessory", "陈先生定制脚垫（刻名）", "450", 2),
+                QuoteLineDraft("registration", "上牌服务", "800")],
+        notes="陈先生周六带太太来提车",
+    )  # fmt: skip
+    refused = QuoteDraft(trim_id=cat.han_ev, colour="雪域白", discount="9000", notes="陈先生嫌贵")
+    with db.session_scope() as session:
+        first = quotes.create_quote(session, sales, cid, issued)
+        second = quotes.create_quote(session, sales, cid, refused)
+    with db.session_scope() as session:
+        quotes.approve_discount(session, manager, first.id)
+        quotes.reject_discount(session, manager, second.id, "优惠过大")
+    with db.session_scope() as session:
+        quotes.render_for_print(session, sales, first.id, "print")
+    with db.session_scope() as session:
+        return (
+            cid,
+            quotes.get_quote(session, manager, first.id),
+            quotes.get_quote(session, manager, second.id),
+        )
+
+
+def test_export_holds_the_customers_quotes_and_lines_but_never_the_dealer_cost(
+    db, manager, quoted_customer, tmp_path
+):
+    from showroom.documents.customer_export import render_customer_export
+    from showroom.services import privacy
+
+    cid, first, second = quoted_customer
+    with db.session_scope() as session:
+        export = privacy.export_customer_data(session, manager, cid)
+    raw = export.to_json().decode()
+    data = json.loads(raw)
+    by_number = {q["number"]: q for q in data["quotes"]}
+    assert set(by_number) == {first.number, second.number}
+    q = by_number[first.number]
+    assert q["status"] == "issued" and not q["expired"]
+    assert q["vehicle"] == {
+        "brand": "大众", "model": "途观L", "trim": "330TSI 自动两驱智享版", "model_year": 2026,
+    }  # fmt: skip
+    assert (q["vehicle_price"], q["discount"], q["total"]) == (
+        "219900.00", "5000.00", str(first.total),
+    )  # fmt: skip
+    assert q["valid_until"] == first.valid_until.isoformat() and q["created_at"]
+    assert q["notes"] == "陈先生周六带太太来提车" and q["issued_at"]
+    assert q["approved_by_id"] == manager.user_id and q["salesperson_id"] == first.salesperson_id
+    assert [(x["kind"], x["description"], x["quantity"], x["amount"]) for x in q["lines"]] == [
+        ("colour", "车身颜色：冰川蓝", 1, "2000.00"),
+        ("option", "全景天窗", 1, "6000.00"),
+        ("accessory", "陈先生定制脚垫（刻名）", 2, "900.00"),
+        ("registration", "上牌服务", 1, "800.00"),
+    ]
+    refused = by_number[second.number]
+    assert refused["rejection_reason"] == "优惠过大" and refused["status"] == "draft"
+    assert manager.display_name in data["staff"].values()
+    # The store's invoice price (and so the margin) is the dealer's business, not the customer's.
+    assert "dealer_cost" not in raw and "margin" not in raw
+    assert "201000" not in raw
+    with db.session_scope() as session:
+        entries = session.scalars(select(AuditEntry).where(AuditEntry.action == "export")).all()
+        assert [(e.actor_id, e.target_id) for e in entries] == [(manager.user_id, cid)]
+
+    text = pdf_text(render_customer_export(export.data), tmp_path)
+    for expected in ("报价单", first.number, second.number, "途观L",
+                     "陈先生定制脚垫", "精品附件", "已出具", "优惠过大", "周六带太太来提车",
+                     f"¥{first.total:,.2f}", "¥5,000.00"):  # fmt: skip
+        assert expected in text, expected
+    assert "201,000" not in text and "进货价" not in text and "毛利" not in text
+
+
+def test_erasure_blanks_quote_free_text_keeps_the_amounts_and_syncs(db, manager, quoted_customer):
+    from showroom.models import Quote, QuoteLine
+    from showroom.services import privacy, quotes
+
+    cid, first, second = quoted_customer
+    with db.session_scope() as session:
+        result = privacy.erase_customer(session, manager, cid)
+    assert result.changed["quote"] == 2 and result.changed["quote_line"] == 2
+    text = dump_synced_rows(db)
+    for value in ("周六带太太来提车", "陈先生嫌贵", "定制脚垫", "上牌服务"):
+        assert value not in text, value
+    with db.session_scope() as session:
+        kept = {q.id: q for q in session.scalars(select(Quote))}
+        for before in (first, second):
+            after = kept[before.id]
+            assert (after.notes, after.rejection_reason) == (None, None)
+            # The amounts stay for the store's sales figures.
+            assert (after.number, after.trim_id, after.status) == (
+                before.number, before.trim_id, before.status,
+            )  # fmt: skip
+            assert (after.vehicle_price, after.discount, after.total) == (
+                before.vehicle_price, before.discount, before.total,
+            )  # fmt: skip
+        lines = session.scalars(
+            select(QuoteLine).where(QuoteLine.quote_id == first.id).order_by(QuoteLine.position)
+        ).all()
+        assert [(x.kind, x.description, x.quantity, x.unit_price) for x in lines] == [
+            ("colour", "车身颜色：冰川蓝", 1, Decimal("2000.00")),
+            ("option", "全景天窗", 1, Decimal("6000.00")),
+            ("accessory", "", 2, Decimal("450.00")),
+            ("registration", "", 1, Decimal("800.00")),
+        ]
+        # The figures read through the service are the same as before the erasure.
+        assert quotes.get_quote(session, manager, first.id).total == first.total
+        # Synced edits: the cleared values wait in the outbox for the server and other laptops.
+        pending = {
+            (op.table_name, op.row_id): json.loads(op.fields)
+            for op in session.scalars(
+                select(SyncOutbox).where(
+                    SyncOutbox.acknowledged.is_(False),
+                    SyncOutbox.table_name.in_(["quote", "quote_line"]),
+                )
+            )
+        }
+        assert any(
+            f.get("notes", {}).get("new", "x") is None and "notes" in f
+            for (table, row), f in pending.items()
+            if table == "quote" and row == first.id
+        )
+        assert any(
+            f.get("description", {}).get("new") == "" for (table, _), f in pending.items()
+            if table == "quote_line"
+        )  # fmt: skip
+        erased = session.scalars(select(AuditEntry).where(AuditEntry.action == "erase")).all()
+        assert [(e.actor_id, e.target_id) for e in erased] == [(manager.user_id, cid)]
+
+
+def test_erasure_blanks_acknowledged_quote_ops_in_the_outbox(db, manager, quoted_customer):
+    from sqlalchemy import update
+
+    from showroom.services import privacy
+
+    cid = quoted_customer[0]
+    with db.session_scope() as session:
+        session.execute(update(SyncOutbox).values(acknowledged=True, result="applied"))
+    with db.session_scope() as session:
+        privacy.erase_customer(session, manager, cid)
+    with db.session_scope() as session:
+        acked = " ".join(
+            session.scalars(
+                select(SyncOutbox.fields).where(
+                    SyncOutbox.acknowledged.is_(True),
+                    SyncOutbox.table_name.in_(["quote", "quote_line"]),
+                )
+            )
+        )
+    assert acked  # the quotes' old ops are still there, only blanked
+    for value in ("周六带太太来提车", "陈先生嫌贵", "定制脚垫", "优惠过大"):
+        assert value not in acked, value
