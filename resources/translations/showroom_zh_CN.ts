@@ -1247,6 +1247,10 @@
         <translation>审批优惠</translation>
     </message>
     <message>
+        <source>Changed own password</source>
+        <translation>修改本人密码</translation>
+    </message>
+    <message>
         <source>given</source>
         <translation>同意</translation>
     </message>
@@ -2229,8 +2233,24 @@ Add the first one with “New customer” (Ctrl+N).</source>
         <translation>闲置后锁屏</translation>
     </message>
     <message>
+        <source>A larger discount on a quote needs a manager's approval before it is printed.</source>
+        <translation>报价优惠超过此金额时，须经理审批后才能打印。</translation>
+    </message>
+    <message>
+        <source>Discount limit (CNY)</source>
+        <translation>优惠审批额度（元）</translation>
+    </message>
+    <message>
+        <source>Only a manager or an admin can change the store's rules.</source>
+        <translation>门店规则只有经理或管理员可以修改。</translation>
+    </message>
+    <message>
         <source>Database file</source>
         <translation>数据库文件</translation>
+    </message>
+    <message>
+        <source>Enter an amount, for example 3000.</source>
+        <translation>请输入金额，例如 3000。</translation>
     </message>
 </context>
 </TS>

@@ -33,7 +33,7 @@ _CODES = {
                "print": "打印", "export": "导出", "merge": "合并", "delete": "删除",
                "consent": "变更授权", "role": "变更角色", "erase": "删除个人信息",
                "user": "用户管理", "login_failed": "登录失败", "lockout": "账户锁定",
-               "discount": "审批优惠"},
+               "discount": "审批优惠", "password": "修改本人密码"},
     "line_kind": quote_document._KINDS,
     "role": {"salesperson": "销售顾问", "service_advisor": "服务顾问", "manager": "经理",
              "admin": "管理员"},

@@ -37,6 +37,7 @@ ACTIONS = frozenset(
         "login_failed",
         "lockout",
         "discount",
+        "password",
     }
 )
 

@@ -4,10 +4,12 @@ Passwords are stored only as argon2id hashes (argon2-cffi's encoded form, which 
 salt and parameters); a hash made with older parameters is replaced on the next good sign-in.
 After ``MAX_FAILURES`` wrong passwords in a row the account is locked for ``LOCKOUT_MINUTES``.
 An unknown user name costs the same hashing work as a known one, and gets the same message, so
-the sign-in screen does not tell which names exist.
+the sign-in screen does not tell which names exist. A wrong current password when changing
+one's own password counts as a failed sign-in too, so it cannot be used to guess around the
+lockout.
 
-Failed sign-ins, lockouts, role changes and user changes go to the audit trail. The ``system``
-account (command-line jobs) never has a password and cannot sign in.
+Failed sign-ins, lockouts, own password changes, role changes and user changes go to the audit
+trail. The ``system`` account (command-line jobs) never has a password and cannot sign in.
 """
 
 from __future__ import annotations
@@ -146,6 +148,35 @@ def _as_utc(value: dt.datetime | None) -> dt.datetime | None:
     return value
 
 
+def _refuse_while_locked(session: Session, user: User, now: dt.datetime) -> None:
+    locked_until = _as_utc(user.locked_until)
+    if locked_until is not None and locked_until > now:
+        session.rollback()
+        raise AccountLockedError(locked_until, now)
+
+
+def _failed_attempt(
+    session: Session, user: User, actor: Actor, now: dt.datetime, **detail
+) -> AuthenticationError:
+    """Count one wrong password for ``user`` and commit it; returns the error to raise.
+
+    The ``MAX_FAILURES``-th failure in a row locks the account for ``LOCKOUT_MINUTES``. The
+    count and the audit entries (``login_failed``, ``lockout``) are committed here so that they
+    survive the caller's rollback when the error propagates.
+    """
+    bind_actor(session, actor)
+    user.failed_logins = (user.failed_logins or 0) + 1
+    _audit(session, actor, "login_failed", user, **detail)
+    error: AuthenticationError = AuthenticationError()
+    if user.failed_logins >= MAX_FAILURES:
+        user.locked_until = now + dt.timedelta(minutes=LOCKOUT_MINUTES)
+        user.failed_logins = 0
+        _audit(session, dealer.system_actor(session), "lockout", user, minutes=LOCKOUT_MINUTES)
+        error = AccountLockedError(user.locked_until, now)
+    session.commit()
+    return error
+
+
 def login(
     session: Session, username: str, password: str, *, now: dt.datetime | None = None
 ) -> Actor:
@@ -171,26 +202,12 @@ def login(
         session.commit()
         raise AuthenticationError()
 
-    locked_until = _as_utc(user.locked_until)
-    if locked_until is not None and locked_until > now:
-        session.rollback()
-        raise AccountLockedError(locked_until, now)
-
+    _refuse_while_locked(session, user, now)
     try:
         _hasher.verify(user.password_hash, password or "")
     except (VerifyMismatchError, VerificationError, InvalidHashError):
         system = dealer.system_actor(session)
-        bind_actor(session, system)
-        user.failed_logins = (user.failed_logins or 0) + 1
-        _audit(session, system, "login_failed", user, username=user.username)
-        if user.failed_logins >= MAX_FAILURES:
-            user.locked_until = now + dt.timedelta(minutes=LOCKOUT_MINUTES)
-            user.failed_logins = 0
-            _audit(session, system, "lockout", user, minutes=LOCKOUT_MINUTES)
-            session.commit()
-            raise AccountLockedError(user.locked_until, now) from None
-        session.commit()
-        raise AuthenticationError() from None
+        raise _failed_attempt(session, user, system, now, username=user.username) from None
 
     actor = _actor(user)
     if user.failed_logins or user.locked_until is not None:
@@ -269,18 +286,39 @@ def add_user(
     return _account(user)
 
 
-def set_password(session: Session, actor: Actor, old_password: str, new_password: str) -> None:
-    """A user changes their own password. Raises AuthenticationError for a wrong old password,
-    ValidationError("password") for a new one that breaks the rules."""
+def set_password(
+    session: Session,
+    actor: Actor,
+    old_password: str,
+    new_password: str,
+    *,
+    now: dt.datetime | None = None,
+) -> None:
+    """A user changes their own password, proving the current one.
+
+    A wrong current password counts as a failed sign-in, with the same lockout (the
+    ``MAX_FAILURES``-th in a row locks the account for ``LOCKOUT_MINUTES``); the count and its
+    audit entries are committed before raising. A successful change clears the count and leaves
+    one audit entry (action ``password``, the user as actor and target, no password in it).
+    Raises AuthenticationError for a wrong current password, AccountLockedError while the account
+    is locked (even with the right one), ValidationError("password") for a new password that
+    breaks the rules.
+    """
+    now = now or utcnow()
     user = _load_user(session, actor.user_id or "")
+    _refuse_while_locked(session, user, now)
     try:
         _hasher.verify(user.password_hash or _DUMMY_HASH, old_password or "")
     except (VerificationError, InvalidHashError):
-        raise AuthenticationError() from None
+        raise _failed_attempt(
+            session, user, actor, now, username=user.username, during="password_change"
+        ) from None
     check_password_rules(user.username, new_password)
     bind_actor(session, actor)
     user.password_hash = hash_password(new_password)
-    user.password_changed_at = utcnow()
+    user.password_changed_at = now
+    user.failed_logins = 0
+    _audit(session, actor, "password", user)
     session.flush()
 
 

@@ -150,6 +150,83 @@ def test_user_changes_own_password_knowing_the_old_one(db, admin, seller):
     assert _login(db, "lina", "new-secret-22").user_id == lina.user_id
 
 
+def test_changing_own_password_leaves_one_audit_entry_without_the_password(db, admin, seller):
+    lina = _login(db, "lina", "lina-secret-1")
+    before = dt.datetime.now(dt.UTC)
+    with db.session_scope() as session:
+        auth.set_password(session, lina, "lina-secret-1", "new-secret-22")
+    with db.session_scope(write=False) as session:
+        entries = session.scalars(select(AuditEntry).where(AuditEntry.action == "password")).all()
+        queued = set(
+            session.scalars(select(SyncOutbox.row_id).where(SyncOutbox.table_name == "audit_log"))
+        )
+    assert len(entries) == 1
+    (entry,) = entries
+    assert (entry.actor_id, entry.actor_name, entry.target_table, entry.target_id) == (
+        lina.user_id, "李娜", "app_user", lina.user_id,
+    )  # fmt: skip
+    at = entry.at if entry.at.tzinfo else entry.at.replace(tzinfo=dt.UTC)
+    assert before - dt.timedelta(seconds=1) <= at <= dt.datetime.now(dt.UTC)
+    assert "secret" not in (entry.detail or "")
+    assert entry.id in queued  # it syncs like every entry
+    # A refused change (a new password that breaks the rules) is no change and leaves no entry.
+    with pytest.raises(ValidationError), db.session_scope() as session:
+        auth.set_password(session, lina, "new-secret-22", "lina")
+    assert _actions(db).count("password") == 1
+
+
+def test_wrong_current_password_counts_toward_the_lockout(db, admin, seller):
+    lina = _login(db, "lina", "lina-secret-1")
+    start = dt.datetime(2026, 3, 1, 9, 0, tzinfo=dt.UTC)
+    # Each wrong guess is kept although the caller's transaction rolls back on the error.
+    for _ in range(auth.MAX_FAILURES - 1):
+        with pytest.raises(auth.AuthenticationError) as error, db.session_scope() as session:
+            auth.set_password(session, lina, "guess-guess", "new-secret-22", now=start)
+        assert not isinstance(error.value, auth.AccountLockedError)
+    with db.session_scope(write=False) as session:
+        user = session.get(User, lina.user_id)
+        assert user.failed_logins == auth.MAX_FAILURES - 1 and user.locked_until is None
+    with pytest.raises(auth.AccountLockedError) as locked, db.session_scope() as session:
+        auth.set_password(session, lina, "guess-guess", "new-secret-22", now=start)
+    assert locked.value.minutes == auth.LOCKOUT_MINUTES
+    # Locked: the sign-in screen refuses even the right password, and so does another change.
+    with pytest.raises(auth.AccountLockedError):
+        _login(db, "lina", "lina-secret-1", now=start + dt.timedelta(minutes=5))
+    with pytest.raises(auth.AccountLockedError), db.session_scope() as session:
+        auth.set_password(
+            session, lina, "lina-secret-1", "new-secret-22", now=start + dt.timedelta(minutes=5)
+        )
+    actions = _actions(db)
+    assert actions.count("login_failed") == auth.MAX_FAILURES and actions.count("lockout") == 1
+    assert "password" not in actions
+    # After the lockout time the right password works again, and the password is unchanged.
+    later = start + dt.timedelta(minutes=auth.LOCKOUT_MINUTES, seconds=1)
+    assert _login(db, "lina", "lina-secret-1", now=later).user_id == lina.user_id
+
+
+def test_wrong_guesses_at_sign_in_and_at_password_change_add_up(db, admin, seller):
+    lina = _login(db, "lina", "lina-secret-1")
+    for _ in range(auth.MAX_FAILURES - 1):
+        with pytest.raises(auth.AuthenticationError):
+            _login(db, "lina", "wrong-password")
+    with pytest.raises(auth.AccountLockedError), db.session_scope() as session:
+        auth.set_password(session, lina, "guess-guess", "new-secret-22")
+    with pytest.raises(auth.AccountLockedError):
+        _login(db, "lina", "lina-secret-1")
+
+
+def test_a_right_current_password_clears_earlier_failures(db, admin, seller):
+    lina = _login(db, "lina", "lina-secret-1")
+    for _ in range(auth.MAX_FAILURES - 1):
+        with pytest.raises(auth.AuthenticationError), db.session_scope() as session:
+            auth.set_password(session, lina, "guess-guess", "new-secret-22")
+    with db.session_scope() as session:
+        auth.set_password(session, lina, "lina-secret-1", "new-secret-22")
+    with pytest.raises(auth.AuthenticationError) as error:
+        _login(db, "lina", "wrong-password")
+    assert not isinstance(error.value, auth.AccountLockedError)
+
+
 def test_admin_resets_a_password_and_lifts_the_lockout(db, admin, seller):
     for _ in range(auth.MAX_FAILURES):
         with pytest.raises(auth.AuthenticationError):

@@ -386,6 +386,28 @@ def test_change_password_refusals_are_shown_under_their_fields(qtbot, window, db
     assert can_sign_in(db, "lina", SALES_PW)  # nothing changed
 
 
+def test_wrong_current_passwords_lock_the_account_and_the_dialog_says_for_how_long(
+    qtbot, window, db
+):
+    dialog = password_dialog(qtbot, window)
+    type_text(qtbot, dialog.new, "a-new-secret-1")
+    type_text(qtbot, dialog.repeat, "a-new-secret-1")
+    for attempt in range(1, auth.MAX_FAILURES + 1):
+        error_under(dialog, "current").clear()
+        type_text(qtbot, dialog.current, f"guess-{attempt}")
+        qtbot.keyClick(dialog.repeat, Qt.Key.Key_Return)
+        qtbot.waitUntil(error_under(dialog, "current").isVisible)
+        qtbot.waitUntil(dialog.save.isEnabled)
+        if attempt < auth.MAX_FAILURES:
+            assert error_under(dialog, "current").text() == "当前密码不正确。"
+    text = error_under(dialog, "current").text()
+    assert "账户已锁定" in text and f"{auth.LOCKOUT_MINUTES}分钟" in text
+    assert dialog.current.text() == ""  # the guess is not left in the field
+    # The lock is the sign-in lock: the right password does not open the account now.
+    with pytest.raises(auth.AccountLockedError), db.session_scope() as session:
+        auth.login(session, "lina", SALES_PW)
+
+
 def test_change_password_with_enter_then_only_the_new_one_signs_in(qtbot, window, db):
     dialog = password_dialog(qtbot, window)
     type_text(qtbot, dialog.current, SALES_PW)

@@ -1,8 +1,9 @@
 """Account → Change password…: the signed-in person changes their own password.
 
 The check runs in ``auth.set_password`` on the DB lane. Each refusal is shown under the field
-it is about: a wrong current password under "Current password", a new one that breaks the
-rules under "New password", two entries that differ under "Repeat". Enter saves, Esc cancels.
+it is about: a wrong current password under "Current password" (it counts toward the lockout,
+and the lockout's "try again in N min" shows there too), a new one that breaks the rules under
+"New password", two entries that differ under "Repeat". Enter saves, Esc cancels.
 """
 
 from __future__ import annotations
@@ -75,7 +76,11 @@ class ChangePasswordDialog(QDialog):
 
     def _failed(self, error: BaseException) -> None:
         self.save.setEnabled(True)
-        if isinstance(error, auth.AuthenticationError):
+        if isinstance(error, auth.AccountLockedError):
+            # Too many wrong current passwords lock the account as at sign-in: say for how long.
+            self.current.clear()
+            self._show("current", error.message(self.ctx.language))
+        elif isinstance(error, auth.AuthenticationError):
             self.current.clear()
             # The service's words are the sign-in screen's ("wrong user name or password").
             self._show("current", tr("That is not your current password."))
