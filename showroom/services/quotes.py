@@ -628,8 +628,10 @@ def _decide_status(session: Session, actor: Actor, quote: Quote, *, repriced: bo
 
 
 def _audit_discount(
-    session: Session, actor: Actor, quote: Quote, decision: str, limit: Decimal, reason=None
+    session: Session, actor: Actor, quote: Quote, decision: str, limit: Decimal
 ) -> None:
+    # The manager's reason stays on the quote only: the audit trail is append-only, so free
+    # text there could not be erased with the customer (PIPL).
     detail = {
         "quote_id": quote.id,
         "number": quote.number,
@@ -637,8 +639,6 @@ def _audit_discount(
         "discount": str(quote.discount),
         "limit": str(limit),
     }
-    if reason:
-        detail["reason"] = reason
     audit.record(
         session,
         actor,
@@ -759,7 +759,7 @@ def reject_discount(session: Session, actor: Actor, quote_id: str, reason: str) 
     quote.status = DRAFT
     quote.approved_by_id = quote.approved_at = None
     quote.rejection_reason = reason
-    _audit_discount(session, actor, quote, "rejected", discount_threshold(session), reason)
+    _audit_discount(session, actor, quote, "rejected", discount_threshold(session))
     session.flush()
     return get_quote(session, actor, quote.id)
 

@@ -256,6 +256,9 @@ def test_a_manager_rejects_with_a_reason_and_the_quote_stays_unprintable(
     assert rejected.needs_approval and not rejected.printable
     (entry,) = audit_entries(db, "discount")
     assert json.loads(entry.detail)["decision"] == "rejected"
+    # The reason stays on the quote only: the append-only trail could not forget it in an
+    # erasure of the customer.
+    assert "本月优惠额度已用完" not in entry.detail
     with pytest.raises(ValidationError), db.session_scope() as session:
         quotes.render_for_print(session, sales, q.id, "print")
     # Nothing left to decide.
