@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import Boolean, Date, ForeignKey, Index, String, Text, false
+from sqlalchemy import Boolean, Date, ForeignKey, Index, String, Text, false, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from showroom.db.base import Base, SyncMixin, utcnow
@@ -19,6 +19,8 @@ class Customer(SyncMixin, Base):
         Index("ix_customer_created_at_id", "created_at", "id"),
         Index("ix_customer_name_id", "name", "id"),
         Index("ix_customer_intent_level_name_id", "intent_level", "name", "id"),
+        # Erased customers only (migration 0006): found after every push, never by a scan.
+        Index("ix_customer_erased_at", "erased_at", sqlite_where=text("erased_at IS NOT NULL")),
     )
 
     kind: Mapped[str] = mapped_column(String(10), default="person")
