@@ -13,10 +13,12 @@ from typing import Any
 import shiboken6
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import (
+    QAbstractItemView,
     QFrame,
     QHBoxLayout,
     QLabel,
     QSizePolicy,
+    QTableWidget,
     QVBoxLayout,
     QWidget,
 )
@@ -214,3 +216,22 @@ def muted_label(text: str = "") -> QLabel:
     label = QLabel(text)
     label.setStyleSheet(f"color: {MUTED_COLOUR};")
     return label
+
+
+_READ_ONLY_TABLE_STYLE = (
+    "QHeaderView::section { background: #f7f9fb; color: #4a5563; border: none;"
+    " border-bottom: 1px solid #dde3ea; padding: 5px 10px; }"
+    "QTableWidget::item { padding: 0 10px; }"
+)
+
+
+def read_only_table(table: QTableWidget) -> QTableWidget:
+    """Style a list table as the app shows them: whole rows selected, no editing, no grid,
+    alternating rows, a light header; returns the table."""
+    table.verticalHeader().hide()
+    table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+    table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+    table.setShowGrid(False)
+    table.setAlternatingRowColors(True)
+    table.setStyleSheet(_READ_ONLY_TABLE_STYLE)
+    return table

@@ -12,7 +12,6 @@ from dataclasses import dataclass
 
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (
-    QAbstractItemView,
     QComboBox,
     QHBoxLayout,
     QHeaderView,
@@ -33,7 +32,7 @@ from ui import formatting, labels
 from ui.context import AppContext
 from ui.customers.privacy_actions import consent_purpose
 from ui.i18n import tr
-from ui.widgets import MUTED_COLOUR, guarded, report_error
+from ui.widgets import MUTED_COLOUR, guarded, read_only_table, report_error
 
 PAGE_SIZE = 200
 COLUMNS = 6
@@ -136,16 +135,7 @@ class AuditPage(QWidget):
         self.table.setHorizontalHeaderLabels(
             [tr("Time"), tr("Action"), tr("Staff"), tr("Role"), tr("Concerning"), tr("Details")]
         )
-        self.table.verticalHeader().hide()
-        self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
-        self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
-        self.table.setAlternatingRowColors(True)
-        self.table.setShowGrid(False)
-        self.table.setStyleSheet(
-            "QHeaderView::section { background: #f7f9fb; color: #4a5563; border: none;"
-            " border-bottom: 1px solid #dde3ea; padding: 5px 10px; }"
-            "QTableWidget::item { padding: 0 10px; }"
-        )
+        read_only_table(self.table)
         header = self.table.horizontalHeader()
         header.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
         header.setSectionResizeMode(COLUMNS - 1, QHeaderView.ResizeMode.Stretch)

@@ -19,7 +19,6 @@ from typing import Any
 
 from PySide6.QtCore import QLocale, Qt, Signal
 from PySide6.QtWidgets import (
-    QAbstractItemView,
     QFormLayout,
     QFrame,
     QHBoxLayout,
@@ -71,6 +70,7 @@ from ui.widgets import (
     clear_layout,
     guarded,
     muted_label,
+    read_only_table,
     report_error,
 )
 
@@ -332,17 +332,8 @@ class Customer360Page(QWidget):
         self.vehicles.setHorizontalHeaderLabels(
             [tr("VIN"), tr("Plate"), tr("Model"), tr("Purchase date"), tr("Mileage")]
         )
-        self.vehicles.verticalHeader().hide()
-        self.vehicles.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
-        self.vehicles.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
-        self.vehicles.setShowGrid(False)
-        self.vehicles.setAlternatingRowColors(True)
+        read_only_table(self.vehicles)
         self.vehicles.setFrameShape(QFrame.Shape.NoFrame)
-        self.vehicles.setStyleSheet(
-            "QHeaderView::section { background: #f7f9fb; color: #4a5563; border: none;"
-            " border-bottom: 1px solid #dde3ea; padding: 5px 10px; }"
-            "QTableWidget::item { padding: 0 10px; }"
-        )
         header_view = self.vehicles.horizontalHeader()
         header_view.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
         header_view.setSectionResizeMode(2, QHeaderView.ResizeMode.Stretch)

@@ -41,7 +41,7 @@ from ui.quotes.printing import (
     warm_up,
 )
 from ui.quotes.texts import STATUS_COLOURS, status_text
-from ui.widgets import ERROR_COLOUR, MUTED_COLOUR, guarded, report_error
+from ui.widgets import ERROR_COLOUR, MUTED_COLOUR, guarded, read_only_table, report_error
 
 RIGHT = Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter
 
@@ -85,18 +85,9 @@ class QuotesPanel(QWidget):
 
         self.table = QTableWidget(0, 0)
         self.table.setObjectName("quotesTable")
-        self.table.verticalHeader().hide()
-        self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
-        self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        read_only_table(self.table)
         self.table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
-        self.table.setShowGrid(False)
-        self.table.setAlternatingRowColors(True)
         self.table.setFrameShape(QFrame.Shape.NoFrame)
-        self.table.setStyleSheet(
-            "QHeaderView::section { background: #f7f9fb; color: #4a5563; border: none;"
-            " border-bottom: 1px solid #dde3ea; padding: 5px 10px; }"
-            "QTableWidget::item { padding: 0 10px; }"
-        )
         self.table.itemSelectionChanged.connect(self._update_buttons)
         self.table.doubleClicked.connect(lambda _index: self.edit_quote())
         layout.addWidget(self.table, 1)
