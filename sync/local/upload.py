@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import json
 import uuid
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -235,43 +235,14 @@ def record_initial_results(
     the answer does not hold one well-formed result per op; nothing is written then.
     """
     by_op = results_by_op(answer, batch.ops)
-    outcome = PushOutcome()
-    versions: dict[str, list[tuple]] = {}
-    rejected = []
-    now = utc_text(utcnow())
-    with writer(db) as conn:
-        edited = _rows_with_pending_ops(conn, [op["row_id"] for op in batch.ops])
-        for op in batch.ops:
-            result = by_op[op["op_id"]]
-            outcome.note(op["op_id"], result)
-            version = result.get("version")
-            if result["status"] == protocol.RESULT_REJECTED:
-                reason = result.get("reason")
-                rejected.append(
-                    (op["op_id"], op["table"], op["row_id"], _FIELDS_JSON.encode(op["fields"]),
-                     now, db.device_id, protocol.RESULT_REJECTED,
-                     str(reason) if reason is not None else None)
-                )  # fmt: skip
-            elif version is not None and op["row_id"] not in edited:
-                versions.setdefault(op["table"], []).append((version, op["row_id"], version))
-        for table, params in versions.items():
-            conn.exec_driver_sql(
-                f"UPDATE {quote(table)} SET server_version = ?"
-                " WHERE id = ? AND abs(server_version) < ?",
-                params,
-            )
-        if rejected:
-            conn.exec_driver_sql(
-                "INSERT OR IGNORE INTO sync_outbox (op_id, table_name, row_id, op, fields,"
-                " base_version, created_at, device_id, actor_id, acknowledged, result, reason)"
-                f" VALUES (?, ?, ?, '{protocol.OP_INSERT}', ?, 0, ?, ?, NULL, 1, ?, ?)",
-                rejected,
-            )
-        write_state(conn, INITIAL_POSITION_KEY, batch.after)
-        waiting = int(read_state(conn, INITIAL_ROWS_KEY) or 0)
-        write_state(conn, INITIAL_ROWS_KEY, str(max(0, waiting - len(batch.ops))))
-        _skip_own(conn, [by_op[op["op_id"]] for op in batch.ops], answer)
-    return outcome
+    return _record_answers(
+        db,
+        [(op["table"], op["row_id"]) for op in batch.ops],
+        [by_op[op["op_id"]] for op in batch.ops],
+        lambda index: batch.ops[index]["fields"],
+        answer,
+        batch.after,
+    )
 
 
 def _skip_own(
@@ -430,36 +401,53 @@ def record_bulk_results(db: Database, batch: BulkBatch, answer: Mapping[str, Any
     results = _bulk_results(batch, answer, db.device_id)
     if results is None:
         raise LocalSyncError("results", "the server's answer does not cover the batch's rows")
+    rows: list[Any] = []
+
+    def fields_of(index: int) -> dict[str, Any]:
+        if not rows:
+            rows.extend(json.loads(batch.rows_json))
+        values = zip(batch.columns, rows[index][1:], strict=True)
+        return {name: {"new": value, "base": None} for name, value in values}
+
+    return _record_answers(
+        db, [(batch.table, row_id) for row_id in batch.ids], results, fields_of, answer, batch.after
+    )
+
+
+def _record_answers(
+    db: Database,
+    rows: list[tuple[str, str]],
+    results: list[Mapping[str, Any]],
+    fields_of: Callable[[int], dict[str, Any]],
+    answer: Mapping[str, Any],
+    after: str,
+) -> PushOutcome:
+    """Write one answered initial-upload batch, whichever path sent it: ``rows`` are its
+    (table, id) in order, ``results`` their answers, ``fields_of(index)`` a row's fields (for a
+    rejected row, kept in the outbox). The scan moves to ``after`` in the same transaction."""
     outcome = PushOutcome()
+    versions: dict[str, list[tuple]] = {}
+    rejected = []
     now = utc_text(utcnow())
-    rows = None
     with writer(db) as conn:
-        edited = _rows_with_pending_ops(conn, batch.ids)
-        versions = []
-        rejected = []
-        for index, (row_id, result) in enumerate(zip(batch.ids, results, strict=True)):
+        edited = _rows_with_pending_ops(conn, [row_id for _, row_id in rows])
+        for index, ((table, row_id), result) in enumerate(zip(rows, results, strict=True)):
             outcome.note(result["op_id"], result)
             version = result.get("version")
             if result["status"] == protocol.RESULT_REJECTED:
-                if rows is None:
-                    rows = json.loads(batch.rows_json)
-                fields = {
-                    name: {"new": value, "base": None}
-                    for name, value in zip(batch.columns, rows[index][1:], strict=True)
-                }
                 reason = result.get("reason")
                 rejected.append(
-                    (result["op_id"], batch.table, row_id, _FIELDS_JSON.encode(fields), now,
+                    (result["op_id"], table, row_id, _FIELDS_JSON.encode(fields_of(index)), now,
                      db.device_id, protocol.RESULT_REJECTED,
                      str(reason) if reason is not None else None)
                 )  # fmt: skip
             elif version is not None and row_id not in edited:
-                versions.append((version, row_id, version))
-        if versions:
+                versions.setdefault(table, []).append((version, row_id, version))
+        for table, params in versions.items():
             conn.exec_driver_sql(
-                f"UPDATE {quote(batch.table)} SET server_version = ?"
+                f"UPDATE {quote(table)} SET server_version = ?"
                 " WHERE id = ? AND abs(server_version) < ?",
-                versions,
+                params,
             )
         if rejected:
             conn.exec_driver_sql(
@@ -468,8 +456,8 @@ def record_bulk_results(db: Database, batch: BulkBatch, answer: Mapping[str, Any
                 f" VALUES (?, ?, ?, '{protocol.OP_INSERT}', ?, 0, ?, ?, NULL, 1, ?, ?)",
                 rejected,
             )
-        write_state(conn, INITIAL_POSITION_KEY, batch.after)
+        write_state(conn, INITIAL_POSITION_KEY, after)
         waiting = int(read_state(conn, INITIAL_ROWS_KEY) or 0)
-        write_state(conn, INITIAL_ROWS_KEY, str(max(0, waiting - len(batch.ids))))
+        write_state(conn, INITIAL_ROWS_KEY, str(max(0, waiting - len(rows))))
         _skip_own(conn, results, answer)
     return outcome
