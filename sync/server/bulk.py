@@ -320,7 +320,7 @@ def _insert_new(
     first = state.last_seq + 1
     savepoint = conn.begin_nested()
     try:
-        if conn.dialect.name == "postgresql" and _PLAIN_IDS.fullmatch("".join(prepared.ids)):
+        if conn.dialect.name == "postgresql":
             _copy_text(conn, who, prepared, first, now)
         else:
             _insert_rows(conn, who, prepared, first, now)
@@ -335,6 +335,7 @@ def _insert_new(
 
 # Row ids that need no escaping in COPY's text format (printable ASCII but the backslash).
 _PLAIN_IDS = re.compile(r"[\x20-\x5b\x5d-\x7e]*")
+_COPY_ESCAPES = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"})
 _RECORD_COLUMNS = (
     "dealer_id",
     "table_name",
@@ -355,7 +356,7 @@ def _copy_text(
     """COPY the rows into ``record`` as one block of PostgreSQL's text format.
 
     Canonical JSON holds no raw control characters (they are escaped), so the backslash is the
-    only character of ``data`` to escape; ids were checked to need none.
+    only character of ``data`` to escape; an id gets COPY's escapes only if it needs any.
     """
     stamp = now.astimezone(dt.UTC).replace(tzinfo=None).isoformat(sep=" ").encode()
     head = f"{who.dealer_id}\t{prepared.table}\t".encode()
@@ -370,6 +371,8 @@ def _copy_text(
     ):
         ending = clean if exact else b"\t\\N\n"
         escaped = data.replace(b"\\", b"\\\\")
+        if not _PLAIN_IDS.fullmatch(row_id):
+            row_id = row_id.translate(_COPY_ESCAPES)
         append(head + row_id.encode() + b"\t" + str(version).encode() + flags[deleted]
                + escaped + tail + ending)  # fmt: skip
         version += 1
@@ -382,7 +385,7 @@ def _copy_text(
 def _insert_rows(
     conn: Connection, who: DeviceContext, prepared: _Prepared, first: int, now: dt.datetime
 ) -> None:
-    """The same rows through the driver: one executemany (SQLite), or COPY row by row."""
+    """The same rows in one executemany (SQLite)."""
     stamp = record.c.updated_at.type.bind_processor(conn.dialect)
     updated_at = stamp(now) if stamp is not None else now
     rows = [
@@ -393,15 +396,6 @@ def _insert_rows(
         )
     ]  # fmt: skip
     columns = ", ".join(_RECORD_COLUMNS)
-    if conn.dialect.name == "postgresql":
-        raw = conn.connection.driver_connection
-        with (
-            raw.cursor() as cursor,
-            cursor.copy(f"COPY {record.name} ({columns}) FROM STDIN") as copy,
-        ):
-            for row in rows:
-                copy.write_row(row)
-        return
     marks = ", ".join("?" for _ in _RECORD_COLUMNS)
     conn.exec_driver_sql(f"INSERT INTO {record.name} ({columns}) VALUES ({marks})", rows)
 

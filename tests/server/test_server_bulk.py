@@ -211,3 +211,12 @@ def test_the_stored_form_of_bulk_rows_is_the_canonical_json_text():
             orjson.dumps(data, option=orjson.OPT_SORT_KEYS)
             == protocol.canonical_json(data).encode()
         )
+
+
+def test_an_id_with_copy_escapes_is_stored_as_sent(laptop, laptop2):
+    odd = customer("奇怪")
+    odd[0] = "odd\\id\t1\n"
+    answer = send(laptop, "customer", COLUMNS, [odd, customer("普通")])
+    assert answer["rejected"] == []
+    ids = {row["id"] for row in laptop2.pull() if row["table"] == "customer"}
+    assert "odd\\id\t1\n" in ids and len(ids) == 2
