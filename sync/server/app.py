@@ -8,7 +8,7 @@ import dataclasses
 import json
 import logging
 import zlib
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from typing import Annotated, Any
 
 import anyio.to_thread
@@ -417,6 +417,16 @@ def create_app(settings: Settings, engine=None) -> FastAPI:
         who = await run_in_threadpool(credentials.device, engine, settings.min_schema)
         return pull.meta(who, settings)
 
+    async def write_request(request: Request, work: Callable[[Any], str]) -> Response:
+        """Read a write request's body, then decode it and do ``work`` on a worker thread."""
+        raw = await read_body(request, settings.max_body_bytes)
+        encoding = request.headers.get("content-encoding")
+
+        def run() -> str:
+            return work(decode_json(raw, encoding, settings.max_body_bytes))
+
+        return Response(await run_in_threadpool(run), media_type=JSON_TYPE)
+
     @app.post(
         f"{P}/sync/push",
         openapi_extra=_body_doc(_PUSH_SCHEMA),
@@ -425,14 +435,11 @@ def create_app(settings: Settings, engine=None) -> FastAPI:
     )
     async def sync_push(request: Request, who: Device, epoch: Epoch = None) -> Response:
         """Apply a batch of ops; one result per op, in order."""
-        raw = await read_body(request, settings.max_body_bytes)
-        encoding = request.headers.get("content-encoding")
 
-        def decode_and_push() -> str:
-            body = decode_json(raw, encoding, settings.max_body_bytes)
+        def apply(body: Any) -> str:
             return push.push(engine, who, body, epoch_header=epoch, max_ops=settings.max_batch_ops)
 
-        return Response(await run_in_threadpool(decode_and_push), media_type=JSON_TYPE)
+        return await write_request(request, apply)
 
     @app.post(
         f"{P}/sync/bulk",
@@ -443,14 +450,11 @@ def create_app(settings: Settings, engine=None) -> FastAPI:
     async def sync_bulk(request: Request, who: Device, epoch: Epoch = None) -> Response:
         """A laptop's first upload: new rows of one table as rows of values. Rows not on the
         server yet are stored as they are; anything else is handled as insert ops would be."""
-        raw = await read_body(request, settings.max_body_bytes)
-        encoding = request.headers.get("content-encoding")
 
-        def decode_and_store() -> str:
-            body = decode_json(raw, encoding, settings.max_body_bytes)
+        def store(body: Any) -> str:
             return bulk.bulk(engine, who, body, epoch_header=epoch, max_rows=settings.max_bulk_rows)
 
-        return Response(await run_in_threadpool(decode_and_store), media_type=JSON_TYPE)
+        return await write_request(request, store)
 
     @app.get(
         f"{P}/sync/pull",
