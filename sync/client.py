@@ -2,8 +2,9 @@
 
 One :meth:`SyncClient.sync` call is one cycle (DESIGN.md, "Sync contract"):
 
-1. ``GET /v1/meta``: the server's epoch (a restore from a backup shows as a new epoch), how far
-   tombstones are purged, and its clock.
+1. ``GET /v1/meta``: the server's epoch (a restore from a backup shows as a new epoch, found by
+   the server itself or from the history marks this laptop sends), how far tombstones are
+   purged, and its clock.
 2. Push every pending batch (at most ``max_batch_ops`` ops each), then pull pages until
    ``has_more`` is false; repeat until a round pushes and pulls nothing.
 3. Compare per-table checksums with the server's; on a mismatch re-sync fully, once.
@@ -24,6 +25,7 @@ import json
 import logging
 import os
 import random
+import threading
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -300,6 +302,11 @@ class _Http:
         self.clock = clock
         self.token: str | None = None
         self.epoch: str | None = None
+        # The server's history marks this laptop keeps (sync.protocol, "History marks"), newest
+        # first. Answers arrive on several threads at once during an upload, hence the lock.
+        self.history: list[protocol.Mark] = []
+        self.history_changed = False
+        self._history_lock = threading.Lock()
         self.clock_skew: float | None = None
         self.reached = False  # did any request get an HTTP answer
 
@@ -327,6 +334,11 @@ class _Http:
             headers["Authorization"] = f"Bearer {self.token}"
         if self.epoch:
             headers[protocol.EPOCH_HEADER] = self.epoch
+        if self.token and self.history:
+            # Meta judges every mark; the other calls only need to show nothing was lost
+            # since the newest.
+            marks = self.history if path == "/meta" else self.history[:1]
+            headers[protocol.HISTORY_HEADER] = protocol.format_history(marks)
         data = None
         if body is not None:
             data = body if isinstance(body, _Body) else encode_body(body)
@@ -366,6 +378,7 @@ class _Http:
                         if not isinstance(answer, dict):
                             raise ServerRefused(status, "the answer is not a JSON object")
                         self._note_clock(answer, started, finished)
+                        self._note_history(answer)
                         return answer
                 elif status == 429 or status >= 500:
                     last_problem = f"HTTP {status}"
@@ -388,6 +401,42 @@ class _Http:
         if status == 401:
             raise TokenRevoked(detail) if self.token else EnrolmentRefused(detail)
         raise ServerRefused(status, detail)
+
+    def set_history(self, marks: list[protocol.Mark]) -> None:
+        with self._history_lock:
+            self.history = marks
+            self.history_changed = False
+
+    def take_history(self) -> str | None:
+        """The marks as stored text if they changed since the last call, else None."""
+        with self._history_lock:
+            if not self.history_changed:
+                return None
+            self.history_changed = False
+            return protocol.format_history(self.history)
+
+    def forget_history_after(self, seq: int) -> None:
+        """Drop marks past ``seq`` (the base of a new epoch: the server no longer has them)."""
+        with self._history_lock:
+            kept = [mark for mark in self.history if mark[0] <= seq]
+            if kept != self.history:
+                self.history = kept
+                self.history_changed = True
+
+    def _note_history(self, answer: Mapping[str, Any]) -> None:
+        text = answer.get("history")
+        if not isinstance(text, str):
+            return
+        try:
+            mark = protocol.parse_mark(text)
+        except ValueError:
+            log.warning("ignoring a malformed history mark from the server: %.40r", text)
+            return
+        with self._history_lock:
+            if mark in self.history:
+                return
+            self.history = protocol.thin_history(self.history, mark)
+            self.history_changed = True
 
     def _note_clock(self, answer: Mapping[str, Any], started: float, finished: float) -> None:
         text = answer.get("server_time")
@@ -483,6 +532,18 @@ def _never_cancelled() -> bool:
     return False
 
 
+def _stored_history(text: str | None) -> list[protocol.Mark]:
+    """The marks kept in the local state; a damaged value only costs the restore check they
+    allow, so it is logged and dropped."""
+    if not text:
+        return []
+    try:
+        return protocol.thin_history(protocol.parse_history(text))
+    except ValueError as error:
+        log.warning("dropping damaged history marks (%s)", error)
+        return []
+
+
 class SyncClient:
     """Syncs one enrolled local database with its server. Not thread-safe: one cycle at a time."""
 
@@ -523,13 +584,16 @@ class SyncClient:
 
     # The HTTP side is made on first use, from the URL stored at enrolment.
     def _connect(self) -> _Http:
-        state = local.get_state(self.db, SyncKeys.SERVER_URL, SyncKeys.TOKEN, SyncKeys.EPOCH)
+        state = local.get_state(
+            self.db, SyncKeys.SERVER_URL, SyncKeys.TOKEN, SyncKeys.EPOCH, local.HISTORY_KEY
+        )
         if not state[SyncKeys.SERVER_URL] or not state[SyncKeys.TOKEN]:
             raise NotEnrolled()
         if self._http is None or self._http.base_url != state[SyncKeys.SERVER_URL].rstrip("/"):
             self._http = _Http(state[SyncKeys.SERVER_URL], **self._http_args)
         self._http.token = state[SyncKeys.TOKEN]
         self._http.epoch = state[SyncKeys.EPOCH]
+        self._http.set_history(_stored_history(state[local.HISTORY_KEY]))
         self._http.reached = False
         return self._http
 
@@ -663,6 +727,7 @@ class _Cycle:
 
     def meta(self) -> dict:
         meta = self.http.call("GET", "/meta")
+        self.save_history()
         epoch = meta.get("epoch")
         if not isinstance(epoch, str) or not epoch:
             raise ServerRefused(None, "meta: no epoch")
@@ -697,12 +762,24 @@ class _Cycle:
         if isinstance(base, bool) or not isinstance(base, int) or base < 0:
             raise ServerRefused(409, "epoch_changed without a valid epoch_base_seq")
         self.recovered = True
+        # Marks past the base name commits the server no longer has: kept, they would read as
+        # a second restore.
+        self.http.forget_history_after(base)
+        self.save_history()
         queued = local.requeue_lost_rows(self.db, base)
         log.warning(
             "server restored (epoch %s, base %d): %d rows queued again", epoch, base, queued
         )
         self.store_epoch(epoch)
         self.resync()
+
+    def save_history(self) -> None:
+        """Store the marks the answers so far brought. Called before their data is written: a
+        mark stored without its data is harmless, data stored without its mark is not (a restore
+        that loses that data would go unseen)."""
+        text = self.http.take_history()
+        if text is not None:
+            local.set_state(self.db, {local.HISTORY_KEY: text})
 
     def resync(self) -> None:
         if self.full_resync:
@@ -735,6 +812,7 @@ class _Cycle:
             if batch is None:
                 break
             answer = self.send(batch.batch_id, batch.ops, cursor)
+            self.save_history()
             self.note(local.record_results(self.db, batch, answer), len(batch.ops))
         return self.push_done
 
@@ -788,7 +866,9 @@ class _Cycle:
                     if not in_flight:
                         break
                     batch, answered = in_flight.popleft()
-                    outcome = record(self.db, batch, answered.result())
+                    answer = answered.result()
+                    self.save_history()
+                    outcome = record(self.db, batch, answer)
                     self.note(outcome, len(batch.ids) if bulk else len(batch.ops))
                     after = batch.after
             except BaseException:
@@ -846,6 +926,7 @@ class _Cycle:
                     pages += 1
                     ahead = fetcher.submit(self.fetch, following, pages)
                 try:
+                    self.save_history()
                     result = local.apply_pull_page(self.db, page, since=since)
                 except BaseException:
                     if ahead is not None:

@@ -40,6 +40,18 @@ carries ``Authorization: Bearer <device token>`` and ``X-Showroom-Schema: <SCHEM
 ``GET /v1/sync/checksum`` -> ``{"through": last_seq, "tables": {table: {"count", "hash"}}}``
     over every row (tombstones included), computed with :func:`table_checksum`.
 
+History marks (restore detection without the operator). Every server commit that hands out
+versions gets a random id; meta, push, bulk and pull answers carry ``"history": "SEQ.ID"``, the
+dealer's last seq and the id of the commit that reached it (null before the first such commit).
+A laptop keeps a thinned list of the marks it was given (:func:`thin_history`) and sends them
+back in ``X-Showroom-History: SEQ.ID,SEQ.ID,...`` (newest first): the whole list with meta, its
+newest mark with push, bulk and pull. A mark the server no longer has (another commit holds
+that seq, or the seq is beyond its counter) means it was restored from an older backup: it
+starts a new epoch and answers 409 ``epoch_changed``. ``epoch_base_seq`` is then the newest of
+the given marks it does have below the oldest it does not, else the previous epoch's base, so
+every laptop re-sends at least what was lost. Marks older than the server's kept history are not
+judged.
+
 Errors are ``{"error": <code>, "detail": <text>}`` with the status codes below. A request the
 server cannot parse, or one that is too large, is a 4xx, never a 500.
 """
@@ -60,6 +72,12 @@ API_PREFIX = "/v1"
 SCHEMA_VERSION = 3
 SCHEMA_HEADER = "X-Showroom-Schema"
 EPOCH_HEADER = "X-Showroom-Epoch"
+HISTORY_HEADER = "X-Showroom-History"
+# Marks a laptop keeps (and sends with meta): the newest few, then one per doubling of the
+# distance from the newest, so an old restore point is still covered.
+HISTORY_NEWEST = 8
+MAX_HISTORY_MARKS = 48
+_COMMIT_ID_LENGTH = 16  # hex digits
 
 MAX_BATCH_OPS = 500
 # Rows per initial-upload batch on the bulk path (POST /sync/bulk), when meta offers it.
@@ -138,3 +156,58 @@ def checksum_of_texts(texts: Iterable[str]) -> dict[str, Any]:
         count += 1
         acc ^= int.from_bytes(sha256(text.encode()).digest(), "big")
     return {"count": count, "hash": f"{acc:064x}"}
+
+
+# --- history marks ---------------------------------------------------------------------------
+
+Mark = tuple[int, str]  # (seq, commit id)
+
+
+def format_mark(mark: Mark) -> str:
+    return f"{mark[0]}.{mark[1]}"
+
+
+def format_history(marks: Iterable[Mark]) -> str:
+    return ",".join(format_mark(mark) for mark in marks)
+
+
+def parse_mark(text: str) -> Mark:
+    """``"SEQ.ID"`` as (seq, id); ValueError saying what is wrong."""
+    seq, dot, commit = text.strip().partition(".")
+    if not dot or not seq.isascii() or not seq.isdigit() or len(seq) > 19:
+        raise ValueError(f"expected SEQ.ID, got {text.strip()[:40]!r}")
+    commit = commit.lower()
+    if len(commit) != _COMMIT_ID_LENGTH or any(ch not in "0123456789abcdef" for ch in commit):
+        raise ValueError(f"expected a {_COMMIT_ID_LENGTH}-digit hex commit id in {text[:40]!r}")
+    return int(seq), commit
+
+
+def parse_history(text: str) -> list[Mark]:
+    """A history header as marks, newest first; ValueError for a malformed one."""
+    parts = [part for part in text.split(",") if part.strip()]
+    if len(parts) > MAX_HISTORY_MARKS:
+        raise ValueError(f"at most {MAX_HISTORY_MARKS} marks, got {len(parts)}")
+    return sorted((parse_mark(part) for part in parts), reverse=True)
+
+
+def thin_history(marks: Iterable[Mark], new: Mark | None = None) -> list[Mark]:
+    """The marks worth keeping once ``new`` is added, newest first.
+
+    The newest :data:`HISTORY_NEWEST` stay; of the older ones, one per power-of-two distance
+    from the newest (the newest in each band). A mark at a seq already held is replaced: the
+    newer answer speaks for the server's present history.
+    """
+    by_seq = {seq: commit for seq, commit in marks}
+    if new is not None:
+        by_seq[new[0]] = new[1]
+    ordered = sorted(by_seq.items(), reverse=True)
+    kept = ordered[:HISTORY_NEWEST]
+    if len(ordered) > HISTORY_NEWEST:
+        newest = ordered[0][0]
+        bands: set[int] = set()
+        for seq, commit in ordered[HISTORY_NEWEST:]:
+            band = (newest - seq).bit_length()
+            if band not in bands:
+                bands.add(band)
+                kept.append((seq, commit))
+    return kept[:MAX_HISTORY_MARKS]

@@ -13,6 +13,7 @@ from showroom.models.local import SyncKeys
 from sync.local.store import (
     DEALER_TABLE,
     DEVICE_KEY,
+    HISTORY_KEY,
     SYSTEM_USERNAME,
     LocalSyncError,
     get_state,
@@ -139,6 +140,9 @@ def adopt_enrolment(
         write_state(conn, SyncKeys.DEALER_ID, dealer_id)
         write_state(conn, SyncKeys.DEALER_NAME, dealer_name)
         write_state(conn, DEVICE_KEY, device_id)
+        # Marks of another server (or of this one before a re-enrolment) would read as a
+        # restore there: the history starts anew with this enrolment.
+        write_state(conn, HISTORY_KEY, None)
         if never_synced:
             conn.execute(text("DELETE FROM sync_outbox"))
             start_initial_upload(conn, restart=True)

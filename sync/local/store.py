@@ -22,6 +22,8 @@ log = logging.getLogger(__name__)
 FULL_RESYNC_KEY = "sync.full_resync"  # "1" while a full resync is under way
 SEARCH_REBUILD_KEY = "sync.search_rebuild"  # "1" when the search index must be rebuilt
 PURGED_KEY = "sync.purged_through"  # the server's purged_through at the last meta
+# The server's history marks this laptop was given, "SEQ.ID,..." newest first (sync.protocol)
+HISTORY_KEY = "sync.history"
 # JSON [[name, sql], ...] of the indexes dropped while a first download fills empty tables
 BULK_DOWNLOAD_KEY = "sync.bulk_download"
 DEVICE_KEY = "device_id"

@@ -112,6 +112,10 @@ _SEQ = {"type": "integer", "minimum": 0}
 _TIME = {"type": "string"}
 _ID = {"type": "string"}
 _OPT_ID = {"type": ["string", "null"]}
+_HISTORY = {
+    "type": ["string", "null"],
+    "description": "SEQ.ID: the dealer's last seq and its commit's id (sync.protocol)",
+}
 
 
 def _object(**properties: dict) -> dict:
@@ -129,6 +133,7 @@ _META_SCHEMA = _object(
     epoch=_ID,
     epoch_base_seq=_SEQ,
     purged_through=_SEQ,
+    history=_HISTORY,
     server_time=_TIME,
     min_schema={"type": "integer"},
     max_batch_ops={"type": "integer", "minimum": 1},
@@ -146,8 +151,11 @@ _PUSHED_SCHEMA = _object(
         ),
     },
     last_seq=_SEQ,
+    history=_HISTORY,
     server_time=_TIME,
 )
+# A batch answered before the server kept history marks is returned to its retries as stored.
+_PUSHED_SCHEMA["required"].remove("history")
 _BULK_ANSWER_SCHEMA = {
     "type": "object",
     "required": ["batch_id", "table", "last_seq", "server_time"],
@@ -161,6 +169,7 @@ _BULK_ANSWER_SCHEMA = {
         },
         "results": _PUSHED_SCHEMA["properties"]["results"],
         "last_seq": _SEQ,
+        "history": _HISTORY,
         "server_time": _TIME,
     },
 }
@@ -180,6 +189,7 @@ _PULLED_SCHEMA = _object(
     next_since=_SEQ,
     has_more={"type": "boolean"},
     last_seq=_SEQ,
+    history=_HISTORY,
     server_time=_TIME,
 )
 _CHECKSUM_SCHEMA = _object(
@@ -284,6 +294,16 @@ def check_schema(value: str | None, min_schema: int) -> int:
     return version
 
 
+def history_marks(value: str | None) -> list[protocol.Mark]:
+    """The marks of an ``X-Showroom-History`` header, newest first (400 naming the header)."""
+    if not value:
+        return []
+    try:
+        return protocol.parse_history(value)
+    except ValueError as exc:
+        raise bad_request(f"{protocol.HISTORY_HEADER}: {exc}") from None
+
+
 def current_device(
     request: Request,
     authorization: Annotated[str | None, Header()] = None,
@@ -305,22 +325,28 @@ class Caller:
 
     authorization: str | None
     schema: str | None
+    history: str | None = None
 
     def device(self, engine, min_schema: int) -> auth.DeviceContext:
         who = auth.authenticate(engine, self.authorization)
         check_schema(self.schema, min_schema)
         return who
 
+    def marks(self) -> list[protocol.Mark]:
+        return history_marks(self.history)
+
 
 async def caller(
     authorization: Annotated[str | None, Header()] = None,
     x_showroom_schema: Annotated[str | None, Header()] = None,
+    x_showroom_history: Annotated[str | None, Header()] = None,
 ) -> Caller:
-    return Caller(authorization, x_showroom_schema)
+    return Caller(authorization, x_showroom_schema, x_showroom_history)
 
 
 Credentials = Annotated[Caller, Depends(caller)]
 Epoch = Annotated[str | None, Header(alias=protocol.EPOCH_HEADER)]
+History = Annotated[str | None, Header(alias=protocol.HISTORY_HEADER)]
 
 
 def create_app(settings: Settings, engine=None) -> FastAPI:
@@ -412,10 +438,15 @@ def create_app(settings: Settings, engine=None) -> FastAPI:
         return JSONResponse(answer)
 
     @app.get(f"{P}/meta", tags=["sync"], responses=_responses(_META_SCHEMA, *_AUTHENTICATED))
-    async def meta(credentials: Credentials) -> dict:
-        """The dealer's counter, epoch and purge state, and the server's limits."""
-        who = await run_in_threadpool(credentials.device, engine, settings.min_schema)
-        return pull.meta(who, settings)
+    async def meta(credentials: Credentials, epoch: Epoch = None) -> dict:
+        """The dealer's counter, epoch and purge state, and the server's limits. History marks
+        that show a restore from an older backup start a new epoch first."""
+
+        def work() -> dict:
+            who = credentials.device(engine, settings.min_schema)
+            return pull.meta(engine, who, settings, epoch, credentials.marks())
+
+        return await run_in_threadpool(work)
 
     async def write_request(request: Request, work: Callable[[Any], str]) -> Response:
         """Read a write request's body, then decode it and do ``work`` on a worker thread."""
@@ -433,11 +464,21 @@ def create_app(settings: Settings, engine=None) -> FastAPI:
         tags=["sync"],
         responses=_responses(_PUSHED_SCHEMA, *_AUTHENTICATED, 409, 413, 415),
     )
-    async def sync_push(request: Request, who: Device, epoch: Epoch = None) -> Response:
+    async def sync_push(
+        request: Request, who: Device, epoch: Epoch = None, history: History = None
+    ) -> Response:
         """Apply a batch of ops; one result per op, in order."""
+        marks = history_marks(history)
 
         def apply(body: Any) -> str:
-            return push.push(engine, who, body, epoch_header=epoch, max_ops=settings.max_batch_ops)
+            return push.push(
+                engine,
+                who,
+                body,
+                epoch_header=epoch,
+                max_ops=settings.max_batch_ops,
+                marks=marks,
+            )
 
         return await write_request(request, apply)
 
@@ -447,12 +488,22 @@ def create_app(settings: Settings, engine=None) -> FastAPI:
         tags=["sync"],
         responses=_responses(_BULK_ANSWER_SCHEMA, *_AUTHENTICATED, 409, 413, 415),
     )
-    async def sync_bulk(request: Request, who: Device, epoch: Epoch = None) -> Response:
+    async def sync_bulk(
+        request: Request, who: Device, epoch: Epoch = None, history: History = None
+    ) -> Response:
         """A laptop's first upload: new rows of one table as rows of values. Rows not on the
         server yet are stored as they are; anything else is handled as insert ops would be."""
+        marks = history_marks(history)
 
         def store(body: Any) -> str:
-            return bulk.bulk(engine, who, body, epoch_header=epoch, max_rows=settings.max_bulk_rows)
+            return bulk.bulk(
+                engine,
+                who,
+                body,
+                epoch_header=epoch,
+                max_rows=settings.max_bulk_rows,
+                marks=marks,
+            )
 
         return await write_request(request, store)
 
@@ -474,7 +525,8 @@ def create_app(settings: Settings, engine=None) -> FastAPI:
 
         def work() -> str:
             who = credentials.device(engine, settings.min_schema)
-            return pull.pull(engine, who, since, limit, epoch, skip_own=skip_own)
+            marks = credentials.marks()
+            return pull.pull(engine, who, since, limit, epoch, skip_own=skip_own, marks=marks)
 
         return Response(await run_in_threadpool(work), media_type=JSON_TYPE)
 

@@ -92,6 +92,7 @@ def authenticate(engine: Engine, authorization: str | None) -> DeviceContext:
                 dealer.c.epoch,
                 dealer.c.epoch_base_seq,
                 dealer.c.purged_through,
+                dealer.c.last_commit,
             )
             .join(dealer, dealer.c.id == device.c.dealer_id)
             .where(device.c.token_hash == token_hash)

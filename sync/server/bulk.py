@@ -31,6 +31,7 @@ import datetime as dt
 import json
 import re
 import uuid
+from collections.abc import Sequence
 from typing import Any
 
 import orjson
@@ -38,6 +39,7 @@ from sqlalchemy import Connection, Engine
 from sqlalchemy.exc import IntegrityError
 
 from sync import protocol
+from sync.protocol import Mark
 from sync.server.auth import DeviceContext
 from sync.server.db import utcnow, write_transaction
 from sync.server.errors import bad_request, too_large
@@ -54,7 +56,9 @@ from sync.server.push import (
 )
 from sync.server.records import (
     DealerState,
-    check_epoch,
+    Head,
+    check_restore,
+    history_value,
     load_dealer,
     raise_epoch_changed,
     set_last_seq,
@@ -105,7 +109,13 @@ class _Envelope:
 
 
 def bulk(
-    engine: Engine, who: DeviceContext, body: Any, *, epoch_header: str | None, max_rows: int
+    engine: Engine,
+    who: DeviceContext,
+    body: Any,
+    *,
+    epoch_header: str | None,
+    max_rows: int,
+    marks: Sequence[Mark] = (),
 ) -> str:
     """Store one batch of new rows and return the answer (JSON text); see the module doc."""
     envelope = _Envelope(body, max_rows)
@@ -117,7 +127,9 @@ def bulk(
     changed_epoch: DealerState | None = None
     with write_transaction(engine) as conn:
         state = load_dealer(conn, who.dealer_id, lock=True)
-        changed_epoch = check_epoch(conn, state, epoch_header or envelope.epoch, envelope.cursor)
+        changed_epoch = check_restore(
+            conn, state, epoch_header or envelope.epoch, envelope.cursor, marks
+        )
         if changed_epoch is None:
             answer = _stored_answer(conn, who.dealer_id, _answer_key(envelope.batch_id))
             if answer is None:
@@ -240,19 +252,19 @@ def _apply(
     prepared: _Prepared | None,
     now: dt.datetime,
 ) -> str:
-    head = {"batch_id": envelope.batch_id, "table": envelope.table}
-    first, last_seq = None, state.last_seq
+    about = {"batch_id": envelope.batch_id, "table": envelope.table}
+    first, head = None, state.head
     storable = any(values is not None for values in checked.values)
     if storable and prepared is not None:
-        first, last_seq = _insert_new(conn, who, state, prepared, now)
+        first, head = _insert_new(conn, who, state, prepared, now)
     if first is not None or not storable:
         rejected = [
             {"index": index, "reason": reason} for index, reason in sorted(checked.reasons.items())
         ]
-        body = {**head, "first_version": first, "rejected": rejected}
-        return _answer(conn, who, envelope, body, last_seq, now)
-    results, last_seq = _as_ops(conn, who, state, envelope, checked, now)
-    return _answer(conn, who, envelope, {**head, "results": results}, last_seq, now)
+        body = {**about, "first_version": first, "rejected": rejected}
+        return _answer(conn, who, envelope, body, head, now)
+    results, head = _as_ops(conn, who, state, envelope, checked, now)
+    return _answer(conn, who, envelope, {**about, "results": results}, head, now)
 
 
 def _answer(
@@ -260,10 +272,11 @@ def _answer(
     who: DeviceContext,
     envelope: _Envelope,
     body: dict[str, Any],
-    last_seq: int,
+    head: Head,
     now: dt.datetime,
 ) -> str:
-    body["last_seq"] = last_seq
+    body["last_seq"] = head[0]
+    body["history"] = history_value(head)
     body["server_time"] = now.isoformat()
     # ASCII: a reason may quote a client's broken text (a lone surrogate) verbatim.
     answer = json.dumps(body)
@@ -312,11 +325,11 @@ def _insert_new(
     state: DealerState,
     prepared: _Prepared,
     now: dt.datetime,
-) -> tuple[int | None, int]:
-    """Write the prepared rows as new records in one go; (None, last_seq) when any is on the
+) -> tuple[int | None, Head]:
+    """Write the prepared rows as new records in one go; (None, the old head) when any is on the
     server already (nothing is written then)."""
     if not prepared.ids:
-        return None, state.last_seq
+        return None, state.head
     first = state.last_seq + 1
     savepoint = conn.begin_nested()
     try:
@@ -326,11 +339,10 @@ def _insert_new(
             _insert_rows(conn, who, prepared, first, now)
     except (IntegrityError, conn.dialect.dbapi.IntegrityError):
         savepoint.rollback()  # some row is on the server already: the op path merges them
-        return None, state.last_seq
+        return None, state.head
     savepoint.commit()
     last = first + len(prepared.ids) - 1
-    set_last_seq(conn, who.dealer_id, last)
-    return first, last
+    return first, set_last_seq(conn, who.dealer_id, last, now)
 
 
 # Row ids that need no escaping in COPY's text format (printable ASCII but the backslash).
@@ -407,7 +419,7 @@ def _as_ops(
     envelope: _Envelope,
     checked: _Checked,
     now: dt.datetime,
-) -> tuple[list[dict[str, Any]], int]:
+) -> tuple[list[dict[str, Any]], Head]:
     """The rows as ``insert`` ops through the push machinery: one result per row."""
     op_ids = []
     parsed: list[Op | Rejected] = []

@@ -37,6 +37,9 @@ dealer = Table(
     Column("epoch_base_seq", BigInteger, nullable=False, server_default="0"),
     # Tombstones up to this seq are gone; a cursor behind it must re-sync fully.
     Column("purged_through", BigInteger, nullable=False, server_default="0"),
+    # The random id of the commit that reached last_seq (see ``history`` below); null until the
+    # first commit after migration s0003.
+    Column("last_commit", String(16)),
 )
 
 device = Table(
@@ -120,4 +123,17 @@ applied_op = Table(
     Column("op_id", String(ID), primary_key=True),
     Column("result", Text, nullable=False),
     Column("created_at", UTCDateTime(), nullable=False),
+)
+
+# One row per commit that handed out versions: the seq it reached and a random id. Laptops
+# keep marks (seq, id) from the answers they get and send them back; a mark this table does
+# not hold shows the server was restored from an older backup (sync.server.records.
+# check_history). Trimmed with the tombstones (sync.server.purge).
+history = Table(
+    "history",
+    metadata,
+    Column("dealer_id", String(ID), ForeignKey("dealer.id"), primary_key=True),
+    Column("seq", BigInteger, primary_key=True),
+    Column("commit_id", String(16), nullable=False),
+    Column("at", UTCDateTime(), nullable=False),
 )

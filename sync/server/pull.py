@@ -5,32 +5,52 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
+from collections.abc import Sequence
 
 from sqlalchemy import DateTime, Engine, or_, select, type_coerce, update
 
 from sync import protocol
+from sync.protocol import Mark
 from sync.server.auth import DeviceContext
 from sync.server.config import Settings
 from sync.server.db import read_transaction, utcnow, write_transaction
 from sync.server.errors import ApiError, bad_request
 from sync.server.models import device, record
-from sync.server.records import check_epoch, load_dealer, raise_epoch_changed
+from sync.server.records import (
+    DealerState,
+    Head,
+    check_restore,
+    history_base,
+    history_value,
+    load_dealer,
+    raise_epoch_changed,
+)
 from sync.server.schema import MAX_INT, synced_tables
 
 # How stale ``device.last_seen_at`` may get before a pull that changes nothing else writes it.
 SEEN_GRANULARITY = dt.timedelta(seconds=60)
 
 
-def _checked_dealer(engine: Engine, who: DeviceContext, epoch: str | None, cursor: int):
+def _checked_dealer(
+    engine: Engine, who: DeviceContext, epoch: str | None, cursor: int, marks: Sequence[Mark]
+) -> DealerState:
     """The dealer's state after the restore checks (409 when the epoch changed)."""
     state = who.dealer
     if (epoch and epoch != state.epoch) or cursor > state.last_seq:
-        # Rare: settle it under the lock, where a concurrent push cannot move last_seq.
-        with write_transaction(engine) as conn:
-            state = load_dealer(conn, who.dealer_id, lock=True)
-            changed = check_epoch(conn, state, epoch, cursor)
-        if changed is not None:
-            raise_epoch_changed(changed)
+        state = _settle_restore(engine, who, epoch, cursor, marks)
+    return state
+
+
+def _settle_restore(
+    engine: Engine, who: DeviceContext, epoch: str | None, cursor: int, marks: Sequence[Mark]
+) -> DealerState:
+    """Rare: decide under the lock, where a concurrent push cannot move last_seq. Raises 409
+    when the client must recover; otherwise the dealer's state as read under the lock."""
+    with write_transaction(engine) as conn:
+        state = load_dealer(conn, who.dealer_id, lock=True)
+        changed = check_restore(conn, state, epoch, cursor, marks)
+    if changed is not None:
+        raise_epoch_changed(changed)
     return state
 
 
@@ -42,6 +62,7 @@ def pull(
     epoch: str | None,
     *,
     skip_own: bool = False,
+    marks: Sequence[Mark] = (),
 ) -> str:
     """One page of the dealer's rows changed after ``since``, as JSON text.
 
@@ -58,7 +79,7 @@ def pull(
     if limit < 1:
         raise bad_request("limit: expected a whole number >= 1")
     limit = min(limit, protocol.MAX_PULL_LIMIT)
-    state = _checked_dealer(engine, who, epoch, since)
+    state = _checked_dealer(engine, who, epoch, since, marks)
     # A pull that started from 0 and goes on page by page (a full resync, also one resumed
     # after a kill) does not need purged tombstones: it may continue below purged_through.
     continuing = who.full_pull and since >= who.last_pulled_seq
@@ -70,11 +91,13 @@ def pull(
         )
     own = skip_own and bool(who.enrolment)
     with read_transaction(engine) as conn:
-        if conn.dialect.name == "postgresql":
-            behind = state.last_seq - since
-            rows_text, count, last_version = _page_in_postgres(conn, who, since, limit, own, behind)
-        else:
-            rows_text, count, last_version = _page_in_python(conn, who, since, limit, own)
+        lost = history_base(conn, state, marks) is not None
+        if not lost:
+            rows_text, count, last_version = _page(conn, who, state, since, limit, own)
+    if lost:
+        state = _settle_restore(engine, who, epoch, since, marks)
+        with read_transaction(engine) as conn:
+            rows_text, count, last_version = _page(conn, who, state, since, limit, own)
     has_more = count > limit
     next_since = last_version if last_version is not None else since
     if own and not has_more:
@@ -85,9 +108,17 @@ def pull(
     return (
         f'{{"rows":[{rows_text}],"next_since":{next_since},'
         f'"has_more":{"true" if has_more else "false"},'
-        f'"last_seq":{max(state.last_seq, next_since)},'
+        f'"last_seq":{max(state.last_seq, next_since)},"history":{_json_value(state.head)},'
         f'"server_time":"{utcnow().isoformat()}"}}'
     )
+
+
+def _page(
+    conn, who: DeviceContext, state: DealerState, since: int, limit: int, own: bool
+) -> tuple[str, int, int | None]:
+    if conn.dialect.name == "postgresql":
+        return _page_in_postgres(conn, who, since, limit, own, state.last_seq - since)
+    return _page_in_python(conn, who, since, limit, own)
 
 
 def _page_in_postgres(
@@ -192,8 +223,28 @@ def _note_pulled(engine: Engine, who: DeviceContext, since: int, full_pull: bool
         )
 
 
-def meta(who: DeviceContext, settings: Settings) -> dict:
+def _json_value(head: Head) -> str:
+    value = history_value(head)
+    return "null" if value is None else f'"{value}"'
+
+
+def meta(
+    engine: Engine,
+    who: DeviceContext,
+    settings: Settings,
+    epoch: str | None = None,
+    marks: Sequence[Mark] = (),
+) -> dict:
+    """The dealer's counter, epoch and purge state, and the server's limits. Marks that show a
+    restore start a new epoch here, which the client sees and recovers from."""
     state = who.dealer
+    if marks and (not epoch or epoch == state.epoch):
+        with read_transaction(engine) as conn:
+            lost = history_base(conn, state, marks) is not None
+        if lost:
+            with write_transaction(engine) as conn:
+                state = load_dealer(conn, who.dealer_id, lock=True)
+                state = check_restore(conn, state, epoch, 0, marks) or state
     return {
         "dealer_id": state.id,
         "dealer_name": state.name,
@@ -202,6 +253,7 @@ def meta(who: DeviceContext, settings: Settings) -> dict:
         "epoch": state.epoch,
         "epoch_base_seq": state.epoch_base_seq,
         "purged_through": state.purged_through,
+        "history": history_value(state.head),
         "server_time": utcnow().isoformat(),
         "min_schema": settings.min_schema,
         "max_batch_ops": settings.max_batch_ops,

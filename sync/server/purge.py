@@ -9,7 +9,7 @@ from sqlalchemy import Engine, and_, delete, func, not_, or_, select, update
 
 from sync import protocol
 from sync.server.db import utcnow, write_transaction
-from sync.server.models import applied_op, dealer, device, push_batch, record
+from sync.server.models import applied_op, dealer, device, history, push_batch, record
 from sync.server.records import json_text, load_dealer
 
 DEFAULT_RETENTION_DAYS = 30
@@ -22,7 +22,7 @@ def purge(
 
     A tombstone goes when it is older than the retention, and its version is at or below what
     every active device (not revoked, seen within the retention) has pulled. Open conflicts are
-    never purged. Batch and op ledgers older than the retention go too.
+    never purged. Batch and op ledgers and history marks older than the retention go too.
     """
     if retention_days < 0:
         raise ValueError("retention-days: expected a number of days >= 0")
@@ -71,6 +71,15 @@ def purge(
             conn.execute(
                 delete(applied_op).where(
                     applied_op.c.dealer_id == dealer_id, applied_op.c.created_at < cutoff
+                )
+            )
+            # Marks older than this are no longer judged (a laptop away that long re-syncs);
+            # the newest commit's stays, so a restore is still noticed.
+            conn.execute(
+                delete(history).where(
+                    history.c.dealer_id == dealer_id,
+                    history.c.at < cutoff,
+                    history.c.seq < state.last_seq,
                 )
             )
         summaries.append(

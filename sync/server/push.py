@@ -11,22 +11,25 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import json
+from collections.abc import Sequence
 from typing import Any
 
 from sqlalchemy import Connection, Engine, insert, select, update
 
 from showroom.ids import new_id
 from sync import protocol
-from sync.protocol import canonical_json
+from sync.protocol import Mark, canonical_json
 from sync.server.auth import DeviceContext
 from sync.server.db import utcnow, write_transaction
 from sync.server.errors import bad_request, too_large
 from sync.server.models import applied_op, device, push_batch
 from sync.server.records import (
     DealerState,
+    Head,
     Rec,
     bulk_insert,
-    check_epoch,
+    check_restore,
+    history_value,
     in_list,
     load_dealer,
     load_records,
@@ -372,7 +375,13 @@ def _booking(rec: Rec) -> dict[str, Any]:
 
 
 def push(
-    engine: Engine, who: DeviceContext, body: Any, *, epoch_header: str | None, max_ops: int
+    engine: Engine,
+    who: DeviceContext,
+    body: Any,
+    *,
+    epoch_header: str | None,
+    max_ops: int,
+    marks: Sequence[Mark] = (),
 ) -> str:
     """Apply one batch and return the response body (JSON text).
 
@@ -385,7 +394,9 @@ def push(
     changed_epoch: DealerState | None = None
     with write_transaction(engine) as conn:
         state = load_dealer(conn, who.dealer_id, lock=True)
-        changed_epoch = check_epoch(conn, state, epoch_header or envelope.epoch, envelope.cursor)
+        changed_epoch = check_restore(
+            conn, state, epoch_header or envelope.epoch, envelope.cursor, marks
+        )
         if changed_epoch is None:
             answer = _stored_answer(conn, who.dealer_id, envelope.batch_id)
             if answer is None:
@@ -418,12 +429,13 @@ def _apply(
         except Rejected as exc:
             parsed.append(exc)
     op_ids = [raw["op_id"] for raw in envelope.ops]
-    results, last_seq = apply_ops(conn, who, state, op_ids, parsed, now)
+    results, head = apply_ops(conn, who, state, op_ids, parsed, now)
     answer = json.dumps(
         {
             "batch_id": envelope.batch_id,
             "results": results,
-            "last_seq": last_seq,
+            "last_seq": head[0],
+            "history": history_value(head),
             "server_time": now.isoformat(),
         }
         # ASCII: a reason may quote a client's broken text (a lone surrogate) verbatim.
@@ -455,10 +467,10 @@ def apply_ops(
     op_ids: list[str],
     parsed: list[Op | Rejected],
     now: dt.datetime,
-) -> tuple[list[dict[str, Any]], int]:
+) -> tuple[list[dict[str, Any]], Head]:
     """Apply parsed ops (a :class:`Rejected` stands for an op that did not parse) in order.
 
-    Returns one result per op and the dealer's new last seq; the records, the op ledger and
+    Returns one result per op and the dealer's new head; the records, the op ledger and
     the counter are written, the batch's answer is left to the caller.
     """
     batch = _Batch(state, who.id, now, who.enrolment)
@@ -510,8 +522,8 @@ def apply_ops(
     if ledger:
         bulk_insert(conn, applied_op, ledger)
     if batch.seq != state.last_seq:
-        set_last_seq(conn, who.dealer_id, batch.seq)
-    return results, batch.seq
+        return results, set_last_seq(conn, who.dealer_id, batch.seq, now)
+    return results, state.head
 
 
 def _result(op_id: str, status: str, version: int | None, reason: str | None) -> dict[str, Any]:

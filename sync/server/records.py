@@ -6,7 +6,7 @@ import dataclasses
 import datetime as dt
 import json
 import secrets
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 from sqlalchemy import (
@@ -23,9 +23,9 @@ from sqlalchemy import (
     update,
 )
 
-from sync.protocol import canonical_json
+from sync.protocol import Mark, canonical_json, format_mark
 from sync.server.errors import epoch_changed
-from sync.server.models import dealer, record
+from sync.server.models import dealer, history, record
 
 
 @dataclasses.dataclass
@@ -54,10 +54,26 @@ class DealerState:
     epoch: str
     epoch_base_seq: int
     purged_through: int
+    # The id of the commit that reached last_seq (None before the first one).
+    last_commit: str | None = None
+
+    @property
+    def head(self) -> Head:
+        return self.last_seq, self.last_commit
 
 
 def new_epoch() -> str:
     return secrets.token_hex(8)
+
+
+# The dealer's counter as an answer reports it: (last_seq, id of the commit that reached it,
+# None before the first commit with an id).
+Head = tuple[int, "str | None"]
+
+
+def history_value(head: Head) -> str | None:
+    """The ``"history"`` value of an answer: ``"SEQ.ID"``, or None."""
+    return None if head[1] is None else format_mark((head[0], head[1]))
 
 
 def load_dealer(conn: Connection, dealer_id: str, *, lock: bool = False) -> DealerState:
@@ -70,6 +86,7 @@ def load_dealer(conn: Connection, dealer_id: str, *, lock: bool = False) -> Deal
         dealer.c.epoch,
         dealer.c.epoch_base_seq,
         dealer.c.purged_through,
+        dealer.c.last_commit,
     ).where(dealer.c.id == dealer_id)
     if lock:
         query = query.with_for_update()
@@ -97,6 +114,72 @@ def check_epoch(
         )
         return dataclasses.replace(state, epoch=epoch, epoch_base_seq=state.last_seq)
     return None
+
+
+def history_base(conn: Connection, state: DealerState, marks: Sequence[Mark]) -> int | None:
+    """Restore detection by history marks (``sync.protocol``, "History marks"), for a client on
+    the dealer's current epoch: None when its newest mark is in this server's history (or too
+    old to judge), else the base a new epoch must take.
+
+    A mark (seq, id) the server holds proves it has every commit up to seq: a backup is a
+    consistent snapshot, and commits after a restore get new random ids. So the base is the
+    newest mark it holds below the oldest it does not (else the current epoch's base): never
+    past where the backup ends, so laptops re-send at least everything that was lost.
+    """
+    if not marks or marks[0] == state.head:
+        return None
+    seqs = sorted({seq for seq, _ in marks if seq <= state.last_seq})
+    held: dict[int, str] = {}
+    horizon = None
+    if seqs:
+        held = dict(
+            conn.execute(
+                select(history.c.seq, history.c.commit_id).where(
+                    history.c.dealer_id == state.id, in_list(conn, history.c.seq, "seqs")
+                ),
+                {"seqs": seqs},
+            ).all()
+        )
+        horizon = conn.execute(
+            select(func.min(history.c.seq)).where(history.c.dealer_id == state.id)
+        ).scalar()
+
+    def lost(seq: int, commit: str) -> bool | None:
+        """True: not this server's history; False: it is; None: cannot tell."""
+        if seq > state.last_seq:
+            return True
+        if horizon is None or seq < horizon:
+            return None
+        return held.get(seq) != commit
+
+    if not lost(*marks[0]):
+        return None
+    lowest_lost = min(seq for seq, commit in marks if lost(seq, commit))
+    held_below = [seq for seq, commit in marks if seq < lowest_lost and lost(seq, commit) is False]
+    return max([state.epoch_base_seq, *held_below])
+
+
+def check_restore(
+    conn: Connection,
+    state: DealerState,
+    client_epoch: str | None,
+    cursor: int,
+    marks: Sequence[Mark],
+) -> DealerState | None:
+    """:func:`check_epoch`, then for a client on this epoch :func:`history_base`; on a lost
+    history a new epoch is written (the caller commits and answers as for check_epoch). Call it
+    with the dealer's row locked."""
+    changed = check_epoch(conn, state, client_epoch, cursor)
+    if changed is not None:
+        return changed
+    base = history_base(conn, state, marks)
+    if base is None:
+        return None
+    epoch = new_epoch()
+    conn.execute(
+        update(dealer).where(dealer.c.id == state.id).values(epoch=epoch, epoch_base_seq=base)
+    )
+    return dataclasses.replace(state, epoch=epoch, epoch_base_seq=base)
 
 
 def raise_epoch_changed(state: DealerState) -> None:
@@ -240,8 +323,16 @@ def bulk_insert(conn: Connection, table: Table, rows: list[dict[str, Any]]) -> N
             )
 
 
-def set_last_seq(conn: Connection, dealer_id: str, last_seq: int) -> None:
-    conn.execute(update(dealer).where(dealer.c.id == dealer_id).values(last_seq=last_seq))
+def set_last_seq(conn: Connection, dealer_id: str, last_seq: int, now: dt.datetime) -> Head:
+    """Move the dealer's counter and give this commit its random id; returns the new head."""
+    commit = secrets.token_hex(8)
+    conn.execute(
+        update(dealer).where(dealer.c.id == dealer_id).values(last_seq=last_seq, last_commit=commit)
+    )
+    conn.execute(
+        insert(history).values(dealer_id=dealer_id, seq=last_seq, commit_id=commit, at=now)
+    )
+    return last_seq, commit
 
 
 def ensure_dealer_record(conn: Connection, dealer_id: str, now: dt.datetime) -> None:
@@ -276,4 +367,4 @@ def ensure_dealer_record(conn: Connection, dealer_id: str, now: dt.datetime) -> 
             )
         ],
     )
-    set_last_seq(conn, dealer_id, seq)
+    set_last_seq(conn, dealer_id, seq, now)

@@ -554,3 +554,69 @@ def test_a_server_restored_from_an_older_backup_gets_the_lost_rows_again(server,
         assert customer(db, lost).name == "备份后"
         assert customer(db, kept).notes == "备份后的修改"
     assert local.local_checksums(a) == local.local_checksums(b)
+
+
+def test_a_restore_overtaken_by_another_laptop_is_still_found(server, new_laptop):
+    import sqlite3
+
+    a = enrolled(server, new_laptop, "a")
+    b = enrolled(server, new_laptop, "b")
+    kept = add(a, "备份前", "13800000031")
+    sync(server, a)
+    sync(server, b)
+    path = server.engine.url.database
+    backup = sqlite3.connect(":memory:")
+    with sqlite3.connect(path) as live:
+        live.backup(backup)
+    lost = add(a, "备份后", "13800000032")
+    update(a, kept, notes="备份后的修改")
+    sync(server, a)
+
+    server.engine.dispose()
+    with sqlite3.connect(path) as live:
+        backup.backup(live)
+    # Before a syncs again, b pushes more than was lost: the server's counter passes a's cursor,
+    # so only the history marks a keeps can show the restore.
+    for i in range(4):
+        add(b, f"恢复后{i}", f"1380000004{i}")
+    sync(server, b)
+    meta = server.session().get(
+        SERVER_URL + "/v1/meta",
+        headers={
+            "Authorization": "Bearer " + local.get_state(b, SyncKeys.TOKEN)[SyncKeys.TOKEN],
+            client.protocol.SCHEMA_HEADER: str(client.protocol.SCHEMA_VERSION),
+        },
+    )
+    assert meta.json()["last_seq"] > local.cursor_of(a)
+
+    summary = sync(server, a)
+    assert summary.full_resync and summary.checksum_ok is True
+    sync(server, b)
+    assert sync(server, b).checksum_ok is True
+    for db in (a, b):
+        assert customer(db, lost).name == "备份后"
+        assert customer(db, kept).notes == "备份后的修改"
+    assert local.local_checksums(a) == local.local_checksums(b)
+
+
+def test_history_marks_are_kept_and_sent_back(server, new_laptop):
+    a = enrolled(server, new_laptop, "a")
+    for i in range(3):
+        add(a, f"客户{i}", f"1380000005{i}")
+        sync(server, a, verify=None)
+    stored = local.get_state(a, local.HISTORY_KEY)[local.HISTORY_KEY]
+    marks = client.protocol.parse_history(stored)
+    # One mark per commit this laptop saw: its three pushes (the pulls saw no newer commit).
+    assert len(marks) >= 3
+    add(a, "再一个", "13800000060")
+    before = len(server.adapter.requests)
+    sync(server, a, verify=None)
+    sent = {
+        r.path_url.split("?")[0]: r.headers.get(client.protocol.HISTORY_HEADER)
+        for r in server.adapter.requests[before:]
+    }
+    # Meta gets every mark, push and pull only the newest.
+    assert sent["/v1/meta"] == client.protocol.format_history(marks)
+    assert sent["/v1/sync/push"] == client.protocol.format_mark(marks[0])
+    newer = client.protocol.parse_history(local.get_state(a, local.HISTORY_KEY)[local.HISTORY_KEY])
+    assert newer[0][0] > marks[0][0] and newer[1:4] == marks[:3]

@@ -30,7 +30,7 @@ def _run(capsys, *args: str) -> tuple[int, list[dict], str]:
 def test_admin_commands(capsys, server_db_url):
     db = ["--db", server_db_url]
     code, out, _ = _run(capsys, "migrate", *db)
-    assert code == 0 and out[0]["revision"] == "s0002"
+    assert code == 0 and out[0]["revision"] == "s0003"
     code, out, _ = _run(capsys, "create-dealer", "三号店", *db)
     assert code == 0
     dealer_id = out[0]["dealer_id"]

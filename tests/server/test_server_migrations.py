@@ -21,7 +21,7 @@ def test_migrated_schema_matches_the_models(engine):
 def test_migrate_is_idempotent_and_keeps_its_own_version_table(engine):
     migrate(engine)
     migrate(engine)
-    assert current_revision(engine) == "s0002"
+    assert current_revision(engine) == "s0003"
     tables = set(inspect(engine).get_table_names())
     assert VERSION_TABLE in tables
     assert "alembic_version" not in tables  # the laptop schema's table name stays free
