@@ -140,9 +140,13 @@ def history_base(conn: Connection, state: DealerState, marks: Sequence[Mark]) ->
                 {"seqs": seqs},
             ).all()
         )
-        horizon = conn.execute(
-            select(func.min(history.c.seq)).where(history.c.dealer_id == state.id)
-        ).scalar()
+        if any(held.get(seq) != commit for seq, commit in marks if seq <= state.last_seq):
+            # Only a mark not found needs to know where the kept history starts.
+            horizon = conn.execute(
+                select(func.min(history.c.seq)).where(history.c.dealer_id == state.id)
+            ).scalar()
+        else:
+            horizon = seqs[0]
 
     def lost(seq: int, commit: str) -> bool | None:
         """True: not this server's history; False: it is; None: cannot tell."""
