@@ -45,7 +45,9 @@ DEFAULT_PG = "postgresql://postgres@127.0.0.1:5432/test"
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--customers", type=int, default=100_000)
     parser.add_argument("--seed", type=int, default=1)
-    parser.add_argument("--db", type=Path, help="reuse this demo database (copied, not changed)")
+    parser.add_argument(
+        "--db", type=Path, help="demo database: reused (copied, not changed), made if missing"
+    )
     backend = parser.add_mutually_exclusive_group()
     backend.add_argument("--pg", default=os.environ.get("SHOWROOM_TEST_PG_URL", DEFAULT_PG))
     backend.add_argument("--sqlite", action="store_true", help="server on an SQLite file")
@@ -149,15 +151,18 @@ def _demo(path: Path, args) -> None:
     from showroom.db.engine import open_database
     from showroom.demo import generate_demo_data
 
-    if args.db:
+    if args.db and args.db.exists():
         shutil.copy(args.db, path)
         return
     log(f"generating {args.customers:,} demo customers ...")
     db = open_database(path)
     started = time.perf_counter()
     generate_demo_data(db, args.customers, args.seed)
-    db.dispose()
+    db.dispose()  # the last connection closed: the WAL is checkpointed into the file
     log(f"  done in {time.perf_counter() - started:.1f} s")
+    if args.db:
+        # Kept for later runs; copied only once complete, so a stopped run leaves nothing.
+        shutil.copy(path, args.db)
 
 
 def _synced_rows(db) -> int:
@@ -248,7 +253,8 @@ def _devices(server, dealer, args, common) -> None:
 def _load(url, tokens, customers, cursor, args, rate) -> tuple[list[float], int, float]:
     """Every device syncs in a loop (flat out, or paced to ``rate`` requests/s in all).
 
-    Nine syncs in ten pull the newest page; the tenth pushes one edit.
+    Nine syncs in ten pull the newest page; the tenth pushes one edit. Like the app, each
+    request carries the newest history mark the device was given.
     """
     import requests
 
@@ -266,6 +272,7 @@ def _load(url, tokens, customers, cursor, args, rate) -> tuple[list[float], int,
         rng = random.Random(seed)
         since = cursor
         count = 0
+        mark = None
         next_at = time.perf_counter() + rng.random() * interval
         mine: list[float] = []
         while True:
@@ -278,21 +285,31 @@ def _load(url, tokens, customers, cursor, args, rate) -> tuple[list[float], int,
                 break
             count += 1
             started = time.perf_counter()
+            marked = {protocol.HISTORY_HEADER: mark} if mark else {}
             try:
                 if count % 10 == 0:
                     answer = http.post(
                         f"{url}/v1/sync/push",
                         data=_push_body(rng.choice(customers), since, protocol),
-                        headers={"Content-Encoding": "gzip", "Content-Type": "application/json"},
+                        headers={
+                            "Content-Encoding": "gzip",
+                            "Content-Type": "application/json",
+                            **marked,
+                        },
                         timeout=30,
                     )
                     answer.raise_for_status()
                 else:
                     answer = http.get(
-                        f"{url}/v1/sync/pull", params={"since": since, "limit": 1000}, timeout=30
+                        f"{url}/v1/sync/pull",
+                        params={"since": since, "limit": 1000},
+                        headers=marked,
+                        timeout=30,
                     )
                     answer.raise_for_status()
-                    since = answer.json()["next_since"]
+                body = answer.json()
+                since = body.get("next_since", since)
+                mark = body.get("history") or mark
                 mine.append((time.perf_counter() - started) * 1000)
             except requests.RequestException:
                 with lock:
