@@ -304,13 +304,35 @@ def history_marks(value: str | None) -> list[protocol.Mark]:
         raise bad_request(f"{protocol.HISTORY_HEADER}: {exc}") from None
 
 
+def _newest_mark(value: str | None) -> protocol.Mark | None:
+    """The newest mark of a history header, for the token check to look up. None when there is
+    none, or the header is malformed: the route refuses that once the caller is known."""
+    try:
+        marks = protocol.parse_history(value or "")
+    except ValueError:
+        return None
+    return marks[0] if marks else None
+
+
+def judged_marks(who: auth.DeviceContext, value: str | None) -> list[protocol.Mark]:
+    """The marks of a history header left to judge (400 naming the header when malformed):
+    none when the newest was found in this server's history with the token."""
+    marks = history_marks(value)
+    if marks and marks[0] == who.held_mark:
+        return []
+    return marks
+
+
 def current_device(
     request: Request,
     authorization: Annotated[str | None, Header()] = None,
     x_showroom_schema: Annotated[str | None, Header()] = None,
+    x_showroom_history: Annotated[str | None, Header()] = None,
 ) -> auth.DeviceContext:
     """The calling device (401 unless its token is valid), once its schema is new enough."""
-    who = auth.authenticate(request.app.state.engine, authorization)
+    who = auth.authenticate(
+        request.app.state.engine, authorization, _newest_mark(x_showroom_history)
+    )
     check_schema(x_showroom_schema, request.app.state.settings.min_schema)
     return who
 
@@ -328,12 +350,12 @@ class Caller:
     history: str | None = None
 
     def device(self, engine, min_schema: int) -> auth.DeviceContext:
-        who = auth.authenticate(engine, self.authorization)
+        who = auth.authenticate(engine, self.authorization, _newest_mark(self.history))
         check_schema(self.schema, min_schema)
         return who
 
-    def marks(self) -> list[protocol.Mark]:
-        return history_marks(self.history)
+    def marks(self, who: auth.DeviceContext) -> list[protocol.Mark]:
+        return judged_marks(who, self.history)
 
 
 async def caller(
@@ -444,7 +466,7 @@ def create_app(settings: Settings, engine=None) -> FastAPI:
 
         def work() -> dict:
             who = credentials.device(engine, settings.min_schema)
-            return pull.meta(engine, who, settings, epoch, credentials.marks())
+            return pull.meta(engine, who, settings, epoch, credentials.marks(who))
 
         return await run_in_threadpool(work)
 
@@ -468,7 +490,7 @@ def create_app(settings: Settings, engine=None) -> FastAPI:
         request: Request, who: Device, epoch: Epoch = None, history: History = None
     ) -> Response:
         """Apply a batch of ops; one result per op, in order."""
-        marks = history_marks(history)
+        marks = judged_marks(who, history)
 
         def apply(body: Any) -> str:
             return push.push(
@@ -493,7 +515,7 @@ def create_app(settings: Settings, engine=None) -> FastAPI:
     ) -> Response:
         """A laptop's first upload: new rows of one table as rows of values. Rows not on the
         server yet are stored as they are; anything else is handled as insert ops would be."""
-        marks = history_marks(history)
+        marks = judged_marks(who, history)
 
         def store(body: Any) -> str:
             return bulk.bulk(
@@ -525,7 +547,7 @@ def create_app(settings: Settings, engine=None) -> FastAPI:
 
         def work() -> str:
             who = credentials.device(engine, settings.min_schema)
-            marks = credentials.marks()
+            marks = credentials.marks(who)
             return pull.pull(engine, who, since, limit, epoch, skip_own=skip_own, marks=marks)
 
         return Response(await run_in_threadpool(work), media_type=JSON_TYPE)

@@ -8,12 +8,13 @@ import hashlib
 import math
 import secrets
 
-from sqlalchemy import Engine, delete, func, insert, select, update
+from sqlalchemy import Engine, and_, delete, func, insert, literal, select, update
 
 from sync import protocol
+from sync.protocol import Mark
 from sync.server.db import read_transaction, utcnow, write_transaction
 from sync.server.errors import ERROR_DEVICE_TAKEN, ApiError, bad_request, unauthorized
-from sync.server.models import dealer, device, enroll_attempt, enrollment_code
+from sync.server.models import dealer, device, enroll_attempt, enrollment_code, history
 from sync.server.records import DealerState, ensure_dealer_record, load_dealer
 from sync.server.schema import check_text
 
@@ -58,6 +59,9 @@ class DeviceContext:
     enrolment: str = ""
     # In a pull that started from 0 and has not reached the end (models.device.full_pull).
     full_pull: bool = False
+    # The newest history mark the request sent, when it is in this server's history (looked
+    # up with the token, so the usual case needs no query of its own): see records.history_base.
+    held_mark: Mark | None = None
 
 
 def enrolment_key(token_hash: str) -> str:
@@ -67,8 +71,11 @@ def enrolment_key(token_hash: str) -> str:
     return token_hash[:16]
 
 
-def authenticate(engine: Engine, authorization: str | None) -> DeviceContext:
-    """The device holding the bearer token; 401 for a missing, unknown or revoked token."""
+def authenticate(
+    engine: Engine, authorization: str | None, newest: Mark | None = None
+) -> DeviceContext:
+    """The device holding the bearer token; 401 for a missing, unknown or revoked token.
+    ``newest``: the request's newest history mark, looked up in the same query."""
     if not authorization:
         raise unauthorized("missing Authorization: Bearer <device token>")
     scheme, _, token = authorization.partition(" ")
@@ -76,8 +83,9 @@ def authenticate(engine: Engine, authorization: str | None) -> DeviceContext:
     if scheme.lower() != "bearer" or not token:
         raise unauthorized("Authorization must be 'Bearer <device token>'")
     token_hash = hash_secret(token)
+    held = literal(None).label("commit_id") if newest is None else history.c.commit_id
     with read_transaction(engine) as conn:
-        row = conn.execute(
+        query = (
             select(
                 device.c.id,
                 device.c.dealer_id,
@@ -93,19 +101,27 @@ def authenticate(engine: Engine, authorization: str | None) -> DeviceContext:
                 dealer.c.epoch_base_seq,
                 dealer.c.purged_through,
                 dealer.c.last_commit,
+                held,
             )
             .join(dealer, dealer.c.id == device.c.dealer_id)
             .where(device.c.token_hash == token_hash)
-        ).first()
+        )
+        if newest is not None:
+            query = query.outerjoin(
+                history,
+                and_(history.c.dealer_id == device.c.dealer_id, history.c.seq == newest[0]),
+            )
+        row = conn.execute(query).first()
     if row is None:
         raise unauthorized("unknown device token")
     if row.revoked_at is not None:
         raise unauthorized("this device has been revoked; enrol it again")
     return DeviceContext(
         *row[:6],
-        DealerState(row.dealer_id, *row[8:]),
+        DealerState(row.dealer_id, *row[8:14]),
         enrolment=enrolment_key(token_hash),
         full_pull=bool(row.full_pull),
+        held_mark=newest if newest and row.commit_id == newest[1] else None,
     )
 
 

@@ -172,3 +172,14 @@ def test_purge_trims_old_marks_but_keeps_the_newest(client, engine, dealer_id, l
     assert _meta(client, laptop, [marks[1], marks[0]]).json()["epoch"] == epoch
     stale = [(marks[-1][0], "fedcba9876543210")]
     assert _meta(client, laptop, stale).json()["epoch"] != epoch
+
+
+def test_the_token_check_finds_a_held_newest_mark_in_the_same_query(client, engine, laptop):
+    from sync.server import auth
+
+    mark = _push_marked(client, laptop, "赵敏")
+    bearer = f"Bearer {laptop.token}"
+    assert auth.authenticate(engine, bearer, mark).held_mark == mark
+    assert auth.authenticate(engine, bearer, (mark[0], "fedcba9876543210")).held_mark is None
+    assert auth.authenticate(engine, bearer, (mark[0] + 5, mark[1])).held_mark is None
+    assert auth.authenticate(engine, bearer).held_mark is None
