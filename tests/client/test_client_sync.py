@@ -517,27 +517,47 @@ def test_a_4xx_other_than_429_is_not_retried(server, new_laptop):
     assert raised.value.status == 400 and sleeps == []
 
 
-def test_a_server_restored_from_an_older_backup_gets_the_lost_rows_again(server, new_laptop):
+def _backup(server):
+    """An online copy of the server's SQLite database, as a nightly backup makes."""
     import sqlite3
 
+    backup = sqlite3.connect(":memory:")
+    with sqlite3.connect(server.engine.url.database) as live:
+        live.backup(backup)
+    return backup
+
+
+def _restore(server, backup) -> None:
+    """The server's disk dies; it comes back from ``backup``."""
+    import sqlite3
+
+    server.engine.dispose()
+    with sqlite3.connect(server.engine.url.database) as live:
+        backup.backup(live)
+
+
+def _assert_everything_back(server, a, b, lost, kept) -> None:
+    sync(server, b)
+    assert sync(server, b).checksum_ok is True
+    for db in (a, b):
+        assert customer(db, lost).name == "备份后"
+        assert customer(db, kept).notes == "备份后的修改"
+    assert local.local_checksums(a) == local.local_checksums(b)
+
+
+def test_a_server_restored_from_an_older_backup_gets_the_lost_rows_again(server, new_laptop):
     a = enrolled(server, new_laptop, "a")
     b = enrolled(server, new_laptop, "b")
     kept = add(a, "备份前", "13800000021")
     sync(server, a)
-    path = server.engine.url.database
-    backup = sqlite3.connect(":memory:")
-    with sqlite3.connect(path) as live:
-        live.backup(backup)
+    backup = _backup(server)
     lost = add(a, "备份后", "13800000022")
     update(a, kept, notes="备份后的修改")
     sync(server, a)
     sync(server, b)
     assert customer(b, lost).name == "备份后"
 
-    # The server's disk dies; it comes back from the backup, without a's later changes.
-    server.engine.dispose()
-    with sqlite3.connect(path) as live:
-        backup.backup(live)
+    _restore(server, backup)  # without a's later changes
     epoch = local.get_state(a, SyncKeys.EPOCH)[SyncKeys.EPOCH]
     before = len(server.adapter.requests)
     summary = sync(server, a)
@@ -548,33 +568,21 @@ def test_a_server_restored_from_an_older_backup_gets_the_lost_rows_again(server,
     ]
     assert resync_pulls and not any("skip_own" in url for url in resync_pulls)
     assert local.get_state(a, SyncKeys.EPOCH)[SyncKeys.EPOCH] != epoch
-    sync(server, b)
-    assert sync(server, b).checksum_ok is True
-    for db in (a, b):
-        assert customer(db, lost).name == "备份后"
-        assert customer(db, kept).notes == "备份后的修改"
-    assert local.local_checksums(a) == local.local_checksums(b)
+    _assert_everything_back(server, a, b, lost, kept)
 
 
 def test_a_restore_overtaken_by_another_laptop_is_still_found(server, new_laptop):
-    import sqlite3
-
     a = enrolled(server, new_laptop, "a")
     b = enrolled(server, new_laptop, "b")
     kept = add(a, "备份前", "13800000031")
     sync(server, a)
     sync(server, b)
-    path = server.engine.url.database
-    backup = sqlite3.connect(":memory:")
-    with sqlite3.connect(path) as live:
-        live.backup(backup)
+    backup = _backup(server)
     lost = add(a, "备份后", "13800000032")
     update(a, kept, notes="备份后的修改")
     sync(server, a)
 
-    server.engine.dispose()
-    with sqlite3.connect(path) as live:
-        backup.backup(live)
+    _restore(server, backup)
     # Before a syncs again, b pushes more than was lost: the server's counter passes a's cursor,
     # so only the history marks a keeps can show the restore.
     for i in range(4):
@@ -591,12 +599,7 @@ def test_a_restore_overtaken_by_another_laptop_is_still_found(server, new_laptop
 
     summary = sync(server, a)
     assert summary.full_resync and summary.checksum_ok is True
-    sync(server, b)
-    assert sync(server, b).checksum_ok is True
-    for db in (a, b):
-        assert customer(db, lost).name == "备份后"
-        assert customer(db, kept).notes == "备份后的修改"
-    assert local.local_checksums(a) == local.local_checksums(b)
+    _assert_everything_back(server, a, b, lost, kept)
 
 
 def test_history_marks_are_kept_and_sent_back(server, new_laptop):
