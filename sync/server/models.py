@@ -128,7 +128,7 @@ applied_op = Table(
 # One row per commit that handed out versions: the seq it reached and a random id. Laptops
 # keep marks (seq, id) from the answers they get and send them back; a mark this table does
 # not hold shows the server was restored from an older backup (sync.server.records.
-# check_history). Trimmed with the tombstones (sync.server.purge).
+# history_base). Trimmed with the tombstones (sync.server.purge).
 history = Table(
     "history",
     metadata,

@@ -73,8 +73,8 @@ def purge(
                     applied_op.c.dealer_id == dealer_id, applied_op.c.created_at < cutoff
                 )
             )
-            # Marks older than this are no longer judged (a laptop away that long re-syncs);
-            # the newest commit's stays, so a restore is still noticed.
+            # Marks older than this are no longer judged (docs/sync-faults.md says what that
+            # leaves to the operator); the newest commit's stays, so a restore is still noticed.
             conn.execute(
                 delete(history).where(
                     history.c.dealer_id == dealer_id,

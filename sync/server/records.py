@@ -130,7 +130,6 @@ def history_base(conn: Connection, state: DealerState, marks: Sequence[Mark]) ->
         return None
     seqs = sorted({seq for seq, _ in marks if seq <= state.last_seq})
     held: dict[int, str] = {}
-    horizon = None
     if seqs:
         held = dict(
             conn.execute(
@@ -140,21 +139,21 @@ def history_base(conn: Connection, state: DealerState, marks: Sequence[Mark]) ->
                 {"seqs": seqs},
             ).all()
         )
-        if any(held.get(seq) != commit for seq, commit in marks if seq <= state.last_seq):
-            # Only a mark not found needs to know where the kept history starts.
-            horizon = conn.execute(
-                select(func.min(history.c.seq)).where(history.c.dealer_id == state.id)
-            ).scalar()
-        else:
-            horizon = seqs[0]
+    horizon: list[int | None] = []  # where the kept history starts; read once, if needed
 
     def lost(seq: int, commit: str) -> bool | None:
         """True: not this server's history; False: it is; None: cannot tell."""
         if seq > state.last_seq:
             return True
-        if horizon is None or seq < horizon:
-            return None
-        return held.get(seq) != commit
+        if held.get(seq) == commit:
+            return False
+        if not horizon:
+            horizon.append(
+                conn.execute(
+                    select(func.min(history.c.seq)).where(history.c.dealer_id == state.id)
+                ).scalar()
+            )
+        return None if horizon[0] is None or seq < horizon[0] else True
 
     if not lost(*marks[0]):
         return None
