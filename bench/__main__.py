@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import signal
 import sys
 from collections.abc import Sequence
 
@@ -39,8 +40,15 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _exit_on_terminate(signum: int, _frame) -> None:
+    raise SystemExit(128 + signum)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    # A benchmark stopped with SIGTERM (kill, timeout) unwinds like one stopped with Ctrl-C:
+    # its clean-up runs (bench sync stops its server and drops its PostgreSQL database).
+    signal.signal(signal.SIGTERM, _exit_on_terminate)
     return args.run(args)
 
 

@@ -243,14 +243,19 @@ def _devices(server, dealer, args, common) -> None:
     cursor = requests.get(f"{server.url}/v1/meta", headers=headers, timeout=30).json()["last_seq"]
     customers = _customer_ids(server, tokens[0], protocol)
     for phase, rate in (("max", None), ("paced", args.rate)):
-        latencies, errors, elapsed = _load(server.url, tokens, customers, cursor, args, rate)
+        timed, errors, elapsed = _load(server.url, tokens, customers, cursor, args, rate)
+        latencies = [ms for _, ms in timed]
+        pulls = [ms for kind, ms in timed if kind == "pull"]
+        pushes = [ms for kind, ms in timed if kind == "push"]
         emit(f"devices_{phase}_rps", len(latencies) / elapsed, "req/s", devices=args.devices,
              p50_ms=percentile(latencies, 50), p99_ms=percentile(latencies, 99),
+             pull_p50_ms=percentile(pulls, 50), pull_p99_ms=percentile(pulls, 99),
+             push_p50_ms=percentile(pushes, 50), push_p99_ms=percentile(pushes, 99),
              errors=errors, offered_rps=rate, target_rps=300, target_p99_ms=250,
              **common)  # fmt: skip
 
 
-def _load(url, tokens, customers, cursor, args, rate) -> tuple[list[float], int, float]:
+def _load(url, tokens, customers, cursor, args, rate) -> tuple[list[tuple[str, float]], int, float]:
     """Every device syncs in a loop (flat out, or paced to ``rate`` requests/s in all).
 
     Nine syncs in ten pull the newest page; the tenth pushes one edit. Like the app, each
@@ -260,7 +265,7 @@ def _load(url, tokens, customers, cursor, args, rate) -> tuple[list[float], int,
 
     from sync import protocol
 
-    latencies: list[float] = []
+    latencies: list[tuple[str, float]] = []
     errors = [0]
     lock = threading.Lock()
     stop_at = time.perf_counter() + args.seconds
@@ -274,7 +279,7 @@ def _load(url, tokens, customers, cursor, args, rate) -> tuple[list[float], int,
         count = 0
         mark = None
         next_at = time.perf_counter() + rng.random() * interval
-        mine: list[float] = []
+        mine: list[tuple[str, float]] = []
         while True:
             if interval:
                 pause = next_at - time.perf_counter()
@@ -286,8 +291,9 @@ def _load(url, tokens, customers, cursor, args, rate) -> tuple[list[float], int,
             count += 1
             started = time.perf_counter()
             marked = {protocol.HISTORY_HEADER: mark} if mark else {}
+            kind = "push" if count % 10 == 0 else "pull"
             try:
-                if count % 10 == 0:
+                if kind == "push":
                     answer = http.post(
                         f"{url}/v1/sync/push",
                         data=_push_body(rng.choice(customers), since, protocol),
@@ -310,7 +316,7 @@ def _load(url, tokens, customers, cursor, args, rate) -> tuple[list[float], int,
                 body = answer.json()
                 since = body.get("next_since", since)
                 mark = body.get("history") or mark
-                mine.append((time.perf_counter() - started) * 1000)
+                mine.append((kind, (time.perf_counter() - started) * 1000))
             except requests.RequestException:
                 with lock:
                     errors[0] += 1
