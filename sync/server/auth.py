@@ -12,7 +12,7 @@ from sqlalchemy import Engine, and_, delete, func, insert, literal, select, upda
 
 from sync import protocol
 from sync.protocol import Mark
-from sync.server.db import read_transaction, utcnow, write_transaction
+from sync.server.db import read_transaction, single_read, utcnow, write_transaction
 from sync.server.errors import ERROR_DEVICE_TAKEN, ApiError, bad_request, unauthorized
 from sync.server.models import dealer, device, enroll_attempt, enrollment_code, history
 from sync.server.records import DealerState, ensure_dealer_record, load_dealer
@@ -84,7 +84,7 @@ def authenticate(
         raise unauthorized("Authorization must be 'Bearer <device token>'")
     token_hash = hash_secret(token)
     held = literal(None).label("commit_id") if newest is None else history.c.commit_id
-    with read_transaction(engine) as conn:
+    with single_read(engine) as conn:
         query = (
             select(
                 device.c.id,

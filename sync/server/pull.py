@@ -13,7 +13,7 @@ from sync import protocol
 from sync.protocol import Mark
 from sync.server.auth import DeviceContext
 from sync.server.config import Settings
-from sync.server.db import read_transaction, utcnow, write_transaction
+from sync.server.db import read_transaction, single_read, utcnow, write_transaction
 from sync.server.errors import ApiError, bad_request
 from sync.server.models import device, record
 from sync.server.records import (
@@ -90,14 +90,20 @@ def pull(
             f"since: deleted rows up to {state.purged_through} were purged; re-sync from 0",
         )
     own = skip_own and bool(who.enrolment)
-    with read_transaction(engine) as conn:
+    # Keyset paging wants the (dealer_id, version) index walked in order. Right after a bulk
+    # load, before the table's statistics catch up, the planner would rather sort every row
+    # after the cursor for each page: a page far behind the counter forbids the sort first.
+    far_behind = state.last_seq - since > 10 * limit
+    # Most pulls are one statement: the page (marks held, near the counter).
+    reader = read_transaction if marks or far_behind else single_read
+    with reader(engine) as conn:
         lost = history_base(conn, state, marks) is not None
         if not lost:
-            rows_text, count, last_version = _page(conn, who, state, since, limit, own)
+            rows_text, count, last_version = _page(conn, who, since, limit, own, far_behind)
     if lost:
         state = _settle_restore(engine, who, epoch, since, marks)
         with read_transaction(engine) as conn:
-            rows_text, count, last_version = _page(conn, who, state, since, limit, own)
+            rows_text, count, last_version = _page(conn, who, since, limit, own, far_behind)
     has_more = count > limit
     next_since = last_version if last_version is not None else since
     if own and not has_more:
@@ -114,24 +120,22 @@ def pull(
 
 
 def _page(
-    conn, who: DeviceContext, state: DealerState, since: int, limit: int, own: bool
+    conn, who: DeviceContext, since: int, limit: int, own: bool, far_behind: bool
 ) -> tuple[str, int, int | None]:
     if conn.dialect.name == "postgresql":
-        return _page_in_postgres(conn, who, since, limit, own, state.last_seq - since)
+        return _page_in_postgres(conn, who, since, limit, own, far_behind)
     return _page_in_python(conn, who, since, limit, own)
 
 
 def _page_in_postgres(
-    conn, who: DeviceContext, since: int, limit: int, own: bool, behind: int
+    conn, who: DeviceContext, since: int, limit: int, own: bool, far_behind: bool
 ) -> tuple[str, int, int | None]:
     """The page's rows as JSON text made by PostgreSQL (the stored data spliced in), how many
-    rows there were up to ``limit + 1``, and the last version within the page."""
+    rows there were up to ``limit + 1``, and the last version within the page. ``far_behind``
+    (in a transaction): the planner may not sort, so it walks the version index. A routine
+    pull is left alone: the extra statement would cost it more than it saves."""
     skip = " AND (clean_for IS NULL OR clean_for != %(enrolment)s)" if own else ""
-    if behind > 10 * limit:
-        # Keyset paging wants the (dealer_id, version) index walked in order. Right after a
-        # bulk load, before the table's statistics catch up, the planner would rather sort
-        # every row after the cursor for each page. (A routine pull is left alone: the extra
-        # statement would cost it more than it saves.)
+    if far_behind:
         conn.exec_driver_sql("SET LOCAL enable_sort = off")
     text, count, last = conn.exec_driver_sql(
         "SELECT string_agg(piece, ',' ORDER BY version) FILTER (WHERE n <= %(limit)s),"
