@@ -47,12 +47,13 @@ from sync.server.models import record
 from sync.server.push import (
     APPEND_ONLY,
     Op,
+    Outcome,
     Rejected,
     _is_id,
     _is_seq,
     _stored_answer,
     apply_ops,
-    store_answer,
+    finish_batch,
 )
 from sync.server.records import (
     DealerState,
@@ -60,8 +61,8 @@ from sync.server.records import (
     check_restore,
     history_value,
     load_dealer,
+    new_head,
     raise_epoch_changed,
-    set_last_seq,
 )
 from sync.server.rules import TEST_DRIVE_TABLE, USER_TABLE
 from sync.server.schema import SyncedTable, synced_tables
@@ -262,9 +263,9 @@ def _apply(
             {"index": index, "reason": reason} for index, reason in sorted(checked.reasons.items())
         ]
         body = {**about, "first_version": first, "rejected": rejected}
-        return _answer(conn, who, envelope, body, head, now)
-    results, head = _as_ops(conn, who, state, envelope, checked, now)
-    return _answer(conn, who, envelope, {**about, "results": results}, head, now)
+        return _answer(conn, who, envelope, body, Outcome([], head, moved=first is not None), now)
+    outcome = _as_ops(conn, who, state, envelope, checked, now)
+    return _answer(conn, who, envelope, {**about, "results": outcome.results}, outcome, now)
 
 
 def _answer(
@@ -272,15 +273,15 @@ def _answer(
     who: DeviceContext,
     envelope: _Envelope,
     body: dict[str, Any],
-    head: Head,
+    outcome: Outcome,
     now: dt.datetime,
 ) -> str:
-    body["last_seq"] = head[0]
-    body["history"] = history_value(head)
+    body["last_seq"] = outcome.head[0]
+    body["history"] = history_value(outcome.head)
     body["server_time"] = now.isoformat()
     # ASCII: a reason may quote a client's broken text (a lone surrogate) verbatim.
     answer = json.dumps(body)
-    store_answer(conn, who, _answer_key(envelope.batch_id), answer, now)
+    finish_batch(conn, who, outcome, _answer_key(envelope.batch_id), answer, now)
     return answer
 
 
@@ -327,7 +328,7 @@ def _insert_new(
     now: dt.datetime,
 ) -> tuple[int | None, Head]:
     """Write the prepared rows as new records in one go; (None, the old head) when any is on the
-    server already (nothing is written then)."""
+    server already (nothing is written then). The counter is left to :func:`finish_batch`."""
     if not prepared.ids:
         return None, state.head
     first = state.last_seq + 1
@@ -341,8 +342,7 @@ def _insert_new(
         savepoint.rollback()  # some row is on the server already: the op path merges them
         return None, state.head
     savepoint.commit()
-    last = first + len(prepared.ids) - 1
-    return first, set_last_seq(conn, who.dealer_id, last, now)
+    return first, new_head(first + len(prepared.ids) - 1)
 
 
 # Row ids that need no escaping in COPY's text format (printable ASCII but the backslash).
@@ -419,7 +419,7 @@ def _as_ops(
     envelope: _Envelope,
     checked: _Checked,
     now: dt.datetime,
-) -> tuple[list[dict[str, Any]], Head]:
+) -> Outcome:
     """The rows as ``insert`` ops through the push machinery: one result per row."""
     op_ids = []
     parsed: list[Op | Rejected] = []

@@ -2,27 +2,43 @@
 
 Per batch the database sees a fixed handful of statements, whatever the number of ops: lock the
 dealer row, look up the batch, look up the op ids, load the touched records (one query per
-table), load what the domain rules need, then bulk-write records, op ledger, batch answer and
-counter. Everything in between happens in Python.
+table), load what the domain rules need, then bulk-write records, and write op ledger, batch
+answer and counter (on PostgreSQL in one statement). Everything in between happens in Python,
+and the ops are parsed before the lock is taken.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import functools
 import json
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import Connection, Engine, insert, select, update
+from sqlalchemy import (
+    BigInteger,
+    Connection,
+    Engine,
+    String,
+    Text,
+    Update,
+    bindparam,
+    func,
+    insert,
+    select,
+    update,
+)
+from sqlalchemy.dialects.postgresql import ARRAY
 
+from showroom.db.types import UTCDateTime
 from showroom.ids import new_id
 from sync import protocol
 from sync.protocol import Mark, canonical_json
 from sync.server.auth import DeviceContext
 from sync.server.db import utcnow, write_transaction
 from sync.server.errors import bad_request, too_large
-from sync.server.models import applied_op, device, push_batch
+from sync.server.models import applied_op, dealer, device, history, push_batch
 from sync.server.records import (
     DealerState,
     Head,
@@ -33,8 +49,9 @@ from sync.server.records import (
     in_list,
     load_dealer,
     load_records,
+    new_head,
     raise_epoch_changed,
-    set_last_seq,
+    write_head,
     write_records,
 )
 from sync.server.rules import Rules, RuleViolation
@@ -389,7 +406,14 @@ def push(
     malformed envelope (400/413) or a changed epoch (409, committed first).
     """
     envelope = parse_envelope(body, max_ops)
+    # Parsed before the dealer's lock is taken: other pushes wait for nothing but the database.
     tables = synced_tables()
+    parsed: list[Op | Rejected] = []
+    for raw in envelope.ops:
+        try:
+            parsed.append(parse_op(raw, tables))
+        except Rejected as exc:
+            parsed.append(exc)
     now = utcnow()
     changed_epoch: DealerState | None = None
     with write_transaction(engine) as conn:
@@ -400,7 +424,7 @@ def push(
         if changed_epoch is None:
             answer = _stored_answer(conn, who.dealer_id, envelope.batch_id)
             if answer is None:
-                answer = _apply(conn, who, state, envelope, tables, now)
+                answer = _apply(conn, who, state, envelope, parsed, now)
     if changed_epoch is not None:
         raise_epoch_changed(changed_epoch)
     return answer
@@ -419,45 +443,126 @@ def _apply(
     who: DeviceContext,
     state: DealerState,
     envelope: Envelope,
-    tables: dict[str, SyncedTable],
+    parsed: list[Op | Rejected],
     now: dt.datetime,
 ) -> str:
-    parsed: list[Op | Rejected] = []
-    for raw in envelope.ops:
-        try:
-            parsed.append(parse_op(raw, tables))
-        except Rejected as exc:
-            parsed.append(exc)
     op_ids = [raw["op_id"] for raw in envelope.ops]
-    results, head = apply_ops(conn, who, state, op_ids, parsed, now)
+    outcome = apply_ops(conn, who, state, op_ids, parsed, now)
     answer = json.dumps(
         {
             "batch_id": envelope.batch_id,
-            "results": results,
-            "last_seq": head[0],
-            "history": history_value(head),
+            "results": outcome.results,
+            "last_seq": outcome.head[0],
+            "history": history_value(outcome.head),
             "server_time": now.isoformat(),
         }
         # ASCII: a reason may quote a client's broken text (a lone surrogate) verbatim.
     )
-    store_answer(conn, who, envelope.batch_id, answer, now)
+    finish_batch(conn, who, outcome, envelope.batch_id, answer, now)
     return answer
 
 
-def store_answer(
-    conn: Connection, who: DeviceContext, batch_id: str, answer: str, now: dt.datetime
+@dataclasses.dataclass
+class Outcome:
+    """A batch applied, its records written: what :func:`finish_batch` writes with its answer."""
+
+    results: list[dict[str, Any]]  # one per op
+    head: Head  # the dealer's head after the batch
+    moved: bool = False  # versions were handed out: the counter moves, the commit gets a mark
+    ledger: list[tuple[str, str]] = dataclasses.field(default_factory=list)  # (op_id, result)
+
+
+def finish_batch(
+    conn: Connection,
+    who: DeviceContext,
+    outcome: Outcome,
+    batch_key: str,
+    answer: str,
+    now: dt.datetime,
 ) -> None:
-    """Keep a batch's answer for its retries, and note that the device was seen."""
+    """Write the rest of a batch with its answer: the applied ops' ledger, the counter and the
+    commit's history mark (when it handed out versions), the answer kept for retries, and when
+    the device was seen.
+
+    It runs under the dealer's lock, which every other push of the dealer waits for: on
+    PostgreSQL it is one statement (data-modifying CTEs) instead of five round trips."""
+    if conn.dialect.name == "postgresql":
+        seq, commit = outcome.head
+        conn.execute(
+            _finish_statement(outcome.moved),
+            {
+                "dealer": who.dealer_id,
+                "device": who.id,
+                "batch": batch_key,
+                "answer": answer,
+                "now": now,
+                "seq": seq,
+                "commit": commit,
+                "op_ids": [op_id for op_id, _ in outcome.ledger],
+                "results": [result for _, result in outcome.ledger],
+            },
+        )
+        return
+    if outcome.ledger:
+        rows = [
+            {"dealer_id": who.dealer_id, "op_id": op_id, "result": result, "created_at": now}
+            for op_id, result in outcome.ledger
+        ]
+        bulk_insert(conn, applied_op, rows)
+    if outcome.moved:
+        write_head(conn, who.dealer_id, outcome.head, now)
     conn.execute(
         insert(push_batch).values(
             dealer_id=who.dealer_id,
-            batch_id=batch_id,
+            batch_id=batch_key,
             device_id=who.id,
             response=answer,
             created_at=now,
         )
     )
     conn.execute(update(device).where(device.c.id == who.id).values(last_seen_at=now))
+
+
+@functools.cache
+def _finish_statement(moved: bool) -> Update:
+    """:func:`finish_batch` on PostgreSQL: the device's row updated, the rest in its WITH."""
+    now = bindparam("now", type_=UTCDateTime())
+    dealer_id = bindparam("dealer", type_=String)
+    device_id = bindparam("device", type_=String)
+    ops = (
+        func.unnest(
+            bindparam("op_ids", type_=ARRAY(String)), bindparam("results", type_=ARRAY(Text))
+        )
+        .table_valued("op_id", "result")
+        .render_derived()
+    )
+    ledger = insert(applied_op).from_select(
+        ["dealer_id", "op_id", "result", "created_at"],
+        select(dealer_id, ops.c.op_id, ops.c.result, now),
+    )
+    answer = insert(push_batch).values(
+        dealer_id=dealer_id,
+        batch_id=bindparam("batch", type_=String),
+        device_id=device_id,
+        response=bindparam("answer", type_=Text),
+        created_at=now,
+    )
+    statement = (
+        update(device)
+        .where(device.c.id == device_id)
+        .values(last_seen_at=now)
+        .add_cte(ledger.cte("ledger"))
+        .add_cte(answer.cte("answer"))
+    )
+    if moved:
+        seq = bindparam("seq", type_=BigInteger)
+        commit = bindparam("commit", type_=String)
+        counter = (
+            update(dealer).where(dealer.c.id == dealer_id).values(last_seq=seq, last_commit=commit)
+        )
+        mark = insert(history).values(dealer_id=dealer_id, seq=seq, commit_id=commit, at=now)
+        statement = statement.add_cte(counter.cte("counter")).add_cte(mark.cte("mark"))
+    return statement
 
 
 def apply_ops(
@@ -467,11 +572,11 @@ def apply_ops(
     op_ids: list[str],
     parsed: list[Op | Rejected],
     now: dt.datetime,
-) -> tuple[list[dict[str, Any]], Head]:
+) -> Outcome:
     """Apply parsed ops (a :class:`Rejected` stands for an op that did not parse) in order.
 
-    Returns one result per op and the dealer's new head; the records, the op ledger and
-    the counter are written, the batch's answer is left to the caller.
+    The records are written; the op ledger and the counter are left to :func:`finish_batch`,
+    with the batch's answer.
     """
     batch = _Batch(state, who.id, now, who.enrolment)
     seen: dict[str, dict[str, Any]] = {}
@@ -509,21 +614,12 @@ def apply_ops(
         result = _result(op_id, status, version, None)
         results.append(result)
         seen[op_id] = result
-        ledger.append(
-            {
-                "dealer_id": who.dealer_id,
-                "op_id": op_id,
-                "result": f'{{"status":"{status}","version":{version}}}',
-                "created_at": now,
-            }
-        )
+        ledger.append((op_id, f'{{"status":"{status}","version":{version}}}'))
 
     write_records(conn, who.dealer_id, batch.records.values())
-    if ledger:
-        bulk_insert(conn, applied_op, ledger)
     if batch.seq != state.last_seq:
-        return results, set_last_seq(conn, who.dealer_id, batch.seq, now)
-    return results, state.head
+        return Outcome(results, new_head(batch.seq), moved=True, ledger=ledger)
+    return Outcome(results, state.head, ledger=ledger)
 
 
 def _result(op_id: str, status: str, version: int | None, reason: str | None) -> dict[str, Any]:

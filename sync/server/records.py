@@ -326,16 +326,27 @@ def bulk_insert(conn: Connection, table: Table, rows: list[dict[str, Any]]) -> N
             )
 
 
-def set_last_seq(conn: Connection, dealer_id: str, last_seq: int, now: dt.datetime) -> Head:
-    """Move the dealer's counter and give this commit its random id; returns the new head."""
-    commit = secrets.token_hex(8)
+def new_head(last_seq: int) -> Head:
+    """The head of a commit that reaches ``last_seq``: a new random commit id with it."""
+    return last_seq, secrets.token_hex(8)
+
+
+def write_head(conn: Connection, dealer_id: str, head: Head, now: dt.datetime) -> None:
+    """Move the dealer's counter to ``head`` and keep its history mark."""
+    last_seq, commit = head
     conn.execute(
         update(dealer).where(dealer.c.id == dealer_id).values(last_seq=last_seq, last_commit=commit)
     )
     conn.execute(
         insert(history).values(dealer_id=dealer_id, seq=last_seq, commit_id=commit, at=now)
     )
-    return last_seq, commit
+
+
+def set_last_seq(conn: Connection, dealer_id: str, last_seq: int, now: dt.datetime) -> Head:
+    """Move the dealer's counter and give this commit its random id; returns the new head."""
+    head = new_head(last_seq)
+    write_head(conn, dealer_id, head, now)
+    return head
 
 
 def ensure_dealer_record(conn: Connection, dealer_id: str, now: dt.datetime) -> None:
