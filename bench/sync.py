@@ -14,8 +14,9 @@ Measures:
 - ``bytes_per_row``: request and answer bytes on the wire (gzip) per synced row, for the
   upload and for the download;
 - ``devices_*``: ``--devices`` simulated laptops each doing incremental syncs (pull the newest
-  page; every tenth sync also pushes one edit). Once flat out (``devices_max_rps``, with its
-  latencies), once paced at ``--rate`` requests/s in all (``devices_paced_p99_ms``).
+  page; every tenth sync also pushes one edit). Once flat out (``devices_max_rps``), once paced
+  at ``--rate`` requests/s in all (``devices_paced_rps``); each with its latencies, also split
+  into pulls and pushes (``pull_p99_ms``, ``push_p50_ms``, ...).
 """
 
 from __future__ import annotations
