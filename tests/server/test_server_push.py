@@ -9,7 +9,8 @@ from sqlalchemy import func, select
 
 from showroom.ids import new_id
 from sync import protocol
-from sync.server.models import dealer, record
+from sync.server.admin import list_devices
+from sync.server.models import dealer, history, record
 from sync.server.schema import synced_tables
 
 
@@ -271,6 +272,44 @@ def test_retried_batch_returns_the_identical_answer_and_no_new_seq(laptop, engin
             select(func.count()).select_from(record).where(record.c.table_name == "customer")
         ).scalar()
     assert count == 2
+
+
+def test_a_push_moves_the_counter_keeps_its_mark_and_shows_the_laptop_as_seen(
+    laptop, engine, dealer_id
+):
+    (enrolled,) = [d for d in list_devices(engine, dealer_id) if d["device_id"] == laptop.device_id]
+    answer = laptop.push_raw([customer_insert(), customer_insert()]).json()
+    seq, commit = answer["history"].split(".")
+    assert int(seq) == answer["last_seq"] == answer["results"][1]["version"]
+    with engine.connect() as conn:
+        counter = conn.execute(
+            select(dealer.c.last_seq, dealer.c.last_commit).where(dealer.c.id == dealer_id)
+        ).one()
+        kept = conn.execute(
+            select(history.c.commit_id).where(
+                history.c.dealer_id == dealer_id, history.c.seq == int(seq)
+            )
+        ).scalar()
+    assert tuple(counter) == (int(seq), commit)
+    assert kept == commit
+    (seen,) = [d for d in list_devices(engine, dealer_id) if d["device_id"] == laptop.device_id]
+    assert seen["last_seen_at"] > enrolled["last_seen_at"]
+
+
+def test_a_batch_that_changes_nothing_leaves_the_counter_and_its_mark(laptop, engine, dealer_id):
+    insert = customer_insert()
+    laptop.push(insert)
+    with engine.connect() as conn:
+        before = conn.execute(select(dealer.c.last_seq, dealer.c.last_commit)).all()
+        marks = conn.execute(select(func.count()).select_from(history)).scalar()
+    # Only a duplicate and a rejected op: no version is handed out.
+    unknown = op("customer", new_id(), "update", {"notes": "x"}, base_version=1)
+    answer = laptop.push_raw([insert, unknown]).json()
+    assert _status(answer["results"]) == [protocol.RESULT_DUPLICATE, protocol.RESULT_REJECTED]
+    with engine.connect() as conn:
+        assert conn.execute(select(dealer.c.last_seq, dealer.c.last_commit)).all() == before
+        assert conn.execute(select(func.count()).select_from(history)).scalar() == marks
+    assert answer["history"] == f"{before[0][0]}.{before[0][1]}"
 
 
 def test_op_seen_in_an_earlier_batch_is_a_duplicate(laptop):
