@@ -2,9 +2,9 @@
 
 Per batch the database sees a fixed handful of statements, whatever the number of ops: lock the
 dealer row, look up the batch, look up the op ids, load the touched records (one query per
-table), load what the domain rules need, then bulk-write records, and write op ledger, batch
-answer and counter (on PostgreSQL in one statement). Everything in between happens in Python,
-and the ops are parsed before the lock is taken.
+table), load what the domain rules need, then write records, op ledger, batch answer and
+counter (on PostgreSQL all in one statement). Everything in between happens in Python, and the
+ops are parsed before the lock is taken.
 """
 
 from __future__ import annotations
@@ -18,7 +18,9 @@ from typing import Any
 
 from sqlalchemy import (
     BigInteger,
+    Boolean,
     Connection,
+    DateTime,
     Engine,
     String,
     Text,
@@ -30,6 +32,7 @@ from sqlalchemy import (
     update,
 )
 from sqlalchemy.dialects.postgresql import ARRAY
+from sqlalchemy.dialects.postgresql import insert as pg_insert
 
 from showroom.db.types import UTCDateTime
 from showroom.ids import new_id
@@ -38,7 +41,7 @@ from sync.protocol import Mark, canonical_json
 from sync.server.auth import DeviceContext
 from sync.server.db import utcnow, write_transaction
 from sync.server.errors import bad_request, too_large
-from sync.server.models import applied_op, dealer, device, history, push_batch
+from sync.server.models import applied_op, dealer, device, history, push_batch, record
 from sync.server.records import (
     DealerState,
     Head,
@@ -464,12 +467,13 @@ def _apply(
 
 @dataclasses.dataclass
 class Outcome:
-    """A batch applied, its records written: what :func:`finish_batch` writes with its answer."""
+    """A batch applied in memory: what :func:`finish_batch` writes with its answer."""
 
     results: list[dict[str, Any]]  # one per op
     head: Head  # the dealer's head after the batch
     moved: bool = False  # versions were handed out: the counter moves, the commit gets a mark
     ledger: list[tuple[str, str]] = dataclasses.field(default_factory=list)  # (op_id, result)
+    records: list[Rec] = dataclasses.field(default_factory=list)  # new and changed records
 
 
 def finish_batch(
@@ -480,12 +484,12 @@ def finish_batch(
     answer: str,
     now: dt.datetime,
 ) -> None:
-    """Write the rest of a batch with its answer: the applied ops' ledger, the counter and the
-    commit's history mark (when it handed out versions), the answer kept for retries, and when
-    the device was seen.
+    """Write a batch with its answer: its new and changed records, the applied ops' ledger,
+    the counter and the commit's history mark (when it handed out versions), the answer kept
+    for retries, and when the device was seen.
 
     It runs under the dealer's lock, which every other push of the dealer waits for: on
-    PostgreSQL it is one statement (data-modifying CTEs) instead of five round trips."""
+    PostgreSQL it is one statement (data-modifying CTEs) instead of six or more round trips."""
     if conn.dialect.name == "postgresql":
         seq, commit = outcome.head
         conn.execute(
@@ -500,9 +504,11 @@ def finish_batch(
                 "commit": commit,
                 "op_ids": [op_id for op_id, _ in outcome.ledger],
                 "results": [result for _, result in outcome.ledger],
+                **_record_columns(outcome.records),
             },
         )
         return
+    write_records(conn, who.dealer_id, outcome.records)
     if outcome.ledger:
         rows = [
             {"dealer_id": who.dealer_id, "op_id": op_id, "result": result, "created_at": now}
@@ -523,12 +529,56 @@ def finish_batch(
     conn.execute(update(device).where(device.c.id == who.id).values(last_seen_at=now))
 
 
+# The record columns a batch writes, passed to PostgreSQL as one array each (``r_<column>``).
+_RECORD_ARRAYS = {
+    "table_name": String,
+    "row_id": String,
+    "version": BigInteger,
+    "deleted": Boolean,
+    "data": Text,
+    "updated_at": DateTime,  # naive UTC, as UTCDateTime stores it
+    "updated_by_device": String,
+    "updated_by_actor": String,
+    "clean_for": String,
+}
+_RECORD_KEY = ("table_name", "row_id")
+
+
+def _record_columns(recs: list[Rec]) -> dict[str, list[Any]]:
+    """``recs`` as the arrays of :data:`_RECORD_ARRAYS`."""
+    return {
+        "r_table_name": [rec.table for rec in recs],
+        "r_row_id": [rec.row_id for rec in recs],
+        "r_version": [rec.version for rec in recs],
+        "r_deleted": [rec.deleted for rec in recs],
+        "r_data": [canonical_json(rec.data) for rec in recs],
+        "r_updated_at": [rec.updated_at.astimezone(dt.UTC).replace(tzinfo=None) for rec in recs],
+        "r_updated_by_device": [rec.updated_by_device for rec in recs],
+        "r_updated_by_actor": [rec.updated_by_actor for rec in recs],
+        "r_clean_for": [rec.clean_for for rec in recs],
+    }
+
+
 @functools.cache
 def _finish_statement(moved: bool) -> Update:
     """:func:`finish_batch` on PostgreSQL: the device's row updated, the rest in its WITH."""
     now = bindparam("now", type_=UTCDateTime())
     dealer_id = bindparam("dealer", type_=String)
     device_id = bindparam("device", type_=String)
+    # Each record of the batch is new or was loaded under this lock: an upsert writes both.
+    rows = (
+        func.unnest(*(bindparam(f"r_{name}", type_=ARRAY(t)) for name, t in _RECORD_ARRAYS.items()))
+        .table_valued(*_RECORD_ARRAYS)
+        .render_derived()
+    )
+    upsert = pg_insert(record).from_select(
+        ["dealer_id", *_RECORD_ARRAYS],
+        select(dealer_id, *(rows.c[name] for name in _RECORD_ARRAYS)),
+    )
+    upsert = upsert.on_conflict_do_update(
+        index_elements=[record.c.dealer_id, record.c.table_name, record.c.row_id],
+        set_={name: upsert.excluded[name] for name in _RECORD_ARRAYS if name not in _RECORD_KEY},
+    )
     ops = (
         func.unnest(
             bindparam("op_ids", type_=ARRAY(String)), bindparam("results", type_=ARRAY(Text))
@@ -551,6 +601,7 @@ def _finish_statement(moved: bool) -> Update:
         update(device)
         .where(device.c.id == device_id)
         .values(last_seen_at=now)
+        .add_cte(upsert.cte("records"))
         .add_cte(ledger.cte("ledger"))
         .add_cte(answer.cte("answer"))
     )
@@ -575,8 +626,8 @@ def apply_ops(
 ) -> Outcome:
     """Apply parsed ops (a :class:`Rejected` stands for an op that did not parse) in order.
 
-    The records are written; the op ledger and the counter are left to :func:`finish_batch`,
-    with the batch's answer.
+    Nothing is written here: the records, the op ledger and the counter are left to
+    :func:`finish_batch`, with the batch's answer.
     """
     batch = _Batch(state, who.id, now, who.enrolment)
     seen: dict[str, dict[str, Any]] = {}
@@ -616,10 +667,10 @@ def apply_ops(
         seen[op_id] = result
         ledger.append((op_id, f'{{"status":"{status}","version":{version}}}'))
 
-    write_records(conn, who.dealer_id, batch.records.values())
+    records = [rec for rec in batch.records.values() if rec.dirty]
     if batch.seq != state.last_seq:
-        return Outcome(results, new_head(batch.seq), moved=True, ledger=ledger)
-    return Outcome(results, state.head, ledger=ledger)
+        return Outcome(results, new_head(batch.seq), True, ledger, records)
+    return Outcome(results, state.head, False, ledger, records)
 
 
 def _result(op_id: str, status: str, version: int | None, reason: str | None) -> dict[str, Any]:
