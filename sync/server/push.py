@@ -20,7 +20,6 @@ from sqlalchemy import (
     BigInteger,
     Boolean,
     Connection,
-    DateTime,
     Engine,
     String,
     Text,
@@ -46,7 +45,6 @@ from sync.server.records import (
     DealerState,
     Head,
     Rec,
-    bulk_insert,
     check_restore,
     history_value,
     in_list,
@@ -514,7 +512,7 @@ def finish_batch(
             {"dealer_id": who.dealer_id, "op_id": op_id, "result": result, "created_at": now}
             for op_id, result in outcome.ledger
         ]
-        bulk_insert(conn, applied_op, rows)
+        conn.execute(insert(applied_op), rows)
     if outcome.moved:
         write_head(conn, who.dealer_id, outcome.head, now)
     conn.execute(
@@ -536,7 +534,7 @@ _RECORD_ARRAYS = {
     "version": BigInteger,
     "deleted": Boolean,
     "data": Text,
-    "updated_at": DateTime,  # naive UTC, as UTCDateTime stores it
+    "updated_at": UTCDateTime(),
     "updated_by_device": String,
     "updated_by_actor": String,
     "clean_for": String,
@@ -552,7 +550,7 @@ def _record_columns(recs: list[Rec]) -> dict[str, list[Any]]:
         "r_version": [rec.version for rec in recs],
         "r_deleted": [rec.deleted for rec in recs],
         "r_data": [canonical_json(rec.data) for rec in recs],
-        "r_updated_at": [rec.updated_at.astimezone(dt.UTC).replace(tzinfo=None) for rec in recs],
+        "r_updated_at": [rec.updated_at for rec in recs],
         "r_updated_by_device": [rec.updated_by_device for rec in recs],
         "r_updated_by_actor": [rec.updated_by_actor for rec in recs],
         "r_clean_for": [rec.clean_for for rec in recs],

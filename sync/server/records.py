@@ -12,7 +12,6 @@ from typing import Any
 from sqlalchemy import (
     JSON,
     Connection,
-    Table,
     and_,
     any_,
     bindparam,
@@ -287,7 +286,7 @@ def write_records(conn: Connection, dealer_id: str, recs: Iterable[Rec]) -> None
                 {"dealer_id": dealer_id, "table_name": rec.table, "row_id": rec.row_id, **values}
             )
     if inserts:
-        bulk_insert(conn, record, inserts)
+        conn.execute(insert(record), inserts)
     if updates:
         conn.execute(
             update(record).where(
@@ -300,30 +299,6 @@ def write_records(conn: Connection, dealer_id: str, recs: Iterable[Rec]) -> None
             # The SET clause comes from the keys of each parameter set.
             updates,
         )
-
-
-def bulk_insert(conn: Connection, table: Table, rows: list[dict[str, Any]]) -> None:
-    """Insert many rows at once: COPY on PostgreSQL (several times faster than an executemany
-    of INSERTs), executemany elsewhere. Same transaction either way."""
-    if conn.dialect.name != "postgresql" or len(rows) < 20:
-        conn.execute(insert(table), rows)
-        return
-    names = list(rows[0])
-    processors = []
-    for name in names:
-        column = table.c[name]
-        bind = column.type.bind_processor(conn.dialect)
-        processors.append(bind)
-    columns = ", ".join(names)
-    raw = conn.connection.driver_connection
-    with raw.cursor() as cursor, cursor.copy(f"COPY {table.name} ({columns}) FROM STDIN") as copy:
-        for row in rows:
-            copy.write_row(
-                [
-                    value if bind is None else bind(value)
-                    for bind, value in zip(processors, (row[n] for n in names), strict=True)
-                ]
-            )
 
 
 def new_head(last_seq: int) -> Head:
