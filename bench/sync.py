@@ -241,9 +241,12 @@ def _devices(server, dealer, args, common) -> None:
         answer.raise_for_status()
         tokens.append(answer.json()["token"])
     headers = _headers(tokens[0], protocol)
-    cursor = requests.get(f"{server.url}/v1/meta", headers=headers, timeout=30).json()["last_seq"]
     customers = _customer_ids(server, tokens[0], protocol)
     for phase, rate in (("max", None), ("paced", args.rate)):
+        # Devices doing incremental syncs are up to date when a phase starts: the edits of the
+        # phase before are not a backlog that all of them pull at once.
+        meta = requests.get(f"{server.url}/v1/meta", headers=headers, timeout=30).json()
+        cursor = meta["last_seq"]
         timed, errors, elapsed = _load(server.url, tokens, customers, cursor, args, rate)
         latencies = [ms for _, ms in timed]
         pulls = [ms for kind, ms in timed if kind == "pull"]
@@ -259,8 +262,10 @@ def _devices(server, dealer, args, common) -> None:
 def _load(url, tokens, customers, cursor, args, rate) -> tuple[list[tuple[str, float]], int, float]:
     """Every device syncs in a loop (flat out, or paced to ``rate`` requests/s in all).
 
-    Nine syncs in ten pull the newest page; the tenth pushes one edit. Like the app, each
-    request carries the newest history mark the device was given.
+    Nine syncs in ten pull the newest page; the tenth pushes one edit. Each device starts at a
+    random point of its ten, as independent laptops do: in step, all of them would push within
+    the same moment. Like the app, each request carries the newest history mark the device was
+    given.
     """
     import requests
 
@@ -277,7 +282,7 @@ def _load(url, tokens, customers, cursor, args, rate) -> tuple[list[tuple[str, f
         http.headers.update(_headers(token, protocol))
         rng = random.Random(seed)
         since = cursor
-        count = 0
+        count = rng.randrange(10)
         mark = None
         next_at = time.perf_counter() + rng.random() * interval
         mine: list[tuple[str, float]] = []
