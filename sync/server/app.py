@@ -9,6 +9,7 @@ import json
 import logging
 import zlib
 from collections.abc import AsyncIterator, Callable
+from functools import partial
 from typing import Annotated, Any
 
 import anyio.to_thread
@@ -18,6 +19,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.middleware.gzip import GZipMiddleware
 from fastapi.responses import JSONResponse, Response
 from sqlalchemy.exc import OperationalError
+from starlette.background import BackgroundTask
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
@@ -470,15 +472,21 @@ def create_app(settings: Settings, engine=None) -> FastAPI:
 
         return await run_in_threadpool(work)
 
-    async def write_request(request: Request, work: Callable[[Any], str]) -> Response:
-        """Read a write request's body, then decode it and do ``work`` on a worker thread."""
+    async def write_request(
+        request: Request,
+        work: Callable[[Any], str],
+        after: Callable[[], None] | None = None,
+    ) -> Response:
+        """Read a write request's body, then decode it and do ``work`` on a worker thread;
+        ``after`` runs once the answer is sent."""
         raw = await read_body(request, settings.max_body_bytes)
         encoding = request.headers.get("content-encoding")
 
         def run() -> str:
             return work(decode_json(raw, encoding, settings.max_body_bytes))
 
-        return Response(await run_in_threadpool(run), media_type=JSON_TYPE)
+        background = BackgroundTask(after) if after is not None else None
+        return Response(await run_in_threadpool(run), media_type=JSON_TYPE, background=background)
 
     @app.post(
         f"{P}/sync/push",
@@ -527,7 +535,7 @@ def create_app(settings: Settings, engine=None) -> FastAPI:
                 marks=marks,
             )
 
-        return await write_request(request, store)
+        return await write_request(request, store, partial(bulk.refresh_statistics, engine))
 
     @app.get(
         f"{P}/sync/pull",

@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import logging
 import re
 import uuid
 from collections.abc import Sequence
@@ -36,7 +37,7 @@ from typing import Any
 
 import orjson
 from sqlalchemy import Connection, Engine
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 
 from sync import protocol
 from sync.protocol import Mark
@@ -70,6 +71,8 @@ from sync.server.schema import SyncedTable, synced_tables
 _ANSWER_KEYS = uuid.UUID("0b4c1f55-7a3e-4f7e-9d0a-6c2f3e8b5d21")
 # Rows of these tables always take the op path: the server's rules look at each of them.
 OP_PATH_TABLES = frozenset({USER_TABLE, TEST_DRIVE_TABLE, protocol.CONFLICT_TABLE, *APPEND_ONLY})
+
+log = logging.getLogger(__name__)
 
 
 class _Envelope:
@@ -137,25 +140,42 @@ def bulk(
                 answer = _apply(conn, who, state, envelope, checked, prepared, now)
     if changed_epoch is not None:
         raise_epoch_changed(changed_epoch)
-    if engine.dialect.name == "postgresql":
-        _analyze_if_grown(engine)
     return answer
 
 
 # A first upload adds up to a million rows in a minute, faster than autovacuum refreshes the
 # table's statistics; queries planned on the old ones (an empty table) would sort where they
-# should walk an index. Past this many changed rows the upload refreshes them itself.
-ANALYZE_AFTER = 100_000
+# should walk an index. So the upload refreshes them itself, each time the table has doubled
+# since they were taken, from this size on (8 kB pages: 16 MB, about 100,000 records).
+ANALYZE_FROM_PAGES = 2_000
+_ANALYZE_LOCK = "showroom: ANALYZE record"  # an advisory lock's name: one refresh at a time
 
 
-def _analyze_if_grown(engine: Engine) -> None:
-    with engine.connect() as conn:
-        changed = conn.exec_driver_sql(
-            "SELECT n_mod_since_analyze FROM pg_stat_user_tables WHERE relid = 'record'::regclass"
-        ).scalar()
-        if changed is not None and changed > ANALYZE_AFTER:
-            conn.exec_driver_sql("ANALYZE record")
-            conn.commit()
+def refresh_statistics(engine: Engine) -> None:
+    """Refresh the record table's statistics on PostgreSQL when it has grown (see above).
+
+    Run after a bulk batch is answered, so that the laptop does not wait for it. The sizes
+    compared are exact at once (the file's size and the pages counted by the last ANALYZE),
+    unlike the activity counters, which reach the statistics views up to seconds late. When
+    another refresh is under way this one is skipped; a failure is logged, and the next batch
+    tries again.
+    """
+    if engine.dialect.name != "postgresql":
+        return
+    try:
+        with engine.begin() as conn:
+            pages, counted = conn.exec_driver_sql(
+                "SELECT pg_relation_size(oid) / current_setting('block_size')::int, relpages"
+                " FROM pg_class WHERE oid = 'record'::regclass"
+            ).one()
+            if pages < max(ANALYZE_FROM_PAGES, 2 * counted):
+                return
+            if conn.exec_driver_sql(
+                "SELECT pg_try_advisory_xact_lock(hashtext(%(name)s))", {"name": _ANALYZE_LOCK}
+            ).scalar():
+                conn.exec_driver_sql("ANALYZE record")
+    except SQLAlchemyError:
+        log.warning("refreshing the statistics of the record table failed", exc_info=True)
 
 
 class _Checked:

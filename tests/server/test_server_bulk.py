@@ -7,6 +7,7 @@ from server_kit import booking, customer_insert
 
 from showroom.ids import new_id
 from sync import protocol
+from sync.server import bulk as server_bulk
 from sync.server.schema import fast_check, synced_tables
 
 COLUMNS = ["name", "kind", "notes", "vip", "created_at", "deleted"]
@@ -220,3 +221,34 @@ def test_an_id_with_copy_escapes_is_stored_as_sent(laptop, laptop2):
     assert answer["rejected"] == []
     ids = {row["id"] for row in laptop2.pull() if row["table"] == "customer"}
     assert "odd\\id\t1\n" in ids and len(ids) == 2
+
+
+@pytest.mark.parametrize(
+    "server_db_url", [pytest.param("postgresql", marks=pytest.mark.postgres)], indirect=True
+)
+def test_a_growing_first_upload_refreshes_the_planner_statistics(laptop, engine, monkeypatch):
+    # Queries planned on the statistics of an empty table sort a large one where they should
+    # walk an index; a first upload refreshes them each time it has doubled the table.
+    monkeypatch.setattr(server_bulk, "ANALYZE_FROM_PAGES", 1)
+
+    def counted() -> tuple[float, int, int]:
+        """The planner's row and page counts of the record table, and its rows."""
+        with engine.connect() as conn:
+            tuples, pages = conn.exec_driver_sql(
+                "SELECT reltuples, relpages FROM pg_class WHERE oid = 'record'::regclass"
+            ).one()
+            held = conn.exec_driver_sql("SELECT count(*) FROM record").scalar()
+        return tuples, pages, held
+
+    before = counted()[2]
+    send(laptop, "customer", COLUMNS, [customer(f"客户{i}") for i in range(300)])
+    tuples, pages, held = counted()
+    assert held == before + 300
+    assert (tuples, pages > 0) == (held, True)
+
+    send(laptop, "customer", COLUMNS, [customer("王芳")])  # far from doubling the table
+    assert counted() == (tuples, pages, held + 1)
+
+    send(laptop, "customer", COLUMNS, [customer(f"客户{i}") for i in range(400)])
+    tuples, _, held = counted()
+    assert tuples == held == before + 701
