@@ -532,6 +532,11 @@ def _never_cancelled() -> bool:
     return False
 
 
+def _table_of(position: str | None) -> str | None:
+    """The table of an initial-upload scan position ("<table> <id>")."""
+    return position.split(" ", 1)[0] if position else None
+
+
 def _stored_history(text: str | None) -> list[protocol.Mark]:
     """The marks kept in the local state; a damaged value only costs the restore check they
     allow, so it is logged and dropped."""
@@ -659,6 +664,8 @@ class _Cycle:
         self.skip_own = False
 
     def run(self, started: float) -> SyncSummary:
+        # Versions of an initial upload cut short, before anything reads or sends them.
+        local.write_upload_versions(self.db)
         initial = local.cursor_of(self.db) == 0
         meta = self.meta()
         if initial and not local.full_resync_pending(self.db):
@@ -848,6 +855,7 @@ class _Cycle:
             return self.http.call("POST", path, body=body, handled=(409, 410))
 
         after = local.get_state(self.db, local.INITIAL_POSITION_KEY)[local.INITIAL_POSITION_KEY]
+        sending = _table_of(after)
         in_flight: collections.deque = collections.deque()
         with (
             ThreadPoolExecutor(1, thread_name_prefix="sync-upload-read") as reader,
@@ -871,6 +879,11 @@ class _Cycle:
                     outcome = record(self.db, batch, answer)
                     self.note(outcome, len(batch.ids) if bulk else len(batch.ops))
                     after = batch.after
+                    if _table_of(after) != sending:
+                        # The tables before this one are answered: their versions are
+                        # written while this one's batches are on their way.
+                        sending = _table_of(after)
+                        local.write_upload_versions(self.db, keep=sending)
             except BaseException:
                 for _, answered in in_flight:
                     answered.cancel()

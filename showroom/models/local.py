@@ -62,6 +62,22 @@ class SyncOutbox(Base):
     reason: Mapped[str | None] = mapped_column(Text)
 
 
+class SyncUploadAck(Base):
+    """A row of the initial upload the server has answered, with the version it gave.
+
+    Kept here, appended in upload order, until its whole table is answered; the versions are
+    then written into the table in one pass in storage order (``sync.local.upload``). Writing
+    them batch by batch rewrote most of a table's pages for each batch.
+    """
+
+    __tablename__ = "sync_upload_ack"
+    __table_args__ = ({"sqlite_with_rowid": False},)
+
+    table_name: Mapped[str] = mapped_column(String(50), primary_key=True)
+    row_id: Mapped[str] = mapped_column(IdColumnType(), primary_key=True)
+    version: Mapped[int] = mapped_column(Integer)
+
+
 class SearchDoc(Base):
     """Small integer handle for a customer, so each search key row stays a few bytes."""
 

@@ -78,6 +78,7 @@ from sync.local.upload import (
     record_bulk_results,
     record_initial_results,
     upload_op_id,
+    write_upload_versions,
 )
 
 __all__ = [
@@ -137,4 +138,5 @@ __all__ = [
     "utc_text",
     "wire_value",
     "write_state",
+    "write_upload_versions",
 ]

@@ -6,10 +6,12 @@ rows, so batches are read straight from the tables (DESIGN.md, "Sync contract"):
 * Op ids and batch ids are derived from the device and the row ids (uuid5). A batch sent
   again after a lost answer is the same batch holding the same ops, and the server answers it
   from what it stored.
-* A row takes the version the server answered, and the scan position is stored in the same
-  transaction: an upload cut short resumes after the last answered batch. When the server's
-  history since the cursor is exactly the batch, the cursor moves past it too, so the laptop
-  does not pull its own rows back.
+* The versions the server answered are kept (``sync_upload_ack``) with the scan position, in
+  the same transaction: an upload cut short resumes after the last answered batch. They are
+  written into the rows once their table is answered, in one pass in storage order
+  (:func:`write_upload_versions`), not batch by batch: a batch in id order lies all over its
+  table's pages. When the server's history since the cursor is exactly the batch, the cursor
+  moves past it too, so the laptop does not pull its own rows back.
 * A rejected row becomes an answered ``insert`` op in the outbox with its reason, like every
   rejected op, so it is shown for review and never sent again.
 * Outbox ops (edits made after enrolment) are pushed after the initial upload. A row edited
@@ -89,6 +91,8 @@ def start_initial_upload(conn: Connection, *, restart: bool = False) -> None:
     An upload under way keeps its position unless ``restart`` (a new enrolment) is asked for.
     """
     if restart or not read_state(conn, INITIAL_UPLOAD_KEY):
+        # Versions answered by the server of an earlier enrolment mean nothing to the next.
+        conn.exec_driver_sql("DELETE FROM sync_upload_ack")
         write_state(conn, INITIAL_UPLOAD_KEY, "1")
         write_state(conn, INITIAL_POSITION_KEY, None)
         write_state(conn, INITIAL_ROWS_KEY, str(_remaining(conn)))
@@ -146,8 +150,9 @@ def finish_initial_upload(db: Database, after: str | None) -> bool:
     """End the initial upload when every row up to ``after`` is answered and none follows.
 
     ``after`` is the position of the last batch sent (None when none was); returns True when
-    the upload ended here.
+    the upload ended here. The versions answered are written into their rows first.
     """
+    write_upload_versions(db)
     with writer(db) as conn:
         if not read_state(conn, INITIAL_UPLOAD_KEY):
             return False
@@ -229,8 +234,9 @@ def record_initial_results(
 ) -> PushOutcome:
     """Store the server's answers for an initial-upload batch and move the scan past it.
 
-    Rows take the answered version, unless a pending op names them (the row then holds an
-    edit the server has not seen; that op's answer brings the version). A rejected row is
+    The answered versions are kept for :func:`write_upload_versions`, except for rows a
+    pending op names (the row then holds an edit the server has not seen; that op's answer
+    brings the version). A rejected row is
     kept as an answered, rejected ``insert`` op with its reason. Raises LocalSyncError when
     the answer does not hold one well-formed result per op; nothing is written then.
     """
@@ -243,6 +249,40 @@ def record_initial_results(
         answer,
         batch.after,
     )
+
+
+def write_upload_versions(db: Database, *, keep: str | None = None) -> int:
+    """Write the versions answered for the initial upload into their rows; returns how many.
+
+    Answers are kept in ``sync_upload_ack`` as they arrive (:func:`_record_answers`) and
+    written here a table at a time, in the order the rows are stored, so that each page of the
+    table is written once. The table ``keep`` (the one the upload is still sending) is left for
+    later. A row that a pending op names keeps its version, as when the answer arrived, and so
+    does a row that already holds a newer one (pulled meanwhile). Each table is one
+    transaction; what a crash leaves is written by the next call.
+    """
+    probe = "SELECT 1 FROM sync_upload_ack WHERE table_name = ? LIMIT 1"
+    with db.engine.connect() as conn:  # the usual case, without taking the write lock
+        staged = [
+            table
+            for table in _upload_tables()
+            if table != keep and conn.exec_driver_sql(probe, (table,)).first()
+        ]
+    written = 0
+    for table in staged:
+        with writer(db) as conn:
+            q = quote(table)
+            written += conn.exec_driver_sql(
+                f"UPDATE {q} SET server_version = a.version FROM (SELECT t.rowid AS rid,"
+                f" s.version AS version FROM sync_upload_ack s JOIN {q} t ON t.id = s.row_id"
+                " WHERE s.table_name = ? ORDER BY t.rowid) AS a"
+                f" WHERE {q}.rowid = a.rid AND abs({q}.server_version) < a.version"
+                " AND NOT EXISTS (SELECT 1 FROM sync_outbox o"
+                f" WHERE o.row_id = {q}.id AND NOT o.acknowledged)",
+                (table,),
+            ).rowcount
+            conn.exec_driver_sql("DELETE FROM sync_upload_ack WHERE table_name = ?", (table,))
+    return written
 
 
 def _skip_own(
@@ -393,7 +433,7 @@ def _bulk_results(
 def record_bulk_results(db: Database, batch: BulkBatch, answer: Mapping[str, Any]) -> PushOutcome:
     """Store the server's answer to a bulk batch and move the scan past it.
 
-    As :func:`record_initial_results`: rows take their versions (unless a pending op names
+    As :func:`record_initial_results`: the rows' versions are kept (unless a pending op names
     them), a rejected row is kept as an answered, rejected ``insert`` op with its reason, and
     the cursor moves past the batch when the server's history since it is exactly the batch.
     Raises LocalSyncError when the answer is malformed; nothing is written then.
@@ -426,7 +466,7 @@ def _record_answers(
     (table, id) in order, ``results`` their answers, ``fields_of(index)`` a row's fields (for a
     rejected row, kept in the outbox). The scan moves to ``after`` in the same transaction."""
     outcome = PushOutcome()
-    versions: dict[str, list[tuple]] = {}
+    versions: dict[str, list[tuple[str, int]]] = {}
     rejected = []
     now = utc_text(utcnow())
     with writer(db) as conn:
@@ -442,12 +482,15 @@ def _record_answers(
                      str(reason) if reason is not None else None)
                 )  # fmt: skip
             elif version is not None and row_id not in edited:
-                versions.setdefault(table, []).append((version, row_id, version))
-        for table, params in versions.items():
+                versions.setdefault(table, []).append((row_id, version))
+        for table, pairs in versions.items():
+            # One statement, not one per row: each row of an executemany lets the thread
+            # reading the next batch take the interpreter lock, and wait for it back.
             conn.exec_driver_sql(
-                f"UPDATE {quote(table)} SET server_version = ?"
-                " WHERE id = ? AND abs(server_version) < ?",
-                params,
+                "INSERT OR REPLACE INTO sync_upload_ack (table_name, row_id, version)"
+                " SELECT ?, json_extract(value, '$[0]'), json_extract(value, '$[1]')"
+                " FROM json_each(?)",
+                (table, json.dumps(pairs)),
             )
         if rejected:
             conn.exec_driver_sql(

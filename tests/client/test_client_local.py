@@ -156,6 +156,55 @@ def test_an_unanswered_initial_batch_comes_back_identical_and_a_cut_upload_resum
     assert len(sent) == total
 
 
+def server_versions(db, table):
+    with db.engine.connect() as conn:
+        return dict(conn.exec_driver_sql(f"SELECT id, server_version FROM {table}").all())
+
+
+def test_answered_versions_outlive_a_cut_upload_and_reach_their_rows_once_written(db):
+    generate_demo_data(db, 3, seed=5)
+    local.begin_initial_upload(db)
+    batch = local.next_initial_batch(db, 10_000)  # the whole upload in one batch
+    answered = {(o["table"], o["row_id"]): 40 + i for i, o in enumerate(batch.ops)}
+    results = [
+        {"op_id": o["op_id"], "status": "applied", "version": answered[o["table"], o["row_id"]]}
+        for o in batch.ops
+    ]
+    local.record_initial_results(db, batch, {"results": results})
+    # The process dies before the upload ends. Meanwhile one customer is edited (its op brings
+    # its version later) and another one is pulled at a newer version than its answer.
+    edited, pulled = sorted(row for table, row in answered if table == "customer")[:2]
+    with db.session_scope() as session:
+        customers.update_customer(
+            session, dealer.system_actor(session), edited, {"notes": "上传中修改"}
+        )
+    with db.engine.begin() as conn:
+        conn.exec_driver_sql("UPDATE customer SET server_version = 999 WHERE id = ?", (pulled,))
+    assert local.next_initial_batch(db, 10_000) is None  # every row is answered: none resent
+
+    assert local.write_upload_versions(db) == len(answered) - 2
+    for table in {table for table, _ in answered}:
+        stored = server_versions(db, table)
+        for (t, row_id), version in answered.items():
+            if t == table and row_id not in (edited, pulled):
+                assert stored[row_id] == version, (table, row_id)
+    customers_now = server_versions(db, "customer")
+    assert (customers_now[edited], customers_now[pulled]) == (0, 999)
+    assert local.write_upload_versions(db) == 0  # written once, then forgotten
+
+
+def test_versions_answered_by_another_server_are_dropped_by_a_new_enrolment(db):
+    generate_demo_data(db, 2, seed=5)
+    enrol(db, str(uuid.uuid4()))
+    batch = local.next_initial_batch(db, 5)
+    results = [{"op_id": o["op_id"], "status": "applied", "version": 7} for o in batch.ops]
+    local.record_initial_results(db, batch, {"results": results})
+    enrol(db, str(uuid.uuid4()))  # never synced: the upload starts again, for the new server
+    assert local.write_upload_versions(db) == 0
+    sent = [o["row_id"] for b in upload_all(db) for o in b.ops]
+    assert {o["row_id"] for o in batch.ops} <= set(sent)
+
+
 def test_the_cursor_moves_past_an_upload_only_when_the_servers_history_is_exactly_it(db):
     generate_demo_data(db, 3, seed=4)
     local.begin_initial_upload(db)
