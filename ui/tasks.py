@@ -137,12 +137,20 @@ class TaskRunner(QObject):
         on_done: Callable[[Any], None] | None = None,
         on_error: Callable[[BaseException], None] | None = None,
         on_progress: Callable[[int, int, str], None] | None = None,
+        on_finished: Callable[[], None] | None = None,
         name: str = "",
     ) -> Task:
-        """Run ``fn(task)`` on the pool (network, PDF rendering)."""
-        return self._start(self._pool, fn, on_done, on_error, on_progress, None, name)
+        """Run ``fn(task)`` on the pool (network, PDF rendering).
 
-    def _start(self, lane, fn, on_done, on_error, on_progress, changed, name) -> Task:
+        ``on_finished`` runs on the GUI thread once the job has ended, however it ended
+        (returned, failed or cancelled). It is connected before the job starts, so a job that
+        ends at once still reaches it.
+        """
+        return self._start(self._pool, fn, on_done, on_error, on_progress, None, name, on_finished)
+
+    def _start(
+        self, lane, fn, on_done, on_error, on_progress, changed, name, on_finished=None
+    ) -> Task:
         task = Task(fn, name)
         self._live.add(task)
 
@@ -167,6 +175,8 @@ class TaskRunner(QObject):
                 lambda *args: _receiver_alive(on_progress) and on_progress(*args)
             )
         task.signals.finished.connect(lambda: self._live.discard(task))
+        if on_finished is not None:
+            task.signals.finished.connect(on_finished)
         lane.start(task)
         return task
 

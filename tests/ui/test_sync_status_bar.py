@@ -140,6 +140,28 @@ def test_timer_sync_runs_off_the_gui_thread_and_never_overlaps(ctx, db, qtbot):
     qtbot.waitUntil(lambda: window.status_sync.text().startswith("同步：在线"), timeout=3000)
 
 
+def test_a_cycle_that_ends_before_sync_now_returns_still_frees_the_next_one(ctx, db, qtbot):
+    # A short cycle on a busy machine can end on its worker before the GUI thread is back
+    # from starting it; its end must still be seen, or sync would stay "running" for good.
+    enrol_locally(db)
+    client = FakeClient(db, summary=Summary(pushed=1))
+    window = make_window(ctx, qtbot, client)
+    controller = window.sync
+
+    def start_and_wait(task):  # the job runs to its end on a worker before start() returns
+        worker = threading.Thread(target=task.run)
+        worker.start()
+        worker.join()
+
+    ctx.runner._pool.start = start_and_wait
+    assert controller.sync_now() is True
+    qtbot.waitUntil(lambda: not controller.running, timeout=3000)
+    assert client.calls == 1
+    assert controller.sync_now() is True  # the next click starts a new cycle
+    qtbot.waitUntil(lambda: not controller.running, timeout=3000)
+    assert client.calls == 2
+
+
 def test_a_failed_cycle_shows_in_the_status_bar_without_a_dialog(ctx, db, qtbot, monkeypatch):
     from PySide6.QtWidgets import QMessageBox
 

@@ -170,9 +170,9 @@ class SyncController(QObject):
             on_done=self._done,
             on_error=self._failed,
             on_progress=self._progress,
+            on_finished=self._finished,
             name="sync",
         )
-        self._task.signals.finished.connect(self._finished)
         self.running_changed.emit(True)
         return True
 
