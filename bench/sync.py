@@ -6,8 +6,12 @@ Measures:
 - ``initial_upload_s``: a laptop holding the demo dealership (customers with their phones,
   vehicles, interactions, follow-ups, level history and consents) enrols and pushes all of it;
   ``enrol_s`` (queueing the rows as the initial upload) and ``first_sync_s`` are its two parts;
-- ``fresh_download_s``: a second, empty laptop enrols and pulls everything (its indexes and
-  search index built);
+- ``snapshot_ready_s``: from the end of the upload until the server offers the dealer's
+  snapshot (its keeper waits for a quiet check, then builds it), with ``snapshot_bytes``;
+- ``fresh_download_s``: a second, empty laptop enrols and syncs everything: it starts from the
+  snapshot and pulls what came after;
+- ``fresh_download_pages_s``: the same for a third laptop told not to use snapshots: every row
+  pulled page by page, its indexes and search index built afterwards;
 - ``verify_s``: a following cycle with checksums, per laptop (both sides sum every row);
 - ``edit_round_trip_ms``: one laptop edits a customer and syncs, the other syncs and sees it
   (median and p95 of ``--edits``), checksums off, as in the app's routine cycles;
@@ -126,6 +130,12 @@ def run(args: argparse.Namespace) -> int:
         emit("upload_bytes_per_row", (sent + received) / max(summary.pushed, 1), "B",
              sent=sent, received=received, **common)  # fmt: skip
 
+        offer = _await_snapshot(server, a, done)
+        emit("snapshot_ready_s", time.perf_counter() - done, "s", snapshot_rows=offer["rows"],
+             seq=offer["seq"], **common)  # fmt: skip
+        emit("snapshot_bytes", offer["bytes"], "B", per_row=offer["bytes"] / offer["rows"],
+             **common)  # fmt: skip
+
         started = time.perf_counter()
         enroll(b, server.url, server.code(dealer), "bench-b", http=http_b)
         summary_b = SyncClient(b, http=http_b, verify=False).sync()
@@ -135,6 +145,19 @@ def run(args: argparse.Namespace) -> int:
              **common)  # fmt: skip
         emit("download_bytes_per_row", (sent + received) / max(summary_b.pulled, 1), "B",
              sent=sent, received=received, **common)  # fmt: skip
+
+        c = open_database(workdir / "c.db")
+        http_c = requests.Session()
+        wire_c = _Wire(http_c)
+        started = time.perf_counter()
+        enroll(c, server.url, server.code(dealer), "bench-c", http=http_c)
+        summary_c = SyncClient(c, http=http_c, verify=False, snapshots=False).sync()
+        emit("fresh_download_pages_s", time.perf_counter() - started, "s",
+             pulled=summary_c.pulled, **common)  # fmt: skip
+        sent, received, _ = wire_c.reset()
+        emit("download_pages_bytes_per_row", (sent + received) / max(summary_c.pulled, 1), "B",
+             sent=sent, received=received, **common)  # fmt: skip
+        c.dispose()
 
         checks = _checksums_agree(a, b, http_a, http_b, common)
         emit("replicas_identical", checks, "bool", **common)
@@ -166,6 +189,24 @@ def _demo(path: Path, args) -> None:
     if args.db:
         # Kept for later runs; copied only once complete, so a stopped run leaves nothing.
         shutil.copy(path, args.db)
+
+
+def _await_snapshot(server, laptop, since: float, timeout: float = 600) -> dict[str, Any]:
+    """The snapshot the server offers laptop's dealer, once it does."""
+    import requests
+
+    from showroom.models.local import SyncKeys
+    from sync import local, protocol
+
+    token = local.get_state(laptop, SyncKeys.TOKEN)[SyncKeys.TOKEN]
+    url = f"{server.url}{protocol.API_PREFIX}/sync/snapshot"
+    log("waiting for the server's snapshot ...")
+    while time.perf_counter() - since < timeout:
+        answer = requests.get(url, headers=_headers(token, protocol), timeout=10)
+        if answer.status_code == 200:
+            return answer.json()
+        time.sleep(0.5)
+    raise SystemExit("the server made no snapshot; see its log")
 
 
 def _synced_rows(db) -> int:
@@ -384,6 +425,7 @@ class _Server:
         self.db_url = db_url
         self.workers = workers
         self.url = f"http://127.0.0.1:{self.port}"
+        self.snapshots = workdir / "snapshots"
         self.log = open(workdir / "server.log", "w")  # noqa: SIM115 - closed in stop()
         self.process: subprocess.Popen | None = None
 
@@ -403,7 +445,8 @@ class _Server:
         self.cli("migrate")
         self.process = subprocess.Popen(
             [sys.executable, "-m", "sync.server.cli", "serve", "--db", self.db_url,
-             "--port", str(self.port), "--workers", str(self.workers)],
+             "--port", str(self.port), "--workers", str(self.workers),
+             "--snapshots", str(self.snapshots)],
             stdout=self.log, stderr=subprocess.STDOUT,
         )  # fmt: skip
         deadline = time.monotonic() + 60

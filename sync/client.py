@@ -29,6 +29,7 @@ import threading
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import orjson
@@ -51,6 +52,7 @@ MAX_ROUNDS = 8  # push/pull rounds per cycle; another device keeps the server bu
 VERIFY_INTERVAL = dt.timedelta(hours=4)
 LAST_VERIFIED_KEY = "sync.last_verified_at"  # ISO UTC of the last checksum comparison
 RETRY_AFTER_CAP = 300.0  # seconds; a Retry-After beyond this is taken as this
+DOWNLOAD_CHUNK = 1 << 20  # bytes read at a time from a snapshot download
 
 
 # --- errors ----------------------------------------------------------------------------------
@@ -325,20 +327,7 @@ class _Http:
     ) -> dict:
         import requests
 
-        headers = {
-            protocol.SCHEMA_HEADER: str(protocol.SCHEMA_VERSION),
-            "Accept": "application/json",
-            "Accept-Encoding": "gzip",
-        }
-        if self.token:
-            headers["Authorization"] = f"Bearer {self.token}"
-        if self.epoch:
-            headers[protocol.EPOCH_HEADER] = self.epoch
-        if self.token and self.history:
-            # Meta judges every mark; the other calls only need to show nothing was lost
-            # since the newest.
-            marks = self.history if path == "/meta" else self.history[:1]
-            headers[protocol.HISTORY_HEADER] = protocol.format_history(marks)
+        headers = self.headers(path)
         data = None
         if body is not None:
             data = body if isinstance(body, _Body) else encode_body(body)
@@ -389,6 +378,99 @@ class _Http:
                 break
             delay = wait if wait is not None else self.backoff(attempt)
             self.sleep(delay)
+        raise ServerUnreachable(last_problem or "no answer")
+
+    def headers(self, path: str) -> dict[str, str]:
+        headers = {
+            protocol.SCHEMA_HEADER: str(protocol.SCHEMA_VERSION),
+            "Accept": "application/json",
+            "Accept-Encoding": "gzip",
+        }
+        if self.token:
+            headers["Authorization"] = f"Bearer {self.token}"
+        if self.epoch:
+            headers[protocol.EPOCH_HEADER] = self.epoch
+        if self.token and self.history:
+            # Meta judges every mark; the other calls only need to show nothing was lost
+            # since the newest.
+            marks = self.history if path == "/meta" else self.history[:1]
+            headers[protocol.HISTORY_HEADER] = protocol.format_history(marks)
+        return headers
+
+    def download(
+        self,
+        path: str,
+        target: Path,
+        *,
+        size: int,
+        sha256: str,
+        progress: Callable[[int], None],
+        stop: Callable[[], bool],
+    ) -> bool:
+        """Fetch a snapshot (zstd) into ``target``, decompressed as it arrives. False, with
+        ``target`` left to the caller to remove, when the server no longer keeps it, when what
+        arrived is not ``size`` bytes with digest ``sha256``, or when ``stop()`` became true.
+        Connection errors, 5xx and 429 are retried as :meth:`call` does."""
+        import hashlib
+
+        import requests
+        import zstandard
+
+        headers = {
+            **self.headers(path),
+            "Accept": protocol.SNAPSHOT_TYPE,
+            "Accept-Encoding": "identity",
+        }
+        url = self.base_url + protocol.API_PREFIX + path
+        last_problem = ""
+        for attempt in range(self.retries + 1):
+            wait = None
+            try:
+                with self.http.get(
+                    url, headers=headers, timeout=self.timeout, verify=self.tls_verify, stream=True
+                ) as response:
+                    status = response.status_code
+                    self.reached = True
+                    if status == 404:
+                        return False
+                    if 200 <= status < 300:
+                        digest = hashlib.sha256()
+                        received = 0
+                        inflate = zstandard.ZstdDecompressor().decompressobj()
+                        with open(target, "wb") as out:
+                            for chunk in response.iter_content(DOWNLOAD_CHUNK):
+                                if stop():
+                                    return False
+                                digest.update(chunk)
+                                received += len(chunk)
+                                if received > size:
+                                    break
+                                out.write(inflate.decompress(chunk))
+                                progress(received)
+                        if received != size or digest.hexdigest() != sha256:
+                            log.warning("snapshot %s: %d bytes, not as described", path, received)
+                            return False
+                        return True
+                    if status == 429 or status >= 500:
+                        last_problem = f"HTTP {status}"
+                        wait = _retry_after(response) if status in (429, 503) else None
+                    else:
+                        self._refuse(response, ())
+            except requests.exceptions.SSLError as error:
+                raise CertificateUntrusted(type(error).__name__) from error
+            except (
+                requests.ConnectionError,
+                requests.Timeout,
+                requests.exceptions.ChunkedEncodingError,  # cut off part way
+            ) as error:
+                last_problem = type(error).__name__
+                log.info("sync GET %s: %s (attempt %d)", path, error, attempt + 1)
+            except zstandard.ZstdError as error:
+                log.warning("snapshot %s: not valid zstd (%s)", path, error)
+                return False
+            if attempt == self.retries:
+                break
+            self.sleep(wait if wait is not None else self.backoff(attempt))
         raise ServerUnreachable(last_problem or "no answer")
 
     def _refuse(self, response: requests.Response, handled: tuple[int, ...]) -> None:
@@ -566,15 +648,18 @@ class SyncClient:
         clock: Callable[[], float] = time.time,
         pull_limit: int | None = None,
         verify: bool | None = None,
+        snapshots: bool = True,
     ) -> None:
         """``pull_limit``: rows per pulled page; by default pages start at
         :data:`protocol.DEFAULT_PULL_LIMIT` and grow to :data:`protocol.MAX_PULL_LIMIT` in a
         long download. ``verify``: True compares checksums after every cycle, False never; None (the
         default) after an initial sync, a full resync or a recovery, and otherwise once every
-        :data:`VERIFY_INTERVAL`."""
+        :data:`VERIFY_INTERVAL`. ``snapshots``: a fresh laptop may start from the server's
+        snapshot of its dealer (False: it always pulls from 0)."""
         self.db = db
         self.pull_limit = pull_limit
         self.verify = verify
+        self.snapshots = snapshots
         self._http_args = dict(
             http=http,
             timeout=timeout,
@@ -666,6 +751,7 @@ class _Cycle:
     def run(self, started: float) -> SyncSummary:
         # Versions of an initial upload cut short, before anything reads or sends them.
         local.write_upload_versions(self.db)
+        local.discard_snapshot_file(self.db)  # of a first download that was killed
         initial = local.cursor_of(self.db) == 0
         meta = self.meta()
         if initial and not local.full_resync_pending(self.db):
@@ -917,6 +1003,8 @@ class _Cycle:
         since = start = local.cursor_of(self.db)
         last = meta.get("last_seq") if isinstance(meta.get("last_seq"), int) else None
         if since == 0:
+            since = start = self.from_snapshot()
+        if since == 0:
             local.begin_bulk_download(self.db)
         # Rows this laptop pushed and the server stored exactly as sent need not come back;
         # a full resync must see every row again, its own included.
@@ -960,6 +1048,54 @@ class _Cycle:
                     local.end_bulk_download(self.db)
                     break
         return written
+
+    def from_snapshot(self) -> int:
+        """Start a fresh laptop from its dealer's snapshot, when the server offers one this
+        laptop can take; the cursor it reached (0: none taken, pages follow from 0)."""
+        if not self.client.snapshots or self.stop() or not local.snapshot_wanted(self.db):
+            return 0
+        try:
+            offer = self.http.call("GET", "/sync/snapshot", handled=(404,))
+        except _Answer:
+            return 0  # none yet (or a server without snapshots)
+        seq, size, digest = offer.get("seq"), offer.get("bytes"), offer.get("sha256")
+        if not (
+            type(seq) is int
+            and seq > 0
+            and type(size) is int
+            and size > 0
+            and isinstance(digest, str)
+            and len(digest) == 64
+        ):
+            log.warning("ignoring a malformed snapshot offer: %.200r", offer)
+            return 0
+        if offer.get("epoch") != self.http.epoch:
+            return 0
+        if offer.get("schema") != local.schema_revision(self.db):
+            log.info("snapshot of schema %r not taken: not this laptop's", offer.get("schema"))
+            return 0
+        target = local.snapshot_file(self.db)
+        try:
+            taken = self.http.download(
+                f"/sync/snapshot/{seq}",
+                target,
+                size=size,
+                sha256=digest,
+                progress=lambda done: self.progress("pull", done, size),
+                stop=self.stop,
+            )
+            if not taken:
+                return 0
+            self.save_history()
+            rows = local.import_snapshot(self.db, target, seq=seq)
+        except local.SnapshotRefused as error:
+            log.warning("snapshot not taken: %s", error)
+            return 0
+        finally:
+            local.discard_snapshot_file(self.db)
+        log.info("started from the server's snapshot: %d rows through %d", rows, seq)
+        self.pulled += rows
+        return seq
 
     def fetch(self, since: int, page: int) -> dict:
         """Page number ``page`` of this pull. Pages start small, so that a routine cycle and

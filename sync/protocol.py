@@ -40,6 +40,14 @@ carries ``Authorization: Bearer <device token>`` and ``X-Showroom-Schema: <SCHEM
 ``GET /v1/sync/checksum`` -> ``{"through": last_seq, "tables": {table: {"count", "hash"}}}``
     over every row (tombstones included), computed with :func:`table_checksum`.
 
+``GET /v1/sync/snapshot`` -> ``{"seq", "epoch", "schema", "rows", "bytes", "sha256",
+    "built_at", "history", "server_time"}``: the dealer's snapshot, which a fresh laptop (one
+    that pulled nothing yet) may start from instead of pulling from 0 (see
+    :mod:`sync.server.snapshot`); 404 when there is none it could start from.
+    ``GET /v1/sync/snapshot/{seq}`` -> the file (``SNAPSHOT_TYPE``, ``bytes`` long, its sha256
+    ``sha256``): a laptop database of migration revision ``schema`` holding every row up to
+    ``seq`` of ``epoch``, with its search index. The laptop copies it in and pulls from ``seq``.
+
 History marks (restore detection without the operator). Every server commit that hands out
 versions gets a random id; meta, push, bulk and pull answers carry ``"history": "SEQ.ID"``, the
 dealer's last seq and the id of the commit that reached it (null before the first such commit).
@@ -84,6 +92,8 @@ MAX_BATCH_OPS = 500
 MAX_BULK_ROWS = 10_000
 MAX_PULL_LIMIT = 5000
 DEFAULT_PULL_LIMIT = 1000
+# A dealer's snapshot (GET /v1/sync/snapshot/{seq}): a laptop database, zstd-compressed.
+SNAPSHOT_TYPE = "application/zstd"
 # Largest request body the server reads, after gzip is undone.
 MAX_BODY_BYTES = 8 * 1024 * 1024
 

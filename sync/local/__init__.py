@@ -40,6 +40,14 @@ from sync.local.resync import (
     start_full_resync,
 )
 from sync.local.searchkeys import rebuild_search_if_needed
+from sync.local.snapshot import (
+    SnapshotRefused,
+    discard_snapshot_file,
+    import_snapshot,
+    schema_revision,
+    snapshot_file,
+    snapshot_wanted,
+)
 from sync.local.store import (
     BULK_DOWNLOAD_KEY,
     DEALER_TABLE,
@@ -101,6 +109,7 @@ __all__ = [
     "LocalSyncError",
     "PageResult",
     "PushOutcome",
+    "SnapshotRefused",
     "adopt_enrolment",
     "apply_pull_page",
     "assign_batch",
@@ -108,12 +117,14 @@ __all__ = [
     "begin_initial_upload",
     "content_columns",
     "cursor_of",
+    "discard_snapshot_file",
     "end_bulk_download",
     "finish_full_resync",
     "finish_initial_upload",
     "from_wire",
     "full_resync_pending",
     "get_state",
+    "import_snapshot",
     "initial_upload_pending",
     "initial_upload_remaining",
     "local_checksums",
@@ -128,7 +139,10 @@ __all__ = [
     "record_initial_results",
     "record_results",
     "requeue_lost_rows",
+    "schema_revision",
     "set_state",
+    "snapshot_file",
+    "snapshot_wanted",
     "start_full_resync",
     "stored_value",
     "synced_tables",

@@ -64,6 +64,18 @@ def _check_page(page: Any, since: int) -> tuple[list[Mapping[str, Any]], int, bo
 FRESH_ROWS = 1000
 
 
+def holds_few_rows(conn: Connection) -> bool:
+    """Whether the synced tables hold at most FRESH_ROWS rows in all."""
+    held = 0
+    for name in synced_tables():
+        held += conn.exec_driver_sql(
+            f"SELECT count(*) FROM (SELECT 1 FROM {quote(name)} LIMIT {FRESH_ROWS + 1})"
+        ).scalar()
+        if held > FRESH_ROWS:
+            return False
+    return True
+
+
 def begin_bulk_download(db: Database) -> bool:
     """Prepare a first download into (nearly) empty tables; True when one is under way.
 
@@ -78,12 +90,7 @@ def begin_bulk_download(db: Database) -> bool:
             return True
         if int(read_state(conn, SyncKeys.CURSOR) or 0) != 0:
             return False
-        held = 0
-        for name in synced_tables():
-            held += conn.exec_driver_sql(
-                f"SELECT count(*) FROM (SELECT 1 FROM {quote(name)} LIMIT {FRESH_ROWS + 1})"
-            ).scalar()
-        if held > FRESH_ROWS:
+        if not holds_few_rows(conn):
             return False
         tables = list(synced_tables())
         indexes = conn.exec_driver_sql(

@@ -95,7 +95,7 @@ def start_initial_upload(conn: Connection, *, restart: bool = False) -> None:
         conn.exec_driver_sql("DELETE FROM sync_upload_ack")
         write_state(conn, INITIAL_UPLOAD_KEY, "1")
         write_state(conn, INITIAL_POSITION_KEY, None)
-        write_state(conn, INITIAL_ROWS_KEY, str(_remaining(conn)))
+        write_state(conn, INITIAL_ROWS_KEY, str(rows_to_upload(conn)))
 
 
 def begin_initial_upload(db: Database) -> None:
@@ -110,10 +110,11 @@ def initial_upload_pending(db: Database) -> bool:
 def initial_upload_remaining(db: Database) -> int:
     """How many rows the initial upload has still to send (0 when none is under way)."""
     with db.engine.connect() as conn:
-        return _remaining(conn)
+        return rows_to_upload(conn)
 
 
-def _remaining(conn: Connection) -> int:
+def rows_to_upload(conn: Connection) -> int:
+    """How many rows the initial upload has still to send (0 when none is under way)."""
     if not read_state(conn, INITIAL_UPLOAD_KEY):
         return 0
     position = _position(read_state(conn, INITIAL_POSITION_KEY))

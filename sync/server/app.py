@@ -17,18 +17,20 @@ import orjson
 from fastapi import Depends, FastAPI, Header, Query, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.middleware.gzip import GZipMiddleware
-from fastapi.responses import JSONResponse, Response
+from fastapi.responses import FileResponse, JSONResponse, Response
 from sqlalchemy.exc import OperationalError
 from starlette.background import BackgroundTask
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.middleware.gzip import DEFAULT_EXCLUDED_CONTENT_TYPES
 
 from showroom.ids import new_id
 from sync import protocol
-from sync.server import auth, bulk, pull, push
+from sync.server import auth, bulk, pull, push, snapshot
 from sync.server.config import Settings
-from sync.server.db import make_engine
+from sync.server.db import make_engine, utcnow
 from sync.server.errors import ApiError, bad_request, too_large
+from sync.server.records import history_value
 
 log = logging.getLogger(__name__)
 
@@ -103,6 +105,7 @@ _ERROR_TEXT = {
     401: "no, unknown or revoked device token; or a wrong, used or expired enrolment code",
     409: "the server's history changed (restored from a backup), or the device id is taken",
     410: "the cursor is behind purged deleted rows: re-sync from 0",
+    404: "nothing to offer: no snapshot of this dealer that a laptop may start from",
     413: "body or batch too large",
     415: "unsupported Content-Encoding",
     422: "malformed parameter",
@@ -202,6 +205,17 @@ _CHECKSUM_SCHEMA = _object(
             count={"type": "integer", "minimum": 0}, hash={"type": "string"}
         ),
     },
+)
+_SNAPSHOT_SCHEMA = _object(
+    seq={**_SEQ, "description": "every row up to this version is in the file"},
+    epoch=_ID,
+    schema={"type": "string", "description": "the laptop database's migration revision"},
+    rows={"type": "integer", "minimum": 0},
+    bytes={"type": "integer", "minimum": 0, "description": "of the compressed file"},
+    sha256={"type": "string", "description": "of the compressed file"},
+    built_at=_TIME,
+    history=_HISTORY,
+    server_time=_TIME,
 )
 _AUTHENTICATED = (400, 401, 422, 426, 503)
 
@@ -377,11 +391,26 @@ def create_app(settings: Settings, engine=None) -> FastAPI:
     """The app over ``engine`` (made from ``settings.db_url`` if not given; not migrated here)."""
     engine = engine if engine is not None else make_engine(settings.db_url)
 
+    keeper = None
+    if settings.snapshot_dir is not None and settings.snapshot_min_rows > 0:
+        keeper = snapshot.SnapshotKeeper(
+            engine,
+            settings.snapshot_dir,
+            settings.snapshot_min_rows,
+            settings.snapshot_check_seconds,
+        )
+
     @contextlib.asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         if settings.threads > 0:
             anyio.to_thread.current_default_thread_limiter().total_tokens = settings.threads
-        yield
+        if keeper is not None:
+            keeper.start()
+        try:
+            yield
+        finally:
+            if keeper is not None:
+                keeper.stop()
 
     app = FastAPI(
         lifespan=lifespan,
@@ -391,9 +420,16 @@ def create_app(settings: Settings, engine=None) -> FastAPI:
     )
     app.state.engine = engine
     app.state.settings = settings
+    app.state.snapshot_keeper = keeper
     # Pull pages are large and repetitive JSON. The fastest level costs about a third of the
     # CPU of level 5 for some 20 % more bytes: the server's time is the scarcer of the two.
-    app.add_middleware(GZipMiddleware, minimum_size=1000, compresslevel=1)
+    # Snapshots are compressed already.
+    app.add_middleware(
+        GZipMiddleware,
+        minimum_size=1000,
+        compresslevel=1,
+        exclude_content_types=(*DEFAULT_EXCLUDED_CONTENT_TYPES, protocol.SNAPSHOT_TYPE),
+    )
 
     @app.exception_handler(ApiError)
     async def _api_error(_request: Request, exc: ApiError) -> JSONResponse:
@@ -570,6 +606,62 @@ def create_app(settings: Settings, engine=None) -> FastAPI:
             return pull.checksum(engine, credentials.device(engine, settings.min_schema))
 
         return await run_in_threadpool(work)
+
+    def offered(who: auth.DeviceContext) -> snapshot.Snapshot:
+        state = who.dealer
+        found = None
+        if settings.snapshot_dir is not None:
+            found = snapshot.current(settings.snapshot_dir, who.dealer_id)
+        if found is None or not snapshot.servable(found, state.epoch, state.purged_through):
+            raise ApiError(404, protocol.ERROR_NOT_FOUND, "snapshot: none to start from yet")
+        return found
+
+    @app.get(
+        f"{P}/sync/snapshot",
+        tags=["sync"],
+        responses=_responses(_SNAPSHOT_SCHEMA, *_AUTHENTICATED, 404),
+    )
+    async def sync_snapshot(credentials: Credentials) -> dict:
+        """The dealer's snapshot a fresh laptop may start from instead of pulling from 0: a
+        laptop database with every row up to ``seq``, compressed (zstd). 404 when there is
+        none: pull from 0."""
+
+        def work() -> dict:
+            who = credentials.device(engine, settings.min_schema)
+            found = offered(who)
+            return {
+                **dataclasses.asdict(found),
+                "history": history_value(who.dealer.head),
+                "server_time": utcnow().isoformat(),
+            }
+
+        return await run_in_threadpool(work)
+
+    @app.get(
+        f"{P}/sync/snapshot/{{seq}}",
+        tags=["sync"],
+        responses={
+            200: {"description": "the file", "content": {protocol.SNAPSHOT_TYPE: {}}},
+            **{
+                k: v
+                for k, v in _responses({}, *_AUTHENTICATED, 404).items()
+                if k != 200  # the file, above
+            },
+        },
+    )
+    async def sync_snapshot_file(credentials: Credentials, seq: int) -> FileResponse:
+        """The file of the dealer's snapshot at ``seq`` (404 once it is no longer kept)."""
+
+        def work():
+            who = credentials.device(engine, settings.min_schema)
+            path = None
+            if settings.snapshot_dir is not None:
+                path = snapshot.file_path(settings.snapshot_dir, who.dealer_id, seq)
+            if path is None:
+                raise ApiError(404, protocol.ERROR_NOT_FOUND, f"snapshot: {seq} is not kept")
+            return path
+
+        return FileResponse(await run_in_threadpool(work), media_type=protocol.SNAPSHOT_TYPE)
 
     return app
 

@@ -6,11 +6,13 @@ Exit status: 0 success, 2 bad input (one line on stderr naming the field), 1 any
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import os
 import socket
 import sys
 from collections.abc import Sequence
+from pathlib import Path
 
 EXIT_BAD_INPUT = 2
 
@@ -32,6 +34,11 @@ def build_parser() -> argparse.ArgumentParser:
         "database URL or SQLite file "
         "(default: $SHOWROOM_SERVER_DB, else server.db in the data directory)"
     )
+    snapshots_help = (
+        "folder of the dealers' snapshots for fresh laptops, or 'off' (default:"
+        " $SHOWROOM_SERVER_SNAPSHOTS, else 'snapshots' beside an SQLite file or in the data"
+        " directory)"
+    )
     common = _Parser(add_help=False)
     common.add_argument("--db", default=None, help=db_help)
     sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
@@ -46,6 +53,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="reverse proxies trusted for X-Forwarded-For (the address enrolment limits use)",
     )
     serve.add_argument("--log-level", default="warning")
+    serve.add_argument("--snapshots", default=None, help=snapshots_help)
     sub.add_parser("migrate", parents=[common], help="bring the server's tables to the newest")
     dealer = sub.add_parser("create-dealer", parents=[common], help="add a dealer; prints its id")
     dealer.add_argument("name")
@@ -63,6 +71,11 @@ def build_parser() -> argparse.ArgumentParser:
         help="after restoring a backup: start a new history so every laptop re-sends what it lost",
     )
     restored.add_argument("--dealer", default=None, help="only this dealer (default: all)")
+    snap = sub.add_parser(
+        "snapshot", parents=[common], help="build a dealer's snapshot for fresh laptops now"
+    )
+    snap.add_argument("--dealer", required=True, help="dealer id")
+    snap.add_argument("--snapshots", default=None, help=snapshots_help)
     purge = sub.add_parser("purge", parents=[common], help="purge old tombstones")
     purge.add_argument("--retention-days", type=float, default=30.0)
     return parser
@@ -74,6 +87,10 @@ def _engine(args, *, migrate: bool = True):
     from sync.server.db import migrate as run_migrations
 
     settings = Settings.from_env(args.db)
+    chosen = getattr(args, "snapshots", None)
+    if chosen is not None:
+        off = chosen.strip().lower() == "off"
+        settings = dataclasses.replace(settings, snapshot_dir=None if off else Path(chosen))
     engine = make_engine(settings.db_url)
     if migrate:
         run_migrations(engine)
@@ -84,7 +101,7 @@ def _serve(args) -> int:
     import uvicorn
 
     from sync.server.app import create_app
-    from sync.server.config import DB_ENV
+    from sync.server.config import DB_ENV, SNAPSHOTS_ENV
 
     if not 0 < args.port < 65536:
         raise ValueError("port: expected 1 to 65535")
@@ -100,6 +117,7 @@ def _serve(args) -> int:
 
         engine.dispose()
         os.environ[DB_ENV] = settings.db_url
+        os.environ[SNAPSHOTS_ENV] = str(settings.snapshot_dir or "off")
         config = uvicorn.Config(
             "sync.server.app:create_app_from_env", factory=True, workers=args.workers, **options
         )
@@ -111,6 +129,25 @@ def _serve(args) -> int:
     else:
         uvicorn.run(create_app(settings, engine), **options)
     return 0
+
+
+def _snapshot(settings, engine, dealer_id: str) -> dict:
+    import time
+
+    from sync.server import snapshot
+    from sync.server.admin import AdminError
+    from sync.server.models import dealer
+
+    if settings.snapshot_dir is None:
+        raise ValueError("snapshots: off; give a folder with --snapshots")
+    with engine.connect() as conn:
+        if conn.execute(dealer.select().where(dealer.c.id == dealer_id)).first() is None:
+            raise AdminError(f"dealer: no dealer {dealer_id}")
+    started = time.perf_counter()
+    made = snapshot.build(engine, settings.snapshot_dir, dealer_id)
+    if made is None:
+        raise AdminError("dealer: another build of this dealer's snapshot is under way")
+    return {**dataclasses.asdict(made), "seconds": round(time.perf_counter() - started, 3)}
 
 
 def _safe_url(url: str) -> str:
@@ -145,6 +182,8 @@ def run(args) -> int:
         elif args.command == "restored":
             for row in admin.mark_restored(engine, args.dealer):
                 emit(row)
+        elif args.command == "snapshot":
+            emit(_snapshot(settings, engine, args.dealer))
         elif args.command == "purge":
             for row in purge.purge(engine, args.retention_days):
                 emit(row)

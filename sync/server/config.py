@@ -11,6 +11,7 @@ from sync import protocol
 DB_ENV = "SHOWROOM_SERVER_DB"
 MIN_SCHEMA_ENV = "SHOWROOM_SERVER_MIN_SCHEMA"
 THREADS_ENV = "SHOWROOM_SERVER_THREADS"
+SNAPSHOTS_ENV = "SHOWROOM_SERVER_SNAPSHOTS"
 # Requests one server process works on at once. More threads than this only queue on the GIL
 # and on database connections, and lengthen the slowest answers.
 DEFAULT_THREADS = 8
@@ -24,6 +25,19 @@ def default_db_url() -> str:
     from showroom.paths import data_dir
 
     return f"sqlite:///{data_dir() / 'server.db'}"
+
+
+def default_snapshot_dir(db_url: str) -> Path | None:
+    """``SHOWROOM_SERVER_SNAPSHOTS`` if set (``off``: none); else ``snapshots`` beside an
+    SQLite server's file, or in the data directory for PostgreSQL."""
+    chosen = os.environ.get(SNAPSHOTS_ENV)
+    if chosen:
+        return None if chosen.strip().lower() == "off" else Path(chosen).expanduser()
+    if db_url.startswith("sqlite:///") and len(db_url) > len("sqlite:///"):
+        return Path(db_url[len("sqlite:///") :]).expanduser().parent / "snapshots"
+    from showroom.paths import data_dir
+
+    return data_dir() / "snapshots"
 
 
 def normalize_db_url(value: str) -> str:
@@ -49,13 +63,21 @@ class Settings:
     enroll_window_seconds: int = 15 * 60
     # Worker threads per process for database work (see DEFAULT_THREADS).
     threads: int = DEFAULT_THREADS
+    # Where dealers' snapshots for fresh laptops are kept (sync.server.snapshot); None: none
+    # are made or served.
+    snapshot_dir: Path | None = None
+    # A dealer gets a snapshot from this many rows on; the keeper looks this often (seconds).
+    snapshot_min_rows: int = 20_000
+    snapshot_check_seconds: float = 10.0
 
     @classmethod
     def from_env(cls, db_url: str | None = None) -> Settings:
         min_schema = os.environ.get(MIN_SCHEMA_ENV)
         threads = os.environ.get(THREADS_ENV)
+        url = normalize_db_url(db_url or default_db_url())
         return cls(
-            db_url=normalize_db_url(db_url or default_db_url()),
+            db_url=url,
             min_schema=int(min_schema) if min_schema else protocol.SCHEMA_VERSION,
             threads=int(threads) if threads else DEFAULT_THREADS,
+            snapshot_dir=default_snapshot_dir(url),
         )

@@ -96,14 +96,15 @@ def pull(
     far_behind = state.last_seq - since > 10 * limit
     # Most pulls are one statement: the page (marks held, near the counter).
     reader = read_transaction if marks or far_behind else single_read
+    page = {"skip_enrolment": who.enrolment if own else None, "far_behind": far_behind}
     with reader(engine) as conn:
         lost = history_base(conn, state, marks) is not None
         if not lost:
-            rows_text, count, last_version = _page(conn, who, since, limit, own, far_behind)
+            rows_text, count, last_version = page_rows(conn, who.dealer_id, since, limit, **page)
     if lost:
         state = _settle_restore(engine, who, epoch, since, marks)
         with read_transaction(engine) as conn:
-            rows_text, count, last_version = _page(conn, who, since, limit, own, far_behind)
+            rows_text, count, last_version = page_rows(conn, who.dealer_id, since, limit, **page)
     has_more = count > limit
     next_since = last_version if last_version is not None else since
     if own and not has_more:
@@ -119,22 +120,31 @@ def pull(
     )
 
 
-def _page(
-    conn, who: DeviceContext, since: int, limit: int, own: bool, far_behind: bool
+def page_rows(
+    conn,
+    dealer_id: str,
+    since: int,
+    limit: int,
+    *,
+    skip_enrolment: str | None = None,
+    far_behind: bool = False,
 ) -> tuple[str, int, int | None]:
+    """The dealer's rows after ``since`` in version order, ``limit`` at most: the JSON text of
+    a page's ``rows`` without its brackets, how many rows there were up to ``limit + 1``, and
+    the last version within the page. ``skip_enrolment``: leave out the rows that enrolment
+    holds exactly as stored. ``far_behind`` (in a transaction, PostgreSQL): the planner may
+    not sort, so it walks the version index; a routine pull is left alone, the extra statement
+    would cost it more than it saves."""
     if conn.dialect.name == "postgresql":
-        return _page_in_postgres(conn, who, since, limit, own, far_behind)
-    return _page_in_python(conn, who, since, limit, own)
+        return _page_in_postgres(conn, dealer_id, since, limit, skip_enrolment, far_behind)
+    return _page_in_python(conn, dealer_id, since, limit, skip_enrolment)
 
 
 def _page_in_postgres(
-    conn, who: DeviceContext, since: int, limit: int, own: bool, far_behind: bool
+    conn, dealer_id: str, since: int, limit: int, skip_enrolment: str | None, far_behind: bool
 ) -> tuple[str, int, int | None]:
-    """The page's rows as JSON text made by PostgreSQL (the stored data spliced in), how many
-    rows there were up to ``limit + 1``, and the last version within the page. ``far_behind``
-    (in a transaction): the planner may not sort, so it walks the version index. A routine
-    pull is left alone: the extra statement would cost it more than it saves."""
-    skip = " AND (clean_for IS NULL OR clean_for != %(enrolment)s)" if own else ""
+    """:func:`page_rows`, the JSON made by PostgreSQL (the stored data spliced in)."""
+    skip = " AND (clean_for IS NULL OR clean_for != %(enrolment)s)" if skip_enrolment else ""
     if far_behind:
         conn.exec_driver_sql("SET LOCAL enable_sort = off")
     text, count, last = conn.exec_driver_sql(
@@ -150,16 +160,16 @@ def _page_in_postgres(
         " || COALESCE(to_json(updated_by_device)::text, 'null') || '}' AS piece"
         " FROM record WHERE dealer_id = %(dealer)s AND version > %(since)s" + skip +
         " ORDER BY version LIMIT %(fetch)s) page",
-        {"limit": limit, "fetch": limit + 1, "dealer": who.dealer_id, "since": since,
-         "enrolment": who.enrolment},
+        {"limit": limit, "fetch": limit + 1, "dealer": dealer_id, "since": since,
+         "enrolment": skip_enrolment},
     ).one()  # fmt: skip
     return text or "", count, last
 
 
 def _page_in_python(
-    conn, who: DeviceContext, since: int, limit: int, own: bool
+    conn, dealer_id: str, since: int, limit: int, skip_enrolment: str | None
 ) -> tuple[str, int, int | None]:
-    """As :func:`_page_in_postgres`, the rows read out and their JSON assembled here."""
+    """:func:`page_rows`, the rows read out and their JSON assembled here."""
     query = select(
         record.c.table_name,
         record.c.row_id,
@@ -169,9 +179,9 @@ def _page_in_python(
         # Stored as naive UTC: read as is and formatted once per distinct value below.
         type_coerce(record.c.updated_at, DateTime()),
         record.c.updated_by_device,
-    ).where(record.c.dealer_id == who.dealer_id, record.c.version > since)
-    if own:
-        query = query.where(or_(record.c.clean_for.is_(None), record.c.clean_for != who.enrolment))
+    ).where(record.c.dealer_id == dealer_id, record.c.version > since)
+    if skip_enrolment:
+        query = query.where(or_(record.c.clean_for.is_(None), record.c.clean_for != skip_enrolment))
     rows = conn.execute(query.order_by(record.c.version).limit(limit + 1)).all()
     count = len(rows)
     rows = rows[:limit]

@@ -81,6 +81,7 @@ class ASGIAdapter(BaseAdapter):
         response.status_code = status
         response.headers = CaseInsensitiveDict(headers)
         response._content = content
+        response._content_consumed = True  # iter_content then reads the content above
         response.url = request.url
         response.request = request
         response.reason = "test"
@@ -112,7 +113,8 @@ class Server:
 @pytest.fixture
 def server(request, tmp_path) -> Server:
     """The server; ``indirect`` parametrization passes Settings fields (e.g. max_bulk_rows=0
-    for a server without the bulk upload path)."""
+    for a server without the bulk upload path), and ``snapshots=True`` keeps snapshots in
+    ``tmp_path / "snapshots"``."""
     from sync.server import admin
     from sync.server.app import create_app
     from sync.server.config import Settings
@@ -122,7 +124,10 @@ def server(request, tmp_path) -> Server:
     engine = make_engine(url)
     migrate(engine)
     dealer_id = admin.create_dealer(engine, "华通大众4S店")
-    app = create_app(Settings(db_url=url, **getattr(request, "param", {})), engine)
+    options = dict(getattr(request, "param", {}))
+    if options.pop("snapshots", False):
+        options["snapshot_dir"] = tmp_path / "snapshots"
+    app = create_app(Settings(db_url=url, **options), engine)
     adapter = ASGIAdapter(app)
     yield Server(engine, app, dealer_id, adapter)
     adapter.close()

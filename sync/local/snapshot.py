@@ -1,0 +1,190 @@
+"""Starting a fresh laptop from its dealer's snapshot (see :mod:`sync.server.snapshot`).
+
+The snapshot is a laptop database that holds every row of the dealer up to a version, written
+by the same code as a pull, with its indexes and search keys. Copying its tables into this
+database's empty ones is SQLite's table-to-table transfer: records and index entries are
+copied as they are, without being decoded or sorted again. It is one transaction with the
+cursor, like a pulled page: a copy cut short leaves nothing behind.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from sqlalchemy import Connection
+
+from showroom.db.engine import Database
+from showroom.models.local import SyncKeys
+from sync.local.outbox import set_fields
+from sync.local.pull import FRESH_ROWS, holds_few_rows
+from sync.local.searchkeys import customers_of, reindex
+from sync.local.store import (
+    FULL_RESYNC_KEY,
+    LocalSyncError,
+    quote,
+    read_state,
+    synced_tables,
+    write_state,
+)
+from sync.local.upload import (
+    INITIAL_POSITION_KEY,
+    INITIAL_ROWS_KEY,
+    INITIAL_UPLOAD_KEY,
+    rows_to_upload,
+)
+
+# Local tables that hold what a pull derives from the synced rows: copied with them.
+SEARCH_TABLES = ("search_doc", "search_key")
+
+
+class SnapshotRefused(LocalSyncError):
+    """The snapshot file cannot be taken by this laptop; nothing was written."""
+
+
+def snapshot_wanted(db: Database) -> bool:
+    """Whether this laptop would start from a snapshot: it pulled nothing yet, is not in a full
+    resync, holds at most a few rows of its own, and its file is plain SQLite (an encrypted
+    laptop would have to hold the snapshot on disk unencrypted while copying it)."""
+    if db.encrypted:
+        return False
+    with db.engine.connect() as conn:
+        if int(read_state(conn, SyncKeys.CURSOR) or 0) != 0:
+            return False
+        if read_state(conn, FULL_RESYNC_KEY):
+            return False
+        return holds_few_rows(conn)
+
+
+def schema_revision(db: Database) -> str | None:
+    """This laptop database's migration revision (a snapshot must have the same)."""
+    with db.engine.connect() as conn:
+        return conn.exec_driver_sql("SELECT version_num FROM alembic_version").scalar()
+
+
+def snapshot_file(db: Database) -> Path:
+    """Where a downloaded snapshot is unpacked: beside the database file."""
+    name = db.engine.url.database
+    if not name or name == ":memory:":
+        raise SnapshotRefused("snapshot", "this database has no file")
+    return Path(f"{name}.snapshot")
+
+
+def discard_snapshot_file(db: Database) -> None:
+    """Remove a snapshot file (and any journal SQLite made for it), if there is one."""
+    name = db.engine.url.database
+    if name and name != ":memory:":
+        for suffix in ("", "-journal", "-wal", "-shm"):
+            Path(f"{name}.snapshot{suffix}").unlink(missing_ok=True)
+
+
+def import_snapshot(db: Database, path: Path, *, seq: int) -> int:
+    """Copy the snapshot database at ``path`` (every row up to ``seq``) into this laptop and
+    move the cursor to ``seq``, in one transaction; returns the rows copied.
+
+    Rows this laptop holds already (the dealer's placeholder, the system account, a few made
+    before enrolment) are overwritten by the snapshot's where it has them, as by a pulled page,
+    and kept otherwise; pending edits are then put back on top. Raises SnapshotRefused, with
+    nothing written, when the file is not a snapshot this laptop can take or the laptop is no
+    longer fresh.
+    """
+    engine = db.engine.execution_options(sqlite_begin="IMMEDIATE")
+    with engine.connect() as conn:
+        raw = conn.connection.dbapi_connection
+        raw.execute("PRAGMA foreign_keys = OFF")  # a child may be copied before its parent
+        try:
+            raw.execute("ATTACH DATABASE ? AS snap", (str(path),))
+        except Exception as error:  # sqlite3.Error, or sqlcipher3's
+            raw.execute("PRAGMA foreign_keys = ON")
+            raise SnapshotRefused("snapshot", f"cannot open the file ({error})") from error
+        try:
+            with conn.begin():
+                copied = _copy(conn, seq)
+        finally:
+            raw.execute("DETACH DATABASE snap")
+            raw.execute("PRAGMA foreign_keys = ON")
+        # The copy went to the write-ahead log (as large as the database): folded into the
+        # file now, on this thread, rather than by whichever commit comes next.
+        raw.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    return copied
+
+
+def _copy(conn: Connection, seq: int) -> int:
+    if int(read_state(conn, SyncKeys.CURSOR) or 0) != 0 or read_state(conn, FULL_RESYNC_KEY):
+        raise SnapshotRefused("snapshot", "this laptop has pulled already")
+    if not holds_few_rows(conn):
+        raise SnapshotRefused("snapshot", f"this laptop holds more than {FRESH_ROWS} rows")
+    _check_same_schema(conn)
+    # The initial upload sends the rows the server never saw: none of the snapshot's. When
+    # this laptop had none of its own either, it ends here instead of scanning every table.
+    nothing_to_upload = bool(read_state(conn, INITIAL_UPLOAD_KEY)) and rows_to_upload(conn) == 0
+    copied = 0
+    local_customers: set[str] = set()
+    for name in synced_tables():
+        if _empty(conn, "main", name):
+            # The table-to-table transfer: only for exactly this statement into an empty table.
+            copied += conn.exec_driver_sql(
+                f"INSERT INTO main.{quote(name)} SELECT * FROM snap.{quote(name)}"
+            ).rowcount
+            continue
+        if name == "customer":
+            local_customers = set(
+                conn.exec_driver_sql(
+                    "SELECT id FROM main.customer EXCEPT SELECT id FROM snap.customer"
+                ).scalars()
+            )
+        columns = [c.name for c in synced_tables()[name].columns]
+        updates = ", ".join(f"{quote(c)} = excluded.{quote(c)}" for c in columns if c != "id")
+        # As a pulled row: the server's state replaces this laptop's where both have the row.
+        # Another uniqueness clash is an error that rolls the whole copy back.
+        copied += conn.exec_driver_sql(
+            f"INSERT INTO main.{quote(name)} SELECT * FROM snap.{quote(name)} WHERE true"
+            f" ON CONFLICT (id) DO UPDATE SET {updates}"
+        ).rowcount
+    for name in SEARCH_TABLES:
+        conn.exec_driver_sql(f"DELETE FROM main.{quote(name)}")
+        conn.exec_driver_sql(f"INSERT INTO main.{quote(name)} SELECT * FROM snap.{quote(name)}")
+    touched = _reapply_pending(conn) | local_customers
+    reindex(conn, touched)
+    if nothing_to_upload:
+        for key in (INITIAL_UPLOAD_KEY, INITIAL_POSITION_KEY, INITIAL_ROWS_KEY):
+            write_state(conn, key, None)
+    write_state(conn, SyncKeys.CURSOR, str(seq))
+    return copied
+
+
+def _empty(conn: Connection, schema: str, name: str) -> bool:
+    return conn.exec_driver_sql(f"SELECT 1 FROM {schema}.{quote(name)} LIMIT 1").first() is None
+
+
+def _check_same_schema(conn: Connection) -> None:
+    """The snapshot's tables must be this database's, column for column."""
+    try:
+        theirs = conn.exec_driver_sql("SELECT version_num FROM snap.alembic_version").scalar()
+    except Exception as error:  # not a laptop database at all
+        raise SnapshotRefused("snapshot", f"not a laptop database ({error})") from error
+    mine = conn.exec_driver_sql("SELECT version_num FROM main.alembic_version").scalar()
+    if theirs != mine:
+        raise SnapshotRefused("snapshot", f"schema {theirs}, this laptop's is {mine}")
+    names = (*synced_tables(), *SEARCH_TABLES)
+    marks = ",".join("?" for _ in names)
+    query = f"SELECT name, sql FROM {{}}.sqlite_master WHERE type = 'table' AND name IN ({marks})"
+    ours = dict(conn.exec_driver_sql(query.format("main"), names).all())
+    given = dict(conn.exec_driver_sql(query.format("snap"), names).all())
+    for name in names:
+        if ours.get(name) != given.get(name):
+            raise SnapshotRefused(f"snapshot.{name}", "the table differs from this laptop's")
+
+
+def _reapply_pending(conn: Connection) -> set[str]:
+    """Put every pending edit back over the copied rows; the customers they concern."""
+    tables = synced_tables()
+    ops = conn.exec_driver_sql(
+        "SELECT table_name, row_id, fields FROM sync_outbox WHERE NOT acknowledged ORDER BY seq"
+    ).all()
+    touched: set[str] = set()
+    for table, row_id, fields_text in ops:
+        if table in tables:
+            set_fields(conn, table, row_id, json.loads(fields_text), "new")
+            touched |= customers_of(conn, table, [row_id])
+    return touched

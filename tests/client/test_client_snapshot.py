@@ -1,0 +1,109 @@
+"""A fresh laptop starting from its dealer's snapshot instead of pulling every row."""
+
+from __future__ import annotations
+
+import pytest
+from conftest import SERVER_URL
+from sqlalchemy import text
+from test_client_sync import add, customer, enrolled, sync, update
+
+from showroom.demo import generate_demo_data
+from showroom.services import customers, dealer
+from sync import client, local
+from sync.server import snapshot
+
+# The server keeps snapshots; these tests build them when they want them (the keeper's first
+# look is far off).
+pytestmark = pytest.mark.parametrize(
+    "server", [{"snapshots": True, "snapshot_check_seconds": 3600}], indirect=True
+)
+
+
+def _uploaded(server, new_laptop):
+    a = new_laptop("a")
+    generate_demo_data(a, 20, seed=7)
+    client.enroll(a, SERVER_URL, server.code(), http=server.session())
+    assert sync(server, a).checksum_ok is True
+    return a
+
+
+def _build(server):
+    settings = server.app.state.settings
+    made = snapshot.build(server.engine, settings.snapshot_dir, server.dealer_id)
+    assert made is not None
+    return made
+
+
+def test_a_fresh_laptop_starts_from_the_snapshot_and_pulls_only_what_came_after(server, new_laptop):
+    a = _uploaded(server, new_laptop)
+    made = _build(server)
+    with a.engine.connect() as conn:
+        first, name = conn.execute(text("SELECT id, name FROM customer ORDER BY id")).first()
+    update(a, first, notes="改到快照之后")  # after the snapshot: comes as a page
+    sync(server, a)
+    log_from = len(server.adapter.log)
+
+    b = enrolled(server, new_laptop, "b")
+    summary = sync(server, b)
+
+    assert summary.checksum_ok is True
+    assert local.local_checksums(a) == local.local_checksums(b)
+    asked = [(p, status) for _m, p, status in server.adapter.log[log_from:]]
+    assert (f"/v1/sync/snapshot/{made.seq}", 200) in asked
+    pulls = [r for r in server.adapter.requests[-len(asked) :] if "/sync/pull" in r.url]
+    assert pulls and all("since=0" not in r.url for r in pulls)  # nothing pulled from 0
+    assert customer(b, first).notes == "改到快照之后"
+    with b.session_scope(write=False) as session:  # the search index came with the rows
+        hits = customers.search_customers(session, dealer.system_actor(session), name)
+        assert name in [h.name for h in hits]
+    with b.engine.connect() as conn:
+        assert conn.exec_driver_sql("PRAGMA foreign_key_check").fetchall() == []
+        assert conn.exec_driver_sql("PRAGMA integrity_check").scalar() == "ok"
+    assert not list(local.snapshot_file(b).parent.glob("*.snapshot*"))
+
+
+def test_a_customer_added_before_the_first_sync_is_kept_searchable_and_uploaded(server, new_laptop):
+    a = _uploaded(server, new_laptop)
+    _build(server)
+    b = enrolled(server, new_laptop, "b")
+    mine = add(b, "快照前新客", "13911112222")
+
+    assert sync(server, b).checksum_ok is True
+    assert customer(b, mine).name == "快照前新客"
+    with b.session_scope(write=False) as session:
+        hits = customers.search_customers(session, dealer.system_actor(session), "快照前")
+        assert [h.id for h in hits] == [mine]
+    sync(server, a)
+    assert customer(a, mine).name == "快照前新客"
+    assert local.local_checksums(a) == local.local_checksums(b)
+
+
+def test_a_snapshot_that_is_not_as_described_is_dropped_and_pages_follow(server, new_laptop):
+    a = _uploaded(server, new_laptop)
+    made = _build(server)
+    path = snapshot.file_path(server.app.state.settings.snapshot_dir, server.dealer_id, made.seq)
+    data = bytearray(path.read_bytes())
+    data[len(data) // 2] ^= 0xFF  # damaged on the server's disk, same size
+    path.write_bytes(bytes(data))
+    log_from = len(server.adapter.log)
+
+    b = enrolled(server, new_laptop, "b")
+    summary = sync(server, b)
+
+    assert summary.checksum_ok is True
+    assert local.local_checksums(a) == local.local_checksums(b)
+    pulls = [r.url for r in server.adapter.requests[log_from:] if "/sync/pull" in r.url]
+    assert "since=0" in pulls[0]  # the snapshot was not taken: pages from the start
+    assert not list(local.snapshot_file(b).parent.glob("*.snapshot*"))
+
+
+def test_a_laptop_told_not_to_use_snapshots_or_holding_rows_pulls_pages(server, new_laptop):
+    a = _uploaded(server, new_laptop)
+    _build(server)
+    log_from = len(server.adapter.log)
+    b = enrolled(server, new_laptop, "b")
+    assert sync(server, b, snapshots=False).checksum_ok is True
+    assert not [p for _m, p, _s in server.adapter.log[log_from:] if "/snapshot" in p]
+    # The uploading laptop holds every row: a snapshot is of no use to it.
+    assert not local.snapshot_wanted(a)
+    assert local.local_checksums(a) == local.local_checksums(b)
