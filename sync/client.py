@@ -1084,9 +1084,10 @@ class _Cycle:
                 progress=lambda done: self.progress("pull", done, size),
                 stop=self.stop,
             )
-            if not taken:
+            if not taken or self.stop():
                 return 0
             self.save_history()
+            self.progress("pull", size, None)  # copying in: a busy bar, a few seconds
             rows = local.import_snapshot(self.db, target, seq=seq)
         except local.SnapshotRefused as error:
             log.warning("snapshot not taken: %s", error)

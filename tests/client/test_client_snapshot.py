@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from conftest import SERVER_URL
+from conftest import SERVER_URL, Fault
 from sqlalchemy import text
 from test_client_sync import add, customer, enrolled, sync, update
 
@@ -107,3 +107,68 @@ def test_a_laptop_told_not_to_use_snapshots_or_holding_rows_pulls_pages(server, 
     # The uploading laptop holds every row: a snapshot is of no use to it.
     assert not local.snapshot_wanted(a)
     assert local.local_checksums(a) == local.local_checksums(b)
+
+
+def test_a_download_cut_off_is_fetched_again_and_a_stop_leaves_nothing_behind(server, new_laptop):
+    a = _uploaded(server, new_laptop)
+    made = _build(server)
+    server.adapter.faults.append(Fault(f"/sync/snapshot/{made.seq}", "lost"))
+    b = enrolled(server, new_laptop, "b")
+    assert sync(server, b).checksum_ok is True
+    fetched = [s for _m, p, s in server.adapter.log if p == f"/v1/sync/snapshot/{made.seq}"]
+    assert fetched == [None, 200]  # the first answer was lost on the way, the second taken
+    assert local.local_checksums(a) == local.local_checksums(b)
+
+    c = enrolled(server, new_laptop, "c")
+    seen = []
+
+    def stop_once_downloading(stage, done, total):
+        seen.append((stage, done, total))
+
+    summary = sync(server, c, progress=stop_once_downloading, cancel=lambda: bool(seen))
+    assert summary.cancelled and summary.pulled == 0
+    assert local.cursor_of(c) == 0
+    assert not list(local.snapshot_file(c).parent.glob("*.snapshot*"))
+    assert sync(server, c).checksum_ok is True
+
+
+def test_a_copy_that_fails_half_way_leaves_nothing_and_the_next_cycle_starts_again(
+    server, new_laptop, monkeypatch
+):
+    a = _uploaded(server, new_laptop)
+    _build(server)
+    b = enrolled(server, new_laptop, "b")
+    from sync.local import snapshot as taking
+
+    def disk_full(conn):
+        raise OSError("disk full (test)")
+
+    monkeypatch.setattr(taking, "_reapply_pending", disk_full)
+    with pytest.raises(OSError):
+        sync(server, b)
+    assert local.cursor_of(b) == 0
+    with b.engine.connect() as conn:
+        assert conn.execute(text("SELECT count(*) FROM customer")).scalar() == 0
+    monkeypatch.undo()
+    assert sync(server, b).checksum_ok is True
+    assert local.local_checksums(a) == local.local_checksums(b)
+
+
+def test_an_encrypted_laptop_pulls_pages_rather_than_unpack_a_plain_file(
+    server, new_laptop, tmp_path
+):
+    from showroom.db import crypto
+    from showroom.db.engine import open_database
+
+    a = _uploaded(server, new_laptop)
+    _build(server)
+    log_from = len(server.adapter.log)
+    b = open_database(tmp_path / "sealed.db", crypto.new_key())
+    try:
+        client.enroll(b, SERVER_URL, server.code(), http=server.session())
+        assert not local.snapshot_wanted(b)
+        assert sync(server, b).checksum_ok is True
+        assert not [p for _m, p, _s in server.adapter.log[log_from:] if "/snapshot" in p]
+        assert local.local_checksums(a) == local.local_checksums(b)
+    finally:
+        b.dispose()

@@ -8,7 +8,7 @@ import random
 import threading
 import time
 
-from fault_proxy import DELAY
+from fault_proxy import CUT_RESPONSE, DELAY
 from harness import (
     PULL,
     ServerProcess,
@@ -248,3 +248,38 @@ def test_concurrent_pushes_never_make_a_reader_skip_a_row(make_laptop, server, b
     assert not missing, f"the reader's cursor skipped {len(missing)} rows: {missing[:5]}"
     assert not seen_twice, seen_twice[:5]
     assert seen == new_rows
+
+
+def test_a_first_download_from_the_snapshot_killed_or_cut_off_starts_again_and_converges(
+    loaded_store, make_laptop, server, proxy
+):
+    """A fresh laptop starts from the dealer's snapshot. Killed while the file is on its way,
+    it holds nothing and pulls nothing from 0 next time; an answer cut off is fetched again;
+    what changed after the snapshot comes as pages."""
+    seed, ids = loaded_store
+    (made,) = server.cli("snapshot", "--dealer", server.dealer_id)
+    seed.update_customer(ids[5], notes="快照之后的修改")
+    seed.sync()
+    total = server.get(seed.token(), "/v1/meta")["last_seq"]
+    file_path = f"/v1/sync/snapshot/{made['seq']}"
+    fresh = make_laptop("fresh", sync=False)
+
+    held = proxy.hold(file_path)
+    process = fresh.admin("sync")
+    assert held.arrived.wait(60), "the laptop never asked for the snapshot"
+    _kill(process)  # the server has sent the file; the laptop dies before it arrives
+    held.release()
+    assert fresh.cursor() == 0 and fresh.count("customer") == 0
+
+    proxy.add_fault(CUT_RESPONSE, file_path)
+    first_request = len(proxy.exchanges)
+    summary = fresh.admin_sync()
+    asked = [e for e in proxy.exchanges[first_request:] if e.path == file_path]
+    assert [e.fault for e in asked] == [CUT_RESPONSE, "pass"]
+    pulls = [e for e in proxy.exchanges[first_request:] if e.path == PULL]
+    assert pulls and all("since=0" not in e.target for e in pulls)
+    assert summary["pulled"] >= made["rows"]
+    assert fresh.cursor() == total
+    assert fresh.row("customer", ids[5])["notes"] == "快照之后的修改"
+    assert not list(fresh.path.parent.glob(f"{fresh.path.name}.snapshot*"))
+    assert_converged(server, [seed, fresh])
