@@ -182,7 +182,7 @@ def _build_into(engine: Engine, dealer_id: str, work: Path, lock: Path):
     db = open_database(work)
     try:
         local.begin_bulk_download(db)
-        since = rows = 0
+        since = 0
         while True:
             with read_transaction(engine) as conn:
                 text, count, last = page_rows(
@@ -194,7 +194,6 @@ def _build_into(engine: Engine, dealer_id: str, work: Path, lock: Path):
                 "has_more": count > BUILD_PAGE_ROWS,
             }
             result = local.apply_pull_page(db, page, since=since)
-            rows += result.rows
             since = result.next_since
             os.utime(lock)  # still alive
             if not result.has_more:
@@ -204,6 +203,10 @@ def _build_into(engine: Engine, dealer_id: str, work: Path, lock: Path):
         with db.engine.begin() as conn:
             # Nothing of this builder's own identity goes out with the file.
             conn.exec_driver_sql("DELETE FROM local_state")
+            rows = sum(
+                conn.exec_driver_sql(f'SELECT count(*) FROM "{name}"').scalar()
+                for name in local.synced_tables()
+            )
         with db.engine.connect() as conn:
             conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
     finally:
