@@ -16,6 +16,7 @@ from showroom.db.engine import Database
 from showroom.db.outbox import to_wire
 from showroom.models.local import SyncKeys
 from sync import wireforms
+from sync.local import usernames
 from sync.local.outbox import set_fields
 from sync.local.searchkeys import customers_after, customers_before, reindex
 from sync.local.store import (
@@ -155,6 +156,8 @@ def apply_pull_page(db: Database, page: Mapping[str, Any], *, since: int) -> Pag
         statements += [(name, _upsert_sql(name, names), params) for names, params in groups.items()]
     written = 0
     with writer(db, foreign_keys=False) as conn:
+        users = by_table.get(usernames.USER_TABLE, ())
+        usernames.make_way(conn, ((r["id"], r["data"].get("username")) for r in users))
         if read_state(conn, BULK_DOWNLOAD_KEY):
             # A first download into empty tables: nothing to compare, keep or reindex row by
             # row; the search index is rebuilt once at the end.

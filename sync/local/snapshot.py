@@ -16,6 +16,7 @@ from sqlalchemy import Connection
 
 from showroom.db.engine import Database
 from showroom.models.local import SyncKeys
+from sync.local import usernames
 from sync.local.outbox import set_fields
 from sync.local.pull import FRESH_ROWS, holds_few_rows
 from sync.local.searchkeys import customers_of, reindex
@@ -120,6 +121,7 @@ def _copy(conn: Connection, seq: int) -> int:
     nothing_to_upload = bool(read_state(conn, INITIAL_UPLOAD_KEY)) and rows_to_upload(conn) == 0
     copied = 0
     local_customers: set[str] = set()
+    usernames.make_way(conn, conn.exec_driver_sql("SELECT id, username FROM snap.app_user").all())
     for name in synced_tables():
         if _empty(conn, "main", name):
             # The table-to-table transfer: only for exactly this statement into an empty table.
@@ -136,7 +138,7 @@ def _copy(conn: Connection, seq: int) -> int:
         columns = [c.name for c in synced_tables()[name].columns]
         updates = ", ".join(f"{quote(c)} = excluded.{quote(c)}" for c in columns if c != "id")
         # As a pulled row: the server's state replaces this laptop's where both have the row.
-        # Another uniqueness clash is an error that rolls the whole copy back.
+        # (Local users holding a server's username were moved aside above.)
         copied += conn.exec_driver_sql(
             f"INSERT INTO main.{quote(name)} SELECT * FROM snap.{quote(name)} WHERE true"
             f" ON CONFLICT (id) DO UPDATE SET {updates}"

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from conftest import SERVER_URL, Fault
 from sqlalchemy import text
-from test_client_sync import add, customer, enrolled, sync, update
+from test_client_sync import act, add, customer, enrolled, sync, update, users_of
 
 from showroom.demo import generate_demo_data
 from showroom.services import customers, dealer
@@ -75,6 +75,31 @@ def test_a_customer_added_before_the_first_sync_is_kept_searchable_and_uploaded(
         assert [h.id for h in hits] == [mine]
     sync(server, a)
     assert customer(a, mine).name == "快照前新客"
+    assert local.local_checksums(a) == local.local_checksums(b)
+
+
+def test_a_user_made_before_enrolment_under_a_dealer_s_username_moves_aside_and_goes_up(
+    server, new_laptop
+):
+    a = _uploaded(server, new_laptop)
+    made = _build(server)
+    name = "admin"  # the first run's administrator on both
+    theirs = users_of(a)[name][0]
+    b = new_laptop("b")
+    mine = act(b, lambda s, who: dealer.create_user(s, who, name, "新电脑管理员", "admin")).id
+    client.enroll(b, SERVER_URL, server.code(), http=server.session())
+    log_from = len(server.adapter.log)
+
+    summary = sync(server, b)
+
+    assert summary.checksum_ok is True and summary.rejected == 0
+    assert (f"/v1/sync/snapshot/{made.seq}", 200) in [
+        (p, status) for _m, p, status in server.adapter.log[log_from:]
+    ]
+    assert users_of(b)[name][0] == theirs
+    assert users_of(b)[f"{name}.2"] == (mine, "新电脑管理员")
+    sync(server, a)
+    assert users_of(a)[f"{name}.2"] == (mine, "新电脑管理员")  # went up under its new name
     assert local.local_checksums(a) == local.local_checksums(b)
 
 

@@ -391,6 +391,37 @@ def test_a_row_the_server_refuses_in_a_bulk_upload_is_kept_for_review(server, ne
     assert not local.initial_upload_pending(a)
 
 
+def users_of(db) -> dict[str, tuple[str, str]]:
+    """``{username: (id, display name)}`` of a laptop's users."""
+    with db.engine.connect() as conn:
+        rows = conn.execute(text("SELECT username, id, display_name FROM app_user")).all()
+    return {name: (row_id, shown) for name, row_id, shown in rows}
+
+
+def test_a_username_made_on_two_laptops_offline_goes_to_the_first_the_other_moves_aside(
+    server, new_laptop
+):
+    a, b = enrolled(server, new_laptop, "a"), enrolled(server, new_laptop, "b")
+    sync(server, a), sync(server, b)
+    first = act(a, lambda s, who: dealer.create_user(s, who, "sales99", "先到", "salesperson")).id
+    second = act(b, lambda s, who: dealer.create_user(s, who, "sales99", "后到", "salesperson")).id
+    act(b, lambda s, who: dealer.create_user(s, who, "sales99.2", "占位", "salesperson"))
+    sync(server, a)
+
+    summary = sync(server, b)  # the server refuses b's, then the pull brings a's
+
+    assert summary.rejected == 1 and summary.checksum_ok is True
+    users = users_of(b)
+    assert users["sales99"] == (first, "先到")
+    assert users["sales99.3"] == (second, "后到")  # .2 was taken: nothing of it is lost
+    with b.session_scope(write=False) as session:
+        assert dealer.actor_for(session, "sales99").user_id == first
+        op = session.scalars(select(SyncOutbox).where(SyncOutbox.row_id == second)).one()
+    assert op.result == "rejected" and op.reason.startswith("app_user.username:")
+    sync(server, a)
+    assert local.local_checksums(a) == local.local_checksums(b)
+
+
 def test_progress_and_cancel_between_pages(server, new_laptop):
     a = enrolled(server, new_laptop, "a")
     for i in range(6):
