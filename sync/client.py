@@ -1081,7 +1081,8 @@ class _Cycle:
                 target,
                 size=size,
                 sha256=digest,
-                progress=lambda done: self.progress("pull", done, size),
+                # As the pages count: sequence numbers (bytes would outgrow a progress bar).
+                progress=lambda done: self.progress("pull", seq * done // size, seq),
                 stop=self.stop,
             )
             if not taken or self.stop():

@@ -44,10 +44,15 @@ def test_a_fresh_laptop_starts_from_the_snapshot_and_pulls_only_what_came_after(
     log_from = len(server.adapter.log)
 
     b = enrolled(server, new_laptop, "b")
-    summary = sync(server, b)
+    seen = []
+    summary = sync(server, b, progress=lambda *report: seen.append(report))
 
     assert summary.checksum_ok is True
     assert local.local_checksums(a) == local.local_checksums(b)
+    # The download counts as the pages do, in sequence numbers, up to the snapshot's.
+    downloading = [done for stage, done, total in seen if stage == "pull" and total == made.seq]
+    assert downloading and downloading[-1] == made.seq
+    assert downloading == sorted(downloading) and downloading[0] >= 0
     asked = [(p, status) for _m, p, status in server.adapter.log[log_from:]]
     assert (f"/v1/sync/snapshot/{made.seq}", 200) in asked
     pulls = [r for r in server.adapter.requests[-len(asked) :] if "/sync/pull" in r.url]
