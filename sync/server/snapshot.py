@@ -17,7 +17,9 @@ description of the newest, replaced last (atomically) once its file is complete.
 A :class:`SnapshotKeeper` thread in each server process (re)builds a dealer's snapshot once its
 rows have grown enough and the dealer has been quiet for one check, so that a build never
 competes with the upload that made it necessary. A lock file keeps builds to one at a time per
-dealer across processes.
+dealer across processes. A customer erased after a snapshot (a PIPL request) withdraws it at the
+next check, files and all: the personal data it still holds is not kept, nor offered, and the
+rebuild holds the erased state.
 """
 
 from __future__ import annotations
@@ -40,7 +42,7 @@ from sqlalchemy import Engine, select
 from showroom.ids import new_id
 from sync import protocol
 from sync.server.db import read_transaction, utcnow
-from sync.server.models import dealer
+from sync.server.models import dealer, record
 from sync.server.pull import page_rows
 from sync.server.records import load_dealer
 
@@ -54,6 +56,8 @@ LOCK_STALE_SECONDS = 600
 BUILD_PAGE_ROWS = protocol.MAX_PULL_LIMIT
 # zstd level: 3 compresses a laptop database about 3:1 at several hundred MB/s.
 ZSTD_LEVEL = 3
+# The table whose rows carry ``erased_at`` (showroom.services.privacy).
+ERASABLE_TABLE = "customer"
 # Snapshot files kept per dealer: the newest and the one before, which a laptop may still be
 # downloading when the newest replaces it.
 KEEP_FILES = 2
@@ -118,6 +122,28 @@ def file_path(directory: Path, dealer_id: str, seq: int) -> Path | None:
     """The file of the dealer's snapshot at ``seq``, if it is still kept."""
     path = dealer_dir(directory, dealer_id) / f"snapshot-{seq}.sqlite.zst"
     return path if path.is_file() else None
+
+
+def withdraw(directory: Path, dealer_id: str) -> None:
+    """Stop offering the dealer's snapshot and delete its files (the description first)."""
+    folder = dealer_dir(directory, dealer_id)
+    (folder / DESCRIPTION).unlink(missing_ok=True)
+    for path in folder.glob("snapshot-*.sqlite.zst"):
+        path.unlink(missing_ok=True)
+
+
+def erased_between(engine: Engine, dealer_id: str, after: int, through: int) -> bool:
+    """Whether a customer of the dealer was erased by a change in versions (after, through]."""
+    with read_transaction(engine) as conn:
+        changed = conn.execute(
+            select(record.c.data).where(
+                record.c.dealer_id == dealer_id,
+                record.c.version > after,
+                record.c.version <= through,
+                record.c.table_name == ERASABLE_TABLE,
+            )
+        ).scalars()
+        return any(orjson.loads(data).get("erased_at") for data in changed)
 
 
 @contextmanager
@@ -291,6 +317,9 @@ class SnapshotKeeper:
         self.interval = interval
         self._stop = threading.Event()
         self._seen: dict[str, int] = {}
+        # dealer -> (seq of its snapshot, version through which changes since it were looked
+        # at for erasures)
+        self._scanned: dict[str, tuple[int, int]] = {}
         self._thread = threading.Thread(target=self._run, name="snapshot-keeper", daemon=True)
 
     def start(self) -> None:
@@ -317,9 +346,15 @@ class SnapshotKeeper:
         for dealer_id, last_seq, epoch, purged in dealers:
             quiet = self._seen.get(dealer_id) == last_seq
             self._seen[dealer_id] = last_seq
-            if self._stop.is_set() or not quiet:
+            if self._stop.is_set():
                 continue
             found = current(self.directory, dealer_id)
+            if found is not None and self._erased_since(dealer_id, found, last_seq):
+                log.info("snapshot of dealer %s withdrawn: a customer was erased", dealer_id)
+                withdraw(self.directory, dealer_id)
+                found = None
+            if not quiet:
+                continue
             if due(found, last_seq, epoch, purged, self.min_rows):
                 started = time.perf_counter()
                 made = build(self.engine, self.directory, dealer_id)
@@ -331,3 +366,13 @@ class SnapshotKeeper:
                     )
                     built.append(made)
         return built
+
+    def _erased_since(self, dealer_id: str, found: Snapshot, last_seq: int) -> bool:
+        """Whether a customer was erased after ``found``: each check looks at the changes
+        since the one before (all of them since the snapshot when it is new to this keeper)."""
+        seq, through = self._scanned.get(dealer_id, (found.seq, found.seq))
+        if seq != found.seq:
+            through = found.seq
+        erased = last_seq > through and erased_between(self.engine, dealer_id, through, last_seq)
+        self._scanned[dealer_id] = (found.seq, max(through, last_seq))
+        return erased

@@ -12,9 +12,11 @@ import time
 
 import pytest
 import zstandard
-from server_kit import Laptop, customer_insert, headers
+from server_kit import Laptop, customer_insert, headers, op
 
 from showroom.db.migrate import head_revision
+from showroom.ids import new_id
+from sync import protocol
 from sync.server import admin, cli, snapshot
 from sync.server.app import create_app
 
@@ -127,6 +129,54 @@ def test_the_keeper_builds_once_the_dealer_is_quiet_and_again_only_after_growth(
     assert again.seq > made.seq and again.rows == 29
     files = sorted(p.name for p in (folder / dealer_id).glob("snapshot-*"))
     assert len(files) == snapshot.KEEP_FILES
+
+
+def _unpacked(folder, dealer_id, made, tmp_path):
+    path = tmp_path / f"unpacked-{made.seq}.db"
+    packed = (folder / dealer_id / made.file_name).read_bytes()
+    path.write_bytes(zstandard.ZstdDecompressor().decompress(packed))
+    return path
+
+
+def test_an_erasure_after_the_snapshot_withdraws_it_and_the_rebuild_holds_no_trace(
+    snap_client, engine, dealer_id, folder, tmp_path
+):
+    laptop = _laptop(snap_client, engine, dealer_id)
+    person = new_id()
+    (created, *_) = laptop.push(
+        customer_insert(person, name="欧阳明远", notes="住天河北路"),
+        *[customer_insert() for _ in range(12)],
+    )
+    keeper = snapshot.SnapshotKeeper(engine, folder, min_rows=10, interval=3600)
+    keeper.check()
+    (made,) = keeper.check()
+    assert "欧阳明远".encode() in _unpacked(folder, dealer_id, made, tmp_path).read_bytes()
+    laptop.push(customer_insert(notes="普通修改"))
+    assert keeper.check() == [] and _offer(laptop).status_code == 200  # an edit: kept
+
+    # As the laptop's erasure sends it (showroom.services.privacy.erase_customer).
+    (erased,) = laptop.push(
+        op(
+            "customer",
+            person,
+            protocol.OP_UPDATE,
+            {"name": "已删除客户", "notes": None, "erased_at": "2026-12-05T10:00:00.000000+00:00"},
+            base={"name": "欧阳明远", "notes": "住天河北路", "erased_at": None},
+            base_version=created["version"],
+        )
+    )
+    assert erased["status"] == "applied", erased
+
+    assert keeper.check() == []  # withdrawn at once, though the dealer is not quiet yet
+    assert _offer(laptop).status_code == 404
+    assert not list((folder / dealer_id).glob("snapshot-*"))
+    got = snap_client.get(f"/v1/sync/snapshot/{made.seq}", headers=headers(laptop.token))
+    assert got.status_code == 404
+    (again,) = keeper.check()  # quiet: built anew
+    data = _unpacked(folder, dealer_id, again, tmp_path).read_bytes()
+    assert "欧阳明远".encode() not in data and "天河北路".encode() not in data
+    assert _offer(laptop).json()["seq"] == again.seq > made.seq
+    assert keeper.check() == []  # the new one stays: no erasure after it
 
 
 def test_a_build_under_way_elsewhere_is_not_started_twice_unless_its_lock_is_stale(
