@@ -1088,7 +1088,7 @@ class _Cycle:
             if not taken or self.stop():
                 return 0
             self.save_history()
-            self.progress("pull", size, None)  # copying in: a busy bar, a few seconds
+            self.progress("pull", seq, None)  # copying in: a busy bar, a few seconds
             rows = local.import_snapshot(self.db, target, seq=seq)
         except local.SnapshotRefused as error:
             log.warning("snapshot not taken: %s", error)
