@@ -8,7 +8,7 @@ from sqlalchemy import inspect
 
 import showroom.models  # noqa: F401
 from showroom.db.base import Base
-from showroom.db.engine import make_engine
+from showroom.db.engine import BUSY_TIMEOUT_MS, make_engine
 from showroom.db.migrate import current_revision, downgrade, head_revision, upgrade_to_head
 
 
@@ -42,7 +42,7 @@ def test_sqlite_runs_in_wal_with_foreign_keys(db):
     with db.engine.connect() as conn:
         assert conn.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
         assert conn.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1
-        assert conn.exec_driver_sql("PRAGMA busy_timeout").scalar() == 5000
+        assert conn.exec_driver_sql("PRAGMA busy_timeout").scalar() == BUSY_TIMEOUT_MS
 
 
 def test_head_revision_constant_matches_the_scripts():

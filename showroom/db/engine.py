@@ -13,7 +13,11 @@ from showroom.db import outbox
 from showroom.errors import DatabaseKeyError, KeyUnavailableError, WrongKeyError
 from showroom.ids import new_id
 
-BUSY_TIMEOUT_MS = 5000
+# How long a write waits for another's transaction before failing. The longest are sync's bulk
+# steps on a fresh laptop (copying in the dealer's snapshot, building the indexes after a first
+# download): several seconds at 100,000 customers on a small laptop. A save waits them out, in
+# its worker thread, rather than fail.
+BUSY_TIMEOUT_MS = 30_000
 
 
 def make_engine(path: str | Path, key: bytes | None = None) -> Engine:

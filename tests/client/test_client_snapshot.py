@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import threading
+import time
+
 import pytest
 from conftest import SERVER_URL, Fault
 from sqlalchemy import text
@@ -105,6 +108,40 @@ def test_a_user_made_before_enrolment_under_a_dealer_s_username_moves_aside_and_
     assert users_of(b)[f"{name}.2"] == (mine, "新电脑管理员")
     sync(server, a)
     assert users_of(a)[f"{name}.2"] == (mine, "新电脑管理员")  # went up under its new name
+    assert local.local_checksums(a) == local.local_checksums(b)
+
+
+def test_a_customer_saved_while_a_long_copy_holds_the_database_waits_and_is_kept(
+    server, new_laptop, monkeypatch
+):
+    a = _uploaded(server, new_laptop)
+    _build(server)
+    b = enrolled(server, new_laptop, "b")
+    from sync.local import snapshot as taking
+
+    copying, saved = threading.Event(), []
+    reapply = taking._reapply_pending
+
+    def slow_copy(conn):  # a large dealer on a small laptop: longer than the old 5 s wait
+        copying.set()
+        time.sleep(6)
+        return reapply(conn)
+
+    monkeypatch.setattr(taking, "_reapply_pending", slow_copy)
+
+    def receptionist():
+        copying.wait(30)
+        saved.append(add(b, "复制中来店客", "13922223333"))
+
+    walk_in = threading.Thread(target=receptionist)
+    walk_in.start()
+    summary = sync(server, b)
+    walk_in.join(60)
+
+    assert summary.checksum_ok is True
+    assert saved and customer(b, saved[0]).name == "复制中来店客"
+    sync(server, b), sync(server, a)
+    assert customer(a, saved[0]).name == "复制中来店客"
     assert local.local_checksums(a) == local.local_checksums(b)
 
 
