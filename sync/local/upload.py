@@ -296,16 +296,21 @@ def _skip_own(
     numbers are these rows with these values, which this laptop holds already, so pulling
     them back would bring nothing new.
     """
+    first = results[0].get("version") if results else None
+    if type(first) is int and all(
+        result["status"] == protocol.RESULT_APPLIED and result.get("version") == first + index
+        for index, result in enumerate(results)
+    ):
+        _skip_own_run(conn, first, len(results), answer)
+
+
+def _skip_own_run(conn: Connection, first: int, count: int, answer: Mapping[str, Any]) -> None:
+    """:func:`_skip_own` for a batch applied as versions ``first`` to ``first + count - 1``."""
     if read_state(conn, FULL_RESYNC_KEY):
         return  # a full resync must see every row again, these included
     cursor = int(read_state(conn, SyncKeys.CURSOR) or 0)
-    expected = cursor
-    for result in results:
-        expected += 1
-        if result["status"] != protocol.RESULT_APPLIED or result.get("version") != expected:
-            return
-    if answer.get("last_seq") == expected:
-        write_state(conn, SyncKeys.CURSOR, str(expected))
+    if first == cursor + 1 and answer.get("last_seq") == cursor + count:
+        write_state(conn, SyncKeys.CURSOR, str(cursor + count))
 
 
 def _rows_with_pending_ops(conn: Connection, row_ids: list[str]) -> set[str]:
@@ -439,6 +444,8 @@ def record_bulk_results(db: Database, batch: BulkBatch, answer: Mapping[str, Any
     the cursor moves past the batch when the server's history since it is exactly the batch.
     Raises LocalSyncError when the answer is malformed; nothing is written then.
     """
+    if _all_applied(answer):
+        return _record_all_applied(db, batch, answer["first_version"], answer)
     results = _bulk_results(batch, answer, db.device_id)
     if results is None:
         raise LocalSyncError("results", "the server's answer does not cover the batch's rows")
@@ -453,6 +460,37 @@ def record_bulk_results(db: Database, batch: BulkBatch, answer: Mapping[str, Any
     return _record_answers(
         db, [(batch.table, row_id) for row_id in batch.ids], results, fields_of, answer, batch.after
     )
+
+
+def _all_applied(answer: Any) -> bool:
+    """Whether a bulk answer says every row was applied, in order, from ``first_version`` on
+    (the usual answer to a first upload)."""
+    if not isinstance(answer, Mapping) or answer.get("results") is not None:
+        return False
+    first = answer.get("first_version")
+    return answer.get("rejected") == [] and type(first) is int and first >= 1
+
+
+def _record_all_applied(
+    db: Database, batch: BulkBatch, first: int, answer: Mapping[str, Any]
+) -> PushOutcome:
+    """:func:`record_bulk_results` for an answer in which every row was applied: the versions
+    are staged by SQLite from the batch's ids, without a result per row made here."""
+    count = len(batch.ids)
+    with writer(db) as conn:
+        conn.exec_driver_sql(
+            "INSERT OR REPLACE INTO sync_upload_ack (table_name, row_id, version)"
+            " SELECT ?, value, ? + key FROM json_each(?)"
+            # A row a pending op names keeps its version: that op's answer brings it.
+            " WHERE value NOT IN (SELECT row_id FROM sync_outbox"
+            " WHERE NOT acknowledged AND row_id IS NOT NULL)",
+            (batch.table, first, json.dumps(batch.ids)),
+        )
+        write_state(conn, INITIAL_POSITION_KEY, batch.after)
+        waiting = int(read_state(conn, INITIAL_ROWS_KEY) or 0)
+        write_state(conn, INITIAL_ROWS_KEY, str(max(0, waiting - count)))
+        _skip_own_run(conn, first, count, answer)
+    return PushOutcome(applied=count)
 
 
 def _record_answers(

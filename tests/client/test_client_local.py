@@ -193,6 +193,38 @@ def test_answered_versions_outlive_a_cut_upload_and_reach_their_rows_once_writte
     assert local.write_upload_versions(db) == 0  # written once, then forgotten
 
 
+def test_a_bulk_answer_applying_every_row_stages_its_versions_but_an_edited_rows(db):
+    generate_demo_data(db, 3, seed=5)
+    local.begin_initial_upload(db)
+    local.set_state(db, {SyncKeys.CURSOR: "7"})
+    answered, edited = {}, None
+    while (batch := local.next_bulk_batch(db, 10_000)) is not None:
+        cursor, count = local.cursor_of(db), len(batch.ids)
+        last_seq = cursor + count
+        if batch.table == "customer":
+            # Edited while its batch is in flight: the edit's op brings the row's version.
+            edited = batch.ids[1]
+            with db.session_scope() as session:
+                customers.update_customer(
+                    session, dealer.system_actor(session), edited, {"notes": "上传中修改"}
+                )
+            last_seq += 1  # and another laptop wrote after this batch
+        answer = {"batch_id": batch.batch_id, "first_version": cursor + 1, "rejected": []}
+        outcome = local.record_bulk_results(db, batch, {**answer, "last_seq": last_seq})
+        assert (outcome.applied, outcome.rejected) == (count, 0)
+        # The cursor moves past a batch only when the server's history is exactly it.
+        assert local.cursor_of(db) == (cursor if batch.table == "customer" else last_seq)
+        answered.update({(batch.table, row): cursor + 1 + i for i, row in enumerate(batch.ids)})
+    assert edited is not None
+
+    assert local.write_upload_versions(db) == len(answered) - 1
+    for table in {table for table, _ in answered}:
+        stored = server_versions(db, table)
+        for (t, row_id), version in answered.items():
+            if t == table:
+                assert stored[row_id] == (0 if row_id == edited else version), (table, row_id)
+
+
 def test_versions_answered_by_another_server_are_dropped_by_a_new_enrolment(db):
     generate_demo_data(db, 2, seed=5)
     enrol(db, str(uuid.uuid4()))
