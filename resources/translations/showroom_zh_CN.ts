@@ -1649,6 +1649,10 @@
         <translation>登录</translation>
     </message>
     <message>
+        <source>This laptop's account %1 is now %2: the store already has a user %1.</source>
+        <translation>本机账号“%1”已改名为“%2”：门店已有名为“%1”的用户。</translation>
+    </message>
+    <message>
         <source>Enter your user name.</source>
         <translation>请输入用户名。</translation>
     </message>

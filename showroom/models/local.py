@@ -25,6 +25,9 @@ class SyncKeys:
     LAST_ERROR = "sync.last_error"  # empty after a good cycle
     ONLINE = "sync.online"  # "1" / "0": did the last attempt reach the server
     CLOCK_SKEW_SECONDS = "sync.clock_skew_seconds"  # server clock minus this laptop's
+    # JSON {old: new}: users made on this laptop whose username the store's server already gave
+    # to another user, moved aside by a pull; each entry goes once its user signs in.
+    MOVED_USERNAMES = "sync.moved_usernames"
 
 
 class LocalState(Base):

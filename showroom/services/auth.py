@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import json
 import math
 from dataclasses import dataclass
 
@@ -27,7 +28,8 @@ from sqlalchemy.orm import Session
 from showroom.actor import Actor, bind_actor
 from showroom.db.base import utcnow
 from showroom.errors import NotFoundError, ShowroomError, ValidationError
-from showroom.models import User
+from showroom.models import LocalState, User
+from showroom.models.local import SyncKeys
 from showroom.permissions import require
 from showroom.services import dealer
 from showroom.vocabulary import Role
@@ -210,6 +212,7 @@ def login(
         raise _failed_attempt(session, user, system, now, username=user.username) from None
 
     actor = _actor(user)
+    _forget_moved(session, user.username)
     if user.failed_logins or user.locked_until is not None:
         bind_actor(session, actor)
         user.failed_logins = 0
@@ -219,6 +222,45 @@ def login(
         user.password_hash = hash_password(password)
     session.flush()
     return actor
+
+
+def moved_usernames(session: Session) -> dict[str, str]:
+    """``{old: new}``: accounts made on this laptop that were renamed when it joined its store,
+    because the store already had a user of that name; each stays listed until its user signs
+    in under the new name. Only active people are listed."""
+    noted = _moved(session)
+    if not noted:
+        return {}
+    usable = set(
+        session.scalars(
+            select(User.username).where(
+                User.username.in_(list(noted.values())),
+                User.deleted.is_(False),
+                User.active.is_(True),
+                User.system_account.is_(False),
+            )
+        )
+    )
+    return {old: new for old, new in noted.items() if new in usable}
+
+
+def _moved(session: Session) -> dict[str, str]:
+    row = session.get(LocalState, SyncKeys.MOVED_USERNAMES)
+    try:
+        noted = json.loads(row.value) if row is not None else {}
+    except ValueError:
+        return {}
+    if not isinstance(noted, dict):
+        return {}
+    return {str(old): str(new) for old, new in noted.items()}
+
+
+def _forget_moved(session: Session, username: str) -> None:
+    """The user ``username`` signed in: their rename need not be told any more."""
+    noted = _moved(session)
+    kept = {old: new for old, new in noted.items() if new != username}
+    if kept != noted:
+        session.get(LocalState, SyncKeys.MOVED_USERNAMES).value = json.dumps(kept)
 
 
 def verify_password(session: Session, actor: Actor, password: str) -> Actor:

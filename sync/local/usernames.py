@@ -12,14 +12,20 @@ name with another id:
 The server's row takes the name. The local user moves aside to the first free ``name.2``,
 ``name.3``, ... and keeps everything else: an unsent user goes up under that name, a refused
 one stays for review, and a server's user gets its own name back with the page that brings it.
+A user of this laptop's own is noted (``SyncKeys.MOVED_USERNAMES``) for the login dialog to
+tell its owner the new name.
 """
 
 from __future__ import annotations
 
+import json
 import logging
 from collections.abc import Iterable
 
 from sqlalchemy import Connection
+
+from showroom.models.local import SyncKeys
+from sync.local.store import read_state, write_state
 
 log = logging.getLogger(__name__)
 
@@ -33,17 +39,24 @@ def make_way(conn: Connection, incoming: Iterable[tuple[str, str | None]]) -> di
     incoming = [(row_id, name) for row_id, name in incoming if name]
     arriving = {name for _, name in incoming}
     moved: dict[str, str] = {}
+    own: dict[str, str] = {}
     for row_id, name in incoming:
         holders = conn.exec_driver_sql(
-            f"SELECT id FROM {USER_TABLE} WHERE username = ? AND id != ?", (name, row_id)
-        ).scalars()
-        for holder in list(holders):
+            f"SELECT id, server_version FROM {USER_TABLE} WHERE username = ? AND id != ?",
+            (name, row_id),
+        ).all()
+        for holder, version in holders:
             new = _free_name(conn, name, arriving)
             conn.exec_driver_sql(
                 f"UPDATE {USER_TABLE} SET username = ? WHERE id = ?", (new, holder)
             )
             moved[holder] = new
+            if not version:  # the server never had it: this laptop's own
+                own[name] = new
             log.warning("username %r is the server's: local user %s is now %r", name, holder, new)
+    if own:
+        noted = json.loads(read_state(conn, SyncKeys.MOVED_USERNAMES) or "{}")
+        write_state(conn, SyncKeys.MOVED_USERNAMES, json.dumps({**noted, **own}))
     return moved
 
 

@@ -11,7 +11,7 @@ from sqlalchemy import text
 from test_client_sync import act, add, customer, enrolled, sync, update, users_of
 
 from showroom.demo import generate_demo_data
-from showroom.services import customers, dealer
+from showroom.services import auth, customers, dealer
 from sync import client, local
 from sync.server import snapshot
 
@@ -106,6 +106,8 @@ def test_a_user_made_before_enrolment_under_a_dealer_s_username_moves_aside_and_
     ]
     assert users_of(b)[name][0] == theirs
     assert users_of(b)[f"{name}.2"] == (mine, "新电脑管理员")
+    with b.session_scope(write=False) as session:
+        assert auth.moved_usernames(session) == {name: f"{name}.2"}
     sync(server, a)
     assert users_of(a)[f"{name}.2"] == (mine, "新电脑管理员")  # went up under its new name
     assert local.local_checksums(a) == local.local_checksums(b)

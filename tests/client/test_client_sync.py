@@ -14,7 +14,7 @@ from sqlalchemy import select, text
 from showroom.demo import generate_demo_data
 from showroom.models import Customer, SyncOutbox
 from showroom.models.local import SyncKeys
-from showroom.services import customers, dealer
+from showroom.services import auth, customers, dealer
 from showroom.services.customers import CustomerDraft
 from showroom.services.sync_status import sync_status
 from sync import client, local
@@ -420,6 +420,8 @@ def test_a_username_made_on_two_laptops_offline_goes_to_the_first_the_other_move
     assert op.result == "rejected" and op.reason.startswith("app_user.username:")
     sync(server, a)
     assert local.local_checksums(a) == local.local_checksums(b)
+    with b.session_scope(write=False) as session:  # for the login dialog to tell its owner
+        assert auth.moved_usernames(session) == {"sales99": "sales99.3"}
 
 
 def test_progress_and_cancel_between_pages(server, new_laptop):

@@ -7,6 +7,8 @@ import pytest
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QLabel, QMessageBox
 
+from showroom.models import LocalState
+from showroom.models.local import SyncKeys
 from showroom.services import auth, customers
 from showroom.services.customers import CustomerDraft
 from showroom.vocabulary import Role
@@ -84,6 +86,27 @@ def test_demo_sign_ins_are_shown_only_in_demo_mode(qtbot, runner, accounts):
     demo = login_dialog(qtbot, runner, demo=True)
     hint = demo.findChild(object, "demo_hint")
     assert auth.DEMO_PASSWORD in hint.text() and "sales01" in hint.text()
+
+
+def test_an_account_renamed_when_the_laptop_joined_its_store_is_told_at_sign_in(
+    qtbot, runner, db, accounts
+):
+    plain = login_dialog(qtbot, runner)
+    qtbot.wait(200)  # the rename notes are read on the DB lane
+    assert plain.moved_hint.isHidden()
+    with db.session_scope() as session:  # as a pull leaves it (sync.local.usernames)
+        session.add(LocalState(key=SyncKeys.MOVED_USERNAMES, value='{"admin": "boss"}'))
+
+    dialog = login_dialog(qtbot, runner)
+    qtbot.waitUntil(dialog.moved_hint.isVisible)
+    assert dialog.moved_hint.text() == "本机账号“admin”已改名为“boss”：门店已有名为“admin”的用户。"
+    type_text(qtbot, dialog.username, "boss")
+    type_text(qtbot, dialog.password, ADMIN_PW)
+    with qtbot.waitSignal(dialog.signed_in):
+        click(qtbot, dialog.sign_in)
+    again = login_dialog(qtbot, runner)
+    qtbot.wait(200)
+    assert again.moved_hint.isHidden()  # told until the account was used
 
 
 def test_first_run_setup_creates_the_admin_and_refuses_weak_passwords(qtbot, runner, db):

@@ -110,9 +110,29 @@ class LoginDialog(QDialog):
             hint.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
             hint.setStyleSheet("color: #555; background: #fff8e1; padding: 6px;")
             layout.addWidget(hint)
+        # Filled in once read: accounts of this laptop renamed when it joined its store.
+        self.moved_hint = QLabel()
+        self.moved_hint.setObjectName("moved_hint")
+        self.moved_hint.setWordWrap(True)
+        self.moved_hint.setStyleSheet("color: #555; background: #e3f2fd; padding: 6px;")
+        self.moved_hint.hide()
+        layout.addWidget(self.moved_hint)
         self.sign_in = _submit_row(self, layout, tr("Sign in"), "sign_in")
         self.setMinimumWidth(380)
         (self.password if username else self.username).setFocus()
+        runner.db(auth.moved_usernames, on_done=self._show_moved, name="moved usernames")
+
+    def _show_moved(self, moved: dict[str, str]) -> None:
+        if not moved:
+            return
+        lines = [
+            tr("This laptop's account %1 is now %2: the store already has a user %1.")
+            .replace("%1", old)
+            .replace("%2", new)
+            for old, new in sorted(moved.items())
+        ]
+        self.moved_hint.setText("\n".join(lines))
+        self.moved_hint.show()
 
     def submit(self) -> None:
         username, password = self.username.text().strip(), self.password.text()
