@@ -55,8 +55,12 @@ def make_way(conn: Connection, incoming: Iterable[tuple[str, str | None]]) -> di
                 own[name] = new
             log.warning("username %r is the server's: local user %s is now %r", name, holder, new)
     if own:
-        noted = json.loads(read_state(conn, SyncKeys.MOVED_USERNAMES) or "{}")
-        write_state(conn, SyncKeys.MOVED_USERNAMES, json.dumps({**noted, **own}))
+        try:
+            noted = json.loads(read_state(conn, SyncKeys.MOVED_USERNAMES) or "{}")
+        except ValueError:
+            noted = None
+        kept = noted if isinstance(noted, dict) else {}  # only a note: a damaged one goes
+        write_state(conn, SyncKeys.MOVED_USERNAMES, json.dumps({**kept, **own}))
     return moved
 
 
