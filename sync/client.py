@@ -150,6 +150,15 @@ class ServerRefused(SyncError):
         super().__init__(f"同步服务器拒绝了请求：{where}{detail}", f"{where}{detail}")
 
 
+class _Retry(Exception):
+    """This attempt failed in a way worth another (429, 5xx, an answer cut short)."""
+
+    def __init__(self, problem: str, wait: float | None = None) -> None:
+        super().__init__(problem)
+        self.problem = problem
+        self.wait = wait
+
+
 class _Answer(Exception):
     """A non-2xx answer the cycle handles itself (409 epoch changed, 410 resync)."""
 
@@ -325,8 +334,6 @@ class _Http:
         params: Mapping[str, Any] | None = None,
         handled: tuple[int, ...] = (),
     ) -> dict:
-        import requests
-
         headers = self.headers(path)
         data = None
         if body is not None:
@@ -334,50 +341,63 @@ class _Http:
             headers["Content-Type"] = "application/json"
             headers["Content-Encoding"] = "gzip"
         url = self.base_url + protocol.API_PREFIX + path
+
+        def once() -> dict:
+            started = self.clock()
+            response = self.http.request(
+                method,
+                url,
+                data=data,
+                params=params,
+                headers=headers,
+                timeout=self.timeout,
+                verify=self.tls_verify,
+            )
+            self.reached = True
+            finished = self.clock()
+            status = response.status_code
+            if not 200 <= status < 300:
+                self._refuse(response, handled)
+            try:
+                answer = _read_answer(response.content)
+            except ValueError:
+                # A body cut short in transit: the request itself may be retried.
+                raise _Retry("unreadable answer") from None
+            if not isinstance(answer, dict):
+                raise ServerRefused(status, "the answer is not a JSON object")
+            self._note_clock(answer, started, finished)
+            self._note_history(answer)
+            return answer
+
+        return self._retrying(method, path, once)
+
+    def _retrying(
+        self,
+        method: str,
+        path: str,
+        once: Callable[[], Any],
+        cut: tuple[type[Exception], ...] = (),
+    ) -> Any:
+        """``once()``, tried again after connection errors (and ``cut``), timeouts, 429 and
+        5xx (:class:`_Retry`), with backoff, up to ``retries`` times; then ServerUnreachable.
+        An untrusted certificate is never retried."""
+        import requests
+
         last_problem = ""
         for attempt in range(self.retries + 1):
             wait = None
-            started = self.clock()
             try:
-                response = self.http.request(
-                    method,
-                    url,
-                    data=data,
-                    params=params,
-                    headers=headers,
-                    timeout=self.timeout,
-                    verify=self.tls_verify,
-                )
+                return once()
             except requests.exceptions.SSLError as error:
                 raise CertificateUntrusted(type(error).__name__) from error
-            except (requests.ConnectionError, requests.Timeout) as error:
+            except (requests.ConnectionError, requests.Timeout, *cut) as error:
                 last_problem = type(error).__name__
                 log.info("sync %s %s: %s (attempt %d)", method, path, error, attempt + 1)
-            else:
-                self.reached = True
-                finished = self.clock()
-                status = response.status_code
-                if 200 <= status < 300:
-                    try:
-                        answer = _read_answer(response.content)
-                    except ValueError:
-                        # A body cut short in transit: the request itself may be retried.
-                        last_problem = "unreadable answer"
-                    else:
-                        if not isinstance(answer, dict):
-                            raise ServerRefused(status, "the answer is not a JSON object")
-                        self._note_clock(answer, started, finished)
-                        self._note_history(answer)
-                        return answer
-                elif status == 429 or status >= 500:
-                    last_problem = f"HTTP {status}"
-                    wait = _retry_after(response) if status in (429, 503) else None
-                else:
-                    self._refuse(response, handled)
+            except _Retry as retry:
+                last_problem, wait = retry.problem, retry.wait
             if attempt == self.retries:
                 break
-            delay = wait if wait is not None else self.backoff(attempt)
-            self.sleep(delay)
+            self.sleep(wait if wait is not None else self.backoff(attempt))
         raise ServerUnreachable(last_problem or "no answer")
 
     def headers(self, path: str) -> dict[str, str]:
@@ -410,7 +430,8 @@ class _Http:
         """Fetch a snapshot (zstd) into ``target``, decompressed as it arrives. False, with
         ``target`` left to the caller to remove, when the server no longer keeps it, when what
         arrived is not ``size`` bytes with digest ``sha256``, or when ``stop()`` became true.
-        Connection errors, 5xx and 429 are retried as :meth:`call` does."""
+        Connection errors, 5xx and 429 are retried as :meth:`call` does, and so is a download
+        cut off part way."""
         import hashlib
 
         import requests
@@ -422,59 +443,49 @@ class _Http:
             "Accept-Encoding": "identity",
         }
         url = self.base_url + protocol.API_PREFIX + path
-        last_problem = ""
-        for attempt in range(self.retries + 1):
-            wait = None
-            try:
-                with self.http.get(
-                    url, headers=headers, timeout=self.timeout, verify=self.tls_verify, stream=True
-                ) as response:
-                    status = response.status_code
-                    self.reached = True
-                    if status == 404:
-                        return False
-                    if 200 <= status < 300:
-                        digest = hashlib.sha256()
-                        received = 0
-                        inflate = zstandard.ZstdDecompressor().decompressobj()
-                        with open(target, "wb") as out:
-                            for chunk in response.iter_content(DOWNLOAD_CHUNK):
-                                if stop():
-                                    return False
-                                digest.update(chunk)
-                                received += len(chunk)
-                                if received > size:
-                                    break
-                                out.write(inflate.decompress(chunk))
-                                progress(received)
-                        if received != size or digest.hexdigest() != sha256:
-                            log.warning("snapshot %s: %d bytes, not as described", path, received)
+
+        def once() -> bool:
+            with self.http.get(
+                url, headers=headers, timeout=self.timeout, verify=self.tls_verify, stream=True
+            ) as response:
+                self.reached = True
+                if response.status_code == 404:
+                    return False
+                if not 200 <= response.status_code < 300:
+                    self._refuse(response, ())
+                digest = hashlib.sha256()
+                received = 0
+                inflate = zstandard.ZstdDecompressor().decompressobj()
+                with open(target, "wb") as out:
+                    for chunk in response.iter_content(DOWNLOAD_CHUNK):
+                        if stop():
                             return False
-                        return True
-                    if status == 429 or status >= 500:
-                        last_problem = f"HTTP {status}"
-                        wait = _retry_after(response) if status in (429, 503) else None
-                    else:
-                        self._refuse(response, ())
-            except requests.exceptions.SSLError as error:
-                raise CertificateUntrusted(type(error).__name__) from error
-            except (
-                requests.ConnectionError,
-                requests.Timeout,
-                requests.exceptions.ChunkedEncodingError,  # cut off part way
-            ) as error:
-                last_problem = type(error).__name__
-                log.info("sync GET %s: %s (attempt %d)", path, error, attempt + 1)
-            except zstandard.ZstdError as error:
-                log.warning("snapshot %s: not valid zstd (%s)", path, error)
+                        digest.update(chunk)
+                        received += len(chunk)
+                        if received > size:
+                            break
+                        out.write(inflate.decompress(chunk))
+                        progress(received)
+            if received != size or digest.hexdigest() != sha256:
+                log.warning("snapshot %s: %d bytes, not as described", path, received)
                 return False
-            if attempt == self.retries:
-                break
-            self.sleep(wait if wait is not None else self.backoff(attempt))
-        raise ServerUnreachable(last_problem or "no answer")
+            return True
+
+        try:
+            return self._retrying(
+                "GET", path, once, cut=(requests.exceptions.ChunkedEncodingError,)
+            )
+        except zstandard.ZstdError as error:
+            log.warning("snapshot %s: not valid zstd (%s)", path, error)
+            return False
 
     def _refuse(self, response: requests.Response, handled: tuple[int, ...]) -> None:
+        """Raise for a non-2xx answer: _Retry for 429 and 5xx, _Answer for a ``handled``
+        status, else the error the cycle reports."""
         status = response.status_code
+        if status == 429 or status >= 500:
+            wait = _retry_after(response) if status in (429, 503) else None
+            raise _Retry(f"HTTP {status}", wait)
         detail, body = _detail(response)
         if status in handled:
             raise _Answer(status, body)
