@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import Engine, insert, select, update
+from sqlalchemy import Connection, Engine, insert, select, update
 
 from showroom.ids import new_id
 from sync.server.auth import hash_secret, new_code, normalize_code
@@ -68,6 +68,12 @@ def mark_restored(engine: Engine, dealer_id: str | None = None) -> list[dict]:
     return answers
 
 
+def require_dealer(conn: Connection, dealer_id: str) -> None:
+    """Raises AdminError naming the dealer when there is no dealer ``dealer_id``."""
+    if conn.execute(select(dealer.c.id).where(dealer.c.id == dealer_id)).first() is None:
+        raise AdminError(f"dealer: no dealer with id {dealer_id!r}")
+
+
 def create_enrollment_code(engine: Engine, dealer_id: str, ttl_hours: float = 24) -> dict:
     """A one-time code a laptop trades for a device token; only its hash is stored."""
     if not ttl_hours > 0:
@@ -76,8 +82,7 @@ def create_enrollment_code(engine: Engine, dealer_id: str, ttl_hours: float = 24
     now = utcnow()
     expires = now + dt.timedelta(hours=ttl_hours)
     with write_transaction(engine) as conn:
-        if conn.execute(select(dealer.c.id).where(dealer.c.id == dealer_id)).first() is None:
-            raise AdminError(f"dealer: no dealer with id {dealer_id!r}")
+        require_dealer(conn, dealer_id)
         conn.execute(
             insert(enrollment_code).values(
                 code_hash=hash_secret(normalize_code(code)),

@@ -12,7 +12,6 @@ import os
 import socket
 import sys
 from collections.abc import Sequence
-from pathlib import Path
 
 EXIT_BAD_INPUT = 2
 
@@ -82,15 +81,14 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _engine(args, *, migrate: bool = True):
-    from sync.server.config import Settings
+    from sync.server.config import Settings, snapshot_dir_from
     from sync.server.db import make_engine
     from sync.server.db import migrate as run_migrations
 
     settings = Settings.from_env(args.db)
     chosen = getattr(args, "snapshots", None)
     if chosen is not None:
-        off = chosen.strip().lower() == "off"
-        settings = dataclasses.replace(settings, snapshot_dir=None if off else Path(chosen))
+        settings = dataclasses.replace(settings, snapshot_dir=snapshot_dir_from(chosen))
     engine = make_engine(settings.db_url)
     if migrate:
         run_migrations(engine)
@@ -135,14 +133,12 @@ def _snapshot(settings, engine, dealer_id: str) -> dict:
     import time
 
     from sync.server import snapshot
-    from sync.server.admin import AdminError
-    from sync.server.models import dealer
+    from sync.server.admin import AdminError, require_dealer
 
     if settings.snapshot_dir is None:
         raise ValueError("snapshots: off; give a folder with --snapshots")
     with engine.connect() as conn:
-        if conn.execute(dealer.select().where(dealer.c.id == dealer_id)).first() is None:
-            raise AdminError(f"dealer: no dealer {dealer_id}")
+        require_dealer(conn, dealer_id)
     started = time.perf_counter()
     made = snapshot.build(engine, settings.snapshot_dir, dealer_id)
     if made is None:

@@ -27,12 +27,17 @@ def default_db_url() -> str:
     return f"sqlite:///{data_dir() / 'server.db'}"
 
 
+def snapshot_dir_from(chosen: str) -> Path | None:
+    """A snapshot folder as given on the command line or in the environment; ``off``: none."""
+    return None if chosen.strip().lower() == "off" else Path(chosen).expanduser()
+
+
 def default_snapshot_dir(db_url: str) -> Path | None:
     """``SHOWROOM_SERVER_SNAPSHOTS`` if set (``off``: none); else ``snapshots`` beside an
     SQLite server's file, or in the data directory for PostgreSQL."""
     chosen = os.environ.get(SNAPSHOTS_ENV)
     if chosen:
-        return None if chosen.strip().lower() == "off" else Path(chosen).expanduser()
+        return snapshot_dir_from(chosen)
     if db_url.startswith("sqlite:///") and len(db_url) > len("sqlite:///"):
         return Path(db_url[len("sqlite:///") :]).expanduser().parent / "snapshots"
     from showroom.paths import data_dir

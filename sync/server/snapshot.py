@@ -202,6 +202,7 @@ def _build_into(engine: Engine, dealer_id: str, work: Path, lock: Path):
     Returns (seq, epoch, rows), or None when the epoch changed meanwhile."""
     from showroom.db.engine import open_database
     from sync import local
+    from sync.local.store import quote
 
     with read_transaction(engine) as conn:
         epoch = load_dealer(conn, dealer_id).epoch
@@ -230,7 +231,7 @@ def _build_into(engine: Engine, dealer_id: str, work: Path, lock: Path):
             # Nothing of this builder's own identity goes out with the file.
             conn.exec_driver_sql("DELETE FROM local_state")
             rows = sum(
-                conn.exec_driver_sql(f'SELECT count(*) FROM "{name}"').scalar()
+                conn.exec_driver_sql(f"SELECT count(*) FROM {quote(name)}").scalar()
                 for name in local.synced_tables()
             )
         with db.engine.connect() as conn:
