@@ -50,11 +50,16 @@ def snapshot_wanted(db: Database) -> bool:
     if db.encrypted:
         return False
     with db.engine.connect() as conn:
-        if int(read_state(conn, SyncKeys.CURSOR) or 0) != 0:
-            return False
-        if read_state(conn, FULL_RESYNC_KEY):
-            return False
-        return holds_few_rows(conn)
+        return _not_fresh(conn) is None
+
+
+def _not_fresh(conn: Connection) -> str | None:
+    """Why this laptop can no longer start from a snapshot, or None when it can."""
+    if int(read_state(conn, SyncKeys.CURSOR) or 0) != 0 or read_state(conn, FULL_RESYNC_KEY):
+        return "this laptop has pulled already"
+    if not holds_few_rows(conn):
+        return f"this laptop holds more than {FRESH_ROWS} rows"
+    return None
 
 
 def schema_revision(db: Database) -> str | None:
@@ -111,17 +116,17 @@ def import_snapshot(db: Database, path: Path, *, seq: int) -> int:
 
 
 def _copy(conn: Connection, seq: int) -> int:
-    if int(read_state(conn, SyncKeys.CURSOR) or 0) != 0 or read_state(conn, FULL_RESYNC_KEY):
-        raise SnapshotRefused("snapshot", "this laptop has pulled already")
-    if not holds_few_rows(conn):
-        raise SnapshotRefused("snapshot", f"this laptop holds more than {FRESH_ROWS} rows")
+    reason = _not_fresh(conn)  # again, now that the copy holds the write lock
+    if reason is not None:
+        raise SnapshotRefused("snapshot", reason)
     _check_same_schema(conn)
     # The initial upload sends the rows the server never saw: none of the snapshot's. When
     # this laptop had none of its own either, it ends here instead of scanning every table.
     nothing_to_upload = bool(read_state(conn, INITIAL_UPLOAD_KEY)) and rows_to_upload(conn) == 0
     copied = 0
     local_customers: set[str] = set()
-    usernames.make_way(conn, conn.exec_driver_sql("SELECT id, username FROM snap.app_user").all())
+    users = conn.exec_driver_sql(f"SELECT id, username FROM snap.{usernames.USER_TABLE}").all()
+    usernames.make_way(conn, users)
     for name in synced_tables():
         if _empty(conn, "main", name):
             # The table-to-table transfer: only for exactly this statement into an empty table.

@@ -24,13 +24,14 @@ from collections.abc import Iterable
 
 from sqlalchemy import Connection
 
+from showroom.models import User
 from showroom.models.local import SyncKeys
 from sync.local.store import read_state, write_state
 
 log = logging.getLogger(__name__)
 
-USER_TABLE = "app_user"
-MAX_LENGTH = 50  # app_user.username
+USER_TABLE = User.__tablename__
+MAX_LENGTH = User.__table__.c.username.type.length
 
 
 def make_way(conn: Connection, incoming: Iterable[tuple[str, str | None]]) -> dict[str, str]:
