@@ -138,27 +138,21 @@ def run(args: argparse.Namespace) -> int:
         emit("snapshot_bytes", offer["bytes"], "B", per_row=offer["bytes"] / offer["rows"],
              **common)  # fmt: skip
 
-        started = time.perf_counter()
-        enroll(b, server.url, code_b, "bench-b", http=http_b)
-        summary_b = SyncClient(b, http=http_b, verify=False).sync()
-        done = time.perf_counter()
-        sent, received, _ = wire_b.reset()
-        emit("fresh_download_s", done - started, "s", pulled=summary_b.pulled, target=10,
-             **common)  # fmt: skip
-        emit("download_bytes_per_row", (sent + received) / max(summary_b.pulled, 1), "B",
-             sent=sent, received=received, **common)  # fmt: skip
+        def fresh_download(db, http, wire, code, name, metric, bytes_metric, *, snapshots, **extra):
+            started = time.perf_counter()
+            enroll(db, server.url, code, name, http=http)
+            pulled = SyncClient(db, http=http, verify=False, snapshots=snapshots).sync().pulled
+            emit(metric, time.perf_counter() - started, "s", pulled=pulled, **extra, **common)
+            sent, received, _ = wire.reset()
+            emit(bytes_metric, (sent + received) / max(pulled, 1), "B", sent=sent,
+                 received=received, **common)  # fmt: skip
 
+        fresh_download(b, http_b, wire_b, code_b, "bench-b", "fresh_download_s",
+                       "download_bytes_per_row", snapshots=True, target=10)  # fmt: skip
         c = open_database(workdir / "c.db")
         http_c = requests.Session()
-        wire_c = _Wire(http_c)
-        started = time.perf_counter()
-        enroll(c, server.url, code_c, "bench-c", http=http_c)
-        summary_c = SyncClient(c, http=http_c, verify=False, snapshots=False).sync()
-        emit("fresh_download_pages_s", time.perf_counter() - started, "s",
-             pulled=summary_c.pulled, **common)  # fmt: skip
-        sent, received, _ = wire_c.reset()
-        emit("download_pages_bytes_per_row", (sent + received) / max(summary_c.pulled, 1), "B",
-             sent=sent, received=received, **common)  # fmt: skip
+        fresh_download(c, http_c, _Wire(http_c), code_c, "bench-c", "fresh_download_pages_s",
+                       "download_pages_bytes_per_row", snapshots=False)  # fmt: skip
         c.dispose()
 
         checks = _checksums_agree(a, b, http_a, http_b, common)
