@@ -17,6 +17,7 @@ from collections.abc import Sequence
 COMMANDS: dict[str, str] = {
     "search": "bench.search",
     "startup": "bench.startup",
+    "pgfloor": "bench.pgfloor",
     "sync": "bench.sync",
 }
 
