@@ -39,6 +39,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--repeat", type=int, default=3)
 
 
+_DATA_FRAME = '{"x":""}'  # each row's JSON: this, its value padded to --data-bytes
+
 # One dealer, ten tables, ids that grow with the row number (as UUIDv7 ids made in one run).
 _INSERT = """
 INSERT INTO record (dealer_id, table_name, row_id, version, deleted, data, updated_at,
@@ -53,19 +55,21 @@ FROM generate_series(1, %(rows)s) AS g
 def run(args: argparse.Namespace) -> int:
     import psycopg
 
-    from bench.sync import _drop_pg, _pg_database
+    from bench.sync import drop_pg_database, new_pg_database
 
-    if args.rows < 1 or args.data_bytes < 2 or args.repeat < 1:
-        raise SystemExit("rows, data-bytes and repeat must be positive (data-bytes >= 2)")
+    if args.rows < 1 or args.repeat < 1:
+        raise SystemExit("rows and repeat: expected whole numbers >= 1")
+    if args.data_bytes < len(_DATA_FRAME):
+        raise SystemExit(f"data-bytes: expected at least {len(_DATA_FRAME)}")
     emit("machine", os.cpu_count(), "cores", **machine_info())
-    name, url = _pg_database(args.pg)
+    name, url = new_pg_database(args.pg)
     try:
         subprocess.run(
             [sys.executable, "-m", "sync.server.cli", "migrate", "--db", url],
             check=True, capture_output=True,
         )  # fmt: skip
         dealer = "019a0000-0000-7000-8000-000000000001"
-        data = '{"x":"' + "x" * (args.data_bytes - 8) + '"}'
+        data = _DATA_FRAME.replace('""', '"' + "x" * (args.data_bytes - len(_DATA_FRAME)) + '"')
         params = {"dealer": dealer, "data": data, "rows": args.rows}
         times = []
         with psycopg.connect(url.replace("postgresql+psycopg://", "postgresql://")) as conn:
@@ -82,4 +86,4 @@ def run(args: argparse.Namespace) -> int:
              data_bytes=args.data_bytes, target_upload_s=10)  # fmt: skip
         return 0
     finally:
-        _drop_pg(args.pg, name)
+        drop_pg_database(args.pg, name)

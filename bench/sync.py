@@ -101,7 +101,7 @@ def run(args: argparse.Namespace) -> int:
             db_url = f"sqlite:///{workdir / 'server.db'}"
             backend = "sqlite"
         else:
-            pg_db, db_url = _pg_database(args.pg)
+            pg_db, db_url = new_pg_database(args.pg)
             backend = "postgresql"
         server = _Server(db_url, workdir, args.workers)
         server.start()
@@ -165,7 +165,7 @@ def run(args: argparse.Namespace) -> int:
         if server is not None:
             server.stop()
         if pg_db is not None:
-            _drop_pg(args.pg, pg_db)
+            drop_pg_database(args.pg, pg_db)
         shutil.rmtree(workdir, ignore_errors=True)
 
 
@@ -464,7 +464,8 @@ class _Server:
         self.log.close()
 
 
-def _pg_database(url: str) -> tuple[str, str]:
+def new_pg_database(url: str) -> tuple[str, str]:
+    """A new, empty database beside ``url``'s (libpq form): its name and SQLAlchemy URL."""
     import psycopg
 
     name = f"showroom_bench_{uuid.uuid4().hex[:8]}"
@@ -474,7 +475,8 @@ def _pg_database(url: str) -> tuple[str, str]:
     return name, f"{base}/{name}"
 
 
-def _drop_pg(url: str, name: str) -> None:
+def drop_pg_database(url: str, name: str) -> None:
+    """Drop the database ``name`` made by :func:`new_pg_database` (connections and all)."""
     import psycopg
 
     with psycopg.connect(url, autocommit=True) as conn:
