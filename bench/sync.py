@@ -8,10 +8,18 @@ Measures:
   ``enrol_s`` (queueing the rows as the initial upload) and ``first_sync_s`` are its two parts;
 - ``snapshot_ready_s``: from the end of the upload until the server offers the dealer's
   snapshot (its keeper waits for a quiet check, then builds it), with ``snapshot_bytes``;
-- ``fresh_download_s``: a second, empty laptop enrols and syncs everything: it starts from the
-  snapshot and pulls what came after;
-- ``fresh_download_pages_s``: the same for a third laptop told not to use snapshots: every row
-  pulled page by page, its indexes and search index built afterwards;
+- ``fresh_download_s``: a second, empty laptop enrols and syncs everything, as the app's does.
+  Its database is encrypted like the app's (unless ``--plain``), so it cannot take the
+  snapshot: it pulls every row page by page and builds its indexes and search index afterwards;
+- ``fresh_download_snapshot_s``: the same for a laptop with a plain file (``showroom-admin`` on
+  a plain database): it starts from the snapshot and pulls what came after (skipped with
+  ``--plain``, where the second laptop takes the snapshot already);
+- ``fresh_download_pages_s``: a laptop with a plain file told not to use snapshots: the pages
+  of ``fresh_download_s`` without the encryption;
+
+Laptops A (the uploader) and B are SQLCipher databases under keys of their own, as the app's
+database always is (docs/security.md); ``--plain`` makes them plain files, as in measurements
+before 2026-12-06. Metrics of a laptop say which its file was (``file``).
 - ``verify_s``: a following cycle with checksums, per laptop (both sides sum every row);
 - ``edit_round_trip_ms``: one laptop edits a customer and syncs, the other syncs and sees it
   (median and p95 of ``--edits``), checksums off, as in the app's routine cycles;
@@ -57,6 +65,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     backend.add_argument("--pg", default=os.environ.get("SHOWROOM_TEST_PG_URL", DEFAULT_PG))
     backend.add_argument("--sqlite", action="store_true", help="server on an SQLite file")
     parser.add_argument("--workers", type=int, default=2, help="server processes")
+    parser.add_argument(
+        "--plain", action="store_true", help="laptops A and B as plain files (the app's: encrypted)"
+    )
     parser.add_argument("--edits", type=int, default=30, help="edit round trips measured")
     parser.add_argument("--devices", type=int, default=50)
     parser.add_argument("--seconds", type=float, default=15.0, help="per device-load phase")
@@ -89,7 +100,9 @@ class _Wire:
 def run(args: argparse.Namespace) -> int:
     import requests
 
+    from showroom.db.crypto import new_key
     from showroom.db.engine import open_database
+    from sync import local
     from sync.client import SyncClient, enroll
 
     emit("machine", os.cpu_count(), "cores", **machine_info())
@@ -109,8 +122,9 @@ def run(args: argparse.Namespace) -> int:
 
         laptop_a = workdir / "a.db"
         _demo(laptop_a, args)
-        a = open_database(laptop_a)
-        b = open_database(workdir / "b.db")
+        key_a, key_b = (None, None) if args.plain else (_encrypt(laptop_a), new_key())
+        a = open_database(laptop_a, key_a)
+        b = open_database(workdir / "b.db", key_b)
         rows = _synced_rows(a)
         log(f"laptop A holds {rows:,} synced rows")
 
@@ -118,7 +132,7 @@ def run(args: argparse.Namespace) -> int:
         wire_a, wire_b = _Wire(http_a), _Wire(http_b)
 
         # Enrolment codes are the admin's, made beforehand: not timed.
-        code_a, code_b, code_c = (server.code(dealer) for _ in range(3))
+        code_a, code_b = (server.code(dealer) for _ in range(2))
         started = time.perf_counter()
         enroll(a, server.url, code_a, "bench-a", http=http_a)
         enrolled = time.perf_counter()
@@ -126,11 +140,13 @@ def run(args: argparse.Namespace) -> int:
         done = time.perf_counter()
         sent, received, _ = wire_a.reset()
         common = {"backend": backend, "customers": args.customers, "rows": rows}
-        emit("enrol_s", enrolled - started, "s", **common)
-        emit("first_sync_s", done - enrolled, "s", pushed=summary.pushed, **common)
-        emit("initial_upload_s", done - started, "s", target=10, **common)
+        # Laptops A and B: the uploader, and the fresh laptop set up as the app's.
+        ab = {**common, "file": "plain" if args.plain else "encrypted"}
+        emit("enrol_s", enrolled - started, "s", **ab)
+        emit("first_sync_s", done - enrolled, "s", pushed=summary.pushed, **ab)
+        emit("initial_upload_s", done - started, "s", target=10, **ab)
         emit("upload_bytes_per_row", (sent + received) / max(summary.pushed, 1), "B",
-             sent=sent, received=received, **common)  # fmt: skip
+             sent=sent, received=received, **ab)  # fmt: skip
 
         offer = _await_snapshot(server, a, done)
         emit("snapshot_ready_s", time.perf_counter() - done, "s", snapshot_rows=offer["rows"],
@@ -139,26 +155,36 @@ def run(args: argparse.Namespace) -> int:
              **common)  # fmt: skip
 
         def fresh_download(db, http, wire, code, name, metric, bytes_metric, *, snapshots, **extra):
+            path = "snapshot" if snapshots and local.snapshot_wanted(db) else "pages"
             started = time.perf_counter()
             enroll(db, server.url, code, name, http=http)
             pulled = SyncClient(db, http=http, verify=False, snapshots=snapshots).sync().pulled
-            emit(metric, time.perf_counter() - started, "s", pulled=pulled, **extra, **common)
+            emit(metric, time.perf_counter() - started, "s", pulled=pulled, path=path,
+                 file="encrypted" if db.encrypted else "plain", **extra, **common)  # fmt: skip
             sent, received, _ = wire.reset()
             emit(bytes_metric, (sent + received) / max(pulled, 1), "B", sent=sent,
-                 received=received, **common)  # fmt: skip
+                 received=received, path=path, **common)  # fmt: skip
+
+        def plain_download(name, metric, bytes_metric, *, snapshots):
+            db = open_database(workdir / f"{name}.db")
+            http = requests.Session()
+            code = server.code(dealer)  # the admin's work, made before the clock starts
+            fresh_download(db, http, _Wire(http), code, name, metric, bytes_metric,
+                           snapshots=snapshots)  # fmt: skip
+            db.dispose()
 
         fresh_download(b, http_b, wire_b, code_b, "bench-b", "fresh_download_s",
                        "download_bytes_per_row", snapshots=True, target=10)  # fmt: skip
-        c = open_database(workdir / "c.db")
-        http_c = requests.Session()
-        fresh_download(c, http_c, _Wire(http_c), code_c, "bench-c", "fresh_download_pages_s",
-                       "download_pages_bytes_per_row", snapshots=False)  # fmt: skip
-        c.dispose()
+        if not args.plain:
+            plain_download("bench-c", "fresh_download_snapshot_s",
+                           "download_snapshot_bytes_per_row", snapshots=True)  # fmt: skip
+        plain_download("bench-d", "fresh_download_pages_s", "download_pages_bytes_per_row",
+                       snapshots=False)  # fmt: skip
 
-        checks = _checksums_agree(a, b, http_a, http_b, common)
-        emit("replicas_identical", checks, "bool", **common)
+        checks = _checksums_agree(a, b, http_a, http_b, ab)
+        emit("replicas_identical", checks, "bool", **ab)
 
-        _round_trips(a, b, http_a, http_b, args, common)
+        _round_trips(a, b, http_a, http_b, args, ab)
         _devices(server, dealer, args, common)
         return 0
     finally:
@@ -185,6 +211,18 @@ def _demo(path: Path, args) -> None:
     if args.db:
         # Kept for later runs; copied only once complete, so a stopped run leaves nothing.
         shutil.copy(path, args.db)
+
+
+def _encrypt(path: Path) -> bytes:
+    """Turn the plain laptop file at ``path`` into an SQLCipher one, as the app's database is
+    (not timed); returns its key."""
+    from showroom.db.crypto import encrypt_in_place, new_key
+
+    key = new_key()
+    started = time.perf_counter()
+    encrypt_in_place(path, key)
+    log(f"  encrypted laptop A in {time.perf_counter() - started:.1f} s")
+    return key
 
 
 def _await_snapshot(server, laptop, since: float, timeout: float = 600) -> dict[str, Any]:
