@@ -19,6 +19,7 @@ batch ids and each pulled page with its cursor are committed as the cycle goes.
 from __future__ import annotations
 
 import collections
+import contextlib
 import datetime as dt
 import gzip
 import json
@@ -713,7 +714,12 @@ class SyncClient:
         try:
             http = self._connect()
             run = _Cycle(self, http, progress or (lambda *_: None), cancel or _never_cancelled)
-            summary = run.run(started)
+            # A first sync, a full resync or an initial upload cut short goes through whole
+            # tables: on an encrypted file, with a page cache large enough to decrypt each page
+            # once.
+            bulk = local.cursor_of(self.db) == 0 or local.initial_upload_pending(self.db)
+            with self.db.bulk_cache() if bulk else contextlib.nullcontext():
+                summary = run.run(started)
         except SyncError as error:
             self._record_failure(http, error)
             raise

@@ -241,3 +241,47 @@ def test_an_encrypted_laptop_pulls_pages_rather_than_unpack_a_plain_file(
         assert local.local_checksums(a) == local.local_checksums(b)
     finally:
         b.dispose()
+
+
+def test_an_encrypted_laptop_s_first_sync_decrypts_into_a_large_cache_given_back_after(
+    server, new_laptop, tmp_path, monkeypatch
+):
+    from showroom.db import crypto
+    from showroom.db.engine import BULK_CACHE_KIB, open_database
+
+    a = _uploaded(server, new_laptop)
+    b = open_database(tmp_path / "sealed.db", crypto.new_key())
+    plain = new_laptop("plain")
+
+    def cache_size(db) -> int:
+        with db.engine.connect() as conn:
+            return conn.exec_driver_sql("PRAGMA cache_size").scalar()
+
+    seen: list[int] = []
+    apply_page = local.apply_pull_page
+
+    def applying(db, page, *, since):
+        seen.append(cache_size(db))
+        return apply_page(db, page, since=since)
+
+    monkeypatch.setattr(local, "apply_pull_page", applying)
+    try:
+        usual = cache_size(b)
+        assert usual != -BULK_CACHE_KIB
+        client.enroll(b, SERVER_URL, server.code(), http=server.session())
+        assert sync(server, b).checksum_ok is True
+        assert seen and set(seen) == {-BULK_CACHE_KIB}
+        assert cache_size(b) == usual  # given back once the first sync is over
+        seen.clear()
+        with b.engine.connect() as conn:
+            some = conn.exec_driver_sql("SELECT id FROM customer LIMIT 1").scalar()
+        update(b, some, notes="第二次同步")
+        sync(server, b)
+        assert seen and set(seen) == {usual}  # a routine cycle keeps the usual cache
+        sync(server, a)
+        assert local.local_checksums(a) == local.local_checksums(b)
+        # A plain file reads pages from the OS cache: its cache stays as it is.
+        with plain.bulk_cache():
+            assert cache_size(plain) != -BULK_CACHE_KIB
+    finally:
+        b.dispose()
