@@ -165,7 +165,10 @@ def test_a_rebuild_holds_exactly_the_keys_the_edits_wrote(db, sales, book):
     with db.engine.connect() as conn:
         kept = set(conn.execute(key_sql).all())
     with db.engine.begin() as conn:
+        threads = conn.exec_driver_sql("PRAGMA threads").scalar()
         assert rebuild_search_index(conn) == len(kept)
+        # The sorter's helper threads were the rebuild's only: the connection goes back as it was.
+        assert conn.exec_driver_sql("PRAGMA threads").scalar() == threads
     with db.engine.connect() as conn:
         assert set(conn.execute(key_sql).all()) == kept
     assert any(len(suffix) == 40 for _, suffix, _ in kept)
