@@ -125,8 +125,8 @@ class Database:
     def bulk_cache(self) -> Iterator[None]:
         """A larger page cache (:data:`BULK_CACHE_KIB`) for every connection used in the block,
         on an encrypted file only: a plain file's pages come from the OS cache at the cost of a
-        copy. When the block ends, the pooled connections are closed, and their caches with
-        them; connections still in use are closed when they are returned.
+        copy. When the block ends, the pool is replaced: its idle connections are closed, and
+        their caches with them; one still checked out goes with the old pool once returned.
         """
         if not self.encrypted or self._bulk_cache:
             yield
