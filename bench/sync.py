@@ -16,10 +16,6 @@ Measures:
   ``--plain``, where the second laptop takes the snapshot already);
 - ``fresh_download_pages_s``: a laptop with a plain file told not to use snapshots: the pages
   of ``fresh_download_s`` without the encryption;
-
-Laptops A (the uploader) and B are SQLCipher databases under keys of their own, as the app's
-database always is (docs/security.md); ``--plain`` makes them plain files, as in measurements
-before 2026-12-06. Metrics of a laptop say which its file was (``file``).
 - ``verify_s``: a following cycle with checksums, per laptop (both sides sum every row);
 - ``edit_round_trip_ms``: one laptop edits a customer and syncs, the other syncs and sees it
   (median and p95 of ``--edits``), checksums off, as in the app's routine cycles;
@@ -29,6 +25,10 @@ before 2026-12-06. Metrics of a laptop say which its file was (``file``).
   page; every tenth sync also pushes one edit). Once flat out (``devices_max_rps``), once paced
   at ``--rate`` requests/s in all (``devices_paced_rps``); each with its latencies, also split
   into pulls and pushes (``pull_p99_ms``, ``push_p50_ms``, ...).
+
+Laptops A (the uploader) and B are SQLCipher databases under keys of their own, as the app's
+database always is (docs/security.md); ``--plain`` makes them plain files, as in measurements
+before 2026-12-06. Metrics of a laptop say which its file was (``file``).
 """
 
 from __future__ import annotations
@@ -131,8 +131,8 @@ def run(args: argparse.Namespace) -> int:
         http_a, http_b = requests.Session(), requests.Session()
         wire_a, wire_b = _Wire(http_a), _Wire(http_b)
 
-        # Enrolment codes are the admin's, made beforehand: not timed.
-        code_a, code_b = (server.code(dealer) for _ in range(2))
+        # Enrolment codes are the admin's, made before the clock starts.
+        code_a = server.code(dealer)
         started = time.perf_counter()
         enroll(a, server.url, code_a, "bench-a", http=http_a)
         enrolled = time.perf_counter()
@@ -154,8 +154,9 @@ def run(args: argparse.Namespace) -> int:
         emit("snapshot_bytes", offer["bytes"], "B", per_row=offer["bytes"] / offer["rows"],
              **common)  # fmt: skip
 
-        def fresh_download(db, http, wire, code, name, metric, bytes_metric, *, snapshots, **extra):
+        def fresh_download(db, http, wire, name, metric, bytes_metric, *, snapshots, **extra):
             path = "snapshot" if snapshots and local.snapshot_wanted(db) else "pages"
+            code = server.code(dealer)  # the admin's work, made before the clock starts
             started = time.perf_counter()
             enroll(db, server.url, code, name, http=http)
             pulled = SyncClient(db, http=http, verify=False, snapshots=snapshots).sync().pulled
@@ -168,12 +169,11 @@ def run(args: argparse.Namespace) -> int:
         def plain_download(name, metric, bytes_metric, *, snapshots):
             db = open_database(workdir / f"{name}.db")
             http = requests.Session()
-            code = server.code(dealer)  # the admin's work, made before the clock starts
-            fresh_download(db, http, _Wire(http), code, name, metric, bytes_metric,
+            fresh_download(db, http, _Wire(http), name, metric, bytes_metric,
                            snapshots=snapshots)  # fmt: skip
             db.dispose()
 
-        fresh_download(b, http_b, wire_b, code_b, "bench-b", "fresh_download_s",
+        fresh_download(b, http_b, wire_b, "bench-b", "fresh_download_s",
                        "download_bytes_per_row", snapshots=True, target=10)  # fmt: skip
         if not args.plain:
             plain_download("bench-c", "fresh_download_snapshot_s",
