@@ -7,6 +7,7 @@ import datetime as dt
 from sqlalchemy import Connection, Engine, insert, select, update
 
 from showroom.ids import new_id
+from sync.server import notes
 from sync.server.auth import hash_secret, new_code, normalize_code
 from sync.server.db import read_transaction, utcnow, write_transaction
 from sync.server.models import dealer, device, enrollment_code
@@ -121,6 +122,7 @@ def list_devices(engine: Engine, dealer_id: str | None = None) -> list[dict]:
     ).order_by(device.c.dealer_id, device.c.enrolled_at)
     if dealer_id is not None:
         query = query.where(device.c.dealer_id == dealer_id)
+    notes.flush(engine)  # this process's routine pulls, not yet written
     with read_transaction(engine) as conn:
         rows = conn.execute(query).all()
     return [

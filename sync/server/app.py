@@ -26,7 +26,7 @@ from starlette.middleware.gzip import DEFAULT_EXCLUDED_CONTENT_TYPES
 
 from showroom.ids import new_id
 from sync import protocol
-from sync.server import auth, bulk, pull, push, snapshot
+from sync.server import auth, bulk, notes, pull, push, snapshot
 from sync.server.config import Settings
 from sync.server.db import make_engine, utcnow
 from sync.server.errors import ApiError, bad_request, too_large
@@ -411,6 +411,10 @@ def create_app(settings: Settings, engine=None) -> FastAPI:
         finally:
             if keeper is not None:
                 keeper.stop()
+            try:
+                notes.flush(engine)
+            except Exception:  # the process ends anyway; the notes only hold a purge back
+                log.exception("writing pull notes at shutdown failed")
 
     app = FastAPI(
         lifespan=lifespan,

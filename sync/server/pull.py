@@ -11,6 +11,7 @@ from sqlalchemy import DateTime, Engine, or_, select, type_coerce, update
 
 from sync import protocol
 from sync.protocol import Mark
+from sync.server import notes
 from sync.server.auth import DeviceContext
 from sync.server.config import Settings
 from sync.server.db import read_transaction, single_read, utcnow, write_transaction
@@ -219,16 +220,21 @@ def _json_text(value: str) -> str:
 
 def _note_pulled(engine: Engine, who: DeviceContext, since: int, full_pull: bool) -> None:
     """Remember how far the device has applied (tombstone purge waits for it) and whether it is
-    in a pull from 0, cheaply."""
+    in a pull from 0, cheaply: a routine pull's note is written a moment later, with those of
+    other devices (:mod:`sync.server.notes`); a pull from 0 starting, going on or ending is
+    written at once."""
     now = utcnow()
     fresh = who.last_seen_at is not None and now - who.last_seen_at < SEEN_GRANULARITY
     if since == who.last_pulled_seq and fresh and full_pull == who.full_pull:
         return
+    if not full_pull and not who.full_pull:
+        notes.notes_of(engine).add(who.id, since, now)
+        return
     with write_transaction(engine) as conn:
         if conn.dialect.name == "postgresql":
             # Bookkeeping only: should a crash lose this commit, the device merely reads as a
-            # little further behind, which only delays a purge. Not waiting for the WAL flush
-            # takes a disk sync off every incremental pull; commits holding data still wait.
+            # little further behind, which only delays a purge; no wait for the WAL flush.
+            # Commits holding data still wait.
             conn.exec_driver_sql("SET LOCAL synchronous_commit = off")
         conn.execute(
             update(device)
