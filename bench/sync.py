@@ -24,7 +24,9 @@ Measures:
 - ``devices_*``: ``--devices`` simulated laptops each doing incremental syncs (pull the newest
   page; every tenth sync also pushes one edit). Once flat out (``devices_max_rps``), once paced
   at ``--rate`` requests/s in all (``devices_paced_rps``); each with its latencies, also split
-  into pulls and pushes (``pull_p99_ms``, ``push_p50_ms``, ...).
+  into pulls and pushes (``pull_p99_ms``, ``push_p50_ms``, ...), and the CPU seconds the
+  simulated devices themselves used on the machine they share with the server
+  (``devices_cpu_s``).
 
 Laptops A (the uploader) and B are SQLCipher databases under keys of their own, as the app's
 database always is (docs/security.md); ``--plain`` makes them plain files, as in measurements
@@ -324,7 +326,9 @@ def _devices(server, dealer, args, common) -> None:
         # phase before are not a backlog that all of them pull at once.
         meta = requests.get(f"{server.url}/v1/meta", headers=headers, timeout=30).json()
         cursor = meta["last_seq"]
+        cpu = time.process_time()
         timed, errors, elapsed = _load(server.url, tokens, customers, cursor, args, rate)
+        cpu = time.process_time() - cpu
         latencies = [ms for _, ms in timed]
         pulls = [ms for kind, ms in timed if kind == "pull"]
         pushes = [ms for kind, ms in timed if kind == "push"]
@@ -333,7 +337,7 @@ def _devices(server, dealer, args, common) -> None:
              pull_p50_ms=percentile(pulls, 50), pull_p99_ms=percentile(pulls, 99),
              push_p50_ms=percentile(pushes, 50), push_p99_ms=percentile(pushes, 99),
              errors=errors, offered_rps=rate, target_rps=300, target_p99_ms=250,
-             **common)  # fmt: skip
+             devices_cpu_s=cpu, **common)  # fmt: skip
 
 
 def _load(url, tokens, customers, cursor, args, rate) -> tuple[list[tuple[str, float]], int, float]:
