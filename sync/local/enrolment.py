@@ -46,25 +46,40 @@ def _id_columns() -> list[tuple[str, str]]:
     return found
 
 
-def _rekey(conn: Connection, table: str, old: str, new: str) -> None:
-    """Give row ``old`` of ``table`` the id ``new``, and every reference to it (FKs off)."""
-    if old == new:
+def _rekey(conn: Connection, moves: list[tuple[str, str, str]]) -> None:
+    """Give each row ``(table, old id, new id)`` of ``moves`` its new id, and every reference
+    to it the same (FKs off). Each table is read once for all the moves and all its id
+    columns, not once per column and move: on a laptop of 100,000 customers, whose file is
+    encrypted, each extra pass decrypts the table again."""
+    moves = [(table, old, new) for table, old, new in moves if old != new]
+    if not moves:
         return
-    conn.execute(
-        text(f"UPDATE {quote(table)} SET id = :new WHERE id = :old"), {"new": new, "old": old}
-    )
+    for table, old, new in moves:
+        conn.execute(
+            text(f"UPDATE {quote(table)} SET id = :new WHERE id = :old"), {"new": new, "old": old}
+        )
+    params: dict[str, str] = {}
+    for index, (_, old, new) in enumerate(moves):
+        params[f"old{index}"], params[f"new{index}"] = old, new
+    olds = ", ".join(f":old{index}" for index in range(len(moves)))
+    by_table: dict[str, list[str]] = {}
     for name, column in _id_columns():
         if name == "sync_outbox" and column not in ("row_id", "actor_id"):
             continue
-        conn.execute(
-            text(f"UPDATE {quote(name)} SET {quote(column)} = :new WHERE {quote(column)} = :old"),
-            {"new": new, "old": old},
-        )
+        by_table.setdefault(name, []).append(quote(column))
+    for name, columns in by_table.items():
+        cases = " ".join(f"WHEN :old{index} THEN :new{index}" for index in range(len(moves)))
+        sets = ", ".join(f"{c} = CASE {c} {cases} ELSE {c} END" for c in columns)
+        where = " OR ".join(f"{c} IN ({olds})" for c in columns)
+        conn.execute(text(f"UPDATE {quote(name)} SET {sets} WHERE {where}"), params)
     # Ids inside pending ops' values (for example an insert op's dealer_id).
-    conn.execute(
-        text("UPDATE sync_outbox SET fields = replace(fields, :old, :new) WHERE fields LIKE :pat"),
-        {"old": old, "new": new, "pat": f"%{old}%"},
-    )
+    for _, old, new in moves:
+        conn.execute(
+            text(
+                "UPDATE sync_outbox SET fields = replace(fields, :old, :new) WHERE fields LIKE :pat"
+            ),
+            {"old": old, "new": new, "pat": f"%{old}%"},
+        )
 
 
 @dataclass(frozen=True)
@@ -104,10 +119,9 @@ def adopt_enrolment(
         local_dealers = list(
             conn.execute(text("SELECT id FROM dealer WHERE NOT deleted ORDER BY id")).scalars()
         )
-        dealer_rekeyed = False
+        moves: list[tuple[str, str, str]] = []
         if local_dealers and dealer_id not in local_dealers:
-            _rekey(conn, DEALER_TABLE, local_dealers[0], dealer_id)
-            dealer_rekeyed = True
+            moves.append((DEALER_TABLE, local_dealers[0], dealer_id))
         elif not local_dealers:
             # A placeholder until the pull brings the server's row, so that nothing here
             # creates a second dealer meanwhile.
@@ -122,10 +136,8 @@ def adopt_enrolment(
         current = conn.execute(
             text("SELECT id FROM app_user WHERE username = :u"), {"u": SYSTEM_USERNAME}
         ).scalar()
-        system_rekeyed = False
         if current is not None and current != system_id:
-            _rekey(conn, "app_user", current, system_id)
-            system_rekeyed = True
+            moves.append(("app_user", current, system_id))
         elif current is None:
             conn.execute(
                 text(
@@ -135,6 +147,7 @@ def adopt_enrolment(
                 ),
                 {"id": system_id, "now": utc_text(utcnow()), "dealer": dealer_id, "u": "system"},
             )
+        _rekey(conn, moves)
         write_state(conn, SyncKeys.SERVER_URL, server_url)
         write_state(conn, SyncKeys.TOKEN, token)
         write_state(conn, SyncKeys.DEALER_ID, dealer_id)
@@ -149,4 +162,5 @@ def adopt_enrolment(
             write_state(conn, SyncKeys.CURSOR, "0")
     db.device_id = device_id
     queued = int(get_state(db, INITIAL_ROWS_KEY)[INITIAL_ROWS_KEY] or 0) if never_synced else 0
-    return EnrolmentChanges(dealer_rekeyed, system_rekeyed, queued)
+    rekeyed = {table for table, _, _ in moves}
+    return EnrolmentChanges(DEALER_TABLE in rekeyed, "app_user" in rekeyed, queued)
