@@ -1,11 +1,11 @@
 """Routine pulls' bookkeeping, written for many devices at once.
 
 Each pull tells the server how far its device has applied (``device.last_pulled_seq``, which
-the tombstone purge waits for) and when it was last seen. Written by the pull itself that is a
-transaction of its own per pull, most of a routine pull's database work: with 50 devices
-syncing, it alone takes a tenth of the server's CPU. A routine pull (not part of a pull from
-0) therefore leaves its note here, and a background thread writes every device's latest note
-in one short transaction at most :data:`INTERVAL` seconds later.
+the tombstone purge waits for) and when it was last seen. Written by the pull itself, that is a
+transaction of its own for nearly every routine pull, beside the one statement that reads the
+page (docs/performance.md, "Ninth measurement"). A routine pull (not part of a pull from 0)
+therefore leaves its note here, and a background thread writes every device's latest note in
+one short transaction at most :data:`INTERVAL` seconds later.
 
 A note written late, or lost with a crashed process, only makes a device look a little further
 behind than it is, which holds a purge back; it never lets one go further. A late note never
@@ -40,7 +40,8 @@ class PullNotes:
     them (started by the first note, ended when none are left)."""
 
     def __init__(self, engine: Engine) -> None:
-        self._engine = engine
+        # Weak: the engine is the key these notes are kept under (see notes_of).
+        self._engine = weakref.ref(engine)
         self._lock = threading.Lock()
         self._pending: dict[str, tuple[int, dt.datetime]] = {}
         self._writer: threading.Thread | None = None
@@ -68,7 +69,8 @@ class PullNotes:
         """Write the pending notes now; how many there were."""
         with self._lock:
             pending, self._pending = self._pending, {}
-        if not pending:
+        engine = self._engine()
+        if not pending or engine is None:
             return 0
         rows = [
             {"b_id": device_id, "b_seq": seq, "b_seen": seen}
@@ -84,7 +86,7 @@ class PullNotes:
             .values(last_pulled_seq=bindparam("b_seq"), last_seen_at=bindparam("b_seen"))
         )
         try:
-            with write_transaction(self._engine) as conn:
+            with write_transaction(engine) as conn:
                 if conn.dialect.name == "postgresql":
                     # Bookkeeping only (see the module's note): no wait for the WAL flush.
                     conn.exec_driver_sql("SET LOCAL synchronous_commit = off")
