@@ -10,7 +10,13 @@ from fastapi.testclient import TestClient
 from server_kit import Laptop, customer_insert
 from sqlalchemy import select
 from sqlalchemy.exc import OperationalError
-from test_server_pull import _age_tombstones, _caught_up, _delete_customer, _pull
+from test_server_pull import (
+    _age_tombstones,
+    _caught_up,
+    _delete_customer,
+    _pull,
+    pages_to_the_end,
+)
 
 from sync.server import admin, notes
 from sync.server.app import create_app
@@ -77,17 +83,9 @@ def test_a_late_note_does_not_break_a_full_resync_that_started_after_it(
     notes.flush(engine)  # the routine pull's note, older than the resync
     assert tuple(_stored(engine, laptop2.device_id)) == (0, True)
 
-    since, received = first["next_since"], [r["id"] for r in first["rows"]]
-    while True:
-        response = _pull(client, laptop2.token, since, limit=2)
-        assert response.status_code == 200, response.text
-        page = response.json()
-        received += [row["id"] for row in page["rows"]]
-        since = page["next_since"]
-        if not page["has_more"]:
-            break
-    assert since == top
-    assert not gone & set(received)
+    pages = [first, *pages_to_the_end(client, laptop2.token, first["next_since"])]
+    assert pages[-1]["next_since"] == top
+    assert not gone & {row["id"] for page in pages for row in page["rows"]}
 
 
 def test_notes_a_failed_write_could_not_store_are_kept_for_the_next(

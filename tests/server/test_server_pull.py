@@ -20,6 +20,16 @@ def _pull(client, token, since, **extra):
     return client.get("/v1/sync/pull", params={"since": since, **extra}, headers=headers(token))
 
 
+def pages_to_the_end(client, token, since, limit=2) -> list[dict]:
+    """Pages of ``limit`` rows from ``since`` up to the last, each of which must be served."""
+    pages = []
+    while not pages or pages[-1]["has_more"]:
+        response = _pull(client, token, pages[-1]["next_since"] if pages else since, limit=limit)
+        assert response.status_code == 200, response.text
+        pages.append(response.json())
+    return pages
+
+
 def test_pages_in_version_order_with_has_more(laptop, laptop2):
     inserts = [customer_insert(name=f"客户{i}") for i in range(25)]
     laptop.push(*inserts)
@@ -271,19 +281,10 @@ def test_a_full_pull_from_zero_goes_on_below_purged_tombstones(client, engine, l
     assert summary["purged"] == 3
     # A full resync from 0 in small pages: its continuation pages sit below purged_through, yet
     # they are served, also after a pause (a kill and a resume), and no purged row comes.
-    since, received, pages = 0, [], 0
-    while True:
-        response = _pull(client, laptop2.token, since, limit=2)
-        assert response.status_code == 200, response.text
-        page = response.json()
-        received += [row["id"] for row in page["rows"]]
-        since = page["next_since"]
-        pages += 1
-        if pages == 2:
-            assert 0 < since < summary["purged_through"]
-        if not page["has_more"]:
-            break
-    assert pages > 3
+    pages = pages_to_the_end(client, laptop2.token, 0)
+    assert 0 < pages[1]["next_since"] < summary["purged_through"]
+    received = [row["id"] for page in pages for row in page["rows"]]
+    assert len(pages) > 3
     assert not {row_id for row_id, _ in gone} & set(received)
     assert len(received) == len(set(received)) == 1 + 12  # the dealer row and live customers
     # Once the pull reached the end, a cursor behind the purge is refused again.
