@@ -21,6 +21,13 @@ class Customer(SyncMixin, Base):
         Index("ix_customer_intent_level_name_id", "intent_level", "name", "id"),
         # Erased customers only (migration 0006): found after every push, never by a scan.
         Index("ix_customer_erased_at", "erased_at", sqlite_where=text("erased_at IS NOT NULL")),
+        # Live customers only (migration 0008): the list's total counts them from this small
+        # index instead of reading the whole table, which an encrypted file decrypts each time.
+        Index(
+            "ix_customer_live",
+            "assigned_to_id",
+            sqlite_where=text("deleted IS 0 AND merged_into_id IS NULL"),
+        ),
     )
 
     kind: Mapped[str] = mapped_column(String(10), default="person")

@@ -7,7 +7,7 @@ import datetime as dt
 from dataclasses import dataclass
 
 import pytest
-from sqlalchemy import event, select, update
+from sqlalchemy import event, func, select, update
 
 from showroom.errors import ValidationError
 from showroom.models import Customer
@@ -375,3 +375,32 @@ def test_every_sort_reads_an_index_in_order_without_sorting_the_table(
     assert not any("TEMP B-TREE" in step for step in plan), plan
     assert plan[0].startswith("SEARCH"), plan  # a seek into the range, not a scan
     assert "USING INDEX ix_" in plan[0] or "USING COVERING INDEX ix_" in plan[0], plan
+
+
+@pytest.mark.parametrize("role", ["sales", "manager"])
+def test_the_list_s_total_counts_live_customers_from_their_index(db, staff, crowd, role):
+    """The total shown beside the list reads the small index of live customers, not every page
+    of the customer table (which an encrypted file would decrypt on each count)."""
+    statements: list[tuple[str, tuple]] = []
+
+    def capture(_conn, _cursor, statement, parameters, _context, _many):
+        statements.append((statement, parameters))
+
+    with db.session_scope(write=False) as s:
+        expected = s.scalar(
+            select(func.count())
+            .select_from(Customer)
+            .where(Customer.deleted.is_(False), Customer.merged_into_id.is_(None))
+        )
+        event.listen(db.engine, "before_cursor_execute", capture)
+        try:
+            total = count_customers(s, staff[role])
+        finally:
+            event.remove(db.engine, "before_cursor_execute", capture)
+        ((statement, parameters),) = [st for st in statements if "count(*)" in st[0]]
+        plan = [
+            row[3]
+            for row in s.connection().exec_driver_sql("EXPLAIN QUERY PLAN " + statement, parameters)
+        ]
+    assert total == expected
+    assert any("INDEX ix_customer_live" in step for step in plan), plan
