@@ -62,13 +62,13 @@ def _rekey(conn: Connection, moves: list[tuple[str, str, str]]) -> None:
     for index, (_, old, new) in enumerate(moves):
         params[f"old{index}"], params[f"new{index}"] = old, new
     olds = ", ".join(f":old{index}" for index in range(len(moves)))
+    cases = " ".join(f"WHEN :old{index} THEN :new{index}" for index in range(len(moves)))
     by_table: dict[str, list[str]] = {}
     for name, column in _id_columns():
         if name == "sync_outbox" and column not in ("row_id", "actor_id"):
             continue
         by_table.setdefault(name, []).append(quote(column))
     for name, columns in by_table.items():
-        cases = " ".join(f"WHEN :old{index} THEN :new{index}" for index in range(len(moves)))
         sets = ", ".join(f"{c} = CASE {c} {cases} ELSE {c} END" for c in columns)
         where = " OR ".join(f"{c} IN ({olds})" for c in columns)
         conn.execute(text(f"UPDATE {quote(name)} SET {sets} WHERE {where}"), params)

@@ -18,13 +18,15 @@ command line's ``purge``) may see them up to :data:`INTERVAL` seconds late.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import logging
 import threading
 import time
 import weakref
+from collections.abc import Iterator
 
-from sqlalchemy import Engine, bindparam, not_, or_, update
+from sqlalchemy import Connection, Engine, bindparam, not_, or_, update
 
 from sync.server.db import write_transaction
 from sync.server.models import device
@@ -33,6 +35,17 @@ log = logging.getLogger(__name__)
 
 # The longest a routine pull's note waits before it is written.
 INTERVAL = 1.0
+
+
+@contextlib.contextmanager
+def bookkeeping_transaction(engine: Engine) -> Iterator[Connection]:
+    """A write of devices' bookkeeping only. Should a crash lose its commit, a device merely
+    reads as a little further behind, which only delays a purge: on PostgreSQL it does not wait
+    for the WAL flush. Commits holding data still wait."""
+    with write_transaction(engine) as conn:
+        if conn.dialect.name == "postgresql":
+            conn.exec_driver_sql("SET LOCAL synchronous_commit = off")
+        yield conn
 
 
 class PullNotes:
@@ -86,10 +99,7 @@ class PullNotes:
             .values(last_pulled_seq=bindparam("b_seq"), last_seen_at=bindparam("b_seen"))
         )
         try:
-            with write_transaction(engine) as conn:
-                if conn.dialect.name == "postgresql":
-                    # Bookkeeping only (see the module's note): no wait for the WAL flush.
-                    conn.exec_driver_sql("SET LOCAL synchronous_commit = off")
+            with bookkeeping_transaction(engine) as conn:
                 conn.execute(statement, rows)
         except BaseException:
             with self._lock:  # put back what no newer note replaced meanwhile

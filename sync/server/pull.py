@@ -230,12 +230,7 @@ def _note_pulled(engine: Engine, who: DeviceContext, since: int, full_pull: bool
     if not full_pull and not who.full_pull:
         notes.notes_of(engine).add(who.id, since, now)
         return
-    with write_transaction(engine) as conn:
-        if conn.dialect.name == "postgresql":
-            # Bookkeeping only: should a crash lose this commit, the device merely reads as a
-            # little further behind, which only delays a purge; no wait for the WAL flush.
-            # Commits holding data still wait.
-            conn.exec_driver_sql("SET LOCAL synchronous_commit = off")
+    with notes.bookkeeping_transaction(engine) as conn:
         conn.execute(
             update(device)
             .where(device.c.id == who.id)

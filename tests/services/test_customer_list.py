@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import datetime as dt
+from collections.abc import Iterator
 from dataclasses import dataclass
+from typing import Any
 
 import pytest
 from sqlalchemy import event, func, select, update
@@ -346,32 +349,41 @@ def test_a_row_names_its_phone_for_an_audited_reveal(db, sales, crowd):
     assert number == "+8613600000001"  # the number the row showed masked
 
 
+@contextlib.contextmanager
+def _executed(db) -> Iterator[list[tuple[str, Any]]]:
+    """The (statement, parameters) the database runs inside the block."""
+    statements: list[tuple[str, Any]] = []
+
+    def capture(_conn, _cursor, statement, parameters, _context, _many):
+        statements.append((statement, parameters))
+
+    event.listen(db.engine, "before_cursor_execute", capture)
+    try:
+        yield statements
+    finally:
+        event.remove(db.engine, "before_cursor_execute", capture)
+
+
+def _plan(session, statement: str, parameters) -> list[str]:
+    """SQLite's query plan of ``statement``, a line per step."""
+    explained = session.connection().exec_driver_sql("EXPLAIN QUERY PLAN " + statement, parameters)
+    return [row[3] for row in explained]
+
+
 @pytest.mark.parametrize("descending", [False, True], ids=["ascending", "descending"])
 @pytest.mark.parametrize("sort", SORTS)
 def test_every_sort_reads_an_index_in_order_without_sorting_the_table(
     db, sales, crowd, sort, descending
 ):
     """Page 2 of the unfiltered list seeks an index: no full scan, no temporary sort."""
-    statements: list[tuple[str, tuple]] = []
-
-    def capture(_conn, _cursor, statement, parameters, _context, _many):
-        statements.append((statement, parameters))
-
     with db.session_scope(write=False) as s:
         first = list_customers(s, sales, None, sort, descending, limit=1)
-        event.listen(db.engine, "before_cursor_execute", capture)
-        try:
+        with _executed(db) as statements:
             list_customers(s, sales, None, sort, descending, first.next_cursor, limit=1)
-        finally:
-            event.remove(db.engine, "before_cursor_execute", capture)
         # The paging query comes first (after the store's lead visibility setting); the rest
         # fetch rows by id.
         paging = [st for st in statements if "dealer_setting" not in st[0]]
-        statement, parameters = paging[0]
-        plan = [
-            row[3]
-            for row in s.connection().exec_driver_sql("EXPLAIN QUERY PLAN " + statement, parameters)
-        ]
+        plan = _plan(s, *paging[0])
     assert not any("TEMP B-TREE" in step for step in plan), plan
     assert plan[0].startswith("SEARCH"), plan  # a seek into the range, not a scan
     assert "USING INDEX ix_" in plan[0] or "USING COVERING INDEX ix_" in plan[0], plan
@@ -381,26 +393,15 @@ def test_every_sort_reads_an_index_in_order_without_sorting_the_table(
 def test_the_list_s_total_counts_live_customers_from_their_index(db, staff, crowd, role):
     """The total shown beside the list reads the small index of live customers, not every page
     of the customer table (which an encrypted file would decrypt on each count)."""
-    statements: list[tuple[str, tuple]] = []
-
-    def capture(_conn, _cursor, statement, parameters, _context, _many):
-        statements.append((statement, parameters))
-
     with db.session_scope(write=False) as s:
         expected = s.scalar(
             select(func.count())
             .select_from(Customer)
             .where(Customer.deleted.is_(False), Customer.merged_into_id.is_(None))
         )
-        event.listen(db.engine, "before_cursor_execute", capture)
-        try:
+        with _executed(db) as statements:
             total = count_customers(s, staff[role])
-        finally:
-            event.remove(db.engine, "before_cursor_execute", capture)
-        ((statement, parameters),) = [st for st in statements if "count(*)" in st[0]]
-        plan = [
-            row[3]
-            for row in s.connection().exec_driver_sql("EXPLAIN QUERY PLAN " + statement, parameters)
-        ]
+        (count,) = [st for st in statements if "count(*)" in st[0]]
+        plan = _plan(s, *count)
     assert total == expected
     assert any("INDEX ix_customer_live" in step for step in plan), plan
