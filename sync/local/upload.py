@@ -89,13 +89,16 @@ def start_initial_upload(conn: Connection, *, restart: bool = False) -> None:
     """Mark the rows of a laptop that never synced for upload (in the caller's transaction).
 
     An upload under way keeps its position unless ``restart`` (a new enrolment) is asked for.
+    A laptop with no such rows (a fresh one) is left with no upload pending: otherwise, after
+    its first download, the upload would look through every row pulled for rows to send.
     """
     if restart or not read_state(conn, INITIAL_UPLOAD_KEY):
         # Versions answered by the server of an earlier enrolment mean nothing to the next.
         conn.exec_driver_sql("DELETE FROM sync_upload_ack")
-        write_state(conn, INITIAL_UPLOAD_KEY, "1")
+        waiting = _remaining(conn, None)
+        write_state(conn, INITIAL_UPLOAD_KEY, "1" if waiting else None)
         write_state(conn, INITIAL_POSITION_KEY, None)
-        write_state(conn, INITIAL_ROWS_KEY, str(rows_to_upload(conn)))
+        write_state(conn, INITIAL_ROWS_KEY, str(waiting) if waiting else None)
 
 
 def begin_initial_upload(db: Database) -> None:
@@ -117,7 +120,11 @@ def rows_to_upload(conn: Connection) -> int:
     """How many rows the initial upload has still to send (0 when none is under way)."""
     if not read_state(conn, INITIAL_UPLOAD_KEY):
         return 0
-    position = _position(read_state(conn, INITIAL_POSITION_KEY))
+    return _remaining(conn, _position(read_state(conn, INITIAL_POSITION_KEY)))
+
+
+def _remaining(conn: Connection, position: tuple[int, str] | None) -> int:
+    """How many rows qualify for the initial upload past ``position`` (None: from the start)."""
     total = 0
     for index, table in enumerate(_upload_tables()):
         where, params = _after(index, table, position)

@@ -9,7 +9,7 @@ import random
 
 import pytest
 from conftest import SERVER_URL, Fault
-from sqlalchemy import select, text
+from sqlalchemy import event, select, text
 
 from showroom.demo import generate_demo_data
 from showroom.models import Customer, SyncOutbox
@@ -256,7 +256,7 @@ def test_the_cursor_only_moves_with_a_written_page(server, new_laptop, monkeypat
     assert local.cursor_of(b) > first_cursor
 
 
-def test_initial_upload_of_a_demo_then_a_fresh_laptop_downloads_it(server, new_laptop):
+def test_initial_upload_of_a_demo_then_a_fresh_laptop_downloads_it(server, new_laptop, monkeypatch):
     a = new_laptop("a")
     demo = generate_demo_data(a, 25, seed=4)
     enrolment = client.enroll(a, SERVER_URL, server.code(), http=server.session())
@@ -271,7 +271,26 @@ def test_initial_upload_of_a_demo_then_a_fresh_laptop_downloads_it(server, new_l
     # Nobody else wrote meanwhile: the laptop does not pull its own upload back.
     assert summary.pulled == 1  # the dealer's row, which the server made
     b = enrolled(server, new_laptop, "b")
+    # A fresh laptop has nothing of its own to upload, and after its download it does not
+    # read through the rows it pulled looking for some.
+    assert not local.initial_upload_pending(b) and local.initial_upload_remaining(b) == 0
+    pages, scans_after_a_page = [], []
+    apply_pull_page = local.apply_pull_page
+
+    def apply_page(*args, **kwargs):
+        pages.append(1)
+        return apply_pull_page(*args, **kwargs)
+
+    def note_scan(_conn, _cursor, statement, *_args):
+        if "server_version = 0" in statement and pages:
+            scans_after_a_page.append(statement)
+
+    monkeypatch.setattr(local, "apply_pull_page", apply_page)
+    event.listen(b.engine, "before_cursor_execute", note_scan)
     summary = sync(server, b, pull_limit=50)
+    event.remove(b.engine, "before_cursor_execute", note_scan)
+    assert len(pages) > 10 and scans_after_a_page == []
+    assert not local.initial_upload_pending(b)
     assert summary.checksum_ok is True
     assert summary.pulled >= demo.customers
     assert local.local_checksums(a) == local.local_checksums(b)
