@@ -912,7 +912,7 @@ class _Cycle:
 
     def push_all(self) -> int:
         """The initial upload first (parents before children), then the outbox in order."""
-        total = local.pending_count(self.db) + local.initial_upload_remaining(self.db)
+        total = local.pending_count(self.db) + local.initial_upload_waiting(self.db)
         self.push_done, self.push_total = 0, total
         cursor = local.cursor_of(self.db)
         if local.initial_upload_pending(self.db):

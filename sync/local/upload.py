@@ -116,6 +116,17 @@ def initial_upload_remaining(db: Database) -> int:
         return rows_to_upload(conn)
 
 
+def initial_upload_waiting(db: Database) -> int:
+    """How many rows the initial upload has still to send, as the status bar shows it: counted
+    when the upload began and lowered as batches are answered, so read without a scan of the
+    tables (:func:`initial_upload_remaining` counts them)."""
+    stored = get_state(db, INITIAL_UPLOAD_KEY, INITIAL_ROWS_KEY)
+    if not stored[INITIAL_UPLOAD_KEY]:
+        return 0
+    waiting = stored[INITIAL_ROWS_KEY]
+    return int(waiting) if waiting and waiting.isdigit() else 0
+
+
 def rows_to_upload(conn: Connection) -> int:
     """How many rows the initial upload has still to send (0 when none is under way)."""
     if not read_state(conn, INITIAL_UPLOAD_KEY):

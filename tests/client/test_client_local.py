@@ -139,6 +139,7 @@ def test_an_unanswered_initial_batch_comes_back_identical_and_a_cut_upload_resum
     generate_demo_data(db, 10, seed=4)
     local.begin_initial_upload(db)
     total = local.initial_upload_remaining(db)
+    assert local.initial_upload_waiting(db) == total  # as the status bar shows it
     first = local.next_initial_batch(db, 50)
     again = local.next_initial_batch(db, 50)  # the answer was lost: the same batch
     assert again.batch_id == first.batch_id
@@ -150,10 +151,11 @@ def test_an_unanswered_initial_batch_comes_back_identical_and_a_cut_upload_resum
     # The process dies here; the next one goes on after the answered batch.
     resumed = local.next_initial_batch(db, 50)
     assert resumed.batch_id == ahead.batch_id != first.batch_id
-    assert local.initial_upload_remaining(db) == total - 50
+    assert local.initial_upload_remaining(db) == local.initial_upload_waiting(db) == total - 50
     rest = upload_all(db, limit=50)
     sent = {o["row_id"] for o in first.ops} | {o["row_id"] for b in rest for o in b.ops}
     assert len(sent) == total
+    assert local.initial_upload_waiting(db) == 0
 
 
 def server_versions(db, table):

@@ -263,9 +263,12 @@ def test_initial_upload_of_a_demo_then_a_fresh_laptop_downloads_it(server, new_l
     with a.session_scope(write=False) as session:
         # The status bar counts the rows waiting for the initial upload as pending changes.
         assert sync_status(session).pending_changes == enrolment.ops_queued > demo.customers
-    summary = sync(server, a)
+    steps = []
+    summary = sync(server, a, progress=lambda *step: steps.append(step))
     with a.session_scope(write=False) as session:
         assert sync_status(session).pending_changes == 0
+    pushes = [step for step in steps if step[0] == "push"]
+    assert pushes[-1] == ("push", enrolment.ops_queued, enrolment.ops_queued)
     assert summary.checksum_ok is True
     assert summary.pushed >= demo.customers + demo.customer_phones
     # Nobody else wrote meanwhile: the laptop does not pull its own upload back.
