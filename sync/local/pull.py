@@ -410,6 +410,10 @@ def _bad_key(table: str, row: Mapping) -> str:
 
 def _reapply_pending(conn: Connection, by_table: Mapping[str, list[Mapping[str, Any]]]) -> None:
     """Put the new values of pending ops back over the pulled rows they concern."""
+    # Read from the index ix_sync_outbox_pending (acknowledged, seq).
+    pending = "SELECT 1 FROM sync_outbox WHERE acknowledged = 0 LIMIT 1"
+    if conn.exec_driver_sql(pending).first() is None:
+        return  # the usual case while a first download goes on: nothing to look up per row
     for name, rows in by_table.items():
         ids = [r["id"] for r in rows]
         ops = []
