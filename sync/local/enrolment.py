@@ -16,14 +16,13 @@ from sync.local.store import (
     HISTORY_KEY,
     SYSTEM_USERNAME,
     LocalSyncError,
-    get_state,
     quote,
     read_state,
     utc_text,
     write_state,
     writer,
 )
-from sync.local.upload import INITIAL_ROWS_KEY, start_initial_upload
+from sync.local.upload import initial_upload_waiting, start_initial_upload
 
 # --- enrolment -------------------------------------------------------------------------------
 
@@ -161,6 +160,6 @@ def adopt_enrolment(
             start_initial_upload(conn, restart=True)
             write_state(conn, SyncKeys.CURSOR, "0")
     db.device_id = device_id
-    queued = int(get_state(db, INITIAL_ROWS_KEY)[INITIAL_ROWS_KEY] or 0) if never_synced else 0
+    queued = initial_upload_waiting(db) if never_synced else 0
     rekeyed = {table for table, _, _ in moves}
     return EnrolmentChanges(DEALER_TABLE in rekeyed, "app_user" in rekeyed, queued)

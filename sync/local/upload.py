@@ -119,11 +119,9 @@ def initial_upload_remaining(db: Database) -> int:
 def initial_upload_waiting(db: Database) -> int:
     """How many rows the initial upload has still to send, as the status bar shows it: counted
     when the upload began and lowered as batches are answered, so read without a scan of the
-    tables (:func:`initial_upload_remaining` counts them)."""
-    stored = get_state(db, INITIAL_UPLOAD_KEY, INITIAL_ROWS_KEY)
-    if not stored[INITIAL_UPLOAD_KEY]:
-        return 0
-    waiting = stored[INITIAL_ROWS_KEY]
+    tables (:func:`initial_upload_remaining` counts them). The count is set and cleared with
+    the upload itself, so it alone tells."""
+    waiting = get_state(db, INITIAL_ROWS_KEY)[INITIAL_ROWS_KEY]
     return int(waiting) if waiting and waiting.isdigit() else 0
 
 
