@@ -317,8 +317,13 @@ class _Batch:
         if rec.deleted and op.new.get("deleted") is not False:
             return _Plan(protocol.RESULT_CONFLICT, {}, [self._edit_on_deleted(op, rec)])
         changes = {f: v for f, v in op.new.items() if rec.data.get(f) != v}
-        if op.base_version == rec.version:
+        if op.base_version == rec.version and all(
+            rec.data.get(f) == op.base.get(f) for f in changes
+        ):
             return _Plan(protocol.RESULT_APPLIED, changes, [])
+        # Edited since, or the laptop's row held values other than this version's: a merged
+        # answer moves its version forward before its pull brings the others' fields. Each
+        # field is then checked on its own, so such a stale value cannot overwrite theirs.
         conflicts = [
             self.field_conflict(op, rec, f, base_known=True)
             for f in changes

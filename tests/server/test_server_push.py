@@ -99,6 +99,40 @@ def test_same_field_edited_on_two_laptops_keeps_later_and_records_earlier(laptop
     )
 
 
+def test_edit_on_a_merged_answers_version_still_conflicts_with_what_it_did_not_see(
+    laptop, laptop2
+):
+    insert = customer_insert(notes="n0", email=None)
+    (created,) = laptop.push(insert)
+    row_id, v = insert["row_id"], created["version"]
+    laptop.push(
+        op("customer", row_id, "update", {"notes": "A"}, base={"notes": "n0"}, base_version=v)
+    )
+    # The second laptop's edit of another field is merged. The answer's version is the row's
+    # newest, but this laptop has not pulled the first one's notes yet (its pull failed).
+    (merged,) = laptop2.push(
+        op("customer", row_id, "update", {"email": "x@y.cn"}, base={"email": None}, base_version=v)
+    )
+    assert merged["status"] == protocol.RESULT_MERGED
+    (result,) = laptop2.push(
+        op(
+            "customer",
+            row_id,
+            "update",
+            {"notes": "B"},
+            base={"notes": "n0"},
+            base_version=merged["version"],
+        )
+    )
+    assert result["status"] == protocol.RESULT_CONFLICT
+    data = laptop.row("customer", row_id)["data"]
+    assert (data["notes"], data["email"]) == ("B", "x@y.cn")
+    (conflict,) = laptop.conflicts()
+    assert conflict["field"] == "notes"
+    assert json.loads(conflict["theirs_value"]) == "A"
+    assert json.loads(conflict["mine_value"]) == "B"
+
+
 def test_stale_edit_to_the_value_already_there_is_merged_without_conflict(laptop, laptop2):
     insert = customer_insert(notes="base")
     (created,) = laptop.push(insert)

@@ -6,7 +6,8 @@ from __future__ import annotations
 import json
 
 import pytest
-from harness import assert_acknowledged_present, assert_converged
+from fault_proxy import OFFLINE
+from harness import PULL, assert_acknowledged_present, assert_converged
 
 THREE_DAYS = 3 * 24 * 3600
 
@@ -59,6 +60,34 @@ def test_different_fields_of_one_customer_are_both_kept(shared_customer, server,
         row = laptop.row("customer", customer)
         assert (row["address"], row["notes"]) == ("深圳市南山区", "想要白色，预算二十万")
         assert _conflicts_of(laptop, customer) == []
+    assert_acknowledged_present(server, [a, b], ledger)
+    assert_converged(server, [a, b])
+
+
+def test_an_edit_after_a_merged_push_whose_pull_failed_keeps_the_value_it_did_not_see(
+    shared_customer, server, proxy, ledger
+):
+    a, b, customer = shared_customer
+    a.update_customer(customer, address="深圳市南山区")
+    a.sync()
+    # b's edit of another field is merged, then the network drops before b pulls a's address.
+    b.update_customer(customer, notes="想要白色")
+    proxy.add_fault(OFFLINE, PULL, times=None)
+    b.try_sync()
+    assert not b.pending()
+    assert b.row("customer", customer)["address"] == "深圳市福田区"
+    # Still showing the old address, the salesperson changes it.
+    b.update_customer(customer, address="深圳市宝安区")
+    proxy.heal()
+    b.sync()
+    a.sync()
+
+    for laptop in (a, b):
+        assert laptop.row("customer", customer)["address"] == "深圳市宝安区"
+        (conflict,) = _conflicts_of(laptop, customer)
+        assert conflict["field"] == "address"
+        assert json.loads(conflict["theirs_value"]) == "深圳市南山区"
+        assert json.loads(conflict["mine_value"]) == "深圳市宝安区"
     assert_acknowledged_present(server, [a, b], ledger)
     assert_converged(server, [a, b])
 
