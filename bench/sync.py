@@ -320,14 +320,14 @@ def _devices(server, dealer, args, common) -> None:
         answer.raise_for_status()
         tokens.append(answer.json()["token"])
     headers = _headers(tokens[0], protocol)
-    customers = _customer_ids(server, tokens[0], protocol)
+    customers = _customers(server, tokens[0], protocol)
     for phase, rate in (("max", None), ("paced", args.rate)):
         # Devices doing incremental syncs are up to date when a phase starts: the edits of the
         # phase before are not a backlog that all of them pull at once.
         meta = requests.get(f"{server.url}/v1/meta", headers=headers, timeout=30).json()
         cursor = meta["last_seq"]
         cpu = time.process_time()
-        timed, errors, elapsed = _load(server.url, tokens, customers, cursor, args, rate)
+        timed, errors, elapsed, results = _load(server.url, tokens, customers, cursor, args, rate)
         cpu = time.process_time() - cpu
         latencies = [ms for _, ms in timed]
         pulls = [ms for kind, ms in timed if kind == "pull"]
@@ -336,28 +336,37 @@ def _devices(server, dealer, args, common) -> None:
              p50_ms=percentile(latencies, 50), p99_ms=percentile(latencies, 99),
              pull_p50_ms=percentile(pulls, 50), pull_p99_ms=percentile(pulls, 99),
              push_p50_ms=percentile(pushes, 50), push_p99_ms=percentile(pushes, 99),
-             errors=errors, offered_rps=rate, target_rps=300, target_p99_ms=250,
-             devices_cpu_s=cpu, **common)  # fmt: skip
+             errors=errors, push_results=results, offered_rps=rate, target_rps=300,
+             target_p99_ms=250, devices_cpu_s=cpu, **common)  # fmt: skip
 
 
-def _load(url, tokens, customers, cursor, args, rate) -> tuple[list[tuple[str, float]], int, float]:
+def _load(
+    url, tokens, customers, cursor, args, rate
+) -> tuple[list[tuple[str, float]], int, float, dict[str, int]]:
     """Every device syncs in a loop (flat out, or paced to ``rate`` requests/s in all).
 
     Nine syncs in ten pull the newest page; the tenth pushes one edit. Each device starts at a
     random point of its ten, as independent laptops do: in step, all of them would push within
-    the same moment. Like the app, each request carries the newest history mark the device was
-    given, and asks for gzip.
+    the same moment. An edit is made over the customer's version and notes as last seen in a
+    pulled page or a push's answer (``customers``: id -> (version, notes), shared), as a laptop
+    makes it over the row it holds; two devices editing one customer at once still conflict.
+    Like the app, each request carries the newest history mark the device was given, and asks
+    for gzip.
 
     The devices speak HTTP with the standard library's client, one kept-alive connection each:
     they share the server's two cores, and ``requests`` (the app's client) would spend about
     twice the CPU per request on the devices' side, time the real laptops spend on their own.
+    Returns the (kind, ms) of each answered request, the errors, the seconds and the number of
+    pushes by result (applied, merged, conflict, ...).
     """
     import http.client
     from urllib.parse import urlencode, urlsplit
 
     from sync import protocol
 
+    ids = sorted(customers)
     latencies: list[tuple[str, float]] = []
+    results: dict[str, int] = {}
     errors = [0]
     lock = threading.Lock()
     stop_at = time.perf_counter() + args.seconds
@@ -387,10 +396,13 @@ def _load(url, tokens, customers, cursor, args, rate) -> tuple[list[tuple[str, f
             kind = "push" if count % 10 == 0 else "pull"
             try:
                 if kind == "push":
+                    row_id = rng.choice(ids)
+                    version, notes = customers[row_id]
+                    new_notes = f"模拟设备 {uuid.uuid4().hex[:8]}"
                     connection.request(
                         "POST",
                         f"{protocol.API_PREFIX}/sync/push",
-                        body=_push_body(rng.choice(customers), since, protocol),
+                        body=_push_body(row_id, version, notes, new_notes, since, protocol),
                         headers={
                             **marked,
                             "Content-Encoding": "gzip",
@@ -409,6 +421,14 @@ def _load(url, tokens, customers, cursor, args, rate) -> tuple[list[tuple[str, f
                 if answer.getheader("Content-Encoding") == "gzip":
                     data = gzip.decompress(data)
                 body = json.loads(data)
+                for result in body.get("results", ()):  # the push's one op
+                    if result["status"] != protocol.RESULT_REJECTED:
+                        customers[row_id] = (result["version"], new_notes)
+                    with lock:
+                        results[result["status"]] = results.get(result["status"], 0) + 1
+                for row in body.get("rows", ()):
+                    if row["table"] == "customer":
+                        customers[row["id"]] = (row["version"], row["data"].get("notes"))
                 since = body.get("next_since", since)
                 mark = body.get("history") or mark
                 mine.append((kind, (time.perf_counter() - started) * 1000))
@@ -426,7 +446,7 @@ def _load(url, tokens, customers, cursor, args, rate) -> tuple[list[tuple[str, f
         thread.start()
     for thread in threads:
         thread.join()
-    return latencies, errors[0], time.perf_counter() - began
+    return latencies, errors[0], time.perf_counter() - began, results
 
 
 def _headers(token: str, protocol) -> dict[str, str]:
@@ -437,24 +457,29 @@ def _headers(token: str, protocol) -> dict[str, str]:
     }
 
 
-def _customer_ids(server, token, protocol) -> list[tuple[str, int]]:
+def _customers(server, token, protocol) -> dict[str, tuple[int, str | None]]:
     import requests
 
     answer = requests.get(
         f"{server.url}/v1/sync/pull", params={"since": 0, "limit": 2000},
         headers=_headers(token, protocol), timeout=60,
     ).json()  # fmt: skip
-    return [(r["id"], r["version"]) for r in answer["rows"] if r["table"] == "customer"]
+    return {
+        r["id"]: (r["version"], r["data"].get("notes"))
+        for r in answer["rows"]
+        if r["table"] == "customer"
+    }
 
 
-def _push_body(customer: tuple[str, int], cursor: int, protocol) -> bytes:
-    row_id, version = customer
+def _push_body(
+    row_id: str, version: int, notes: str | None, new_notes: str, cursor: int, protocol
+) -> bytes:
     op = {
         "op_id": str(uuid.uuid4()),
         "table": "customer",
         "row_id": row_id,
         "op": "update",
-        "fields": {"notes": {"new": f"模拟设备 {uuid.uuid4().hex[:8]}", "base": None}},
+        "fields": {"notes": {"new": new_notes, "base": notes}},
         "base_version": version,
         "created_at": "2026-11-22T00:00:00+00:00",
         "actor_id": None,
