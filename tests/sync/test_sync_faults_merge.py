@@ -75,6 +75,8 @@ def test_an_edit_after_a_merged_push_whose_pull_failed_keeps_the_value_it_did_no
     proxy.add_fault(OFFLINE, PULL, times=None)
     b.try_sync()
     assert not b.pending()
+    (notes_op,) = [o for o in b.outbox() if '"notes"' in o["fields"]]
+    assert notes_op["result"] == "merged"
     assert b.row("customer", customer)["address"] == "深圳市福田区"
     # Still showing the old address, the salesperson changes it.
     b.update_customer(customer, address="深圳市宝安区")
