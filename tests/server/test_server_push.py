@@ -99,9 +99,7 @@ def test_same_field_edited_on_two_laptops_keeps_later_and_records_earlier(laptop
     )
 
 
-def test_edit_on_a_merged_answers_version_still_conflicts_with_what_it_did_not_see(
-    laptop, laptop2
-):
+def test_edit_on_a_merged_answers_version_still_conflicts_with_what_it_did_not_see(laptop, laptop2):
     insert = customer_insert(notes="n0", email=None)
     (created,) = laptop.push(insert)
     row_id, v = insert["row_id"], created["version"]
