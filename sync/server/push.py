@@ -317,20 +317,19 @@ class _Batch:
         if rec.deleted and op.new.get("deleted") is not False:
             return _Plan(protocol.RESULT_CONFLICT, {}, [self._edit_on_deleted(op, rec)])
         changes = {f: v for f, v in op.new.items() if rec.data.get(f) != v}
-        if op.base_version == rec.version and all(
-            rec.data.get(f) == op.base.get(f) for f in changes
-        ):
-            return _Plan(protocol.RESULT_APPLIED, changes, [])
-        # Edited since, or the laptop's row held values other than this version's: a merged
-        # answer moves its version forward before its pull brings the others' fields. Each
-        # field is then checked on its own, so such a stale value cannot overwrite theirs.
+        # Each field is checked against its base even on the current version: a merged answer
+        # moves the laptop's version forward before its pull brings the others' fields, so its
+        # row may hold a stale value, which must not overwrite theirs.
         conflicts = [
             self.field_conflict(op, rec, f, base_known=True)
             for f in changes
             if rec.data.get(f) != op.base.get(f)
         ]
-        status = protocol.RESULT_CONFLICT if conflicts else protocol.RESULT_MERGED
-        return _Plan(status, changes, conflicts)
+        if conflicts:
+            return _Plan(protocol.RESULT_CONFLICT, changes, conflicts)
+        if op.base_version == rec.version:
+            return _Plan(protocol.RESULT_APPLIED, changes, [])
+        return _Plan(protocol.RESULT_MERGED, changes, [])
 
     def _edit_on_deleted(self, op: Op, rec: Rec) -> dict[str, Any]:
         return self._conflict("delete_edit", op, rec, mine_value=canonical_json(op.new))
