@@ -70,6 +70,11 @@ def test_soft_delete_is_a_delete_op(db, sales):
         last = ops(session, "customer")[-1]
         assert last.op == "delete"
         assert json.loads(last.fields)["deleted"] == {"new": True, "base": False}
+        # The row as the laptop showed it, for the server to see an edit it had missed.
+        held = json.loads(last.held)
+        assert held["name"] == "陈晓明"
+        assert "deleted" not in held
+        assert all(o.held is None for o in ops(session) if o.op != "delete")
 
 
 def test_hard_delete_through_the_session_is_captured(db, sales):
@@ -83,6 +88,7 @@ def test_hard_delete_through_the_session_is_captured(db, sales):
     with db.session_scope() as session:
         last = ops(session, "customer_phone")[-1]
         assert (last.op, last.row_id) == ("delete", phone.id)
+        assert json.loads(last.held)["number"] == "+8613912345678"
         assert c.id  # the customer itself is untouched
         assert ops(session, "customer")[-1].op == "insert"
 

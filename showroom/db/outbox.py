@@ -91,6 +91,22 @@ def _content_columns(obj: SyncMixin) -> list[str]:
     return [attr.key for attr in inspect(obj).mapper.column_attrs if attr.key not in SYNC_COLUMNS]
 
 
+def _held(obj: SyncMixin) -> dict[str, Any]:
+    """The row's content as the laptop held it before this flush changed it, as wire values.
+
+    A delete carries it: the server compares it with the row it stores, and a difference means
+    the laptop deleted a row it had not seen as it is (see ``sync.server.push``).
+    """
+    state = inspect(obj)
+    held = {}
+    for key in _content_columns(obj):
+        if key == "deleted":
+            continue
+        history = state.attrs[key].history
+        held[key] = to_wire(history.deleted[0] if history.deleted else getattr(obj, key))
+    return held
+
+
 def _before_flush(session: Session, _flush_context, _instances) -> None:
     from showroom.models import SyncOutbox
 
@@ -101,6 +117,9 @@ def _before_flush(session: Session, _flush_context, _instances) -> None:
     ops: list[SyncOutbox] = []
 
     def op(obj: SyncMixin, kind: str, fields: dict[str, dict[str, Any]]) -> None:
+        held = None
+        if kind == "delete":
+            held = json.dumps(_held(obj), ensure_ascii=False, sort_keys=True)
         ops.append(
             SyncOutbox(
                 op_id=new_id(),
@@ -108,6 +127,7 @@ def _before_flush(session: Session, _flush_context, _instances) -> None:
                 row_id=obj.id,
                 op=kind,
                 fields=json.dumps(fields, ensure_ascii=False, sort_keys=True),
+                held=held,
                 base_version=obj.server_version or 0,
                 created_at=now,
                 device_id=device_id,

@@ -53,6 +53,9 @@ class SyncOutbox(Base):
     op: Mapped[str] = mapped_column(String(10))  # insert / update / delete
     # JSON {"field": {"new": ..., "base": ...}}
     fields: Mapped[str] = mapped_column(Text)
+    # Deletes only: JSON {"field": value} of the row's content as the laptop held it when it
+    # was deleted, for the server to see whether the laptop had missed another laptop's edit.
+    held: Mapped[str | None] = mapped_column(Text)
     base_version: Mapped[int] = mapped_column(Integer, default=0)
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
     device_id: Mapped[str | None] = mapped_column(IdColumnType())

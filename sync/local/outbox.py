@@ -89,7 +89,7 @@ def _wire_op(row: Any) -> dict[str, Any]:
     created = row.created_at
     if isinstance(created, str):
         created = dt.datetime.fromisoformat(created).replace(tzinfo=dt.UTC).isoformat()
-    return {
+    op = {
         "op_id": row.op_id,
         "table": row.table_name,
         "row_id": row.row_id,
@@ -100,11 +100,14 @@ def _wire_op(row: Any) -> dict[str, Any]:
         "created_at": created,
         "actor_id": row.actor_id,
     }
+    if row.held is not None:
+        op["held"] = json.loads(row.held)
+    return op
 
 
 _OP_SELECT = (
-    "SELECT seq, op_id, table_name, row_id, op, fields, base_version, created_at, actor_id,"
-    " batch_id FROM sync_outbox"
+    "SELECT seq, op_id, table_name, row_id, op, fields, held, base_version, created_at,"
+    " actor_id, batch_id FROM sync_outbox"
 )
 
 
