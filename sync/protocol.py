@@ -14,7 +14,9 @@ carries ``Authorization: Bearer <device token>`` and ``X-Showroom-Schema: <SCHEM
 
 ``POST /v1/sync/push``  ``{"batch_id", "epoch", "cursor", "ops": [op, ...]}`` where op is
     ``{"op_id", "table", "row_id", "op": "insert"|"update"|"delete",
-    "fields": {name: {"new": v, "base": v}}, "base_version", "created_at", "actor_id"}``
+    "fields": {name: {"new": v, "base": v}}, "base_version", "created_at", "actor_id"}``,
+    and on a delete ``"held": {name: v}``, the row's other fields as the laptop held them
+    (a difference from the stored row makes the delete a ``delete_edit`` conflict)
     -> ``{"batch_id", "results": [{"op_id", "status", "version", "reason"}], "last_seq",
     "server_time"}``. One result per op, in order. ``status`` is one of ``RESULT_*``;
     ``version`` is the row's server_seq after the op (None when rejected); ``reason`` explains

@@ -56,6 +56,10 @@ _OP_SCHEMA = {
         "base_version": {"type": "integer", "minimum": 0},
         "created_at": {"type": "string", "description": "informational only"},
         "actor_id": {"type": ["string", "null"]},
+        "held": {
+            "type": "object",
+            "description": "deletes: {field: value} of the row as the laptop held it when deleted",
+        },
     },
 }
 _PUSH_SCHEMA = {

@@ -81,6 +81,8 @@ class Op:
     # Every value arrived in canonical form (and an insert carried every column): once applied
     # as is, the stored row is exactly the laptop's.
     exact: bool = False
+    # Deletes: the row's fields as the laptop held them when it deleted it (empty when not sent).
+    held: dict[str, Any] = dataclasses.field(default_factory=dict)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -186,7 +188,32 @@ def parse_op(raw: dict[str, Any], tables: dict[str, SyncedTable]) -> Op:
         if missing:
             raise Rejected(f"{table_name}.{missing[0]}: required for a new row")
         exact = False  # the server fills the columns left out
-    return Op(raw["op_id"], table_name, row_id, kind, new, base, base_version, actor_id, exact)
+    held = _held(raw.get("held"), table_name, columns) if kind == protocol.OP_DELETE else {}
+    return Op(
+        raw["op_id"], table_name, row_id, kind, new, base, base_version, actor_id, exact, held
+    )
+
+
+def _held(raw: Any, table_name: str, columns: dict[str, Any]) -> dict[str, Any]:
+    """A delete's ``held`` values in canonical form, for comparing with the stored row.
+
+    Only compared with, never stored: a field this server does not know (a newer laptop's) is
+    left out, and a value that does not fit its column is kept as sent, so it differs.
+    """
+    if raw is None:
+        return {}
+    if type(raw) is not dict:
+        raise Rejected("held: expected an object of {field: value}")
+    held = {}
+    for name, value in raw.items():
+        normalize = columns.get(name)
+        if normalize is None or name == "deleted":
+            continue
+        try:
+            held[name] = None if value is None else normalize(value)
+        except (ValueError, TypeError, ArithmeticError):
+            held[name] = value
+    return held
 
 
 @dataclasses.dataclass
@@ -303,7 +330,10 @@ class _Batch:
                     )
                     return _Plan(protocol.RESULT_CONFLICT, {}, [conflict])
                 return _Plan(protocol.RESULT_MERGED, {}, [])
-            if op.base_version == rec.version:
+            # A merged answer gives the laptop's row the newest version before its pull brings
+            # the others' fields, so the version alone does not show what the laptop had seen.
+            unseen = [f for f, v in op.held.items() if rec.data.get(f) != v]
+            if op.base_version == rec.version and not unseen:
                 return _Plan(protocol.RESULT_APPLIED, dict(op.new), [])
             # Edited since this laptop saw it: delete, but keep what it held for a restore.
             conflict = self._conflict(

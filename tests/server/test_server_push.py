@@ -219,6 +219,56 @@ def test_delete_against_a_concurrent_edit_keeps_the_edit_for_review(laptop, lapt
     assert json.loads(conflict["theirs_value"])["notes"] == "edited"
 
 
+def _delete(row_id, version, **held):
+    delete = op("customer", row_id, "delete", {"deleted": True}, base={"deleted": False})
+    return {**delete, "base_version": version, "held": held}
+
+
+def test_delete_on_a_merged_answers_version_keeps_what_it_did_not_see(laptop, laptop2):
+    insert = customer_insert(notes="n0", email=None)
+    (created,) = laptop.push(insert)
+    row_id, v = insert["row_id"], created["version"]
+    laptop.push(
+        op("customer", row_id, "update", {"notes": "A"}, base={"notes": "n0"}, base_version=v)
+    )
+    (merged,) = laptop2.push(
+        op("customer", row_id, "update", {"email": "x@y.cn"}, base={"email": None}, base_version=v)
+    )
+    assert merged["status"] == protocol.RESULT_MERGED
+    # Its pull failed: the second laptop deletes the row still showing the first notes.
+    (result,) = laptop2.push(_delete(row_id, merged["version"], notes="n0", email="x@y.cn"))
+    assert result["status"] == protocol.RESULT_CONFLICT
+    row = laptop.row("customer", row_id)
+    assert row["deleted"] is True
+    assert row["data"]["notes"] == "A"
+    (conflict,) = laptop.conflicts()
+    assert conflict["kind"] == "delete_edit"
+    assert json.loads(conflict["theirs_value"])["notes"] == "A"
+
+
+def test_delete_holding_the_stored_row_is_applied_without_conflict(laptop):
+    insert = customer_insert(notes="n0", email="x@y.cn")
+    (created,) = laptop.push(insert)
+    row_id = insert["row_id"]
+    # Held as the laptop shows it: an unknown field is ignored, and "deleted" is the base's.
+    held = {"notes": "n0", "email": "x@y.cn", "name": "张伟", "deleted": False, "future": 1}
+    (result,) = laptop.push(_delete(row_id, created["version"], **held))
+    assert result["status"] == protocol.RESULT_APPLIED
+    assert laptop.row("customer", row_id)["deleted"] is True
+    assert laptop.conflicts() == []
+
+
+def test_delete_with_malformed_held_values_is_rejected_naming_the_field(laptop):
+    insert = customer_insert(notes="n0")
+    (created,) = laptop.push(insert)
+    row_id = insert["row_id"]
+    bad = {**_delete(row_id, created["version"]), "held": ["n0"]}
+    (result,) = laptop.push(bad)
+    assert result["status"] == protocol.RESULT_REJECTED
+    assert result["reason"].startswith("held:")
+    assert laptop.row("customer", row_id)["deleted"] is False
+
+
 def test_a_deleted_row_can_be_restored_by_an_edit_of_deleted(laptop):
     insert = customer_insert(notes="x")
     (created,) = laptop.push(insert)

@@ -94,6 +94,41 @@ def test_an_edit_after_a_merged_push_whose_pull_failed_keeps_the_value_it_did_no
     assert_converged(server, [a, b])
 
 
+def test_a_delete_after_a_merged_push_whose_pull_failed_keeps_what_it_did_not_see(
+    shared_customer, server, proxy, ledger
+):
+    a, b, customer = shared_customer
+    a.update_customer(customer, address="深圳市南山区")
+    a.sync()
+    b.update_customer(customer, notes="想要白色")
+    proxy.add_fault(OFFLINE, PULL, times=None)
+    b.try_sync()
+    (notes_op,) = [o for o in b.outbox() if '"notes"' in o["fields"]]
+    assert notes_op["result"] == "merged"
+    assert b.row("customer", customer)["address"] == "深圳市福田区"
+    # Still showing the old address, the salesperson deletes the customer.
+    b.delete_customer(customer)
+    (delete_op,) = [o for o in b.outbox() if o["op"] == "delete" and o["row_id"] == customer]
+    assert json.loads(delete_op["held"])["address"] == "深圳市福田区"
+    proxy.heal()
+    b.sync()
+    a.sync()
+
+    (answered,) = [o for o in b.outbox() if o["op_id"] == delete_op["op_id"]]
+    assert answered["result"] == "conflict"
+    for laptop in (a, b):
+        row = laptop.row("customer", customer)
+        assert row["deleted"]
+        # The tombstone keeps the address b never saw, and the manager is shown the delete.
+        assert row["address"] == "深圳市南山区"
+        kinds = [c["kind"] for c in _conflicts_of(laptop, customer)]
+        assert kinds == ["delete_edit"], kinds
+        (conflict,) = _conflicts_of(laptop, customer)
+        assert json.loads(conflict["theirs_value"])["address"] == "深圳市南山区"
+    assert_acknowledged_present(server, [a, b], ledger)
+    assert_converged(server, [a, b])
+
+
 @pytest.mark.parametrize("first", ["delete", "edit"])
 def test_delete_against_a_concurrent_edit_stays_deleted(shared_customer, server, ledger, first):
     a, b, customer = shared_customer
