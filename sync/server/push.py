@@ -188,13 +188,13 @@ def parse_op(raw: dict[str, Any], tables: dict[str, SyncedTable]) -> Op:
         if missing:
             raise Rejected(f"{table_name}.{missing[0]}: required for a new row")
         exact = False  # the server fills the columns left out
-    held = _held(raw.get("held"), table_name, columns) if kind == protocol.OP_DELETE else {}
+    held = _held(raw.get("held"), columns) if kind == protocol.OP_DELETE else {}
     return Op(
         raw["op_id"], table_name, row_id, kind, new, base, base_version, actor_id, exact, held
     )
 
 
-def _held(raw: Any, table_name: str, columns: dict[str, Any]) -> dict[str, Any]:
+def _held(raw: Any, columns: dict[str, Any]) -> dict[str, Any]:
     """A delete's ``held`` values in canonical form, for comparing with the stored row.
 
     Only compared with, never stored: a field this server does not know (a newer laptop's) is
@@ -332,8 +332,10 @@ class _Batch:
                 return _Plan(protocol.RESULT_MERGED, {}, [])
             # A merged answer gives the laptop's row the newest version before its pull brings
             # the others' fields, so the version alone does not show what the laptop had seen.
-            unseen = [f for f, v in op.held.items() if rec.data.get(f) != v]
-            if op.base_version == rec.version and not unseen:
+            # (A field the stored row lacks, one added to the table since, had nothing to miss.)
+            if op.base_version == rec.version and all(
+                rec.data.get(f, v) == v for f, v in op.held.items()
+            ):
                 return _Plan(protocol.RESULT_APPLIED, dict(op.new), [])
             # Edited since this laptop saw it: delete, but keep what it held for a restore.
             conflict = self._conflict(

@@ -12,7 +12,7 @@ from conftest import SERVER_URL, Fault
 from sqlalchemy import event, select, text
 
 from showroom.demo import generate_demo_data
-from showroom.models import Customer, SyncOutbox
+from showroom.models import Customer, SyncConflict, SyncOutbox, TestDrive
 from showroom.models.local import SyncKeys
 from showroom.services import auth, customers, dealer
 from showroom.services.customers import CustomerDraft
@@ -305,6 +305,71 @@ def test_initial_upload_of_a_demo_then_a_fresh_laptop_downloads_it(server, new_l
     with b.session_scope(write=False) as session:
         hits = customers.search_customers(session, dealer.system_actor(session), name)
         assert name in [h.name for h in hits]
+
+
+def test_a_delete_of_a_row_as_synced_is_applied_without_conflict_in_every_table(server, new_laptop):
+    """A delete carries the row as the laptop holds it, and the server compares that with the
+    row it stores: every column type must read the same on both sides, on the laptop that
+    uploaded the row and on one that downloaded it, or every delete would be a conflict."""
+    from showroom.services.conflicts import model_for_table
+    from sync.local.store import synced_tables
+
+    a = new_laptop("a")
+    generate_demo_data(a, 40, seed=7)
+    with a.session_scope() as session:  # the demo books no test drives
+        ids = session.scalars(select(Customer.id).order_by(Customer.id).limit(2)).all()
+        start = dt.datetime(2026, 12, 8, 2, 0, tzinfo=dt.UTC)
+        for hours, customer_id in enumerate(ids):
+            at = start + dt.timedelta(hours=2 * hours)
+            session.add(
+                TestDrive(
+                    customer_id=customer_id,
+                    demo_car="粤B·D1234",
+                    starts_at=at,
+                    ends_at=at + dt.timedelta(hours=1),
+                )
+            )
+    client.enroll(a, SERVER_URL, server.code(), http=server.session())
+    sync(server, a)
+    b = enrolled(server, new_laptop, "b")
+    sync(server, b)
+    # Not deleted: the dealer is the server's, the audit trail is append-only, and people's
+    # accounts are switched off rather than deleted.
+    tables = [t for t in synced_tables() if t not in ("dealer", "audit_log", "app_user")]
+    deleted = {}
+    for laptop, index in ((a, 0), (b, 1)):
+        with laptop.session_scope() as session:
+            for table in tables:
+                model = model_for_table(table)
+                rows = session.scalars(
+                    select(model).where(model.deleted.is_(False)).order_by(model.id).limit(2)
+                ).all()
+                if len(rows) > index:
+                    rows[index].deleted = True
+                    deleted[(laptop.device_id, table)] = rows[index].id
+    covered = {table for _, table in deleted}
+    assert covered >= {
+        "customer",
+        "customer_phone",
+        "follow_up",
+        "quote",
+        "quote_line",
+        "test_drive",
+    }
+    sync(server, a)
+    sync(server, b)
+    sync(server, a)
+
+    for laptop in (a, b):
+        with laptop.session_scope(write=False) as session:
+            answers = {
+                (o.table_name, o.row_id): o.result
+                for o in session.scalars(select(SyncOutbox).where(SyncOutbox.op == "delete"))
+            }
+            conflicts = session.scalars(select(SyncConflict)).all()
+        mine = {t: r for (device, t), r in deleted.items() if device == laptop.device_id}
+        assert {t: answers.get((t, r)) for t, r in mine.items()} == dict.fromkeys(mine, "applied")
+        assert [(c.kind, c.table_name) for c in conflicts] == []
 
 
 @pytest.mark.parametrize("server", [{"max_bulk_rows": 0}], indirect=True)
