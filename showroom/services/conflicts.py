@@ -436,6 +436,10 @@ def _kept_edit(conflict: SyncConflict) -> dict[str, Any]:
     arrived after an edit, ``mine_value`` is only the delete and ``theirs_value`` holds what the
     record held before it. Either is an object of field -> value (or field -> {"new", "base"},
     as an op carries them). With ``field`` set, ``theirs_value`` is that one field's value.
+
+    A delete from a laptop that sends the row as it held it leaves that in ``base_value``; the
+    kept edit is then the fields that differ from it, the edit the deleting laptop had not
+    seen. The other fields are the deleted record's already.
     """
     return _kept_edit_and_side(conflict)[0]
 
@@ -448,8 +452,19 @@ def _kept_edit_and_side(conflict: SyncConflict) -> tuple[dict[str, Any], str]:
     for side, text in (("mine", conflict.mine_value), ("theirs", conflict.theirs_value)):
         edit = _content_fields(_decode(text))
         if edit:
+            if side == "theirs":
+                edit = _unseen(edit, _decode(conflict.base_value))
             return edit, side
     return {}, "theirs"
+
+
+def _unseen(record: dict[str, Any], held: Any) -> dict[str, Any]:
+    """The fields of ``record`` whose values differ from what the deleting laptop ``held``;
+    all of ``record`` when it sent nothing to compare with (or nothing differs)."""
+    if not isinstance(held, dict):
+        return record
+    unseen = {name: v for name, v in record.items() if name in held and held[name] != v}
+    return unseen or record
 
 
 def _content_fields(value: Any) -> dict[str, Any]:

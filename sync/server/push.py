@@ -337,11 +337,13 @@ class _Batch:
                 rec.data.get(f, v) == v for f, v in op.held.items()
             ):
                 return _Plan(protocol.RESULT_APPLIED, dict(op.new), [])
-            # Edited since this laptop saw it: delete, but keep what it held for a restore.
+            # Edited since this laptop saw it: delete, but keep what it held for a restore, and
+            # what the laptop showed (its held values), so a manager sees what it had missed.
             conflict = self._conflict(
                 "delete_edit",
                 op,
                 rec,
+                base_value=canonical_json(op.held) if op.held else None,
                 theirs_value=canonical_json(rec.data),
                 mine_value=canonical_json(op.new),
             )

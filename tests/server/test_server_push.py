@@ -244,6 +244,8 @@ def test_delete_on_a_merged_answers_version_keeps_what_it_did_not_see(laptop, la
     (conflict,) = laptop.conflicts()
     assert conflict["kind"] == "delete_edit"
     assert json.loads(conflict["theirs_value"])["notes"] == "A"
+    # What the deleting laptop showed, so the review can name what it had missed.
+    assert json.loads(conflict["base_value"]) == {"notes": "n0", "email": "x@y.cn"}
 
 
 def test_delete_holding_the_stored_row_is_applied_without_conflict(laptop):

@@ -125,6 +125,7 @@ def test_a_delete_after_a_merged_push_whose_pull_failed_keeps_what_it_did_not_se
         assert kinds == ["delete_edit"], kinds
         (conflict,) = _conflicts_of(laptop, customer)
         assert json.loads(conflict["theirs_value"])["address"] == "深圳市南山区"
+        assert json.loads(conflict["base_value"])["address"] == "深圳市福田区"
     assert_acknowledged_present(server, [a, b], ledger)
     assert_converged(server, [a, b])
 

@@ -224,3 +224,45 @@ def test_an_edit_that_met_a_delete_can_bring_the_record_back(manager_ctx, db, sa
     with db.session_scope(write=False) as session:
         row = session.get(Customer, cid)
         assert not row.deleted and row.notes == "周六试驾途观L"
+
+
+def test_a_delete_that_missed_an_edit_shows_only_what_it_missed(
+    manager_ctx, db, sales, staff, qtbot
+):
+    """The deleting laptop still showed the old address: the server kept the row it held, and
+    the page names the address as what a restore brings back, not every field of the record."""
+    with db.session_scope() as session:
+        cid = customers.create_customer(
+            session,
+            sales,
+            CustomerDraft(name="陈晓明", phones=["13812345678"], address="深圳市南山区"),
+        ).id
+    with db.session_scope() as session:
+        session.info[CAPTURE] = False
+        row = session.get(Customer, cid)
+        row.deleted = True
+        stored_row = {"name": "陈晓明", "address": "深圳市南山区", "notes": None, "vip": False}
+    held = {**stored_row, "address": "深圳市福田区"}
+    stored(
+        db,
+        SyncConflict(
+            kind="delete_edit",
+            table_name="customer",
+            row_id=cid,
+            base_value=json.dumps(held, ensure_ascii=False),
+            theirs_value=json.dumps({**stored_row, "deleted": False}, ensure_ascii=False),
+            mine_value=json.dumps({"deleted": True}),
+            theirs_actor=sales.user_id,
+            mine_actor=staff["sales2"].user_id,
+            detected_at=dt.datetime(2026, 11, 22, 12, 0, tzinfo=dt.UTC),
+        ),
+    )
+    page = open_page(manager_ctx, qtbot)
+    shown = texts(page.detail)
+    assert "地址: 深圳市南山区" in shown, shown
+    assert not any("陈晓明" in text and "地址" in text for text in shown), shown
+    with qtbot.waitSignal(page.resolved, timeout=5000):
+        page.choice_buttons["restore"].click()
+    with db.session_scope(write=False) as session:
+        row = session.get(Customer, cid)
+        assert not row.deleted and (row.name, row.address) == ("陈晓明", "深圳市南山区")
