@@ -197,8 +197,9 @@ def parse_op(raw: dict[str, Any], tables: dict[str, SyncedTable]) -> Op:
 def _held(raw: Any, columns: dict[str, Any]) -> dict[str, Any]:
     """A delete's ``held`` values in canonical form, for comparing with the stored row.
 
-    Only compared with, never stored: a field this server does not know (a newer laptop's) is
-    left out, and a value that does not fit its column is kept as sent, so it differs.
+    Never written into the row, only compared with it and kept as a conflict's base: a field
+    this server does not know (a newer laptop's) is left out, and a value that does not fit
+    its column is kept as sent, so it differs.
     """
     if raw is None:
         return {}
