@@ -99,28 +99,27 @@ def test_same_field_edited_on_two_laptops_keeps_later_and_records_earlier(laptop
     )
 
 
-def test_edit_on_a_merged_answers_version_still_conflicts_with_what_it_did_not_see(laptop, laptop2):
+def _merged_answer(laptop, laptop2):
+    """A customer whose notes the first laptop changed from "n0" to "A", and the second
+    laptop's merged edit of its email: (row id, the merged answer's version). That version is
+    the row's newest, but the second laptop has not pulled the notes (its pull failed)."""
     insert = customer_insert(notes="n0", email=None)
     (created,) = laptop.push(insert)
     row_id, v = insert["row_id"], created["version"]
     laptop.push(
         op("customer", row_id, "update", {"notes": "A"}, base={"notes": "n0"}, base_version=v)
     )
-    # The second laptop's edit of another field is merged. The answer's version is the row's
-    # newest, but this laptop has not pulled the first one's notes yet (its pull failed).
     (merged,) = laptop2.push(
         op("customer", row_id, "update", {"email": "x@y.cn"}, base={"email": None}, base_version=v)
     )
     assert merged["status"] == protocol.RESULT_MERGED
+    return row_id, merged["version"]
+
+
+def test_edit_on_a_merged_answers_version_still_conflicts_with_what_it_did_not_see(laptop, laptop2):
+    row_id, version = _merged_answer(laptop, laptop2)
     (result,) = laptop2.push(
-        op(
-            "customer",
-            row_id,
-            "update",
-            {"notes": "B"},
-            base={"notes": "n0"},
-            base_version=merged["version"],
-        )
+        op("customer", row_id, "update", {"notes": "B"}, base={"notes": "n0"}, base_version=version)
     )
     assert result["status"] == protocol.RESULT_CONFLICT
     data = laptop.row("customer", row_id)["data"]
@@ -225,18 +224,9 @@ def _delete(row_id, version, **held):
 
 
 def test_delete_on_a_merged_answers_version_keeps_what_it_did_not_see(laptop, laptop2):
-    insert = customer_insert(notes="n0", email=None)
-    (created,) = laptop.push(insert)
-    row_id, v = insert["row_id"], created["version"]
-    laptop.push(
-        op("customer", row_id, "update", {"notes": "A"}, base={"notes": "n0"}, base_version=v)
-    )
-    (merged,) = laptop2.push(
-        op("customer", row_id, "update", {"email": "x@y.cn"}, base={"email": None}, base_version=v)
-    )
-    assert merged["status"] == protocol.RESULT_MERGED
-    # Its pull failed: the second laptop deletes the row still showing the first notes.
-    (result,) = laptop2.push(_delete(row_id, merged["version"], notes="n0", email="x@y.cn"))
+    row_id, version = _merged_answer(laptop, laptop2)
+    # The second laptop deletes the row still showing the first notes.
+    (result,) = laptop2.push(_delete(row_id, version, notes="n0", email="x@y.cn"))
     assert result["status"] == protocol.RESULT_CONFLICT
     row = laptop.row("customer", row_id)
     assert row["deleted"] is True

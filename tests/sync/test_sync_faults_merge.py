@@ -64,13 +64,11 @@ def test_different_fields_of_one_customer_are_both_kept(shared_customer, server,
     assert_converged(server, [a, b])
 
 
-def test_an_edit_after_a_merged_push_whose_pull_failed_keeps_the_value_it_did_not_see(
-    shared_customer, server, proxy, ledger
-):
-    a, b, customer = shared_customer
+def _merged_push_then_pulls_cut(a, b, customer, proxy):
+    """a changes the address and syncs; b's edit of the notes is merged, then the network drops
+    before b pulls a's address: b's row has the newest version but the old address."""
     a.update_customer(customer, address="深圳市南山区")
     a.sync()
-    # b's edit of another field is merged, then the network drops before b pulls a's address.
     b.update_customer(customer, notes="想要白色")
     proxy.add_fault(OFFLINE, PULL, times=None)
     b.try_sync()
@@ -78,6 +76,13 @@ def test_an_edit_after_a_merged_push_whose_pull_failed_keeps_the_value_it_did_no
     (notes_op,) = [o for o in b.outbox() if '"notes"' in o["fields"]]
     assert notes_op["result"] == "merged"
     assert b.row("customer", customer)["address"] == "深圳市福田区"
+
+
+def test_an_edit_after_a_merged_push_whose_pull_failed_keeps_the_value_it_did_not_see(
+    shared_customer, server, proxy, ledger
+):
+    a, b, customer = shared_customer
+    _merged_push_then_pulls_cut(a, b, customer, proxy)
     # Still showing the old address, the salesperson changes it.
     b.update_customer(customer, address="深圳市宝安区")
     proxy.heal()
@@ -98,14 +103,7 @@ def test_a_delete_after_a_merged_push_whose_pull_failed_keeps_what_it_did_not_se
     shared_customer, server, proxy, ledger
 ):
     a, b, customer = shared_customer
-    a.update_customer(customer, address="深圳市南山区")
-    a.sync()
-    b.update_customer(customer, notes="想要白色")
-    proxy.add_fault(OFFLINE, PULL, times=None)
-    b.try_sync()
-    (notes_op,) = [o for o in b.outbox() if '"notes"' in o["fields"]]
-    assert notes_op["result"] == "merged"
-    assert b.row("customer", customer)["address"] == "深圳市福田区"
+    _merged_push_then_pulls_cut(a, b, customer, proxy)
     # Still showing the old address, the salesperson deletes the customer.
     b.delete_customer(customer)
     (delete_op,) = [o for o in b.outbox() if o["op"] == "delete" and o["row_id"] == customer]
