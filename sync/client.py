@@ -787,12 +787,12 @@ class _Cycle:
                 self.handle(answer)
                 meta = self.meta()
                 continue
+            if (self.pushed or self.pulled) and self.forget_erased():
+                continue  # conflicts an erasure met were blanked: an edit to push
             # Pulled rows need no answer; only edits made meanwhile call for another round.
             if not local.pending_count(self.db) and not local.initial_upload_pending(self.db):
                 break
         local.rebuild_search_if_needed(self.db)
-        if self.pushed:
-            self.forget_erased()
         checksum_ok = None
         if not self.cancelled and self.should_verify(initial):
             checksum_ok = self.verify(meta)
@@ -811,12 +811,20 @@ class _Cycle:
             cancelled=self.cancelled,
         )
 
-    def forget_erased(self) -> None:
-        """Once an erasure is acknowledged, the outbox forgets the values its ops carried."""
-        from showroom.services.privacy import forget_in_outbox
+    def forget_erased(self) -> bool:
+        """Forget erased customers' values the sync left behind; True when that made edits.
 
+        Once an erasure is acknowledged, the outbox forgets the values its ops carried. A
+        conflict the erasure met on the server holds both sides' values: they are blanked,
+        which is an edit to push.
+        """
+        from showroom.services.privacy import any_erased, forget_after_sync
+
+        with self.db.session_scope(write=False) as session:
+            if not any_erased(session):
+                return False  # the usual case, without taking the write lock
         with self.db.session_scope() as session:
-            forget_in_outbox(session)
+            return forget_after_sync(session) > 0
 
     def should_verify(self, initial: bool) -> bool:
         if self.client.verify is not None:

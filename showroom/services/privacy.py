@@ -350,9 +350,9 @@ def erase_customer(
         record.snapshot = json.dumps({"erased": True}, sort_keys=True)
         count("customer_merge")
 
-    for conflict in session.scalars(select(SyncConflict).where(SyncConflict.row_id.in_(row_ids))):
-        conflict.base_value = conflict.theirs_value = conflict.mine_value = None
-        count("sync_conflict")
+    blanked = _blank_conflicts(session, row_ids)
+    if blanked:
+        changed["sync_conflict"] = blanked
 
     session.flush()
     forget_in_outbox(session, person_ids)
@@ -391,25 +391,68 @@ def _person_row_ids(session: Session, person_ids: list[str]) -> set[str]:
             )
         )
     )
+    # Conflicts about those rows: their ops carried the values a conflict held.
+    row_ids.update(
+        session.scalars(select(SyncConflict.id).where(SyncConflict.row_id.in_(list(row_ids))))
+    )
     return row_ids
 
 
-def forget_in_outbox(session: Session, person_ids: list[str] | None = None) -> int:
-    """Blank the values of acknowledged outbox ops about erased customers; returns the count.
+def _blank_conflicts(session: Session, row_ids: set[str]) -> int:
+    """Blank the kept values of conflicts about these rows; returns how many were blanked."""
+    blanked = 0
+    for conflict in session.scalars(
+        select(SyncConflict).where(SyncConflict.row_id.in_(list(row_ids)))
+    ):
+        if (conflict.base_value, conflict.theirs_value, conflict.mine_value) != (None,) * 3:
+            conflict.base_value = conflict.theirs_value = conflict.mine_value = None
+            blanked += 1
+    return blanked
 
-    The laptop keeps acknowledged ops (rejected ones feed the review page), and each holds the
-    values it carried, so an erased customer's old name or phone would stay in them. Pending
-    ops are left alone: the server still needs their base values to apply the erasure without
-    recording the old values in a conflict. Without ``person_ids``, every erased customer is
-    covered: call it after a push so that the erasure's own ops are blanked once acknowledged.
+
+def forget_after_sync(session: Session) -> int:
+    """Forget the values of erased customers a sync left behind; returns how many conflicts
+    it blanked, which are edits to push.
+
+    The erasure's own ops are blanked once acknowledged (:func:`forget_in_outbox`). And an
+    erasure that meets another laptop's edit on the server becomes a conflict holding both
+    sides' values (the erased ones and the other laptop's), which the pull then brings: they are
+    blanked like those of conflicts there at the erasure, and the blanking syncs as any edit.
     """
-    if person_ids is None:
-        person_ids = list(
-            session.scalars(select(Customer.id).where(Customer.erased_at.is_not(None)))
-        )
+    person_ids = _erased_people(session)
     if not person_ids:
         return 0
     row_ids = _person_row_ids(session, person_ids)
+    blanked = _blank_conflicts(session, row_ids)
+    _blank_acknowledged_ops(session, row_ids)
+    return blanked
+
+
+def any_erased(session: Session) -> bool:
+    """Whether any customer was erased here (a read; most laptops have none)."""
+    erased = select(Customer.id).where(Customer.erased_at.is_not(None)).limit(1)
+    return session.scalar(erased) is not None
+
+
+def _erased_people(session: Session) -> list[str]:
+    return list(session.scalars(select(Customer.id).where(Customer.erased_at.is_not(None))))
+
+
+def forget_in_outbox(session: Session, person_ids: list[str]) -> int:
+    """Blank the values of acknowledged outbox ops about these customers; returns the count.
+
+    The laptop keeps acknowledged ops (rejected ones feed the review page), and each holds the
+    values it carried (a delete also the row as it was), so an erased customer's old name or
+    phone would stay in them. Pending ops are left alone: the server still needs their base
+    values to apply the erasure without recording the old values in a conflict. The sync calls
+    :func:`forget_after_sync` so that the erasure's own ops are blanked once acknowledged.
+    """
+    if not person_ids:
+        return 0
+    return _blank_acknowledged_ops(session, _person_row_ids(session, person_ids))
+
+
+def _blank_acknowledged_ops(session: Session, row_ids: set[str]) -> int:
     blanked = 0
     for op in session.scalars(
         select(SyncOutbox).where(SyncOutbox.acknowledged.is_(True), SyncOutbox.row_id.in_(row_ids))
@@ -419,9 +462,10 @@ def forget_in_outbox(session: Session, person_ids: list[str] | None = None) -> i
         except ValueError:
             fields = {}
         blank = json.dumps({name: {"new": None, "base": None} for name in fields}, sort_keys=True)
-        if blank != op.fields or op.reason:
+        if blank != op.fields or op.reason or op.held is not None:
             op.fields = blank
             op.reason = None
+            op.held = None
             blanked += 1
     session.flush()
     return blanked

@@ -19,7 +19,7 @@ from showroom import masking
 from showroom.db.base import Base
 from showroom.db.engine import open_database
 from showroom.ids import new_id
-from showroom.models import AuditEntry, Customer
+from showroom.models import AuditEntry, Customer, SyncConflict
 from showroom.services import customers, dealer, privacy
 from showroom.services.customers import CustomerDraft, VehicleDraft
 from showroom.services.interactions import log_interaction
@@ -191,6 +191,47 @@ def test_erasure_on_one_laptop_leaves_no_personal_data_on_the_other(server, lapt
     # Nor anywhere else on the server or the laptops (sent ops, stored answers, outboxes): the
     # sync blanks the erasure's own ops once the server has acknowledged them.
     for name, engine in (("server", server_engine), ("laptop a", a.engine), ("laptop b", b.engine)):
+        everything = whole_database_text(engine)
+        for value in personal:
+            assert value not in everything, f"{value} still somewhere on {name}"
+
+
+def test_an_erasure_that_meets_another_laptops_edit_leaves_no_personal_data_in_conflicts(
+    server, laptops
+):
+    """Laptop b changes the customer's notes and phone; laptop a, not having pulled them, erases
+    the customer. The erasure meets the edits on the server as conflicts, which keep both sides'
+    values for review: once erased, those values are forgotten everywhere too."""
+    a, b = laptops
+    with a.session_scope() as session:
+        cid = customers.create_customer(
+            session,
+            dealer.system_actor(session),
+            CustomerDraft(name="黄嘉怡", phones=["13812348000"], notes="想要红色"),
+        ).id
+    sync(server, a)
+    sync(server, b)
+    with b.session_scope() as session:
+        customers.update_customer(
+            session,
+            dealer.system_actor(session),
+            cid,
+            {"notes": "想要蓝色"},
+        )
+    sync(server, b)
+    with a.session_scope() as session:
+        privacy.erase_customer(session, dealer.system_actor(session), cid)
+    sync(server, a)
+    sync(server, b)
+    sync(server, a)
+
+    with a.session_scope(write=False) as session:
+        assert session.get(Customer, cid).erased_at is not None
+    personal = ["黄嘉怡", "13812348000", "想要红色", "想要蓝色"]
+    with a.session_scope(write=False) as session:
+        (conflict,) = session.scalars(select(SyncConflict)).all()
+        assert (conflict.kind, conflict.field, conflict.row_id) == ("field", "notes", cid)
+    for name, engine in (("server", server[0]), ("laptop a", a.engine), ("laptop b", b.engine)):
         everything = whole_database_text(engine)
         for value in personal:
             assert value not in everything, f"{value} still somewhere on {name}"
