@@ -171,14 +171,7 @@ def parse_op(raw: dict[str, Any], tables: dict[str, SyncedTable]) -> Op:
         elif exact and (type(value) is not type(given) or value != given):
             exact = False  # stored in another form than the laptop holds it
         new[name] = value
-        old = change.get("base")
-        if old is None:
-            base[name] = None
-            continue
-        try:
-            base[name] = normalize(old)
-        except (ValueError, TypeError, ArithmeticError):
-            base[name] = old  # only compared with, never stored
+        base[name] = _compared_form(normalize, change.get("base"))
     if kind == protocol.OP_UPDATE and new.get("deleted") is True:
         kind = protocol.OP_DELETE
     if kind == protocol.OP_DELETE and new.get("deleted") is not True:
@@ -208,13 +201,20 @@ def _held(raw: Any, columns: dict[str, Any]) -> dict[str, Any]:
     held = {}
     for name, value in raw.items():
         normalize = columns.get(name)
-        if normalize is None or name == "deleted":
-            continue
-        try:
-            held[name] = None if value is None else normalize(value)
-        except (ValueError, TypeError, ArithmeticError):
-            held[name] = value
+        if normalize is not None and name != "deleted":
+            held[name] = _compared_form(normalize, value)
     return held
+
+
+def _compared_form(normalize: Any, value: Any) -> Any:
+    """A base or held value in canonical form; one that does not fit its column is kept as
+    sent (it is only compared with, so it differs, and never stored in the row)."""
+    if value is None:
+        return None
+    try:
+        return normalize(value)
+    except (ValueError, TypeError, ArithmeticError):
+        return value
 
 
 @dataclasses.dataclass
