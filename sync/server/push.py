@@ -323,8 +323,11 @@ class _Batch:
             raise Rejected(NOT_FOUND)
         if op.kind == protocol.OP_DELETE:
             if rec.deleted:
-                # Deleted twice. Edits the delete carried along are kept for review.
+                # Deleted twice. Edits the delete carried along are kept for review, unless
+                # they only clear values the laptop had seen (an erasure's blanking).
                 edits = {f: v for f, v in op.new.items() if f != "deleted" and rec.data.get(f) != v}
+                if edits and _clears_what_it_saw(op, rec, edits):
+                    return _Plan(protocol.RESULT_MERGED, edits, [])
                 if edits:
                     conflict = self._conflict(
                         "delete_edit", op, rec, mine_value=canonical_json(edits)
@@ -349,9 +352,14 @@ class _Batch:
                 mine_value=canonical_json(op.new),
             )
             return _Plan(protocol.RESULT_CONFLICT, dict(op.new), [conflict])
-        if rec.deleted and op.new.get("deleted") is not False:
-            return _Plan(protocol.RESULT_CONFLICT, {}, [self._edit_on_deleted(op, rec)])
         changes = {f: v for f, v in op.new.items() if rec.data.get(f) != v}
+        if rec.deleted and op.new.get("deleted") is not False:
+            if changes and _clears_what_it_saw(op, rec, changes):
+                status = protocol.RESULT_APPLIED
+                if op.base_version != rec.version:
+                    status = protocol.RESULT_MERGED
+                return _Plan(status, changes, [])
+            return _Plan(protocol.RESULT_CONFLICT, {}, [self._edit_on_deleted(op, rec)])
         # Each field is checked against its base even on the current version: a merged answer
         # moves the laptop's version forward before its pull brings the others' fields, so its
         # row may hold a stale value, which must not overwrite theirs.
@@ -418,6 +426,17 @@ class _Batch:
             )
             rec.clean_for = self.enrolment if clean else None
         return status, rec.version
+
+
+def _clears_what_it_saw(op: Op, rec: Rec, edits: dict[str, Any]) -> bool:
+    """Whether every edit of a deleted row only clears a value the laptop had seen.
+
+    Such edits are applied to the tombstone rather than kept for review: an erasure (PIPL)
+    blanks a customer's rows, deleted ones too, and a deleted row keeps its values. A value
+    someone else set since the laptop saw it still differs from the op's base, so the edit is
+    kept as a conflict and that value is not lost.
+    """
+    return all(v in (None, "") and rec.data.get(f) == op.base.get(f) for f, v in edits.items())
 
 
 def _check_append_only(op: Op, rec: Rec) -> None:

@@ -519,6 +519,57 @@ def test_edits_riding_on_a_second_delete_are_kept_for_review(laptop, laptop2):
     assert json.loads(conflict["mine_value"]) == {"notes": "why"}
 
 
+def _deleted_customer(laptop, **fields):
+    insert = customer_insert(**fields)
+    (created,) = laptop.push(insert)
+    (deleted,) = laptop.push(_delete(insert["row_id"], created["version"], **fields))
+    assert deleted["status"] == protocol.RESULT_APPLIED
+    return insert["row_id"], created["version"], deleted["version"]
+
+
+def test_clearing_values_a_laptop_saw_on_a_deleted_row_is_applied_to_it(laptop, laptop2):
+    """An erasure blanks deleted rows too: a laptop that had not yet seen the delete blanks
+    the row as it knew it, and a laptop that had blanks the tombstone it pulled."""
+    row_id, created, deleted = _deleted_customer(laptop, notes="想要红色", email="huang@qq.com")
+    stale = op(
+        "customer",
+        row_id,
+        "delete",
+        {"deleted": True, "notes": None},
+        base={"deleted": False, "notes": "想要红色"},
+        base_version=created,
+    )
+    pulled = op(
+        "customer", row_id, "update", {"email": ""}, base={"email": "huang@qq.com"},
+        base_version=deleted,
+    )  # fmt: skip
+    results = laptop2.push(pulled, stale)
+    assert _status(results) == [protocol.RESULT_APPLIED, protocol.RESULT_MERGED]
+    row = laptop.row("customer", row_id)
+    assert row["deleted"] is True
+    assert (row["data"]["notes"], row["data"]["email"]) == (None, "")
+    assert row["version"] == results[1]["version"] > deleted
+    assert laptop.conflicts() == []
+
+
+def test_edits_of_a_deleted_row_that_set_values_or_missed_one_are_kept_for_review(laptop):
+    row_id, created, deleted = _deleted_customer(laptop, notes="想要红色", email="huang@qq.com")
+    sets = op(
+        "customer", row_id, "update", {"notes": "想要蓝色"}, base={"notes": "想要红色"},
+        base_version=deleted,
+    )  # fmt: skip
+    # Cleared as the laptop saw it before another laptop's edit it had not pulled.
+    missed = op(
+        "customer", row_id, "update", {"email": None}, base={"email": "old@qq.com"},
+        base_version=created,
+    )  # fmt: skip
+    assert _status(laptop.push(sets, missed)) == [protocol.RESULT_CONFLICT] * 2
+    row = laptop.row("customer", row_id)
+    assert (row["data"]["notes"], row["data"]["email"]) == ("想要红色", "huang@qq.com")
+    mine = sorted(c["mine_value"] for c in laptop.conflicts())
+    assert [json.loads(m) for m in mine] == [{"email": None}, {"notes": "想要蓝色"}]
+
+
 def _audit_entry(**fields):
     values = {
         "at": "2025-05-01T09:00:00+00:00",
