@@ -763,6 +763,9 @@ class _Cycle:
         self.recovered = False
         self.max_batch_ops = protocol.MAX_BATCH_OPS
         self.max_bulk_rows = 0  # 0: the server has no bulk path; the upload goes as ops
+        # Whether the server applies an edit that clears a deleted row's values (an older one
+        # keeps it as a conflict, so the laptop leaves deleted rows alone).
+        self.clears_deleted_rows = False
         self.skip_own = False
 
     def run(self, started: float) -> SyncSummary:
@@ -788,7 +791,7 @@ class _Cycle:
                 meta = self.meta()
                 continue
             if (self.pushed or self.pulled) and self.forget_erased():
-                continue  # conflicts an erasure met were blanked: an edit to push
+                continue  # what the pull brought of erased customers was erased: edits to push
             # Pulled rows need no answer; only edits made meanwhile call for another round.
             if not local.pending_count(self.db) and not local.initial_upload_pending(self.db):
                 break
@@ -812,11 +815,11 @@ class _Cycle:
         )
 
     def forget_erased(self) -> bool:
-        """Forget erased customers' values the sync left behind; True when that made edits.
+        """Erase again what the sync brought of erased customers; True when that made edits.
 
-        Once an erasure is acknowledged, the outbox forgets the values its ops carried. A
-        conflict the erasure met on the server holds both sides' values: they are blanked,
-        which is an edit to push.
+        Once an erasure is acknowledged, the outbox forgets the values its ops carried. What
+        other laptops changed or added before the erasure reached them (a conflict holding
+        both sides' values, a new phone) is erased like the rest, which makes edits to push.
         """
         from showroom.services.privacy import any_erased, forget_after_sync
 
@@ -824,7 +827,7 @@ class _Cycle:
             if not any_erased(session):
                 return False  # the usual case, without taking the write lock
         with self.db.session_scope() as session:
-            return forget_after_sync(session) > 0
+            return forget_after_sync(session, deleted_rows=self.clears_deleted_rows) > 0
 
     def should_verify(self, initial: bool) -> bool:
         if self.client.verify is not None:
@@ -855,6 +858,7 @@ class _Cycle:
         bulk = meta.get("max_bulk_rows")
         if isinstance(bulk, int) and not isinstance(bulk, bool) and bulk > 0:
             self.max_bulk_rows = min(bulk, protocol.MAX_BULK_ROWS)
+        self.clears_deleted_rows = meta.get("clears_deleted_rows") is True
         stored = self.http.epoch
         if stored is None:
             self.store_epoch(epoch)

@@ -35,7 +35,7 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import inspect, or_, select
+from sqlalchemy import CompoundSelect, Select, and_, inspect, or_, select, union_all
 from sqlalchemy.orm import Session
 
 from showroom import permissions
@@ -82,6 +82,10 @@ ERASED_TEXT_FIELDS: dict[type, tuple[str, ...]] = {
     CustomerVehicle: ("vin", "plate"),
     Quote: ("notes", "rejection_reason"),
 }
+# The erased value of those that are required; the others become NULL.
+_TEXT_BLANK: dict[tuple[type, str], str] = {(Interaction, "summary"): ""}
+# A merge record's snapshot of the absorbed record, once erased.
+_ERASED_SNAPSHOT = json.dumps({"erased": True}, sort_keys=True)
 # Columns that say nothing about the person and are left out of an export.
 _INTERNAL = frozenset({"server_version", "updated_by_device", "deleted"})
 # The store's own business, not data about the customer: never exported.
@@ -281,81 +285,10 @@ def erase_customer(
             "confirm_name", "输入的姓名与客户不一致", "the name typed does not match the customer"
         )
     now = utcnow()
-    changed: dict[str, int] = {}
-
-    def count(table: str) -> None:
-        changed[table] = changed.get(table, 0) + 1
-
     # Records merged into this one are the same person: they are erased with it.
-    people = [customer]
-    ids = [customer_id]
-    while True:
-        absorbed = list(
-            session.scalars(
-                select(Customer).where(
-                    Customer.merged_into_id.in_(ids), Customer.id.not_in([p.id for p in people])
-                )
-            )
-        )
-        if not absorbed:
-            break
-        people.extend(absorbed)
-        ids = [a.id for a in absorbed]
-    person_ids = [p.id for p in people]
-    for person in people:
-        person.name = ERASED_NAME
-        for field in ERASED_CUSTOMER_FIELDS:
-            setattr(person, field, None)
-        person.erased_at = now
-        count("customer")
-
-    for phone in session.scalars(
-        select(CustomerPhone).where(CustomerPhone.customer_id.in_(person_ids))
-    ):
-        phone.number = ""
-        phone.deleted = True
-        count("customer_phone")
-
-    row_ids = set(person_ids)
-    for model, fields in ERASED_TEXT_FIELDS.items():
-        for row in session.scalars(select(model).where(model.customer_id.in_(person_ids))):
-            row_ids.add(row.id)
-            touched = False
-            for field in fields:
-                if getattr(row, field) not in (None, ""):
-                    # Interaction.summary is required: an empty text keeps the row valid.
-                    setattr(row, field, "" if field == "summary" else None)
-                    touched = True
-            if isinstance(row, FollowUp) and not row.done and not row.deleted:
-                row.deleted = True
-                touched = True
-            if touched:
-                count(model.__tablename__)
-
-    quote_ids = list(session.scalars(select(Quote.id).where(Quote.customer_id.in_(person_ids))))
-    for line in _quote_lines(session, quote_ids, live=False):
-        row_ids.add(line.id)
-        # Accessory and fee lines are typed by the salesperson; colour and option lines carry the
-        # catalogue's words.
-        if line.kind in EXTRA_KINDS and line.description:
-            # The description is required: an empty text keeps the line (and its amount) valid.
-            line.description = ""
-            count("quote_line")
-
-    for record in session.scalars(
-        select(CustomerMerge).where(
-            or_(CustomerMerge.survivor_id.in_(person_ids), CustomerMerge.merged_id.in_(person_ids))
-        )
-    ):
-        record.snapshot = json.dumps({"erased": True}, sort_keys=True)
-        count("customer_merge")
-
-    blanked = _blank_conflicts(session, row_ids)
-    if blanked:
-        changed["sync_conflict"] = blanked
-
-    session.flush()
-    forget_in_outbox(session, person_ids)
+    people = _same_people(Customer.id == customer_id)
+    changed = _anonymise(session, people, now)
+    _blank_acknowledged_ops(session, _person_rows(people))
     audit.record(
         session,
         actor,
@@ -367,65 +300,162 @@ def erase_customer(
     return ErasureResult(customer_id=customer_id, erased_at=now, changed=changed)
 
 
-def _person_row_ids(session: Session, person_ids: list[str]) -> set[str]:
+def _same_people(which) -> Select:
+    """The ids of the customers ``which`` picks and of every record merged into them (the
+    same person), at any depth."""
+    people = select(Customer.id).where(which).cte("people", recursive=True)
+    absorbed = select(Customer.id).join(people, Customer.merged_into_id == people.c.id)
+    return select(people.union(absorbed).c.id)
+
+
+def _filled(column, blank: str | None = None):
+    """The column holds something other than its erased value."""
+    return column.is_not(None) if blank is None else column != blank
+
+
+def _anonymise(
+    session: Session, people: Select, now: dt.datetime, *, deleted_rows: bool = True
+) -> dict[str, int]:
+    """Clear the personal data the rows of these customers hold, deleted rows too unless
+    ``deleted_rows`` is false, and mark the customers erased; returns the rows changed, by
+    table.
+
+    Only rows still holding something are loaded and changed, so once done it changes
+    nothing: the sync runs it again after each pull, for what other laptops added or changed
+    before the erasure reached them.
+    """
+    changed: dict[str, int] = {}
+
+    def touched(query: Select) -> list:
+        """The rows the query finds, counted as changed."""
+        model = query.column_descriptions[0]["entity"]
+        if not deleted_rows:
+            query = query.where(model.deleted.is_(False))
+        rows = list(session.scalars(query))
+        if rows:
+            changed[model.__tablename__] = changed.get(model.__tablename__, 0) + len(rows)
+        return rows
+
+    for person in touched(
+        select(Customer).where(
+            Customer.id.in_(people),
+            or_(
+                Customer.erased_at.is_(None),
+                Customer.name != ERASED_NAME,
+                *(_filled(getattr(Customer, f)) for f in ERASED_CUSTOMER_FIELDS),
+            ),
+        )
+    ):
+        person.name = ERASED_NAME
+        for field in ERASED_CUSTOMER_FIELDS:
+            setattr(person, field, None)
+        if person.erased_at is None:
+            person.erased_at = now
+
+    for phone in touched(
+        select(CustomerPhone).where(
+            CustomerPhone.customer_id.in_(people),
+            or_(_filled(CustomerPhone.number, ""), CustomerPhone.deleted.is_(False)),
+        )
+    ):
+        phone.number = ""
+        phone.deleted = True
+
+    for model, fields in ERASED_TEXT_FIELDS.items():
+        blanks = {f: _TEXT_BLANK.get((model, f)) for f in fields}
+        holding = [_filled(getattr(model, f), blank) for f, blank in blanks.items()]
+        if model is FollowUp:
+            # Open follow-ups are closed.
+            holding.append(and_(FollowUp.done.is_(False), FollowUp.deleted.is_(False)))
+        for row in touched(select(model).where(model.customer_id.in_(people), or_(*holding))):
+            for field, blank in blanks.items():
+                if getattr(row, field) != blank:
+                    setattr(row, field, blank)
+            if isinstance(row, FollowUp) and not row.done:
+                row.deleted = True
+
+    # Accessory and fee lines are typed by the salesperson; colour and option lines carry the
+    # catalogue's words. The description is required: an empty text keeps the line (and its
+    # amount) valid.
+    for line in touched(
+        select(QuoteLine).where(
+            QuoteLine.quote_id.in_(select(Quote.id).where(Quote.customer_id.in_(people))),
+            QuoteLine.kind.in_(EXTRA_KINDS),
+            _filled(QuoteLine.description, ""),
+        )
+    ):
+        line.description = ""
+
+    for record in touched(
+        select(CustomerMerge).where(
+            or_(CustomerMerge.survivor_id.in_(people), CustomerMerge.merged_id.in_(people)),
+            CustomerMerge.snapshot != _ERASED_SNAPSHOT,
+        )
+    ):
+        record.snapshot = _ERASED_SNAPSHOT
+
+    blanked = _blank_conflicts(session, _person_rows(people, conflicts=False))
+    if blanked:
+        changed["sync_conflict"] = blanked
+    session.flush()
+    return changed
+
+
+def _person_rows(people: Select, *, conflicts: bool = True) -> CompoundSelect:
+    """The ids of these customers' rows in every synced table, and (``conflicts``) of the
+    conflicts about them, whose ops carried the values a conflict held."""
     from showroom.services.merge import customer_owned_models
 
-    row_ids = set(person_ids)
-    for model in customer_owned_models():
-        row_ids.update(session.scalars(select(model.id).where(model.customer_id.in_(person_ids))))
-    # Quote lines hang off a quote, not the customer.
-    row_ids.update(
-        session.scalars(
-            select(QuoteLine.id)
-            .join(Quote, QuoteLine.quote_id == Quote.id)
-            .where(Quote.customer_id.in_(person_ids))
-        )
-    )
-    row_ids.update(
-        session.scalars(
-            select(CustomerMerge.id).where(
-                or_(
-                    CustomerMerge.survivor_id.in_(person_ids),
-                    CustomerMerge.merged_id.in_(person_ids),
-                )
-            )
-        )
-    )
-    # Conflicts about those rows: their ops carried the values a conflict held.
-    row_ids.update(
-        session.scalars(select(SyncConflict.id).where(SyncConflict.row_id.in_(list(row_ids))))
-    )
-    return row_ids
+    rows = [
+        select(Customer.id).where(Customer.id.in_(people)),
+        *(select(m.id).where(m.customer_id.in_(people)) for m in customer_owned_models()),
+        # Quote lines hang off a quote, not the customer.
+        select(QuoteLine.id)
+        .join(Quote, QuoteLine.quote_id == Quote.id)
+        .where(Quote.customer_id.in_(people)),
+        select(CustomerMerge.id).where(
+            or_(CustomerMerge.survivor_id.in_(people), CustomerMerge.merged_id.in_(people))
+        ),
+    ]
+    if conflicts:
+        rows.append(select(SyncConflict.id).where(SyncConflict.row_id.in_(union_all(*rows))))
+    return union_all(*rows)
 
 
-def _blank_conflicts(session: Session, row_ids: set[str]) -> int:
+def _blank_conflicts(session: Session, rows: CompoundSelect) -> int:
     """Blank the kept values of conflicts about these rows; returns how many were blanked."""
     blanked = 0
     for conflict in session.scalars(
-        select(SyncConflict).where(SyncConflict.row_id.in_(list(row_ids)))
+        select(SyncConflict).where(
+            SyncConflict.row_id.in_(rows),
+            or_(
+                SyncConflict.base_value.is_not(None),
+                SyncConflict.theirs_value.is_not(None),
+                SyncConflict.mine_value.is_not(None),
+            ),
+        )
     ):
-        if (conflict.base_value, conflict.theirs_value, conflict.mine_value) != (None,) * 3:
-            conflict.base_value = conflict.theirs_value = conflict.mine_value = None
-            blanked += 1
+        conflict.base_value = conflict.theirs_value = conflict.mine_value = None
+        blanked += 1
     return blanked
 
 
-def forget_after_sync(session: Session) -> int:
-    """Forget the values of erased customers a sync left behind; returns how many conflicts
-    it blanked, which are edits to push.
+def forget_after_sync(session: Session, *, deleted_rows: bool = True) -> int:
+    """Erase again what a sync brought of erased customers; returns how many rows that
+    changed, which are edits to push.
 
-    The erasure's own ops are blanked once acknowledged (:func:`forget_in_outbox`). And an
-    erasure that meets another laptop's edit on the server becomes a conflict holding both
-    sides' values (the erased ones and the other laptop's), which the pull then brings: they are
-    blanked like those of conflicts there at the erasure, and the blanking syncs as any edit.
+    Another laptop may have changed or added to an erased customer before the erasure reached
+    it: a new phone, new notes, a conflict the erasure met on the server holding both sides'
+    values. The pull brings those: they are erased like the rest (:func:`_anonymise`), and the
+    blanking syncs as any edit. The erasure's own ops, once acknowledged, are blanked too.
+
+    ``deleted_rows`` false leaves deleted rows as they are: a server that keeps an edit of a
+    deleted row as a conflict (an older one) would never take their blanking.
     """
-    person_ids = _erased_people(session)
-    if not person_ids:
-        return 0
-    row_ids = _person_row_ids(session, person_ids)
-    blanked = _blank_conflicts(session, row_ids)
-    _blank_acknowledged_ops(session, row_ids)
-    return blanked
+    people = _same_people(Customer.erased_at.is_not(None))
+    changed = _anonymise(session, people, utcnow(), deleted_rows=deleted_rows)
+    _blank_acknowledged_ops(session, _person_rows(people))
+    return sum(changed.values())
 
 
 def any_erased(session: Session) -> bool:
@@ -434,28 +464,18 @@ def any_erased(session: Session) -> bool:
     return session.scalar(erased) is not None
 
 
-def _erased_people(session: Session) -> list[str]:
-    return list(session.scalars(select(Customer.id).where(Customer.erased_at.is_not(None))))
-
-
-def forget_in_outbox(session: Session, person_ids: list[str]) -> int:
-    """Blank the values of acknowledged outbox ops about these customers; returns the count.
+def _blank_acknowledged_ops(session: Session, rows: CompoundSelect) -> int:
+    """Blank the values of acknowledged outbox ops about these rows; returns the count.
 
     The laptop keeps acknowledged ops (rejected ones feed the review page), and each holds the
     values it carried (a delete also the row as it was), so an erased customer's old name or
     phone would stay in them. Pending ops are left alone: the server still needs their base
-    values to apply the erasure without recording the old values in a conflict. The sync calls
-    :func:`forget_after_sync` so that the erasure's own ops are blanked once acknowledged.
+    values to apply the erasure without recording the old values in a conflict, so the sync
+    blanks the erasure's own ops once acknowledged (:func:`forget_after_sync`).
     """
-    if not person_ids:
-        return 0
-    return _blank_acknowledged_ops(session, _person_row_ids(session, person_ids))
-
-
-def _blank_acknowledged_ops(session: Session, row_ids: set[str]) -> int:
     blanked = 0
     for op in session.scalars(
-        select(SyncOutbox).where(SyncOutbox.acknowledged.is_(True), SyncOutbox.row_id.in_(row_ids))
+        select(SyncOutbox).where(SyncOutbox.acknowledged.is_(True), SyncOutbox.row_id.in_(rows))
     ):
         try:
             fields = json.loads(op.fields)

@@ -147,6 +147,10 @@ _META_SCHEMA = _object(
     min_schema={"type": "integer"},
     max_batch_ops={"type": "integer", "minimum": 1},
     max_bulk_rows={"type": "integer", "minimum": 0, "description": "0: no bulk path"},
+    clears_deleted_rows={
+        "type": "boolean",
+        "description": "an edit clearing values a laptop saw is applied to a deleted row",
+    },
 )
 _PUSHED_SCHEMA = _object(
     batch_id=_ID,

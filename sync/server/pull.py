@@ -273,6 +273,7 @@ def meta(
         "min_schema": settings.min_schema,
         "max_batch_ops": settings.max_batch_ops,
         "max_bulk_rows": settings.max_bulk_rows,
+        "clears_deleted_rows": True,
     }
 
 

@@ -199,9 +199,11 @@ def test_erasure_on_one_laptop_leaves_no_personal_data_on_the_other(server, lapt
 def test_an_erasure_that_meets_another_laptops_edit_leaves_no_personal_data_in_conflicts(
     server, laptops
 ):
-    """Laptop b changes the customer's notes and phone; laptop a, not having pulled them, erases
-    the customer. The erasure meets the edits on the server as conflicts, which keep both sides'
-    values for review: once erased, those values are forgotten everywhere too."""
+    """Laptop b changes the customer's notes and replaces the phone; laptop a, not having pulled
+    them, erases the customer. The erasure meets the notes on the server as a conflict, which
+    keeps both sides' values for review, and does not know b's new phone row. Once the laptops
+    pulled what the erasure met, b's values are forgotten everywhere too: the new phone, the old
+    number in the replaced row's tombstone and both notes in the conflict."""
     a, b = laptops
     with a.session_scope() as session:
         cid = customers.create_customer(
@@ -216,7 +218,7 @@ def test_an_erasure_that_meets_another_laptops_edit_leaves_no_personal_data_in_c
             session,
             dealer.system_actor(session),
             cid,
-            {"notes": "想要蓝色"},
+            {"notes": "想要蓝色", "phones": ["13912348111"]},
         )
     sync(server, b)
     with a.session_scope() as session:
@@ -227,7 +229,12 @@ def test_an_erasure_that_meets_another_laptops_edit_leaves_no_personal_data_in_c
 
     with a.session_scope(write=False) as session:
         assert session.get(Customer, cid).erased_at is not None
-    personal = ["黄嘉怡", "13812348000", "想要红色", "想要蓝色"]
+    personal = ["黄嘉怡", "13812348000", "13912348111", "想要红色", "想要蓝色"]
+    for laptop in (a, b):
+        with laptop.session_scope(write=False) as session:
+            actor = dealer.system_actor(session)
+            assert customers.search_customers(session, actor, "13912348111") == []
+            assert customers.get_customer(session, actor, cid).phones == ()
     with a.session_scope(write=False) as session:
         (conflict,) = session.scalars(select(SyncConflict)).all()
         assert (conflict.kind, conflict.field, conflict.row_id) == ("field", "notes", cid)

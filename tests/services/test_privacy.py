@@ -315,6 +315,43 @@ def test_erasure_blanks_acknowledged_outbox_ops_and_keeps_pending_ones(db, manag
     assert "陈晓明" in pending and privacy.ERASED_NAME in pending
 
 
+def test_the_sync_erases_again_what_other_laptops_changed_before_the_erasure_reached_them(
+    db, manager, sales, full_customer
+):
+    """A pull may bring an erased customer's rows as other laptops changed them before the
+    erasure reached them: a new phone, new notes, a record merged in, a value in a row they
+    deleted. The sync erases those too, deleted rows only where the server takes it."""
+    from showroom.models import Customer, CustomerPhone, FollowUp
+    from showroom.services import privacy
+
+    cid = full_customer[0]
+    with db.session_scope() as session:
+        privacy.erase_customer(session, manager, cid)
+        assert privacy.forget_after_sync(session) == 0  # nothing came back: no edits to push
+    late = new_customer(db, sales, "陈晓明（新）", phones=["13700007777"])
+    with db.session_scope() as session:
+        session.add(CustomerPhone(customer_id=cid, number="+8613912348111", is_primary=True))
+        session.get(Customer, cid).notes = "想要蓝色"
+        session.get(Customer, late).merged_into_id = cid
+        closed = session.scalars(
+            select(FollowUp).where(FollowUp.customer_id == cid, FollowUp.deleted.is_(True))
+        ).first()
+        closed.purpose = "周六回访陈先生"
+    with db.session_scope() as session:
+        # The customer's notes and the merged record; the new phone and the merged one's.
+        assert privacy.forget_after_sync(session, deleted_rows=False) == 4
+    text = dump_synced_rows(db)
+    for value in ("13912348111", "想要蓝色", "陈晓明（新）", "13700007777"):
+        assert value not in text, value
+    assert "周六回访陈先生" in text  # an older server would keep its blanking as a conflict
+    with db.session_scope() as session:
+        assert session.get(Customer, late).erased_at is not None
+        assert customers.search_customers(session, manager, "13912348111") == []
+        assert privacy.forget_after_sync(session) == 1
+        assert privacy.forget_after_sync(session) == 0  # done: the sync's rounds stop
+    assert "周六回访陈先生" not in dump_synced_rows(db)
+
+
 # --- quotes in the export and the erasure ------------------------------------------------------
 
 

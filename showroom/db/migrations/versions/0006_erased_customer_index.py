@@ -1,7 +1,7 @@
 """erased customer index
 
 After every push the laptop blanks the values its acknowledged outbox ops hold about erased
-customers (``showroom.services.privacy.forget_in_outbox``), which starts by finding every
+customers (now ``showroom.services.privacy.forget_after_sync``), which starts by finding every
 erased customer. A partial index holds only those few rows, so the search no longer reads the
 whole customer table on each sync (about 35 ms at 100,000 customers).
 
