@@ -19,6 +19,7 @@ COMMANDS: dict[str, str] = {
     "startup": "bench.startup",
     "pgfloor": "bench.pgfloor",
     "sync": "bench.sync",
+    "erasure": "bench.erasure",
 }
 
 

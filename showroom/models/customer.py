@@ -21,6 +21,13 @@ class Customer(SyncMixin, Base):
         Index("ix_customer_intent_level_name_id", "intent_level", "name", "id"),
         # Erased customers only (migration 0006): found after every push, never by a scan.
         Index("ix_customer_erased_at", "erased_at", sqlite_where=text("erased_at IS NOT NULL")),
+        # Merged records only (migration 0010): an erasure and the sync's re-erasure look up the
+        # records merged into erased customers.
+        Index(
+            "ix_customer_merged_into_id",
+            "merged_into_id",
+            sqlite_where=text("merged_into_id IS NOT NULL"),
+        ),
         # Live customers only (migration 0008): the list's total counts them from this small
         # index instead of reading the whole table, which an encrypted file decrypts each time.
         Index(
