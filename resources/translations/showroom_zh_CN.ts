@@ -1087,6 +1087,10 @@
         <translation>这个预约已取消</translation>
     </message>
     <message>
+        <source>Closed: the customer's personal data was erased</source>
+        <translation>已关闭：客户个人信息已删除</translation>
+    </message>
+    <message>
         <source>Booked</source>
         <translation>已预约</translation>
     </message>
@@ -1421,6 +1425,10 @@
     <message>
         <source>Waiting for a manager's decision.</source>
         <translation>等待经理处理。</translation>
+    </message>
+    <message>
+        <source>Closed at %1: the customer's personal data was erased.</source>
+        <translation>已于 %1 关闭：客户的个人信息已删除。</translation>
     </message>
     <message>
         <source>Resolved: %1 by %2 at %3</source>

@@ -44,6 +44,9 @@ RESOLUTIONS = {
     "cancel_other": "cancelled_other",
     "cancel_this": "cancelled_this",
 }
+# An erasure closes the conflicts about the customer's rows: their values are gone, so there is
+# nothing left to choose between (showroom.services.privacy).
+ERASED = "erased"
 STATUSES = ("open", "resolved", "all")
 # The outbox result of a rejected op a manager has read and set aside.
 DISMISSED = "dismissed"

@@ -20,12 +20,15 @@ levels, which models sold, how many contacts) stay right. What goes and what sta
   salesperson typed on accessory and fee lines (colour and option lines keep the catalogue's
   words); numbers, dates, the trim, status and every amount stay, for the sales figures.
 * merge records: the snapshot of the absorbed record is replaced by the list of moved ids.
-* sync conflicts about the customer's rows: the kept values are cleared.
+* sync conflicts about the customer's rows: the kept values are cleared, and a conflict whose
+  choice was between values is closed (resolution "erased"): nothing is left to choose.
 * consents stay: they record which contact was lawful, and hold nothing personal themselves.
 * audit entries stay (they never hold revealed values).
 
 Every change is an ordinary synced edit, so the erasure reaches the server and other laptops
-with the next sync, and the customer drops out of the search index.
+with the next sync, and the customer drops out of the search index. What another laptop changed
+or added before the erasure reached it (new notes, a new phone, a record merged in) comes back
+with a pull: the sync erases it again (:func:`forget_after_sync`).
 """
 
 from __future__ import annotations
@@ -62,6 +65,7 @@ from showroom.models import (
 )
 from showroom.services import audit
 from showroom.services.common import load_customer
+from showroom.services.conflicts import ERASED, KIND_DELETE_EDIT, KIND_FIELD
 from showroom.services.dealer import current_dealer, user_names
 from showroom.services.dto import Changed
 from showroom.services.quotes import CANCELLED, EXTRA_KINDS
@@ -394,7 +398,7 @@ def _anonymise(
     ):
         record.snapshot = _ERASED_SNAPSHOT
 
-    blanked = _blank_conflicts(session, _person_rows(people, conflicts=False))
+    blanked = _blank_conflicts(session, _person_rows(people, conflicts=False), now)
     if blanked:
         changed["sync_conflict"] = blanked
     session.flush()
@@ -422,9 +426,19 @@ def _person_rows(people: Select, *, conflicts: bool = True) -> CompoundSelect:
     return union_all(*rows)
 
 
-def _blank_conflicts(session: Session, rows: CompoundSelect) -> int:
-    """Blank the kept values of conflicts about these rows; returns how many were blanked."""
-    blanked = 0
+def _blank_conflicts(session: Session, rows: CompoundSelect, now: dt.datetime) -> int:
+    """Blank the kept values of conflicts about these rows, and close those whose choice was
+    between values (a field's, or a deleted record's); returns how many were changed.
+
+    Once blanked, there is nothing left to choose between, and a choice would write the blank:
+    "restore the overwritten value" would clear the field, "restore the record" would bring
+    back an empty row. A double booking stays open: its choice cancels a booking, which still
+    matters.
+    """
+    closable = and_(
+        SyncConflict.status == "open", SyncConflict.kind.in_((KIND_FIELD, KIND_DELETE_EDIT))
+    )
+    changed = 0
     for conflict in session.scalars(
         select(SyncConflict).where(
             SyncConflict.row_id.in_(rows),
@@ -432,12 +446,17 @@ def _blank_conflicts(session: Session, rows: CompoundSelect) -> int:
                 SyncConflict.base_value.is_not(None),
                 SyncConflict.theirs_value.is_not(None),
                 SyncConflict.mine_value.is_not(None),
+                closable,
             ),
         )
     ):
         conflict.base_value = conflict.theirs_value = conflict.mine_value = None
-        blanked += 1
-    return blanked
+        if conflict.status == "open" and conflict.kind in (KIND_FIELD, KIND_DELETE_EDIT):
+            conflict.status = "resolved"
+            conflict.resolution = ERASED
+            conflict.resolved_at = now
+        changed += 1
+    return changed
 
 
 def forget_after_sync(session: Session, *, deleted_rows: bool = True) -> int:

@@ -238,6 +238,15 @@ def test_an_erasure_that_meets_another_laptops_edit_leaves_no_personal_data_in_c
     with a.session_scope(write=False) as session:
         (conflict,) = session.scalars(select(SyncConflict)).all()
         assert (conflict.kind, conflict.field, conflict.row_id) == ("field", "notes", cid)
+        # Nothing is left to choose between: closed, on both laptops and the server.
+        assert (conflict.status, conflict.resolution) == ("resolved", "erased")
+    with b.session_scope(write=False) as session:
+        assert session.get(SyncConflict, conflict.id).status == "resolved"
+    with server[0].connect() as conn:
+        stored = conn.execute(
+            text("SELECT data FROM record WHERE table_name = 'sync_conflict'")
+        ).scalar_one()
+    assert '"erased"' in str(stored)
     for name, engine in (("server", server[0]), ("laptop a", a.engine), ("laptop b", b.engine)):
         everything = whole_database_text(engine)
         for value in personal:

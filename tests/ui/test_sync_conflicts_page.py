@@ -266,3 +266,31 @@ def test_a_delete_that_missed_an_edit_shows_only_what_it_missed(
     with db.session_scope(write=False) as session:
         row = session.get(Customer, cid)
         assert not row.deleted and (row.name, row.address) == ("陈晓明", "深圳市南山区")
+
+
+def test_a_conflict_about_an_erased_customer_is_closed_with_nothing_to_choose(
+    manager_ctx, db, sales, manager, staff, qtbot
+):
+    """Erasing the customer blanks both addresses: restoring the overwritten one would clear the
+    field, so the conflict is closed rather than left open with empty sides."""
+    from showroom.services import privacy
+
+    cid, conflict = address_conflict(db, sales, staff)
+    with db.session_scope() as session:
+        privacy.erase_customer(session, manager, cid)
+    page = open_page(manager_ctx, qtbot)
+    assert page.list.topLevelItemCount() == 0
+    page.filter.setCurrentIndex(page.filter.findData("resolved"))
+    qtbot.waitUntil(lambda: page.list.topLevelItemCount() == 1, timeout=3000)
+    item = page.list.topLevelItem(0)
+    assert item.text(1) == privacy.ERASED_NAME
+    assert item.text(2) == "地址 — 已关闭：客户个人信息已删除"
+    assert page.choice_buttons == {}
+    assert page.detail_state.text().startswith("已于 ")
+    assert page.detail_state.text().endswith("关闭：客户的个人信息已删除。")
+    shown = " ".join(texts(page.detail))
+    for value in ("深圳市福田区", "深圳市南山区", "深圳市宝安区", "陈晓明"):
+        assert value not in shown
+    with db.session_scope(write=False) as session:
+        closed = session.get(SyncConflict, conflict.id)
+        assert (closed.status, closed.resolution) == ("resolved", "erased")

@@ -32,7 +32,7 @@ from PySide6.QtWidgets import (
 
 from showroom.errors import ShowroomError
 from showroom.services import conflicts as service
-from showroom.services.conflicts import BookingDTO, ConflictDTO, RejectedChangeDTO
+from showroom.services.conflicts import ERASED, BookingDTO, ConflictDTO, RejectedChangeDTO
 from showroom.services.dto import Changed
 from ui import formatting, labels
 from ui.context import AppContext
@@ -75,6 +75,7 @@ def resolution_text(resolution: str | None) -> str:
         "restored": tr("Record restored"),
         "cancelled_other": tr("Other booking cancelled"),
         "cancelled_this": tr("This booking cancelled"),
+        ERASED: tr("Closed: the customer's personal data was erased"),
     }.get(resolution or "", resolution or "")
 
 
@@ -510,6 +511,14 @@ class ConflictsPage(QWidget):
         if conflict.status == "open":
             self.detail_state.setText(tr("Waiting for a manager's decision."))
             self.detail_state.setStyleSheet(f"color: {ERROR_COLOUR};")
+        elif conflict.resolution == ERASED:
+            # Closed by the sync, not by anyone's choice.
+            self.detail_state.setText(
+                tr("Closed at %1: the customer's personal data was erased.").replace(
+                    "%1", formatting.datetime(conflict.resolved_at)
+                )
+            )
+            self.detail_state.setStyleSheet(f"color: {DONE_COLOUR};")
         else:
             self.detail_state.setText(
                 tr("Resolved: %1 by %2 at %3")
