@@ -1,0 +1,73 @@
+"""An erasure (PIPL) that meets edits another laptop made before it reached the server, through
+the real server on SQLite and PostgreSQL, with the erasing laptop's pulls cut after its push."""
+
+from __future__ import annotations
+
+import json
+
+from fault_proxy import OFFLINE
+from harness import PULL, assert_converged
+from sqlalchemy import MetaData
+
+PERSONAL = ["黄嘉怡", "13812348000", "13912348111", "想要红色", "想要蓝色", "科技园"]
+
+
+def _everything(laptop) -> str:
+    """Every row of every table of the laptop's database (outbox, conflicts, search index)."""
+    meta = MetaData()
+    meta.reflect(laptop.db.engine)
+    with laptop.db.engine.connect() as conn:
+        return "\n".join(
+            repr(tuple(row)) for table in meta.sorted_tables for row in conn.execute(table.select())
+        )
+
+
+def test_an_erasure_that_missed_another_laptops_edits_leaves_no_personal_data_anywhere(
+    make_laptop, server, proxy, ledger
+):
+    from showroom.services import privacy
+
+    a = make_laptop("a")
+    b = make_laptop("b")
+    customer = a.create_customer(
+        "黄嘉怡", "13812348000", notes="想要红色", address="深圳市南山区科技园"
+    )
+    a.sync()
+    b.sync()
+    # b replaces the phone, changes the notes and marks the customer VIP; a never pulls it
+    # before erasing, and its pulls after the erasure's push are cut.
+    b.update_customer(customer, notes="想要蓝色", phones=["13912348111"], vip=True)
+    b.sync()
+    a.edit(lambda session, actor: privacy.erase_customer(session, actor, customer))
+    proxy.add_fault(OFFLINE, PULL, times=None)
+    a.try_sync()
+    assert not a.pending()  # the erasure reached the server
+    proxy.heal()
+    a.sync()
+    b.sync()
+    a.sync()
+    c = make_laptop("c")  # a laptop enrolled afterwards downloads the dealer
+
+    server_rows = server.rows(a.token())
+    on_server = json.dumps(list(server_rows.values()), ensure_ascii=False)
+    for value in PERSONAL:
+        assert value not in on_server, f"{value} still on the server"
+    for laptop in (a, b, c):
+        assert not laptop.pending(), laptop.name
+        everything = _everything(laptop)
+        for value in PERSONAL:
+            assert value not in everything, f"{value} still on laptop {laptop.name}"
+        row = laptop.row("customer", customer)
+        assert (row["name"], row["vip"]) == (privacy.ERASED_NAME, 1)  # b's VIP mark stays
+        phones = laptop._read(
+            "SELECT number, deleted FROM customer_phone WHERE customer_id = ?", (customer,)
+        )
+        assert len(phones) == 2 and all(p["deleted"] and p["number"] == "" for p in phones)
+        # The erasure met b's notes as a conflict: blanked and closed, nothing to choose.
+        (conflict,) = [c for c in laptop.conflicts() if c["row_id"] == customer]
+        assert (conflict["field"], conflict["status"], conflict["resolution"]) == (
+            "notes",
+            "resolved",
+            "erased",
+        )
+    assert_converged(server, [a, b, c])
