@@ -128,12 +128,10 @@ def _row(obj) -> dict[str, Any]:
     }
 
 
-def _quote_lines(session: Session, quote_ids: list[str], *, live: bool) -> list[QuoteLine]:
+def _live_quote_lines(session: Session, quote_ids: list[str]) -> list[QuoteLine]:
     if not quote_ids:
         return []
-    query = select(QuoteLine).where(QuoteLine.quote_id.in_(quote_ids))
-    if live:
-        query = query.where(QuoteLine.deleted.is_(False))
+    query = select(QuoteLine).where(QuoteLine.quote_id.in_(quote_ids), QuoteLine.deleted.is_(False))
     return list(session.scalars(query.order_by(QuoteLine.quote_id, QuoteLine.position)))
 
 
@@ -144,7 +142,7 @@ def _export_quotes(session: Session, quotes: list[Quote], today: dt.date) -> lis
         for t in session.scalars(select(Trim).where(Trim.id.in_({q.trim_id for q in quotes})))
     }
     lines: dict[str, list[dict[str, Any]]] = {}
-    for line in _quote_lines(session, [q.id for q in quotes], live=True):
+    for line in _live_quote_lines(session, [q.id for q in quotes]):
         lines.setdefault(line.quote_id, []).append(
             {**_row(line), "amount": to_wire(line.unit_price * line.quantity)}
         )
