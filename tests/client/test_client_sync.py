@@ -743,3 +743,39 @@ def test_history_marks_are_kept_and_sent_back(server, new_laptop):
     assert sent["/v1/sync/push"] == client.protocol.format_mark(marks[0])
     newer = client.protocol.parse_history(local.get_state(a, local.HISTORY_KEY)[local.HISTORY_KEY])
     assert newer[0][0] > marks[0][0] and newer[1:4] == marks[:3]
+
+
+@pytest.mark.parametrize("older", [False, True], ids=["server", "older_server"])
+def test_the_sync_erases_deleted_rows_again_only_where_the_server_takes_it(
+    server, new_laptop, monkeypatch, older
+):
+    """A server that says nothing of clearing deleted rows (an older one) keeps such an edit as
+    a conflict: the laptop would blank the row, be refused and differ from the server ever
+    after. Against it the sync erases only live rows again."""
+    from showroom.services import privacy
+    from sync.server import pull
+
+    if older:
+        newer_meta = pull.meta
+
+        def older_meta(*args, **kwargs):
+            answer = newer_meta(*args, **kwargs)
+            del answer["clears_deleted_rows"]
+            return answer
+
+        monkeypatch.setattr(pull, "meta", older_meta)
+    calls = []
+    erase_again = privacy.forget_after_sync
+
+    def recorded(session, **options):
+        calls.append(options)
+        return erase_again(session, **options)
+
+    monkeypatch.setattr(privacy, "forget_after_sync", recorded)
+    a = enrolled(server, new_laptop, "a")
+    cid = add(a, "黄嘉怡", "13812348000")
+    sync(server, a)
+    act(a, lambda s, actor: privacy.erase_customer(s, actor, cid))
+    summary = sync(server, a)
+    assert summary.checksum_ok is True and not summary.full_resync
+    assert calls and all(c == {"deleted_rows": not older} for c in calls)
