@@ -321,19 +321,9 @@ class _Batch:
             return _Plan(status, changes, conflicts)
         if rec is None:
             raise Rejected(NOT_FOUND)
+        if rec.deleted and op.new.get("deleted") is not False:
+            return self._on_deleted(op, rec)
         if op.kind == protocol.OP_DELETE:
-            if rec.deleted:
-                # Deleted twice. Edits the delete carried along are kept for review, unless
-                # they only clear values the laptop had seen (an erasure's blanking).
-                edits = {f: v for f, v in op.new.items() if f != "deleted" and rec.data.get(f) != v}
-                if edits and _clears_what_it_saw(op, rec, edits):
-                    return _Plan(protocol.RESULT_MERGED, edits, [])
-                if edits:
-                    conflict = self._conflict(
-                        "delete_edit", op, rec, mine_value=canonical_json(edits)
-                    )
-                    return _Plan(protocol.RESULT_CONFLICT, {}, [conflict])
-                return _Plan(protocol.RESULT_MERGED, {}, [])
             # A merged answer gives the laptop's row the newest version before its pull brings
             # the others' fields, so the version alone does not show what the laptop had seen.
             # (A field the stored row lacks, one added to the table since, had nothing to miss.)
@@ -353,13 +343,6 @@ class _Batch:
             )
             return _Plan(protocol.RESULT_CONFLICT, dict(op.new), [conflict])
         changes = {f: v for f, v in op.new.items() if rec.data.get(f) != v}
-        if rec.deleted and op.new.get("deleted") is not False:
-            if changes and _clears_what_it_saw(op, rec, changes):
-                status = protocol.RESULT_APPLIED
-                if op.base_version != rec.version:
-                    status = protocol.RESULT_MERGED
-                return _Plan(status, changes, [])
-            return _Plan(protocol.RESULT_CONFLICT, {}, [self._edit_on_deleted(op, rec)])
         # Each field is checked against its base even on the current version: a merged answer
         # moves the laptop's version forward before its pull brings the others' fields, so its
         # row may hold a stale value, which must not overwrite theirs.
@@ -370,9 +353,21 @@ class _Batch:
         ]
         if conflicts:
             return _Plan(protocol.RESULT_CONFLICT, changes, conflicts)
-        if op.base_version == rec.version:
-            return _Plan(protocol.RESULT_APPLIED, changes, [])
-        return _Plan(protocol.RESULT_MERGED, changes, [])
+        return _Plan(_stored_status(op, rec), changes, [])
+
+    def _on_deleted(self, op: Op, rec: Rec) -> _Plan:
+        """An op that leaves a deleted row deleted: a second delete, or an edit that met the
+        delete. What it changes is kept for review, unless it only clears values the laptop had
+        seen (an erasure's blanking); a second delete that changes nothing is merged."""
+        edits = {f: v for f, v in op.new.items() if f != "deleted" and rec.data.get(f) != v}
+        if edits and _clears_what_it_saw(op, rec, edits):
+            return _Plan(_stored_status(op, rec), edits, [])
+        if op.kind != protocol.OP_DELETE:
+            return _Plan(protocol.RESULT_CONFLICT, {}, [self._edit_on_deleted(op, rec)])
+        if edits:
+            conflict = self._conflict("delete_edit", op, rec, mine_value=canonical_json(edits))
+            return _Plan(protocol.RESULT_CONFLICT, {}, [conflict])
+        return _Plan(protocol.RESULT_MERGED, {}, [])
 
     def _edit_on_deleted(self, op: Op, rec: Rec) -> dict[str, Any]:
         return self._conflict("delete_edit", op, rec, mine_value=canonical_json(op.new))
@@ -426,6 +421,11 @@ class _Batch:
             )
             rec.clean_for = self.enrolment if clean else None
         return status, rec.version
+
+
+def _stored_status(op: Op, rec: Rec) -> str:
+    """Applied when the laptop edited the row's current version, merged over a newer one."""
+    return protocol.RESULT_APPLIED if op.base_version == rec.version else protocol.RESULT_MERGED
 
 
 def _clears_what_it_saw(op: Op, rec: Rec, edits: dict[str, Any]) -> bool:
