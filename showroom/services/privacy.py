@@ -88,6 +88,8 @@ ERASED_TEXT_FIELDS: dict[type, tuple[str, ...]] = {
 }
 # The erased value of those that are required; the others become NULL.
 _TEXT_BLANK: dict[tuple[type, str], str] = {(Interaction, "summary"): ""}
+# Conflicts an erasure closes: their choice was between the values it blanks.
+_CLOSED_BY_ERASURE = (KIND_FIELD, KIND_DELETE_EDIT)
 # A merge record's snapshot of the absorbed record, once erased.
 _ERASED_SNAPSHOT = json.dumps({"erased": True}, sort_keys=True)
 # Columns that say nothing about the person and are left out of an export.
@@ -419,9 +421,13 @@ def _person_rows(people: Select, *, conflicts: bool = True) -> CompoundSelect:
             or_(CustomerMerge.survivor_id.in_(people), CustomerMerge.merged_id.in_(people))
         ),
     ]
-    if conflicts:
-        rows.append(select(SyncConflict.id).where(SyncConflict.row_id.in_(union_all(*rows))))
-    return union_all(*rows)
+    if not conflicts:
+        return union_all(*rows)
+    # Named once, so the statement gathers the rows' ids once for both uses.
+    ids = union_all(*rows).cte("person_rows")
+    return union_all(
+        select(ids.c.id), select(SyncConflict.id).where(SyncConflict.row_id.in_(select(ids.c.id)))
+    )
 
 
 def _blank_conflicts(session: Session, rows: CompoundSelect, now: dt.datetime) -> int:
@@ -433,9 +439,6 @@ def _blank_conflicts(session: Session, rows: CompoundSelect, now: dt.datetime) -
     back an empty row. A double booking stays open: its choice cancels a booking, which still
     matters.
     """
-    closable = and_(
-        SyncConflict.status == "open", SyncConflict.kind.in_((KIND_FIELD, KIND_DELETE_EDIT))
-    )
     changed = 0
     for conflict in session.scalars(
         select(SyncConflict).where(
@@ -443,13 +446,12 @@ def _blank_conflicts(session: Session, rows: CompoundSelect, now: dt.datetime) -
             or_(
                 SyncConflict.base_value.is_not(None),
                 SyncConflict.theirs_value.is_not(None),
-                SyncConflict.mine_value.is_not(None),
-                closable,
+                and_(SyncConflict.status == "open", SyncConflict.kind.in_(_CLOSED_BY_ERASURE)),
             ),
         )
     ):
         conflict.base_value = conflict.theirs_value = conflict.mine_value = None
-        if conflict.status == "open" and conflict.kind in (KIND_FIELD, KIND_DELETE_EDIT):
+        if conflict.status == "open" and conflict.kind in _CLOSED_BY_ERASURE:
             conflict.status = "resolved"
             conflict.resolution = ERASED
             conflict.resolved_at = now
