@@ -4,7 +4,8 @@ Output contract: each measurement is one line of JSON on stdout,
 ``{"metric": ..., "value": ..., "unit": ..., **extra}``, flushed at once so a long run can be
 followed (and parsed) while it goes. Progress and diagnostics go to stderr, never stdout.
 
-Only the standard library is imported here, so a benchmark can time its own imports.
+Only the standard library is imported at the top, so a benchmark can time its own imports (the
+demo helper imports the project when it is called).
 """
 
 from __future__ import annotations
@@ -13,9 +14,12 @@ import json
 import math
 import os
 import platform
+import shutil
 import sqlite3
 import sys
+import time
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any
 
 
@@ -106,3 +110,24 @@ def machine_info() -> dict[str, Any]:
         "platform": platform.platform(),
         "load_average": load_average(),
     }
+
+
+def demo_database(path: Path, keep: Path | None, customers: int, seed: int) -> None:
+    """Put a laptop database holding the demo dealership of ``customers`` customers at
+    ``path``: a copy of ``keep`` when that exists, else generated (and, with ``keep``, kept
+    there for later runs)."""
+    from showroom.db.engine import open_database
+    from showroom.demo import generate_demo_data
+
+    if keep and keep.exists():
+        shutil.copy(keep, path)
+        return
+    log(f"generating {customers:,} demo customers ...")
+    db = open_database(path)
+    started = time.perf_counter()
+    generate_demo_data(db, customers, seed)
+    db.dispose()  # the last connection closed: the WAL is checkpointed into the file
+    log(f"  done in {time.perf_counter() - started:.1f} s")
+    if keep:
+        # Copied only once complete, so a stopped run leaves nothing behind.
+        shutil.copy(path, keep)

@@ -27,7 +27,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from bench.common import emit, log, machine_info, median
+from bench.common import demo_database, emit, machine_info, median
 
 HELP = "what erased customers cost each sync round (forget_after_sync)"
 
@@ -47,7 +47,6 @@ def run(args: argparse.Namespace) -> int:
     from sqlalchemy import func, select
 
     from showroom.db.engine import open_database
-    from showroom.demo import generate_demo_data
     from showroom.models import Customer, CustomerPhone
     from showroom.services import dealer, privacy
 
@@ -55,15 +54,7 @@ def run(args: argparse.Namespace) -> int:
     workdir = Path(tempfile.mkdtemp(prefix="bench-erasure-"))
     try:
         path = workdir / "laptop.db"
-        if args.db and args.db.exists():
-            shutil.copy(args.db, path)
-        else:
-            log(f"generating {args.customers:,} demo customers ...")
-            db = open_database(path)
-            generate_demo_data(db, args.customers, args.seed)
-            db.dispose()
-            if args.db:
-                shutil.copy(path, args.db)
+        demo_database(path, args.db, args.customers, args.seed)
         db = open_database(path)
         with db.session_scope(write=False) as session:
             ids = sorted(

@@ -50,7 +50,7 @@ import uuid
 from pathlib import Path
 from typing import Any
 
-from bench.common import emit, log, machine_info, median, percentile
+from bench.common import demo_database, emit, log, machine_info, median, percentile
 
 HELP = "sync: initial upload, fresh download, edit round trip, 50 devices, bytes per row"
 
@@ -123,7 +123,7 @@ def run(args: argparse.Namespace) -> int:
         dealer = server.cli("create-dealer", "基准测试店")[0]["dealer_id"]
 
         laptop_a = workdir / "a.db"
-        _demo(laptop_a, args)
+        demo_database(laptop_a, args.db, args.customers, args.seed)
         key_a, key_b = (None, None) if args.plain else (_encrypt(laptop_a), new_key())
         a = open_database(laptop_a, key_a)
         b = open_database(workdir / "b.db", key_b)
@@ -195,24 +195,6 @@ def run(args: argparse.Namespace) -> int:
         if pg_db is not None:
             drop_pg_database(args.pg, pg_db)
         shutil.rmtree(workdir, ignore_errors=True)
-
-
-def _demo(path: Path, args) -> None:
-    from showroom.db.engine import open_database
-    from showroom.demo import generate_demo_data
-
-    if args.db and args.db.exists():
-        shutil.copy(args.db, path)
-        return
-    log(f"generating {args.customers:,} demo customers ...")
-    db = open_database(path)
-    started = time.perf_counter()
-    generate_demo_data(db, args.customers, args.seed)
-    db.dispose()  # the last connection closed: the WAL is checkpointed into the file
-    log(f"  done in {time.perf_counter() - started:.1f} s")
-    if args.db:
-        # Kept for later runs; copied only once complete, so a stopped run leaves nothing.
-        shutil.copy(path, args.db)
 
 
 def _encrypt(path: Path) -> bytes:
