@@ -790,8 +790,8 @@ class _Cycle:
                 self.handle(answer)
                 meta = self.meta()
                 continue
-            if (self.pushed or self.pulled) and self.forget_erased():
-                continue  # what the pull brought of erased customers was erased: edits to push
+            if (self.pushed or self.pulled) and self.settle():
+                continue  # what the pull brought was settled here: edits to push
             # Pulled rows need no answer; only edits made meanwhile call for another round.
             if not local.pending_count(self.db) and not local.initial_upload_pending(self.db):
                 break
@@ -814,20 +814,34 @@ class _Cycle:
             cancelled=self.cancelled,
         )
 
-    def forget_erased(self) -> bool:
-        """Erase again what the sync brought of erased customers; True when that made edits.
+    def settle(self) -> bool:
+        """Finish on this laptop what the sync brought half done; True when that made edits.
 
-        Once an erasure is acknowledged, the outbox forgets the values its ops carried. What
-        other laptops changed or added before the erasure reached them (a conflict holding
-        both sides' values, a new phone) is erased like the rest, which makes edits to push.
+        Both passes read first and take the write lock only when they have work, which is
+        rare:
+
+        * merges another laptop's work crossed: rows it added to a record merged away here
+          (or there) move to the survivor (:func:`showroom.services.merge.settle_after_sync`);
+        * erased customers: what other laptops changed or added before the erasure reached
+          them (a conflict holding both sides' values, a new phone) is erased like the rest;
+          once an erasure is acknowledged, the outbox forgets the values its ops carried
+          (:func:`showroom.services.privacy.forget_after_sync`). This runs after the merges,
+          so rows moved onto an erased customer are erased too.
         """
+        from showroom.services.merge import merges_unsettled, settle_after_sync
         from showroom.services.privacy import any_erased, forget_after_sync
 
         with self.db.session_scope(write=False) as session:
-            if not any_erased(session):
-                return False  # the usual case, without taking the write lock
+            merges, erased = merges_unsettled(session), any_erased(session)
+        if not (merges or erased):
+            return False
+        changed = 0
         with self.db.session_scope() as session:
-            return forget_after_sync(session, deleted_rows=self.clears_deleted_rows) > 0
+            if merges:
+                changed += settle_after_sync(session)
+            if erased:
+                changed += forget_after_sync(session, deleted_rows=self.clears_deleted_rows)
+        return changed > 0
 
     def should_verify(self, initial: bool) -> bool:
         if self.client.verify is not None:

@@ -315,7 +315,8 @@ def resolve_conflict(session: Session, actor: Actor, conflict_id: str, choice: s
 
     - ``keep``: the value (or deletion, or both bookings) in place stays;
     - ``revert`` (field): the overwritten value ("theirs") is written back to the record;
-    - ``restore`` (delete_edit): the deleted record comes back with the kept edit applied;
+    - ``restore`` (delete_edit): the deleted record comes back with the kept edit applied
+      (a customer merged away comes back as a record of its own, beside the survivor);
     - ``cancel_other`` / ``cancel_this`` (double_booking): that test drive is cancelled.
 
     Every change goes through the ORM, so it syncs like any edit. Raises PermissionDeniedError
@@ -352,6 +353,9 @@ def resolve_conflict(session: Session, actor: Actor, conflict_id: str, choice: s
         row.deleted = False
         columns = type(row).__mapper__.columns
         _write_fields(row, {k: v for k, v in _kept_edit(conflict).items() if k in columns})
+        if isinstance(row, Customer):
+            # A record merged away comes back as a customer of its own, or no list shows it.
+            row.merged_into_id = None
     elif choice in ("cancel_other", "cancel_this"):
         booking_id = conflict.other_row_id if choice == "cancel_other" else conflict.row_id
         booking = session.get(TestDrive, booking_id) if booking_id else None

@@ -5,15 +5,15 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 
-from sqlalchemy import inspect, select
-from sqlalchemy.orm import Session
+from sqlalchemy import Select, inspect, select
+from sqlalchemy.orm import Session, aliased
 
 from showroom import masking
 from showroom.actor import Actor, bind_actor
 from showroom.db.base import Base, SyncMixin
 from showroom.db.outbox import to_wire
 from showroom.errors import ValidationError
-from showroom.models import CustomerMerge, CustomerPhone, CustomerVehicle
+from showroom.models import Customer, CustomerMerge, CustomerPhone, CustomerVehicle
 from showroom.services import audit, leads
 from showroom.services.common import customer_dto, load_customer
 from showroom.services.customers import CustomerDraft, create_customer, update_customer
@@ -56,6 +56,52 @@ def _snapshot(obj) -> dict:
     return {attr.key: to_wire(getattr(obj, attr.key)) for attr in inspect(obj).mapper.column_attrs}
 
 
+def _held_by(session: Session, customer_id: str) -> tuple[set[str], set[str]]:
+    """The live phone numbers and VINs of a customer, which rows moved to it must not double."""
+    phones = set(
+        session.scalars(
+            select(CustomerPhone.number).where(
+                CustomerPhone.customer_id == customer_id, CustomerPhone.deleted.is_(False)
+            )
+        )
+    )
+    vins = set(
+        session.scalars(
+            select(CustomerVehicle.vin).where(
+                CustomerVehicle.customer_id == customer_id,
+                CustomerVehicle.deleted.is_(False),
+                CustomerVehicle.vin.is_not(None),
+            )
+        )
+    )
+    return phones, vins
+
+
+def _duplicate(row, phones: set[str], vins: set[str]) -> bool:
+    """A live phone or vehicle the survivor already holds (same number, same VIN)."""
+    return not row.deleted and (
+        (isinstance(row, CustomerPhone) and row.number in phones)
+        or (isinstance(row, CustomerVehicle) and bool(row.vin) and row.vin in vins)
+    )
+
+
+def _move(row, survivor_id: str, survivor_has_phones: bool) -> None:
+    """Put a row on the survivor; a phone stays primary only if the survivor had none."""
+    if isinstance(row, CustomerPhone):
+        row.is_primary = row.is_primary and not survivor_has_phones
+    row.customer_id = survivor_id
+
+
+def _fill(survivor: Customer, absorbed: Customer) -> None:
+    """Empty profile fields of the survivor take the absorbed record's; notes are joined."""
+    for key in FILLABLE:
+        if getattr(survivor, key) is None and getattr(absorbed, key) is not None:
+            setattr(survivor, key, getattr(absorbed, key))
+    if absorbed.notes and absorbed.notes != survivor.notes:
+        survivor.notes = "\n".join(n for n in (survivor.notes, absorbed.notes) if n)
+    survivor.vip = survivor.vip or absorbed.vip
+
+
 def merge_customers(
     session: Session, actor: Actor, survivor_id: str, merged_id: str
 ) -> MergeResult:
@@ -80,46 +126,20 @@ def merge_customers(
         raise ValidationError("merged_id", "客户已被合并", "customer was already merged")
 
     snapshot: dict = {"customer": _snapshot(absorbed), "rows": {}, "dropped_duplicates": {}}
-    survivor_phones = set(
-        session.scalars(
-            select(CustomerPhone.number).where(
-                CustomerPhone.customer_id == survivor.id, CustomerPhone.deleted.is_(False)
-            )
-        )
-    )
-    survivor_vins = set(
-        session.scalars(
-            select(CustomerVehicle.vin).where(
-                CustomerVehicle.customer_id == survivor.id,
-                CustomerVehicle.deleted.is_(False),
-                CustomerVehicle.vin.is_not(None),
-            )
-        )
-    )
+    phones, vins = _held_by(session, survivor.id)
+    had_phones = bool(phones)
     moved: dict[str, int] = {}
     for model in customer_owned_models():
         rows = session.scalars(select(model).where(model.customer_id == absorbed.id)).all()
         table = model.__tablename__
         for row in rows:
-            duplicate = not row.deleted and (
-                (isinstance(row, CustomerPhone) and row.number in survivor_phones)
-                or (isinstance(row, CustomerVehicle) and row.vin and row.vin in survivor_vins)
-            )
-            if duplicate:
+            if _duplicate(row, phones, vins):
                 snapshot["dropped_duplicates"].setdefault(table, []).append(_snapshot(row))
                 row.deleted = True
-            if isinstance(row, CustomerPhone):
-                row.is_primary = row.is_primary and not survivor_phones
-            row.customer_id = survivor.id
+            _move(row, survivor.id, had_phones)
             snapshot["rows"].setdefault(table, []).append(row.id)
         moved[table] = len(rows)
-
-    for key in FILLABLE:
-        if getattr(survivor, key) is None and getattr(absorbed, key) is not None:
-            setattr(survivor, key, getattr(absorbed, key))
-    if absorbed.notes and absorbed.notes != survivor.notes:
-        survivor.notes = "\n".join(n for n in (survivor.notes, absorbed.notes) if n)
-    survivor.vip = survivor.vip or absorbed.vip
+    _fill(survivor, absorbed)
 
     absorbed.merged_into_id = survivor.id
     absorbed.deleted = True
@@ -166,3 +186,136 @@ def update_and_merge(
     if changes:
         update_customer(session, actor, customer_id, changes, force=True)
     return merge_customers(session, actor, survivor_id, customer_id)
+
+
+# --- merges that crossed other laptops' work, settled after each sync round ------------------
+
+
+def _retired_ids() -> Select:
+    """Customers merged away: deleted, with the record they went into."""
+    return select(Customer.id).where(
+        Customer.merged_into_id.is_not(None), Customer.deleted.is_(True)
+    )
+
+
+def _chains(session: Session) -> tuple[list[list[str]], dict[str, str]]:
+    """The cycles of records merged into each other, and for every other retired record the
+    live record at the end of its chain of merges (none for a chain that ends on a record
+    deleted outright, or one this laptop does not hold).
+
+    A cycle comes of two laptops merging the same pair each the other way round while apart;
+    its records are given in id order, and the first of them is the survivor.
+    """
+    target = aliased(Customer)
+    into: dict[str, str] = {}
+    live: set[str] = set()
+    for customer_id, merged_into, target_deleted in session.execute(
+        select(Customer.id, Customer.merged_into_id, target.deleted)
+        .outerjoin(target, target.id == Customer.merged_into_id)
+        .where(Customer.id.in_(_retired_ids()))
+    ):
+        into[customer_id] = merged_into
+        if target_deleted is False:
+            live.add(merged_into)
+    cycles: list[list[str]] = []
+    ends: dict[str, str] = {}
+    for start in sorted(into):
+        path: list[str] = []
+        node = start
+        while node in into and node not in ends and node not in path:
+            path.append(node)
+            node = into[node]
+        if node in ends:
+            end = ends[node]
+        elif node in path:
+            cycle = sorted(path[path.index(node) :])
+            cycles.append(cycle)
+            end = cycle[0]
+            live.add(end)
+        else:
+            end = node
+        ends.update(dict.fromkeys(path, end))
+    for cycle in cycles:
+        del ends[cycle[0]]
+    return cycles, {retired: end for retired, end in ends.items() if end in live}
+
+
+def _stranded(model) -> Select:
+    """Live rows of ``model`` on retired records."""
+    return select(model).where(model.customer_id.in_(_retired_ids()), model.deleted.is_(False))
+
+
+def merges_unsettled(session: Session) -> bool:
+    """Whether :func:`settle_after_sync` has anything to do (a read; usually it has not)."""
+    cycles, ends = _chains(session)
+    if cycles:
+        return True
+    if not ends:
+        return False
+    for model in customer_owned_models():
+        holders = session.scalars(_stranded(model).with_only_columns(model.customer_id).distinct())
+        if any(holder in ends for holder in holders):
+            return True
+    return False
+
+
+@dataclass
+class _Survivor:
+    phones: set[str]
+    vins: set[str]
+    has_phones: bool
+
+
+def settle_after_sync(session: Session) -> int:
+    """Finish the merges that other laptops' work crossed; returns how many rows that changed,
+    which are edits to push.
+
+    A merge made on one laptop reaches the others with a sync; what they did meanwhile does
+    not know of it, and would hang on a record no list shows:
+
+    * rows they added to the absorbed record (a phone, a follow-up, a test drive, a quote)
+      move to the survivor as the merge moves rows: a phone or VIN it already has becomes a
+      tombstone;
+    * a record merged into one that was itself merged elsewhere: its rows go on to the last
+      record of the chain;
+    * two laptops that merged the same pair each the other way round leave each record merged
+      into the other: the one with the smaller id comes back as the survivor, with the other's
+      profile fields filled in, as a merge fills them. Every laptop picks the same one, so
+      their edits agree.
+
+    Rows on a record deleted outright (not merged) stay where they are. Every change is an
+    ordinary synced edit; run again, it finds nothing.
+    """
+    cycles, ends = _chains(session)
+    changed = 0
+    for cycle in cycles:
+        keep = session.get(Customer, cycle[0])
+        keep.deleted = False
+        keep.merged_into_id = None
+        for other_id in cycle[1:]:
+            _fill(keep, session.get(Customer, other_id))
+        changed += 1
+    if cycles:
+        session.flush()
+    survivors: dict[str, _Survivor] = {}
+    for model in customer_owned_models():
+        for row in session.scalars(_stranded(model).order_by(model.id)).all():
+            end = ends.get(row.customer_id)
+            if end is None:
+                continue  # the chain ends on a record deleted outright: the rows stay
+            survivor = survivors.get(end)
+            if survivor is None:
+                phones, vins = _held_by(session, end)
+                survivor = survivors[end] = _Survivor(phones, vins, bool(phones))
+            if _duplicate(row, survivor.phones, survivor.vins):
+                row.deleted = True
+            elif isinstance(row, CustomerPhone):
+                survivor.phones.add(row.number)
+            elif isinstance(row, CustomerVehicle) and row.vin:
+                survivor.vins.add(row.vin)
+            _move(row, end, survivor.has_phones)
+            if isinstance(row, CustomerPhone) and not row.deleted:
+                survivor.has_phones = True
+            changed += 1
+    session.flush()
+    return changed

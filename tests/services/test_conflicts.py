@@ -216,6 +216,31 @@ def test_restore_after_a_late_delete_brings_back_what_the_record_held(db, manage
         assert not row.deleted and row.address == "深圳市龙岗区" and row.vip is True
 
 
+def test_restore_of_a_record_merged_away_brings_it_back_into_the_list(db, manager, sales):
+    from showroom.services import customer_list, merge
+
+    survivor = new_customer(db, sales, name="陈小明", phone="13900001111")
+    absorbed = new_customer(db, sales, phone="13812345678")
+    with db.session_scope() as session:
+        merge.merge_customers(session, sales, survivor, absorbed)
+    # Another laptop's edit met the merge's delete on the server.
+    conflict = SyncConflict(
+        kind="delete_edit",
+        table_name="customer",
+        row_id=absorbed,
+        mine_value=json.dumps({"notes": "想看途观L"}, ensure_ascii=False),
+        detected_at=dt.datetime(2026, 11, 22, 10, 0, tzinfo=dt.UTC),
+    )
+    server_rows(db, conflict)
+    with db.session_scope() as session:
+        conflicts.resolve_conflict(session, manager, conflict.id, "restore")
+    with db.session_scope(write=False) as session:
+        row = session.get(Customer, absorbed)
+        assert (row.deleted, row.merged_into_id, row.notes) == (False, None, "想看途观L")
+        listed = {r.id for r in customer_list.list_customers(session, manager).rows}
+    assert {survivor, absorbed} <= listed
+
+
 def test_keep_after_a_delete_leaves_the_record_deleted(db, manager, sales):
     cid = new_customer(db, sales)
     with db.session_scope() as session:

@@ -2,14 +2,23 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 
 import pytest
 from sqlalchemy import func, select
 
+from showroom.db.outbox import CAPTURE
 from showroom.errors import NotFoundError, ValidationError
-from showroom.models import Customer, CustomerMerge, CustomerPhone, CustomerVehicle
-from showroom.services import customers, merge
+from showroom.models import (
+    Customer,
+    CustomerMerge,
+    CustomerPhone,
+    CustomerVehicle,
+    FollowUp,
+    SyncOutbox,
+)
+from showroom.services import customer_list, customers, follow_ups, merge
 from showroom.services.customers import CustomerDraft, VehicleDraft
 from showroom.services.interactions import log_interaction
 from showroom.validation import vin_check_digit
@@ -150,3 +159,137 @@ def test_new_record_typed_for_an_existing_customer_folds_into_it(db, sales, pair
     assert result.survivor.wechat_id == "chenxm88"  # what was typed is kept
     with db.session_scope() as session:
         assert session.scalar(select(func.count()).select_from(CustomerMerge)) == 1
+
+
+# --- merges another laptop's work crossed, settled after a sync round --------------------------
+
+
+def pulled(db, change) -> None:
+    """Change rows the way the sync client applies pulled ones: no outbox ops of their own."""
+    with db.session_scope() as session:
+        session.info[CAPTURE] = False
+        change(session)
+
+
+def outbox_count(db) -> int:
+    with db.session_scope(write=False) as session:
+        return session.scalar(select(func.count()).select_from(SyncOutbox))
+
+
+def settle(db) -> tuple[bool, int]:
+    with db.session_scope(write=False) as session:
+        unsettled = merge.merges_unsettled(session)
+    with db.session_scope() as session:
+        return unsettled, merge.settle_after_sync(session)
+
+
+def live_phones(session, customer_id) -> list[tuple[str, bool]]:
+    rows = session.execute(
+        select(CustomerPhone.number, CustomerPhone.is_primary).where(
+            CustomerPhone.customer_id == customer_id, CustomerPhone.deleted.is_(False)
+        )
+    )
+    return sorted((number, primary) for number, primary in rows)
+
+
+def test_settling_moves_what_another_laptop_added_to_a_merged_record(db, sales, pair):
+    a, b = pair
+    with db.session_scope() as session:
+        merge.merge_customers(session, sales, a, b)
+    due = dt.date.today()
+
+    def added_offline(session):  # another laptop, before the merge reached it
+        session.add_all(
+            [
+                CustomerPhone(customer_id=b, number="+8613700002222", is_primary=True),
+                CustomerPhone(customer_id=b, number="+8613900001111", is_primary=False),
+                CustomerPhone(customer_id=b, number="+8613600003333", deleted=True),
+                FollowUp(customer_id=b, owner_id=sales.user_id, due=due, purpose="回访"),
+            ]
+        )
+
+    pulled(db, added_offline)
+    before = outbox_count(db)
+    assert settle(db) == (True, 3)
+    with db.session_scope(write=False) as session:
+        # The new number joins the survivor (not as its primary); the one it has is not doubled.
+        assert live_phones(session, a) == [
+            ("+8613700002222", False), ("+8613812345678", True), ("+8613900001111", False),
+        ]  # fmt: skip
+        assert live_phones(session, b) == []
+        tombstone = select(CustomerPhone).where(CustomerPhone.number == "+8613600003333")
+        assert session.scalar(tombstone).customer_id == b  # it stays where it was
+        tasks = follow_ups.due_follow_ups(session, sales)
+        assert [(t.customer_id, t.purpose) for t in tasks] == [(a, "回访")]
+    assert outbox_count(db) == before + 3  # synced edits, for the other laptops
+    assert settle(db) == (False, 0)  # nothing left: the sync's rounds stop
+
+
+def test_settling_follows_a_chain_of_merges_to_its_end(db, sales, pair):
+    a, b = pair
+    with db.session_scope() as session:
+        c = customers.create_customer(
+            session, sales, CustomerDraft(name="陈晓鸣", phones=["13500004444"])
+        ).id
+        merge.merge_customers(session, sales, a, b)
+    due = dt.date.today()
+
+    def elsewhere(session):  # a was merged into c on one laptop; b got a task on another
+        survivor = session.get(Customer, a)
+        survivor.deleted, survivor.merged_into_id = True, c
+        for model in merge.customer_owned_models():
+            for row in session.scalars(select(model).where(model.customer_id == a)):
+                row.customer_id = c
+        session.add(FollowUp(customer_id=b, owner_id=sales.user_id, due=due, purpose="回访"))
+
+    pulled(db, elsewhere)
+    assert settle(db) == (True, 1)
+    with db.session_scope(write=False) as session:
+        tasks = follow_ups.due_follow_ups(session, sales)
+        assert [t.customer_id for t in tasks] == [c]
+
+
+def test_settling_a_pair_merged_both_ways_keeps_the_smaller_id(db, sales, pair):
+    a, b = pair
+    with db.session_scope() as session:
+        merge.merge_customers(session, sales, a, b)
+        a_email = session.get(Customer, a).email
+    assert a_email == "chen@example.com"  # filled from b by the merge
+
+    def other_way(session):  # another laptop merged a into b meanwhile
+        survivor = session.get(Customer, a)
+        survivor.deleted, survivor.merged_into_id, survivor.email = True, b, None
+        absorbed = session.get(Customer, b)
+        absorbed.email = "chen@example.com"
+
+    pulled(db, other_way)
+    with db.session_scope(write=False) as session:
+        assert customer_list.count_customers(session, sales) == 0  # the person is in no list
+    keep, gone = sorted([a, b])
+    unsettled, changed = settle(db)
+    assert unsettled and changed >= 1
+    with db.session_scope(write=False) as session:
+        kept, retired = session.get(Customer, keep), session.get(Customer, gone)
+        assert (kept.deleted, kept.merged_into_id) == (False, None)
+        assert (retired.deleted, retired.merged_into_id) == (True, keep)
+        assert kept.email == "chen@example.com" and kept.address == "深圳市福田区"
+        assert {p for p, _ in live_phones(session, keep)} == {"+8613812345678", "+8613900001111"}
+        assert customer_list.count_customers(session, sales) == 1
+    assert settle(db) == (False, 0)
+
+
+def test_settling_leaves_a_plain_merge_and_a_deleted_customer_alone(db, sales, pair):
+    a, b = pair
+    with db.session_scope() as session:
+        merge.merge_customers(session, sales, a, b)
+    due = dt.date.today()
+
+    def deleted_survivor(session):  # the survivor was deleted outright on another laptop
+        session.get(Customer, a).deleted = True
+        session.add(FollowUp(customer_id=b, owner_id=sales.user_id, due=due))
+
+    assert settle(db) == (False, 0)
+    before = outbox_count(db)
+    pulled(db, deleted_survivor)
+    assert settle(db) == (False, 0)
+    assert outbox_count(db) == before

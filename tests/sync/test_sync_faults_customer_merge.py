@@ -1,0 +1,150 @@
+"""Merging duplicate customers while other laptops work offline, through the real server on
+SQLite and PostgreSQL: nothing a salesperson added ends up on a retired record, out of every list.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from harness import assert_converged
+
+PHONE_X, PHONE_Y, PHONE_NEW = "13812340001", "13812340002", "13812340003"
+
+
+def e164(*numbers: str) -> list[str]:
+    """The numbers as stored (E.164), sorted."""
+    return sorted(f"+86{n}" for n in numbers)
+
+
+def _merge(laptop, survivor: str, absorbed: str) -> None:
+    from showroom.services import merge
+
+    laptop.edit(lambda session, actor: merge.merge_customers(session, actor, survivor, absorbed))
+
+
+def _sync_until_quiet(*laptops, rounds: int = 4) -> None:
+    for _ in range(rounds):
+        summaries = [laptop.sync() for laptop in laptops]
+        if all(s.pushed == 0 and s.pulled == 0 for s in summaries):
+            return
+    raise AssertionError(f"still syncing after {rounds} rounds")
+
+
+def _live_phones(laptop, customer: str) -> list[str]:
+    return sorted(
+        r["number"]
+        for r in laptop._read(
+            "SELECT number FROM customer_phone WHERE customer_id = ? AND deleted = 0", (customer,)
+        )
+    )
+
+
+def _listed(laptop) -> set[str]:
+    from showroom.services import customer_list
+
+    def read(session, actor):
+        page = customer_list.list_customers(session, actor, customer_list.CustomerFilter())
+        return {row.id for row in page.rows}
+
+    with laptop.db.session_scope(write=False) as session:
+        from showroom.services import dealer
+
+        return read(session, dealer.system_actor(session))
+
+
+def _found_by_phone(laptop, number: str) -> list[str]:
+    from showroom.services import customer_list, dealer
+
+    with laptop.db.session_scope(write=False) as session:
+        rows = customer_list.search_customer_rows(session, dealer.system_actor(session), number)
+        return [row.id for row in rows]
+
+
+def _due_for(laptop) -> list[str]:
+    from showroom.services import dealer, follow_ups
+
+    with laptop.db.session_scope(write=False) as session:
+        actor = dealer.system_actor(session)
+        return [task.customer_id for task in follow_ups.due_follow_ups(session, actor)]
+
+
+def test_rows_added_offline_to_a_record_merged_elsewhere_move_to_the_survivor(
+    make_laptop, server, ledger
+):
+    from showroom.services import follow_ups
+
+    a = make_laptop("a")
+    b = make_laptop("b")
+    x = a.create_customer("陈晓明", PHONE_X)
+    y = a.create_customer("陈小明", PHONE_Y)
+    _sync_until_quiet(a, b)
+    _merge(a, y, x)  # x and y are the same person: x is retired into y
+    a.sync()
+    # b has not pulled the merge: its salesperson adds a phone and a follow-up to x.
+    b.update_customer(x, phones=[PHONE_X, PHONE_NEW])
+    today = dt.date.today()
+    b.edit(lambda s, actor: follow_ups.schedule_follow_up(s, actor, x, today, purpose="回访"))
+    _sync_until_quiet(b, a)
+    c = make_laptop("c")  # enrolled afterwards: downloads the dealer
+
+    for laptop in (a, b, c):
+        assert not laptop.pending(), laptop.name
+        assert y in _listed(laptop) and x not in _listed(laptop), laptop.name
+        # Everything of the person is on the survivor, each phone once.
+        assert _live_phones(laptop, y) == e164(PHONE_X, PHONE_Y, PHONE_NEW), laptop.name
+        assert _live_phones(laptop, x) == [], laptop.name
+        assert _found_by_phone(laptop, PHONE_NEW) == [y], laptop.name
+        assert _due_for(laptop) == [y], f"{laptop.name}: b's follow-up is not on the survivor"
+    assert_converged(server, [a, b, c])
+
+
+def test_a_pair_merged_both_ways_offline_leaves_one_customer(make_laptop, server, ledger):
+    a = make_laptop("a")
+    b = make_laptop("b")
+    x = a.create_customer("陈晓明", PHONE_X, notes="喜欢SUV")
+    y = a.create_customer("陈小明", PHONE_Y, address="深圳市福田区")
+    _sync_until_quiet(a, b)
+    # Both salespeople see the pair as duplicates and merge it, each the other way round.
+    _merge(a, y, x)
+    _merge(b, x, y)
+    _sync_until_quiet(a, b)
+
+    keep, gone = sorted([x, y])  # every laptop picks the same survivor: the smaller id
+    for laptop in (a, b):
+        assert not laptop.pending(), laptop.name
+        assert _listed(laptop) >= {keep} and gone not in _listed(laptop), laptop.name
+        survivor = laptop.row("customer", keep)
+        assert (survivor["deleted"], survivor["merged_into_id"]) == (0, None), laptop.name
+        # The survivor holds what each record had: the notes of one, the address of the other.
+        assert (survivor["notes"], survivor["address"]) == ("喜欢SUV", "深圳市福田区")
+        assert laptop.row("customer", gone)["merged_into_id"] == keep, laptop.name
+        assert _live_phones(laptop, keep) == e164(PHONE_X, PHONE_Y), laptop.name
+        assert _live_phones(laptop, gone) == [], laptop.name
+    assert_converged(server, [a, b])
+
+
+def test_a_merge_into_a_record_merged_elsewhere_ends_on_the_last_survivor(
+    make_laptop, server, ledger
+):
+    from showroom.services import follow_ups
+
+    a = make_laptop("a")
+    b = make_laptop("b")
+    c = make_laptop("c")
+    x = a.create_customer("陈晓明", PHONE_X)
+    y = a.create_customer("陈小明", PHONE_Y)
+    z = a.create_customer("陈晓鸣", PHONE_NEW)
+    _sync_until_quiet(a, b, c)
+    _merge(a, y, x)  # a: x into y
+    _merge(b, z, y)  # b, offline: y into z
+    due = dt.date.today()
+    c.edit(lambda s, actor: follow_ups.schedule_follow_up(s, actor, x, due, purpose="回访"))
+    _sync_until_quiet(a, b, c)
+
+    for laptop in (a, b, c):
+        assert not laptop.pending(), laptop.name
+        listed = _listed(laptop)
+        assert z in listed and not {x, y} & listed, laptop.name
+        assert _live_phones(laptop, z) == e164(PHONE_X, PHONE_Y, PHONE_NEW), laptop.name
+        assert _due_for(laptop) == [z], laptop.name
+    assert_converged(server, [a, b, c])
