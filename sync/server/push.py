@@ -327,10 +327,11 @@ class _Batch:
             # A merged answer gives the laptop's row the newest version before its pull brings
             # the others' fields, so the version alone does not show what the laptop had seen.
             # (A field the stored row lacks, one added to the table since, had nothing to miss.)
-            if op.base_version == rec.version and all(
-                rec.data.get(f, v) == v for f, v in op.held.items()
-            ):
-                return _Plan(protocol.RESULT_APPLIED, dict(op.new), [])
+            # A delete holding every stored value saw the row as it is, whatever its version:
+            # a row inserted and deleted before the laptop heard back carries version 0.
+            seen = all(rec.data.get(f, v) == v for f, v in op.held.items())
+            if seen and (op.base_version == rec.version or _holds_whole_row(op, rec)):
+                return _Plan(_stored_status(op, rec), dict(op.new), [])
             # Edited since this laptop saw it: delete, but keep what it held for a restore, and
             # what the laptop showed (its held values), so a manager sees what it had missed.
             conflict = self._conflict(
@@ -426,6 +427,12 @@ class _Batch:
 def _stored_status(op: Op, rec: Rec) -> str:
     """Applied when the laptop edited the row's current version, merged over a newer one."""
     return protocol.RESULT_APPLIED if op.base_version == rec.version else protocol.RESULT_MERGED
+
+
+def _holds_whole_row(op: Op, rec: Rec) -> bool:
+    """Whether a delete's ``held`` values name every field of the stored row (a laptop of an
+    older schema lacks the newer ones: its version must then match)."""
+    return all(f in op.held for f in rec.data if f != "deleted")
 
 
 def _clears_what_it_saw(op: Op, rec: Rec, edits: dict[str, Any]) -> bool:

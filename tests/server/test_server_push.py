@@ -250,6 +250,31 @@ def test_delete_holding_the_stored_row_is_applied_without_conflict(laptop):
     assert laptop.conflicts() == []
 
 
+def test_delete_holding_every_stored_value_is_applied_whatever_its_version(laptop):
+    # A row inserted and deleted before the laptop heard back: the delete carries version 0.
+    insert = customer_insert(notes="n0")
+    (created,) = laptop.push(insert)
+    row_id = insert["row_id"]
+    stored = laptop.row("customer", row_id)["data"]
+    (result,) = laptop.push(_delete(row_id, 0, **stored))
+    assert result["status"] == protocol.RESULT_MERGED
+    assert result["version"] > created["version"]
+    assert laptop.row("customer", row_id)["deleted"] is True
+    assert laptop.conflicts() == []
+
+
+def test_delete_on_an_older_version_holding_part_of_the_row_keeps_it_for_review(laptop):
+    insert = customer_insert(notes="n0")
+    laptop.push(insert)
+    row_id = insert["row_id"]
+    stored = laptop.row("customer", row_id)["data"]
+    partial = {f: v for f, v in stored.items() if f != "kind"}  # a field it may not have seen
+    (result,) = laptop.push(_delete(row_id, 0, **partial))
+    assert result["status"] == protocol.RESULT_CONFLICT
+    assert laptop.row("customer", row_id)["deleted"] is True
+    assert [c["kind"] for c in laptop.conflicts()] == ["delete_edit"]
+
+
 def test_delete_with_malformed_held_values_is_rejected_naming_the_field(laptop):
     insert = customer_insert(notes="n0")
     (created,) = laptop.push(insert)
