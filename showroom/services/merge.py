@@ -107,7 +107,7 @@ def merge_customers(
 ) -> MergeResult:
     """Move everything of ``merged_id`` onto ``survivor_id`` and retire the absorbed record.
 
-    Every related row moves to the survivor. A phone or VIN the survivor already has is not
+    Every live related row moves to the survivor. A phone or VIN the survivor already has is not
     doubled: the absorbed copy becomes a tombstone, and the merge record keeps a snapshot of the
     absorbed customer and of every row, so the merge can be read back in full. Empty profile
     fields of the survivor are filled from the absorbed record and notes are joined.
@@ -130,7 +130,11 @@ def merge_customers(
     had_phones = bool(phones)
     moved: dict[str, int] = {}
     for model in customer_owned_models():
-        rows = session.scalars(select(model).where(model.customer_id == absorbed.id)).all()
+        # Deleted rows stay where they are: a tombstone is not changed once deleted (the server
+        # would keep the edit as a conflict, and the laptops would differ from it).
+        rows = session.scalars(
+            select(model).where(model.customer_id == absorbed.id, model.deleted.is_(False))
+        ).all()
         table = model.__tablename__
         for row in rows:
             if _duplicate(row, phones, vins):

@@ -148,3 +148,21 @@ def test_a_merge_into_a_record_merged_elsewhere_ends_on_the_last_survivor(
         assert _live_phones(laptop, z) == e164(PHONE_X, PHONE_Y, PHONE_NEW), laptop.name
         assert _due_for(laptop) == [z], laptop.name
     assert_converged(server, [a, b, c])
+
+
+def test_merging_a_record_with_a_replaced_phone_keeps_every_laptop_identical(
+    make_laptop, server, ledger
+):
+    a = make_laptop("a")
+    b = make_laptop("b")
+    x = a.create_customer("陈晓明", PHONE_X)
+    y = a.create_customer("陈小明", PHONE_Y)
+    a.update_customer(x, phones=[PHONE_NEW])  # the old number's row is a tombstone now
+    _sync_until_quiet(a, b)
+    _merge(a, y, x)
+    _sync_until_quiet(a, b)
+
+    for laptop in (a, b):
+        assert not laptop.conflicts(), f"{laptop.name}: the merge met a conflict of its own"
+        assert _live_phones(laptop, y) == e164(PHONE_Y, PHONE_NEW), laptop.name
+    assert_converged(server, [a, b])
