@@ -267,6 +267,8 @@ class Ledger:
 
     def record(self, laptop: Laptop, ops: Iterable[Mapping[str, Any]]) -> None:
         for op in ops:
+            if op["op_id"] in self.writes:
+                continue  # recorded already, perhaps with the server's answer
             self.writes[op["op_id"]] = Write(
                 laptop.name,
                 op["op_id"],
@@ -318,7 +320,8 @@ def missing_writes(
 
     A value counts as present when the row holds it, a conflict row keeps it (theirs or mine),
     or a later acknowledged write on the same field was made over it (its base is this value,
-    so whoever made it saw it). An acknowledged delete must leave a tombstone.
+    so whoever made it saw it). An acknowledged delete must leave a tombstone, unless a later
+    acknowledged write that saw the row deleted brought it back.
     """
     kept: dict[tuple[str, str], list[Any]] = {}
     for c in conflicts:
@@ -347,7 +350,9 @@ def missing_writes(
             problems.append(f"{w.laptop} {w.op} {w.table}/{w.row_id}: row missing")
             continue
         if w.op == "delete":
-            if not row["deleted"]:
+            # A later write that saw the row deleted may bring it back (a restore).
+            restored = True in seen_bases.get((w.table, w.row_id, "deleted"), [])
+            if not row["deleted"] and not restored:
                 problems.append(f"{w.laptop} delete {w.table}/{w.row_id}: row came back")
             continue
         for name, change in w.fields.items():
@@ -384,6 +389,7 @@ class Laptop:
         self.db = open_database(path)
         self.username: str | None = None
         self.sync_log: list[Any] = []
+        self.ops_made_by_sync = 0
         self.processes: list[subprocess.Popen] = []
 
     # --- enrolment and sync ------------------------------------------------------------------
@@ -399,12 +405,22 @@ class Laptop:
 
         # Few, quick retries: a fault case should see its fault, not wait it out.
         options = {"retries": 2, "backoff_base": 0.05, "backoff_cap": 0.5, **options}
+        before = self._last_seq()
         try:
             summary = SyncClient(self.db, **options).sync()
             self.sync_log.append(summary)
             return summary
         finally:
+            # Edits the sync made itself (a merge or an erasure settled after a pull) are
+            # writes like the salespeople's.
+            made = "SELECT op_id, table_name, row_id, op, fields FROM sync_outbox WHERE seq > ?"
+            ops = self._read(made, (before,))
+            self.ops_made_by_sync += len(ops)
+            self.ledger.record(self, ops)
             self.ledger.refresh(self)
+
+    def _last_seq(self) -> int:
+        return self._read("SELECT coalesce(max(seq), 0) AS seq FROM sync_outbox")[0]["seq"]
 
     def try_sync(self, **options: Any) -> Any | Exception:
         """A sync that may fail because of a fault; the error is returned, not raised."""
@@ -583,9 +599,29 @@ def assert_converged(server: ServerProcess, laptops: Iterable[Laptop]) -> dict[s
         differing = sorted(t for t in set(expected) | set(mine) if expected.get(t) != mine.get(t))
         assert not differing, (
             f"{laptop.name} differs from the server in {differing}: "
-            f"{[(t, mine.get(t), expected.get(t)) for t in differing]}"
+            f"{[(t, mine.get(t), expected.get(t)) for t in differing]}\n"
+            + _differing_rows(server.rows(laptops[0].token()), laptop.rows(), differing)
         )
     return expected
+
+
+def _differing_rows(
+    theirs: Mapping[tuple[str, str], Mapping[str, Any]],
+    mine: Mapping[tuple[str, str], Mapping[str, Any]],
+    tables: Iterable[str],
+    limit: int = 5,
+) -> str:
+    """The first rows of ``tables`` that differ, server's then laptop's, for a failure message."""
+    lines = []
+    for key in sorted(k for k in set(theirs) | set(mine) if k[0] in set(tables)):
+        a, b = theirs.get(key), mine.get(key)
+        a = a and {"deleted": a["deleted"], **a["data"]}
+        b = b and {"deleted": b["deleted"], **b["data"]}
+        if a != b:
+            lines.append(f"{key}:\n  server {a}\n  laptop {b}")
+        if len(lines) == limit:
+            break
+    return "\n".join(lines)
 
 
 def assert_acknowledged_present(

@@ -70,6 +70,15 @@ def test_an_acknowledged_delete_that_came_back_is_reported():
     assert missing_writes(_ledger(delete), _rows("南山", deleted=True), []) == []
 
 
+def test_a_delete_undone_by_someone_who_saw_it_is_not_lost():
+    delete = Write("a", "1", "customer", "c1", "delete", {"deleted": {"new": True, "base": False}})
+    restore = Write("b", "2", "customer", "c1", "update", {"deleted": {"new": False, "base": True}})
+    assert missing_writes(_ledger(delete, restore), _rows("南山", deleted=False), []) == []
+    unseen = Write("b", "2", "customer", "c1", "update", {"deleted": {"new": False, "base": False}})
+    (problem,) = missing_writes(_ledger(delete, unseen), _rows("南山", deleted=False), [])
+    assert "came back" in problem
+
+
 def test_a_missing_row_is_reported():
     (problem,) = missing_writes(_ledger(_update("1", "南山")), {}, [])
     assert "row missing" in problem

@@ -51,7 +51,7 @@ def _live_customers(laptop) -> list[str]:
 def _random_edit(rng: random.Random, laptop, counter: list[int]) -> str:
     """One random edit through the services; returns what it did (for the failure message)."""
     from showroom.errors import ShowroomError
-    from showroom.services import follow_ups
+    from showroom.services import follow_ups, merge
 
     live = _live_customers(laptop)
     roll = rng.random()
@@ -77,12 +77,18 @@ def _random_edit(rng: random.Random, laptop, counter: list[int]) -> str:
             numbers = [*(r["number"] for r in current[:3]), phone]
             laptop.update_customer(customer, phones=numbers)
             return "add phone"
-        if roll < 0.93:
+        if roll < 0.91:
             due = dt.date.today() + dt.timedelta(days=rng.randint(1, 30))
             laptop.edit(
                 lambda s, a: follow_ups.schedule_follow_up(s, a, customer, due, purpose="回访")
             )
             return "follow-up"
+        if roll < 0.95 and len(live) > 1:
+            # Two records of one person: everything of the second moves to the first. Other
+            # laptops go on adding to the second until the merge reaches them.
+            other = rng.choice([c for c in live if c != customer])
+            laptop.edit(lambda s, a: merge.merge_customers(s, a, customer, other))
+            return "merge"
         laptop.delete_customer(customer)
         return "delete"
     except ShowroomError as error:
@@ -134,7 +140,8 @@ def test_random_edits_disconnects_and_kills_converge_without_loss(
         conflicts = laptops[0].conflicts()
         print(
             f"edits {done}; acknowledged {len(ledger.acknowledged())} of {len(ledger.writes)} "
-            f"ops; proxy {faults}; conflicts {len(conflicts)}"
+            f"ops; proxy {faults}; conflicts {len(conflicts)}; "
+            f"ops made by the sync {sum(laptop.ops_made_by_sync for laptop in laptops)}"
         )
         for laptop in laptops:
             stuck = laptop.pending()
