@@ -20,6 +20,7 @@ COMMANDS: dict[str, str] = {
     "pgfloor": "bench.pgfloor",
     "sync": "bench.sync",
     "erasure": "bench.erasure",
+    "merges": "bench.merges",
 }
 
 

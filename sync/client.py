@@ -48,6 +48,8 @@ log = logging.getLogger(__name__)
 
 Progress = Callable[[str, int, "int | None"], None]
 MAX_ROUNDS = 8  # push/pull rounds per cycle; another device keeps the server busy otherwise
+# Customers a round's pulls may name before the merge check looks at every merged record.
+PULLED_PEOPLE_LIMIT = 5_000
 # Routine cycles compare checksums at most this often (a full comparison reads every row on
 # both sides); initial syncs, full resyncs and recoveries always compare.
 VERIFY_INTERVAL = dt.timedelta(hours=4)
@@ -767,6 +769,9 @@ class _Cycle:
         # keeps it as a conflict, so the laptop leaves deleted rows alone).
         self.clears_deleted_rows = False
         self.skip_own = False
+        # The customers whose rows this round's pulls brought, for the merge check (None: too
+        # many to name, as in a first download: every record merged away is looked at).
+        self.pulled_people: set[str] | None = set()
 
     def run(self, started: float) -> SyncSummary:
         # Versions of an initial upload cut short, before anything reads or sends them.
@@ -780,6 +785,7 @@ class _Cycle:
         rounds = 0
         while rounds < MAX_ROUNDS and not self.cancelled:
             rounds += 1
+            self.pulled_people = set()
             try:
                 if rounds == 1 and initial and local.initial_upload_pending(self.db):
                     # Caught up first, the upload's own answers can move the cursor past it.
@@ -832,7 +838,8 @@ class _Cycle:
         from showroom.services.privacy import any_erased, forget_after_sync
 
         with self.db.session_scope(write=False) as session:
-            merges, erased = merges_unsettled(session), any_erased(session)
+            merges = merges_unsettled(session, around=self.pulled_people)
+            erased = any_erased(session)
         if not (merges or erased):
             return False
         changed = 0
@@ -1046,6 +1053,7 @@ class _Cycle:
         since = start = local.cursor_of(self.db)
         last = meta.get("last_seq") if isinstance(meta.get("last_seq"), int) else None
         if since == 0:
+            self.pulled_people = None  # a whole download: too many to name
             since = start = self.from_snapshot()
         if since == 0:
             local.begin_bulk_download(self.db)
@@ -1080,6 +1088,7 @@ class _Cycle:
                     raise ServerRefused(None, "pull: has_more without progress")
                 written += result.rows
                 self.pulled += result.rows
+                self.note_pulled(page)
                 since = result.next_since
                 if isinstance(page.get("last_seq"), int):
                     last = page["last_seq"]
@@ -1091,6 +1100,21 @@ class _Cycle:
                     local.end_bulk_download(self.db)
                     break
         return written
+
+    def note_pulled(self, page: Mapping[str, Any]) -> None:
+        """Remember the customers whose rows a written page brought: a customer's own row, or
+        a row that points at one (``customer_id``)."""
+        if self.pulled_people is None:
+            return
+        rows = page["rows"]  # checked when the page was written
+        if len(self.pulled_people) + len(rows) > PULLED_PEOPLE_LIMIT:
+            self.pulled_people = None
+            return
+        for row in rows:
+            if row["table"] == "customer":
+                self.pulled_people.add(row["id"])
+            elif isinstance(customer := row["data"].get("customer_id"), str):
+                self.pulled_people.add(customer)
 
     def from_snapshot(self) -> int:
         """Start a fresh laptop from its dealer's snapshot, when the server offers one this

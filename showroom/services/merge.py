@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import functools
 import json
+from collections.abc import Collection
 from dataclasses import dataclass
 
-from sqlalchemy import Select, inspect, select
+from sqlalchemy import Select, bindparam, inspect, or_, select
 from sqlalchemy.orm import Session, aliased
 
 from showroom import masking
@@ -202,6 +204,16 @@ def _retired_ids() -> Select:
     )
 
 
+_TARGET = aliased(Customer)
+# Each record merged away, the record it went into, and whether that one is deleted (None when
+# this laptop does not hold it). Built once: an alias made per call is compiled per call.
+_RETIRED_WITH_TARGETS = (
+    select(Customer.id, Customer.merged_into_id, _TARGET.deleted)
+    .outerjoin(_TARGET, _TARGET.id == Customer.merged_into_id)
+    .where(Customer.merged_into_id.is_not(None), Customer.deleted.is_(True))
+)
+
+
 def _chains(session: Session) -> tuple[list[list[str]], dict[str, str]]:
     """The cycles of records merged into each other, and for every other retired record the
     live record at the end of its chain of merges (none for a chain that ends on a record
@@ -210,14 +222,9 @@ def _chains(session: Session) -> tuple[list[list[str]], dict[str, str]]:
     A cycle comes of two laptops merging the same pair each the other way round while apart;
     its records are given in id order, and the first of them is the survivor.
     """
-    target = aliased(Customer)
     into: dict[str, str] = {}
     live: set[str] = set()
-    for customer_id, merged_into, target_deleted in session.execute(
-        select(Customer.id, Customer.merged_into_id, target.deleted)
-        .outerjoin(target, target.id == Customer.merged_into_id)
-        .where(Customer.id.in_(_retired_ids()))
-    ):
+    for customer_id, merged_into, target_deleted in session.execute(_RETIRED_WITH_TARGETS):
         into[customer_id] = merged_into
         if target_deleted is False:
             live.add(merged_into)
@@ -249,18 +256,44 @@ def _stranded(model) -> Select:
     return select(model).where(model.customer_id.in_(_retired_ids()), model.deleted.is_(False))
 
 
-def merges_unsettled(session: Session) -> bool:
-    """Whether :func:`settle_after_sync` has anything to do (a read; usually it has not)."""
+def merges_unsettled(session: Session, around: Collection[str] | None = None) -> bool:
+    """Whether :func:`settle_after_sync` has anything to do (a read; usually it has not).
+
+    ``around`` names the customers whose rows a pull brought (their own row, or rows that
+    point at them): only a pull strands a row, so only their rows are looked at. None looks at
+    every record merged away, as after a first download.
+    """
+    if around is not None and not around:
+        return False
     cycles, ends = _chains(session)
     if cycles:
         return True
-    if not ends:
-        return False
-    for model in customer_owned_models():
-        holders = session.scalars(_stranded(model).with_only_columns(model.customer_id).distinct())
-        if any(holder in ends for holder in holders):
+    holders = set(ends) if around is None else set(ends).intersection(around)
+    for chunk in _chunks(sorted(holders)):
+        if session.scalar(_any_live_row(), {"holders": chunk}):
             return True
     return False
+
+
+@functools.cache
+def _any_live_row() -> Select:
+    """Whether any customer-owned table holds a live row of the customers ``holders`` (an
+    expanding parameter): one statement, built once."""
+    holders = bindparam("holders", expanding=True)
+    return select(
+        or_(
+            *(
+                select(model.id)
+                .where(model.customer_id.in_(holders), model.deleted.is_(False))
+                .exists()
+                for model in customer_owned_models()
+            )
+        )
+    )
+
+
+def _chunks(ids: list[str], size: int = 500) -> list[list[str]]:
+    return [ids[i : i + size] for i in range(0, len(ids), size)]
 
 
 @dataclass

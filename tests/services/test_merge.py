@@ -209,6 +209,11 @@ def test_settling_moves_what_another_laptop_added_to_a_merged_record(db, sales, 
         )
 
     pulled(db, added_offline)
+    with db.session_scope(write=False) as session:
+        # The sync looks at the customers its pull brought rows of; b's were among them.
+        assert merge.merges_unsettled(session, around={b})
+        assert not merge.merges_unsettled(session, around={a})
+        assert not merge.merges_unsettled(session, around=set())
     before = outbox_count(db)
     assert settle(db) == (True, 3)
     with db.session_scope(write=False) as session:

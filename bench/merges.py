@@ -1,0 +1,140 @@
+"""What merged customers cost a laptop's sync.
+
+Each sync round that pushed or pulled asks whether a merge needs settling
+(``merge.merges_unsettled``, a read): rows another laptop added to a record merged away, a
+chain of merges, a pair merged both ways. Most rounds find nothing, and every round pays for
+looking. Steps, each reported as JSON lines on stdout (see bench/common.py):
+
+1. Demo data: --customers demo customers (reused from --db when given and present), copied
+   into a temporary directory; --merged pairs of them, picked with --seed, are merged one by
+   one with ``merge_customers``: ``merge_ms`` (median and maximum, each in its own transaction).
+2. A round that finds nothing, the median of --runs calls of ``merges_unsettled`` in a read
+   transaction: ``unsettled_pulled_ms`` after a pull that brought rows of --pulled customers
+   (the sync's usual case: they are looked at, and a tenth of them are merged away), and
+   ``unsettled_all_ms`` looking at every merged record (after a first download).
+3. A round after a pull that brought another laptop's additions to --changed merged-away
+   records (a phone and a follow-up each): ``settle_changed_ms``, the median of --runs, each on
+   fresh additions, of the check and ``settle_after_sync`` in a write transaction;
+   ``rows_changed`` is what one such call moved.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import os
+import random
+import shutil
+import tempfile
+import time
+from pathlib import Path
+
+from bench.common import demo_database, emit, machine_info, median
+
+HELP = "what merged customers cost each sync round (merges_unsettled, settle_after_sync)"
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--customers", type=int, default=100_000)
+    parser.add_argument("--merged", type=int, default=1000, help="pairs of customers merged")
+    parser.add_argument("--changed", type=int, default=5, help="merged records a pull adds to")
+    parser.add_argument("--pulled", type=int, default=50, help="customers a quiet pull brings")
+    parser.add_argument("--runs", type=int, default=7)
+    parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument(
+        "--db", type=Path, help="demo database: reused (copied, not changed), made if missing"
+    )
+
+
+def _ms(work) -> tuple[float, object]:
+    started = time.perf_counter()
+    result = work()
+    return (time.perf_counter() - started) * 1e3, result
+
+
+def run(args: argparse.Namespace) -> int:
+    from sqlalchemy import func, select
+
+    from showroom.db.engine import open_database
+    from showroom.db.outbox import CAPTURE
+    from showroom.models import Customer, CustomerPhone, FollowUp
+    from showroom.services import dealer, merge
+
+    emit("machine", os.cpu_count(), "cores", **machine_info())
+    workdir = Path(tempfile.mkdtemp(prefix="bench-merges-"))
+    try:
+        path = workdir / "laptop.db"
+        demo_database(path, args.db, args.customers, args.seed)
+        db = open_database(path)
+        with db.session_scope(write=False) as session:
+            ids = sorted(
+                session.scalars(
+                    select(Customer.id).where(
+                        Customer.merged_into_id.is_(None), Customer.deleted.is_(False)
+                    )
+                )
+            )
+            emit("customers", len(ids), "rows")
+        picked = random.Random(args.seed).sample(ids, min(2 * args.merged, len(ids) // 2 * 2))
+        pairs = list(zip(picked[::2], picked[1::2], strict=True))
+
+        merge_ms = []
+        for survivor, absorbed in pairs:
+            started = time.perf_counter()
+            with db.session_scope() as session:
+                merge.merge_customers(session, dealer.system_actor(session), survivor, absorbed)
+            merge_ms.append((time.perf_counter() - started) * 1e3)
+        emit("merge_ms", median(merge_ms), "ms", max=max(merge_ms), merged=len(pairs))
+
+        def check(around=None) -> bool:
+            with db.session_scope(write=False) as session:
+                return merge.merges_unsettled(session, around=around)
+
+        def settle(around) -> int:
+            if not check(around):
+                return 0
+            with db.session_scope() as session:
+                return merge.settle_after_sync(session)
+
+        absorbed_ids = [absorbed for _survivor, absorbed in pairs]
+        rng = random.Random(args.seed + 1)
+        retired = min(len(absorbed_ids), args.pulled // 10)
+        pulled = set(rng.sample(absorbed_ids, retired) + rng.sample(ids, args.pulled - retired))
+        for name, around in (("unsettled_pulled_ms", pulled), ("unsettled_all_ms", None)):
+            idle = [_ms(lambda around=around: check(around)) for _ in range(args.runs)]
+            assert not any(found for _ms_, found in idle), "a round with nothing to do found work"
+            emit(name, median([ms for ms, _ in idle]), "ms", merged=len(pairs), pulled=len(pulled))
+
+        owner = None
+        changed_runs = []
+        for _ in range(args.runs):
+            with db.session_scope() as session:
+                session.info[CAPTURE] = False  # as a pull writes rows
+                owner = owner or dealer.system_actor(session).user_id
+                changed = rng.sample(absorbed_ids, min(args.changed, len(absorbed_ids)))
+                for absorbed in changed:
+                    number = f"+86139{rng.randrange(10**8):08d}"
+                    session.add(CustomerPhone(customer_id=absorbed, number=number))
+                    due = dt.date.today()
+                    session.add(FollowUp(customer_id=absorbed, owner_id=owner, due=due))
+            changed_runs.append(_ms(lambda changed=changed: settle(pulled | set(changed))))
+        emit(
+            "settle_changed_ms",
+            median([ms for ms, _ in changed_runs]),
+            "ms",
+            changed=args.changed,
+            rows_changed=changed_runs[0][1],
+        )
+        with db.session_scope(write=False) as session:
+            stranded = session.scalar(
+                select(func.count())
+                .select_from(CustomerPhone)
+                .where(
+                    CustomerPhone.customer_id.in_(absorbed_ids), CustomerPhone.deleted.is_(False)
+                )
+            )
+        assert stranded == 0, f"{stranded} phones left on merged-away records"
+        db.dispose()
+    finally:
+        shutil.rmtree(workdir, ignore_errors=True)
+    return 0
