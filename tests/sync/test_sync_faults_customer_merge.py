@@ -6,7 +6,8 @@ from __future__ import annotations
 
 import datetime as dt
 
-from harness import assert_converged
+from fault_proxy import OFFLINE
+from harness import PULL, assert_converged
 
 PHONE_X, PHONE_Y, PHONE_NEW = "13812340001", "13812340002", "13812340003"
 
@@ -166,3 +167,30 @@ def test_merging_a_record_with_a_replaced_phone_keeps_every_laptop_identical(
         assert not laptop.conflicts(), f"{laptop.name}: the merge met a conflict of its own"
         assert _live_phones(laptop, y) == e164(PHONE_Y, PHONE_NEW), laptop.name
     assert_converged(server, [a, b])
+
+
+def test_the_merging_laptop_settles_a_row_another_laptop_added_and_never_pulled_over(
+    make_laptop, server, proxy, ledger
+):
+    from showroom.services import follow_ups
+
+    a = make_laptop("a")
+    b = make_laptop("b")
+    x = a.create_customer("陈晓明", PHONE_X)
+    y = a.create_customer("陈小明", PHONE_Y)
+    _sync_until_quiet(a, b)
+    _merge(a, y, x)
+    a.sync()
+    # b adds a follow-up to x; its push arrives, but its pulls are cut, so b never learns of
+    # the merge: only a, which pulls the follow-up, can move it.
+    today = dt.date.today()
+    b.edit(lambda s, actor: follow_ups.schedule_follow_up(s, actor, x, today, purpose="回访"))
+    proxy.add_fault(OFFLINE, PULL, times=None)
+    b.try_sync()
+    assert not b.pending()
+    proxy.heal()
+    a.sync()
+    assert _due_for(a) == [y]
+    server_rows = server.rows(a.token())
+    tasks = [r["data"] for (table, _id), r in server_rows.items() if table == "follow_up"]
+    assert [t["customer_id"] for t in tasks if not t.get("done")] == [y]
