@@ -95,12 +95,16 @@ def _move(row, survivor_id: str, survivor_has_phones: bool) -> None:
 
 
 def _fill(survivor: Customer, absorbed: Customer) -> None:
-    """Empty profile fields of the survivor take the absorbed record's; notes are joined."""
+    """Empty profile fields of the survivor take the absorbed record's; the absorbed notes'
+    lines the survivor's lack are added to them (a pair merged both ways joins them twice)."""
     for key in FILLABLE:
         if getattr(survivor, key) is None and getattr(absorbed, key) is not None:
             setattr(survivor, key, getattr(absorbed, key))
-    if absorbed.notes and absorbed.notes != survivor.notes:
-        survivor.notes = "\n".join(n for n in (survivor.notes, absorbed.notes) if n)
+    if absorbed.notes:
+        lines = survivor.notes.split("\n") if survivor.notes else []
+        extra = [line for line in absorbed.notes.split("\n") if line and line not in lines]
+        if extra:
+            survivor.notes = "\n".join([*lines, *extra])
     survivor.vip = survivor.vip or absorbed.vip
 
 

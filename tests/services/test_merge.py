@@ -261,11 +261,12 @@ def test_settling_a_pair_merged_both_ways_keeps_the_smaller_id(db, sales, pair):
         a_email = session.get(Customer, a).email
     assert a_email == "chen@example.com"  # filled from b by the merge
 
-    def other_way(session):  # another laptop merged a into b meanwhile
+    def other_way(session):  # another laptop merged a into b meanwhile, joining the notes
         survivor = session.get(Customer, a)
         survivor.deleted, survivor.merged_into_id, survivor.email = True, b, None
+        survivor.notes = "喜欢SUV\n想要白色"
         absorbed = session.get(Customer, b)
-        absorbed.email = "chen@example.com"
+        absorbed.email, absorbed.notes = "chen@example.com", "想要白色\n喜欢SUV"
 
     pulled(db, other_way)
     with db.session_scope(write=False) as session:
@@ -278,6 +279,7 @@ def test_settling_a_pair_merged_both_ways_keeps_the_smaller_id(db, sales, pair):
         assert (kept.deleted, kept.merged_into_id) == (False, None)
         assert (retired.deleted, retired.merged_into_id) == (True, keep)
         assert kept.email == "chen@example.com" and kept.address == "深圳市福田区"
+        assert sorted(kept.notes.split("\n")) == ["喜欢SUV", "想要白色"]  # each line once
         assert {p for p, _ in live_phones(session, keep)} == {"+8613812345678", "+8613900001111"}
         assert customer_list.count_customers(session, sales) == 1
     assert settle(db) == (False, 0)
