@@ -10,6 +10,7 @@ demo helper imports the project when it is called).
 
 from __future__ import annotations
 
+import contextlib
 import json
 import math
 import os
@@ -17,8 +18,9 @@ import platform
 import shutil
 import sqlite3
 import sys
+import tempfile
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -131,3 +133,49 @@ def demo_database(path: Path, keep: Path | None, customers: int, seed: int) -> N
     if keep:
         # Copied only once complete, so a stopped run leaves nothing behind.
         shutil.copy(path, keep)
+
+
+def add_demo_arguments(parser: Any) -> None:
+    """The options of a benchmark run on a copy of the demo (see :func:`demo_laptop`)."""
+    parser.add_argument("--customers", type=int, default=100_000)
+    parser.add_argument("--runs", type=int, default=7, help="calls per median")
+    parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument(
+        "--db", type=Path, help="demo database: reused (copied, not changed), made if missing"
+    )
+
+
+@contextlib.contextmanager
+def demo_laptop(args: Any, prefix: str) -> Iterator[tuple[Any, list[str]]]:
+    """An open laptop database on a temporary copy of the demo (``args.db``,
+    ``args.customers``, ``args.seed``, as :func:`demo_database` takes them), and the ids of
+    its live customers, in id order; the copy is removed afterwards."""
+    from sqlalchemy import select
+
+    from showroom.db.engine import open_database
+    from showroom.models import Customer
+
+    workdir = Path(tempfile.mkdtemp(prefix=prefix))
+    try:
+        path = workdir / "laptop.db"
+        demo_database(path, args.db, args.customers, args.seed)
+        db = open_database(path)
+        try:
+            with db.session_scope(write=False) as session:
+                live = select(Customer.id).where(
+                    Customer.merged_into_id.is_(None), Customer.deleted.is_(False)
+                )
+                ids = sorted(session.scalars(live))
+            emit("customers", len(ids), "rows")
+            yield db, ids
+        finally:
+            db.dispose()
+    finally:
+        shutil.rmtree(workdir, ignore_errors=True)
+
+
+def timed_ms(work: Callable[[], Any]) -> tuple[float, Any]:
+    """``work()``'s wall time in milliseconds, and what it returned."""
+    started = time.perf_counter()
+    result = work()
+    return (time.perf_counter() - started) * 1e3, result

@@ -22,59 +22,34 @@ from __future__ import annotations
 import argparse
 import os
 import random
-import shutil
-import tempfile
-import time
-from pathlib import Path
 
-from bench.common import demo_database, emit, machine_info, median
+from bench.common import add_demo_arguments, demo_laptop, emit, machine_info, median, timed_ms
 
 HELP = "what erased customers cost each sync round (forget_after_sync)"
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--customers", type=int, default=100_000)
+    add_demo_arguments(parser)
     parser.add_argument("--erased", type=int, default=200, help="customers erased")
     parser.add_argument("--changed", type=int, default=5, help="erased customers a pull changes")
-    parser.add_argument("--runs", type=int, default=7)
-    parser.add_argument("--seed", type=int, default=1)
-    parser.add_argument(
-        "--db", type=Path, help="demo database: reused (copied, not changed), made if missing"
-    )
 
 
 def run(args: argparse.Namespace) -> int:
     from sqlalchemy import func, select
 
-    from showroom.db.engine import open_database
     from showroom.models import Customer, CustomerPhone
     from showroom.services import dealer, privacy
 
     emit("machine", os.cpu_count(), "cores", **machine_info())
-    workdir = Path(tempfile.mkdtemp(prefix="bench-erasure-"))
-    try:
-        path = workdir / "laptop.db"
-        demo_database(path, args.db, args.customers, args.seed)
-        db = open_database(path)
-        with db.session_scope(write=False) as session:
-            ids = sorted(
-                session.scalars(select(Customer.id).where(Customer.merged_into_id.is_(None)))
-            )
-            emit("customers", len(ids), "rows")
+    with demo_laptop(args, "bench-erasure-") as (db, ids):
         picked = random.Random(args.seed).sample(ids, min(args.erased, len(ids)))
 
-        erase_ms = []
-        for customer_id in picked:
-            started = time.perf_counter()
+        def erase(customer_id: str) -> None:
             with db.session_scope() as session:
                 privacy.erase_customer(session, dealer.system_actor(session), customer_id)
-            erase_ms.append((time.perf_counter() - started) * 1e3)
-        emit("erase_ms", median(erase_ms), "ms", max=max(erase_ms), erased=len(picked))
 
-        def timed(work) -> tuple[float, object]:
-            started = time.perf_counter()
-            result = work()
-            return (time.perf_counter() - started) * 1e3, result
+        erase_ms = [timed_ms(lambda c=customer_id: erase(c))[0] for customer_id in picked]
+        emit("erase_ms", median(erase_ms), "ms", max=max(erase_ms), erased=len(picked))
 
         def check() -> bool:
             with db.session_scope(write=False) as session:
@@ -84,9 +59,9 @@ def run(args: argparse.Namespace) -> int:
             with db.session_scope() as session:
                 return privacy.forget_after_sync(session)
 
-        any_ms = [timed(check)[0] for _ in range(args.runs)]
+        any_ms = [timed_ms(check)[0] for _ in range(args.runs)]
         emit("any_erased_ms", median(any_ms), "ms", runs=args.runs)
-        idle = [timed(forget) for _ in range(args.runs)]
+        idle = [timed_ms(forget) for _ in range(args.runs)]
         assert all(changed == 0 for _ms, changed in idle), "an idle round changed rows"
         emit("forget_idle_ms", median([ms for ms, _ in idle]), "ms", erased=len(picked))
 
@@ -98,7 +73,7 @@ def run(args: argparse.Namespace) -> int:
                     number = f"+86139{rng.randrange(10**8):08d}"
                     session.add(CustomerPhone(customer_id=customer_id, number=number))
                     session.get(Customer, customer_id).notes = "另一台电脑的备注"
-            changed_runs.append(timed(forget))
+            changed_runs.append(timed_ms(forget))
         emit(
             "forget_changed_ms",
             median([ms for ms, _ in changed_runs]),
@@ -113,7 +88,4 @@ def run(args: argparse.Namespace) -> int:
                 .where(CustomerPhone.customer_id.in_(picked), CustomerPhone.deleted.is_(False))
             )
         assert live == 0, f"{live} phones of erased customers left live"
-        db.dispose()
-    finally:
-        shutil.rmtree(workdir, ignore_errors=True)
     return 0

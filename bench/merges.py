@@ -24,66 +24,36 @@ import argparse
 import datetime as dt
 import os
 import random
-import shutil
-import tempfile
-import time
-from pathlib import Path
 
-from bench.common import demo_database, emit, machine_info, median
+from bench.common import add_demo_arguments, demo_laptop, emit, machine_info, median, timed_ms
 
 HELP = "what merged customers cost each sync round (merges_unsettled, settle_after_sync)"
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--customers", type=int, default=100_000)
+    add_demo_arguments(parser)
     parser.add_argument("--merged", type=int, default=1000, help="pairs of customers merged")
     parser.add_argument("--changed", type=int, default=5, help="merged records a pull adds to")
     parser.add_argument("--pulled", type=int, default=50, help="customers a quiet pull brings")
-    parser.add_argument("--runs", type=int, default=7)
-    parser.add_argument("--seed", type=int, default=1)
-    parser.add_argument(
-        "--db", type=Path, help="demo database: reused (copied, not changed), made if missing"
-    )
-
-
-def _ms(work) -> tuple[float, object]:
-    started = time.perf_counter()
-    result = work()
-    return (time.perf_counter() - started) * 1e3, result
 
 
 def run(args: argparse.Namespace) -> int:
     from sqlalchemy import func, select
 
-    from showroom.db.engine import open_database
     from showroom.db.outbox import CAPTURE
-    from showroom.models import Customer, CustomerPhone, FollowUp
+    from showroom.models import CustomerPhone, FollowUp
     from showroom.services import dealer, merge
 
     emit("machine", os.cpu_count(), "cores", **machine_info())
-    workdir = Path(tempfile.mkdtemp(prefix="bench-merges-"))
-    try:
-        path = workdir / "laptop.db"
-        demo_database(path, args.db, args.customers, args.seed)
-        db = open_database(path)
-        with db.session_scope(write=False) as session:
-            ids = sorted(
-                session.scalars(
-                    select(Customer.id).where(
-                        Customer.merged_into_id.is_(None), Customer.deleted.is_(False)
-                    )
-                )
-            )
-            emit("customers", len(ids), "rows")
+    with demo_laptop(args, "bench-merges-") as (db, ids):
         picked = random.Random(args.seed).sample(ids, min(2 * args.merged, len(ids) // 2 * 2))
         pairs = list(zip(picked[::2], picked[1::2], strict=True))
 
-        merge_ms = []
-        for survivor, absorbed in pairs:
-            started = time.perf_counter()
+        def merged(survivor: str, absorbed: str) -> None:
             with db.session_scope() as session:
                 merge.merge_customers(session, dealer.system_actor(session), survivor, absorbed)
-            merge_ms.append((time.perf_counter() - started) * 1e3)
+
+        merge_ms = [timed_ms(lambda pair=pair: merged(*pair))[0] for pair in pairs]
         emit("merge_ms", median(merge_ms), "ms", max=max(merge_ms), merged=len(pairs))
 
         def check(around=None) -> bool:
@@ -101,8 +71,8 @@ def run(args: argparse.Namespace) -> int:
         retired = min(len(absorbed_ids), args.pulled // 10)
         pulled = set(rng.sample(absorbed_ids, retired) + rng.sample(ids, args.pulled - retired))
         for name, around in (("unsettled_pulled_ms", pulled), ("unsettled_all_ms", None)):
-            idle = [_ms(lambda around=around: check(around)) for _ in range(args.runs)]
-            assert not any(found for _ms_, found in idle), "a round with nothing to do found work"
+            idle = [timed_ms(lambda around=around: check(around)) for _ in range(args.runs)]
+            assert not any(found for _ms, found in idle), "a round with nothing to do found work"
             emit(name, median([ms for ms, _ in idle]), "ms", merged=len(pairs), pulled=len(pulled))
 
         owner = None
@@ -117,7 +87,7 @@ def run(args: argparse.Namespace) -> int:
                     session.add(CustomerPhone(customer_id=absorbed, number=number))
                     due = dt.date.today()
                     session.add(FollowUp(customer_id=absorbed, owner_id=owner, due=due))
-            changed_runs.append(_ms(lambda changed=changed: settle(pulled | set(changed))))
+            changed_runs.append(timed_ms(lambda changed=changed: settle(pulled | set(changed))))
         emit(
             "settle_changed_ms",
             median([ms for ms, _ in changed_runs]),
@@ -134,7 +104,4 @@ def run(args: argparse.Namespace) -> int:
                 )
             )
         assert stranded == 0, f"{stranded} phones left on merged-away records"
-        db.dispose()
-    finally:
-        shutil.rmtree(workdir, ignore_errors=True)
     return 0

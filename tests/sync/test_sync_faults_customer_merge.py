@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import datetime as dt
 
+import pytest
 from fault_proxy import OFFLINE
 from harness import PULL, assert_converged
 
@@ -69,22 +70,36 @@ def _due_for(laptop) -> list[str]:
         return [task.customer_id for task in follow_ups.due_follow_ups(session, actor)]
 
 
-def test_rows_added_offline_to_a_record_merged_elsewhere_move_to_the_survivor(
-    make_laptop, server, ledger
-):
-    from showroom.services import follow_ups
-
+@pytest.fixture
+def pair(make_laptop):
+    """Laptops a and b, both holding x and y: two records of one person, each with a phone
+    (x with notes, y with an address)."""
     a = make_laptop("a")
     b = make_laptop("b")
-    x = a.create_customer("陈晓明", PHONE_X)
-    y = a.create_customer("陈小明", PHONE_Y)
+    x = a.create_customer("陈晓明", PHONE_X, notes="喜欢SUV")
+    y = a.create_customer("陈小明", PHONE_Y, address="深圳市福田区")
     _sync_until_quiet(a, b)
+    return a, b, x, y
+
+
+def _schedule_today(laptop, customer: str) -> None:
+    from showroom.services import follow_ups
+
+    today = dt.date.today()
+    laptop.edit(
+        lambda s, actor: follow_ups.schedule_follow_up(s, actor, customer, today, purpose="回访")
+    )
+
+
+def test_rows_added_offline_to_a_record_merged_elsewhere_move_to_the_survivor(
+    pair, make_laptop, server, ledger
+):
+    a, b, x, y = pair
     _merge(a, y, x)  # x and y are the same person: x is retired into y
     a.sync()
     # b has not pulled the merge: its salesperson adds a phone and a follow-up to x.
     b.update_customer(x, phones=[PHONE_X, PHONE_NEW])
-    today = dt.date.today()
-    b.edit(lambda s, actor: follow_ups.schedule_follow_up(s, actor, x, today, purpose="回访"))
+    _schedule_today(b, x)
     _sync_until_quiet(b, a)
     c = make_laptop("c")  # enrolled afterwards: downloads the dealer
 
@@ -99,12 +114,8 @@ def test_rows_added_offline_to_a_record_merged_elsewhere_move_to_the_survivor(
     assert_converged(server, [a, b, c])
 
 
-def test_a_pair_merged_both_ways_offline_leaves_one_customer(make_laptop, server, ledger):
-    a = make_laptop("a")
-    b = make_laptop("b")
-    x = a.create_customer("陈晓明", PHONE_X, notes="喜欢SUV")
-    y = a.create_customer("陈小明", PHONE_Y, address="深圳市福田区")
-    _sync_until_quiet(a, b)
+def test_a_pair_merged_both_ways_offline_leaves_one_customer(pair, server, ledger):
+    a, b, x, y = pair
     # Both salespeople see the pair as duplicates and merge it, each the other way round.
     _merge(a, y, x)
     _merge(b, x, y)
@@ -127,8 +138,6 @@ def test_a_pair_merged_both_ways_offline_leaves_one_customer(make_laptop, server
 def test_a_merge_into_a_record_merged_elsewhere_ends_on_the_last_survivor(
     make_laptop, server, ledger
 ):
-    from showroom.services import follow_ups
-
     a = make_laptop("a")
     b = make_laptop("b")
     c = make_laptop("c")
@@ -138,8 +147,7 @@ def test_a_merge_into_a_record_merged_elsewhere_ends_on_the_last_survivor(
     _sync_until_quiet(a, b, c)
     _merge(a, y, x)  # a: x into y
     _merge(b, z, y)  # b, offline: y into z
-    due = dt.date.today()
-    c.edit(lambda s, actor: follow_ups.schedule_follow_up(s, actor, x, due, purpose="回访"))
+    _schedule_today(c, x)
     _sync_until_quiet(a, b, c)
 
     for laptop in (a, b, c):
@@ -170,21 +178,14 @@ def test_merging_a_record_with_a_replaced_phone_keeps_every_laptop_identical(
 
 
 def test_the_merging_laptop_settles_a_row_another_laptop_added_and_never_pulled_over(
-    make_laptop, server, proxy, ledger
+    pair, server, proxy, ledger
 ):
-    from showroom.services import follow_ups
-
-    a = make_laptop("a")
-    b = make_laptop("b")
-    x = a.create_customer("陈晓明", PHONE_X)
-    y = a.create_customer("陈小明", PHONE_Y)
-    _sync_until_quiet(a, b)
+    a, b, x, y = pair
     _merge(a, y, x)
     a.sync()
     # b adds a follow-up to x; its push arrives, but its pulls are cut, so b never learns of
     # the merge: only a, which pulls the follow-up, can move it.
-    today = dt.date.today()
-    b.edit(lambda s, actor: follow_ups.schedule_follow_up(s, actor, x, today, purpose="回访"))
+    _schedule_today(b, x)
     proxy.add_fault(OFFLINE, PULL, times=None)
     b.try_sync()
     assert not b.pending()
