@@ -149,7 +149,10 @@ _META_SCHEMA = _object(
     max_bulk_rows={"type": "integer", "minimum": 0, "description": "0: no bulk path"},
     clears_deleted_rows={
         "type": "boolean",
-        "description": "an edit clearing values a laptop saw is applied to a deleted row",
+        "description": (
+            "an edit clearing values a laptop saw, or an erasure's mark on a customer record,"
+            " is applied to a deleted row"
+        ),
     },
 )
 _PUSHED_SCHEMA = _object(

@@ -424,6 +424,12 @@ class _Batch:
         return status, rec.version
 
 
+# An erasure marks the customer record: the time it was erased, and a placeholder name.
+ERASABLE_TABLE = "customer"
+ERASED_MARK = "erased_at"
+ERASED_REPLACED = ("name",)
+
+
 def _stored_status(op: Op, rec: Rec) -> str:
     """Applied when the laptop edited the row's current version, merged over a newer one."""
     return protocol.RESULT_APPLIED if op.base_version == rec.version else protocol.RESULT_MERGED
@@ -441,9 +447,17 @@ def _clears_what_it_saw(op: Op, rec: Rec, edits: dict[str, Any]) -> bool:
     Such edits are applied to the tombstone rather than kept for review: an erasure (PIPL)
     blanks a customer's rows, deleted ones too, and a deleted row keeps its values. A value
     someone else set since the laptop saw it still differs from the op's base, so the edit is
-    kept as a conflict and that value is not lost.
+    kept as a conflict and that value is not lost. An erased customer record (one merged into
+    an erased customer is deleted) is also marked: ``erased_at`` set where it was empty, and a
+    placeholder in place of the name it had.
     """
-    return all(v in (None, "") and rec.data.get(f) == op.base.get(f) for f, v in edits.items())
+    marks: tuple[str, ...] = ()
+    if op.table == ERASABLE_TABLE and edits.get(ERASED_MARK) is not None:
+        marks = (ERASED_MARK, *ERASED_REPLACED)
+    return all(
+        (v in (None, "") or f in marks) and rec.data.get(f) == op.base.get(f)
+        for f, v in edits.items()
+    )
 
 
 def _check_append_only(op: Op, rec: Rec) -> None:

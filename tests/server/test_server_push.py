@@ -595,6 +595,40 @@ def test_edits_of_a_deleted_row_that_set_values_or_missed_one_are_kept_for_revie
     assert [json.loads(m) for m in mine] == [{"email": None}, {"notes": "想要蓝色"}]
 
 
+def test_an_erasures_mark_on_a_deleted_customer_record_is_applied_to_it(laptop, laptop2):
+    """A record merged into a customer who is then erased is a tombstone: the erasure marks it
+    erased and replaces its name, as on the live record."""
+    row_id, _created, deleted = _deleted_customer(laptop, notes="想要红色", name="黄嘉怡")
+    erased = {"erased_at": "2026-12-07T05:50:00+00:00", "name": "已删除客户", "notes": None}
+    base = {"erased_at": None, "name": "黄嘉怡", "notes": "想要红色"}
+    (result,) = laptop2.push(
+        op("customer", row_id, "update", erased, base=base, base_version=deleted)
+    )
+    assert result["status"] == protocol.RESULT_APPLIED
+    row = laptop.row("customer", row_id)
+    assert row["deleted"] is True
+    assert (row["data"]["name"], row["data"]["notes"]) == ("已删除客户", None)
+    assert row["data"]["erased_at"] is not None
+    assert laptop.conflicts() == []
+
+
+def test_a_name_change_on_a_deleted_record_is_kept_for_review_unless_it_is_erased(laptop):
+    row_id, _created, deleted = _deleted_customer(laptop, name="黄嘉怡")
+    renamed = op(
+        "customer", row_id, "update", {"name": "黄佳怡"}, base={"name": "黄嘉怡"},
+        base_version=deleted,
+    )  # fmt: skip
+    # An erasure that missed a name another laptop gave the record.
+    missed = op(
+        "customer", row_id, "update",
+        {"erased_at": "2026-12-07T05:50:00+00:00", "name": "已删除客户"},
+        base={"erased_at": None, "name": "黄小姐"}, base_version=deleted,
+    )  # fmt: skip
+    assert _status(laptop.push(renamed, missed)) == [protocol.RESULT_CONFLICT] * 2
+    row = laptop.row("customer", row_id)
+    assert (row["data"]["name"], row["data"]["erased_at"]) == ("黄嘉怡", None)
+
+
 def _audit_entry(**fields):
     values = {
         "at": "2025-05-01T09:00:00+00:00",

@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 
 from fault_proxy import OFFLINE
-from harness import PULL, assert_converged
+from harness import PULL, assert_converged, assert_erased_everywhere
 from sqlalchemy import MetaData
 
 PERSONAL = ["黄嘉怡", "13812348000", "13912348111", "想要红色", "想要蓝色", "科技园"]
@@ -71,3 +71,29 @@ def test_an_erasure_that_missed_another_laptops_edits_leaves_no_personal_data_an
             "erased",
         )
     assert_converged(server, [a, b, c])
+
+
+def test_erasing_a_customer_a_record_was_merged_into_reaches_that_record_everywhere(
+    make_laptop, server, ledger
+):
+    from showroom.services import merge, privacy
+
+    a = make_laptop("a")
+    b = make_laptop("b")
+    absorbed = a.create_customer("黄嘉怡", "13812348000", notes="想要红色")
+    survivor = a.create_customer("黄佳怡", "13912348111")
+    a.sync()
+    a.edit(lambda session, actor: merge.merge_customers(session, actor, survivor, absorbed))
+    a.sync()
+    b.sync()
+    # The merged-away record is a tombstone; the erasure marks and blanks it all the same.
+    b.edit(lambda session, actor: privacy.erase_customer(session, actor, survivor))
+    b.sync()
+    a.sync()
+
+    for laptop in (a, b):
+        assert not laptop.pending(), laptop.name
+        assert laptop.conflicts() == [], laptop.name
+        assert laptop.row("customer", absorbed)["name"] == privacy.ERASED_NAME, laptop.name
+    assert_erased_everywhere(server, [a, b])
+    assert_converged(server, [a, b])
