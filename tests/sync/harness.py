@@ -18,7 +18,7 @@ import sqlite3
 import subprocess
 import sys
 import time
-from collections.abc import Iterable, Mapping
+from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, ClassVar
@@ -315,13 +315,15 @@ def missing_writes(
     ledger: Ledger,
     rows: Mapping[tuple[str, str], Mapping[str, Any]],
     conflicts: Iterable[Mapping[str, Any]],
+    erased: Collection[tuple[str, str]] = (),
 ) -> list[str]:
     """Acknowledged writes that ``rows`` (table, id) -> {"deleted", "data"} no longer hold.
 
     A value counts as present when the row holds it, a conflict row keeps it (theirs or mine),
     or a later acknowledged write on the same field was made over it (its base is this value,
     so whoever made it saw it). An acknowledged delete must leave a tombstone, unless a later
-    acknowledged write that saw the row deleted brought it back.
+    acknowledged write that saw the row deleted brought it back. The values of ``erased`` rows
+    (an erasure's: see :func:`erased_rows`) are gone on purpose, and only their deletes count.
     """
     kept: dict[tuple[str, str], list[Any]] = {}
     for c in conflicts:
@@ -354,6 +356,8 @@ def missing_writes(
             restored = True in seen_bases.get((w.table, w.row_id, "deleted"), [])
             if not row["deleted"] and not restored:
                 problems.append(f"{w.laptop} delete {w.table}/{w.row_id}: row came back")
+            continue
+        if (w.table, w.row_id) in erased:
             continue
         for name, change in w.fields.items():
             if name == "deleted":
@@ -635,8 +639,73 @@ def assert_acknowledged_present(
         for (table, _id), r in server_rows.items()
         if table == "sync_conflict"
     ]
-    problems = missing_writes(ledger, server_rows, server_conflicts)
+    erased = erased_rows(server_rows)
+    problems = missing_writes(ledger, server_rows, server_conflicts, erased)
     assert not problems, "server lost acknowledged writes:\n" + "\n".join(problems[:20])
     for laptop in laptops:
-        problems = missing_writes(ledger, laptop.rows(), laptop.conflicts())
+        problems = missing_writes(ledger, laptop.rows(), laptop.conflicts(), erased)
         assert not problems, f"{laptop.name} lost acknowledged writes:\n" + "\n".join(problems[:20])
+
+
+# --- erased customers (PIPL) ------------------------------------------------------------------
+
+
+def erased_rows(rows: Mapping[tuple[str, str], Mapping[str, Any]]) -> set[tuple[str, str]]:
+    """(table, id) of the rows an erasure covers in a replica's ``rows``: the erased customers,
+    the records merged into them, the rows pointing at any of these, and the merge records and
+    conflicts about them."""
+    customers = {rid: r["data"] for (table, rid), r in rows.items() if table == "customer"}
+    people = {rid for rid, data in customers.items() if data.get("erased_at")}
+    while more := {
+        rid
+        for rid, data in customers.items()
+        if data.get("merged_into_id") in people and rid not in people
+    }:
+        people |= more
+    found = {("customer", rid) for rid in people}
+    for (table, rid), r in rows.items():
+        data = r["data"]
+        named = {data.get("customer_id"), data.get("survivor_id"), data.get("merged_id")}
+        if table != "customer" and named & people:
+            found.add((table, rid))
+    ids = {rid for _table, rid in found}
+    found |= {
+        (table, rid)
+        for (table, rid), r in rows.items()
+        if table == "sync_conflict" and r["data"].get("row_id") in ids
+    }
+    return found
+
+
+def personal_values_left(rows: Mapping[tuple[str, str], Mapping[str, Any]]) -> list[str]:
+    """What the rows an erasure covers in a replica still hold of the person: a name, a
+    personal field or free text, a phone number, a value a conflict kept."""
+    from showroom.services import privacy
+
+    personal = {
+        "customer": privacy.ERASED_CUSTOMER_FIELDS,
+        "customer_phone": ("number",),
+        "sync_conflict": ("base_value", "theirs_value", "mine_value"),
+        **{m.__tablename__: f for m, f in privacy.ERASED_TEXT_FIELDS.items()},
+    }
+    left = []
+    for table, rid in sorted(erased_rows(rows)):
+        data = rows[(table, rid)]["data"]
+        if table == "customer" and data.get("name") != privacy.ERASED_NAME:
+            left.append(f"customer/{rid}.name={data.get('name')!r}")
+        left += [
+            f"{table}/{rid}.{name}={data[name]!r}"
+            for name in personal.get(table, ())
+            if data.get(name) not in (None, "")
+        ]
+    return left
+
+
+def assert_erased_everywhere(server: ServerProcess, laptops: Iterable[Laptop]) -> None:
+    """No replica holds anything of an erased customer (see :func:`personal_values_left`)."""
+    laptops = list(laptops)
+    left = personal_values_left(server.rows(laptops[0].token()))
+    assert not left, "the server still holds erased values:\n" + "\n".join(left[:20])
+    for laptop in laptops:
+        left = personal_values_left(laptop.rows())
+        assert not left, f"{laptop.name} still holds erased values:\n" + "\n".join(left[:20])

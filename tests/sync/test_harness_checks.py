@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from harness import Ledger, Write, missing_writes
+from harness import Ledger, Write, erased_rows, missing_writes, personal_values_left
 
 ROW = ("customer", "c1")
 
@@ -82,3 +82,27 @@ def test_a_delete_undone_by_someone_who_saw_it_is_not_lost():
 def test_a_missing_row_is_reported():
     (problem,) = missing_writes(_ledger(_update("1", "南山")), {}, [])
     assert "row missing" in problem
+
+
+def _replica(phone_number, name="已删除客户"):
+    """An erased customer e, a record m merged into it with a phone, and a customer o."""
+
+    def row(data, deleted=False):
+        return {"deleted": deleted, "data": data}
+
+    return {
+        ("customer", "e"): row({"name": "已删除客户", "erased_at": "2026-12-07T05:50:00+00:00"}),
+        ("customer", "m"): row({"name": name, "erased_at": None, "merged_into_id": "e"}, True),
+        ("customer_phone", "p"): row({"customer_id": "m", "number": phone_number}, True),
+        ("customer", "o"): row({"name": "陈晓明", "notes": "想要白色"}),
+        ("sync_conflict", "c"): row({"row_id": "o", "theirs_value": '"南山"'}),
+    }
+
+
+def test_the_erasure_check_covers_records_merged_into_an_erased_customer():
+    assert erased_rows(_replica("")) == {
+        ("customer", "e"), ("customer", "m"), ("customer_phone", "p"),
+    }  # fmt: skip
+    assert personal_values_left(_replica("")) == []
+    left = personal_values_left(_replica("+8613812348000", name="黄嘉怡"))
+    assert left == ["customer/m.name='黄嘉怡'", "customer_phone/p.number='+8613812348000'"]

@@ -13,7 +13,7 @@ import os
 import random
 
 import pytest
-from harness import assert_acknowledged_present, assert_converged
+from harness import assert_acknowledged_present, assert_converged, assert_erased_everywhere
 
 FIXED_SEED = 20240604
 LAPTOPS = 5
@@ -51,7 +51,7 @@ def _live_customers(laptop) -> list[str]:
 def _random_edit(rng: random.Random, laptop, counter: list[int]) -> str:
     """One random edit through the services; returns what it did (for the failure message)."""
     from showroom.errors import ShowroomError
-    from showroom.services import follow_ups, merge
+    from showroom.services import follow_ups, merge, privacy
 
     live = _live_customers(laptop)
     roll = rng.random()
@@ -83,6 +83,11 @@ def _random_edit(rng: random.Random, laptop, counter: list[int]) -> str:
                 lambda s, a: follow_ups.schedule_follow_up(s, a, customer, due, purpose="回访")
             )
             return "follow-up"
+        if roll < 0.92:
+            # The customer asks for their personal data to be erased (PIPL). Other laptops go on
+            # editing the record until the erasure reaches them.
+            laptop.edit(lambda s, a: privacy.erase_customer(s, a, customer))
+            return "erase"
         if roll < 0.95 and len(live) > 1:
             # Two records of one person: everything of the second moves to the first. Other
             # laptops go on adding to the second until the merge reaches them.
@@ -147,8 +152,10 @@ def test_random_edits_disconnects_and_kills_converge_without_loss(
             stuck = laptop.pending()
             assert not stuck, f"{laptop.name} still has {len(stuck)} ops pending"
         assert done.get("create", 0) > 50 and done.get("update", 0) + done.get("delete", 0)
+        assert done.get("erase", 0) and done.get("merge", 0)
         assert len(ledger.acknowledged()) > EDITS // 2
         assert_converged(server, laptops)
         assert_acknowledged_present(server, laptops, ledger)
+        assert_erased_everywhere(server, laptops)
     except BaseException as error:
         raise AssertionError(f"{context}: {error}") from error
