@@ -769,9 +769,10 @@ class _Cycle:
         # keeps it as a conflict, so the laptop leaves deleted rows alone).
         self.clears_deleted_rows = False
         self.skip_own = False
-        # The customers whose rows this round's pulls brought, for the merge check (None: too
-        # many to name, as in a first download: every record merged away is looked at).
-        self.pulled_people: set[str] | None = set()
+        # The customers whose rows were pulled since the last merge check (None: every record
+        # merged away is looked at). A cycle starts with None: one cut short after writing a
+        # page never checked what that page brought.
+        self.pulled_people: set[str] | None = None
 
     def run(self, started: float) -> SyncSummary:
         # Versions of an initial upload cut short, before anything reads or sends them.
@@ -785,7 +786,6 @@ class _Cycle:
         rounds = 0
         while rounds < MAX_ROUNDS and not self.cancelled:
             rounds += 1
-            self.pulled_people = set()
             try:
                 if rounds == 1 and initial and local.initial_upload_pending(self.db):
                     # Caught up first, the upload's own answers can move the cursor past it.
@@ -796,7 +796,8 @@ class _Cycle:
                 self.handle(answer)
                 meta = self.meta()
                 continue
-            if (self.pushed or self.pulled) and self.settle():
+            # Every cycle settles at least once: one cut short after writing a page did not.
+            if (rounds == 1 or self.pushed or self.pulled) and self.settle():
                 continue  # what the pull brought was settled here: edits to push
             # Pulled rows need no answer; only edits made meanwhile call for another round.
             if not local.pending_count(self.db) and not local.initial_upload_pending(self.db):
@@ -840,14 +841,14 @@ class _Cycle:
         with self.db.session_scope(write=False) as session:
             merges = merges_unsettled(session, around=self.pulled_people)
             erased = any_erased(session)
-        if not (merges or erased):
-            return False
         changed = 0
-        with self.db.session_scope() as session:
-            if merges:
-                changed += settle_after_sync(session)
-            if erased:
-                changed += forget_after_sync(session, deleted_rows=self.clears_deleted_rows)
+        if merges or erased:
+            with self.db.session_scope() as session:
+                if merges:
+                    changed += settle_after_sync(session)
+                if erased:
+                    changed += forget_after_sync(session, deleted_rows=self.clears_deleted_rows)
+        self.pulled_people = set()  # looked at: the next check needs only what is pulled next
         return changed > 0
 
     def should_verify(self, initial: bool) -> bool:
@@ -1053,7 +1054,7 @@ class _Cycle:
         since = start = local.cursor_of(self.db)
         last = meta.get("last_seq") if isinstance(meta.get("last_seq"), int) else None
         if since == 0:
-            self.pulled_people = None  # a whole download: too many to name
+            self.pulled_people = None  # a whole download: every merged record is looked at
             since = start = self.from_snapshot()
         if since == 0:
             local.begin_bulk_download(self.db)

@@ -195,3 +195,30 @@ def test_the_merging_laptop_settles_a_row_another_laptop_added_and_never_pulled_
     server_rows = server.rows(a.token())
     tasks = [r["data"] for (table, _id), r in server_rows.items() if table == "follow_up"]
     assert [t["customer_id"] for t in tasks if not t.get("done")] == [y]
+
+
+def test_a_cycle_that_died_after_writing_a_page_leaves_its_row_to_the_next_cycle(
+    pair, server, proxy, ledger
+):
+    from sync.client import SyncClient
+
+    a, b, x, y = pair
+    _merge(a, y, x)
+    a.sync()
+    _schedule_today(b, x)
+    proxy.add_fault(OFFLINE, PULL, times=None)  # b never learns of the merge
+    b.try_sync()
+    proxy.heal()
+
+    class Died(Exception):
+        """The app closed, or the laptop lost power, right after a page was written."""
+
+    def die_after_a_page(stage: str, done: int, _total) -> None:
+        if stage == "pull" and done:
+            raise Died
+
+    with pytest.raises(Died):
+        SyncClient(a.db, retries=2, backoff_base=0.05).sync(progress=die_after_a_page)
+    assert _due_for(a) == []  # the follow-up was written, on the retired x
+    summary = a.sync()  # nothing left to push or pull
+    assert (summary.pulled, _due_for(a)) == (0, [y])
