@@ -91,7 +91,7 @@ _TEXT_BLANK: dict[tuple[type, str], str] = {(Interaction, "summary"): ""}
 # Conflicts an erasure closes: their choice was between the values it blanks.
 _CLOSED_BY_ERASURE = (KIND_FIELD, KIND_DELETE_EDIT)
 # A merge record's snapshot of the absorbed record, once erased.
-_ERASED_SNAPSHOT = json.dumps({"erased": True}, sort_keys=True)
+ERASED_SNAPSHOT = json.dumps({"erased": True}, sort_keys=True)
 # Columns that say nothing about the person and are left out of an export.
 _INTERNAL = frozenset({"server_version", "updated_by_device", "deleted"})
 # The store's own business, not data about the customer: never exported.
@@ -393,10 +393,10 @@ def _anonymise(
     for record in touched(
         select(CustomerMerge).where(
             or_(CustomerMerge.survivor_id.in_(people), CustomerMerge.merged_id.in_(people)),
-            CustomerMerge.snapshot != _ERASED_SNAPSHOT,
+            CustomerMerge.snapshot != ERASED_SNAPSHOT,
         )
     ):
-        record.snapshot = _ERASED_SNAPSHOT
+        record.snapshot = ERASED_SNAPSHOT
 
     blanked = _blank_conflicts(session, _person_rows(people, conflicts=False), now)
     if blanked:

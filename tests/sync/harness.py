@@ -322,8 +322,10 @@ def missing_writes(
     A value counts as present when the row holds it, a conflict row keeps it (theirs or mine),
     or a later acknowledged write on the same field was made over it (its base is this value,
     so whoever made it saw it). An acknowledged delete must leave a tombstone, unless a later
-    acknowledged write that saw the row deleted brought it back. The values of ``erased`` rows
-    (an erasure's: see :func:`erased_rows`) are gone on purpose, and only their deletes count.
+    acknowledged write that saw the row deleted brought it back. In the rows an erasure covers
+    (``erased``, see :func:`erased_rows`) the personal values are gone on purpose, and so are
+    the values of the conflicts about them and those of the outbox ops that changed them (a
+    later write over a value is known only from its op); the other values must be there.
     """
     kept: dict[tuple[str, str], list[Any]] = {}
     for c in conflicts:
@@ -340,8 +342,17 @@ def missing_writes(
                         if isinstance(value, dict) and "new" in value:
                             value = value["new"]
                         kept.setdefault((*key, name), []).append(value)
+    conflicted = {(c["table_name"], c["row_id"]) for c in conflicts}
+    personal = _personal_fields()
     seen_bases: dict[tuple[str, str, str], list[Any]] = {}
     acknowledged = ledger.acknowledged()
+    # Fields of acknowledged ops whose values the erasure made the outbox forget.
+    forgotten = {
+        (w.table, w.row_id, name)
+        for w in acknowledged
+        for name, change in w.fields.items()
+        if change == {"new": None, "base": None}
+    }
     for w in acknowledged:
         for name, change in w.fields.items():
             seen_bases.setdefault((w.table, w.row_id, name), []).append(change.get("base"))
@@ -357,13 +368,17 @@ def missing_writes(
             if not row["deleted"] and not restored:
                 problems.append(f"{w.laptop} delete {w.table}/{w.row_id}: row came back")
             continue
-        if (w.table, w.row_id) in erased:
-            continue
         for name, change in w.fields.items():
             if name == "deleted":
                 continue
-            value = change["new"]
             key = (w.table, w.row_id, name)
+            if (w.table, w.row_id) in erased and (
+                name in personal.get(w.table, ())
+                or (w.table, w.row_id) in conflicted
+                or key in forgotten
+            ):
+                continue  # erased, or kept where the erasure blanked it
+            value = change["new"]
             if row["data"].get(name) == value:
                 continue
             if value in kept.get(key, []) or value in kept.get((w.table, w.row_id, ""), []):
@@ -682,23 +697,34 @@ def personal_values_left(rows: Mapping[tuple[str, str], Mapping[str, Any]]) -> l
     personal field or free text, a phone number, a value a conflict kept."""
     from showroom.services import privacy
 
-    personal = {
-        "customer": privacy.ERASED_CUSTOMER_FIELDS,
-        "customer_phone": ("number",),
-        "sync_conflict": ("base_value", "theirs_value", "mine_value"),
-        **{m.__tablename__: f for m, f in privacy.ERASED_TEXT_FIELDS.items()},
+    personal = _personal_fields()
+    # What the erasure puts in place of a required value; the others are cleared.
+    placeholders = {
+        ("customer", "name"): privacy.ERASED_NAME,
+        ("customer_merge", "snapshot"): privacy.ERASED_SNAPSHOT,
     }
     left = []
     for table, rid in sorted(erased_rows(rows)):
         data = rows[(table, rid)]["data"]
-        if table == "customer" and data.get("name") != privacy.ERASED_NAME:
-            left.append(f"customer/{rid}.name={data.get('name')!r}")
-        left += [
-            f"{table}/{rid}.{name}={data[name]!r}"
-            for name in personal.get(table, ())
-            if data.get(name) not in (None, "")
-        ]
+        for name in personal.get(table, ()):
+            value = data.get(name)
+            placeholder = placeholders.get((table, name))
+            if (value != placeholder) if placeholder else value not in (None, ""):
+                left.append(f"{table}/{rid}.{name}={value!r}")
     return left
+
+
+def _personal_fields() -> dict[str, tuple[str, ...]]:
+    """The fields an erasure clears (or replaces, a customer's name), by table."""
+    from showroom.services import privacy
+
+    return {
+        "customer": ("name", *privacy.ERASED_CUSTOMER_FIELDS),
+        "customer_phone": ("number",),
+        "sync_conflict": ("base_value", "theirs_value", "mine_value"),
+        "customer_merge": ("snapshot",),
+        **{m.__tablename__: f for m, f in privacy.ERASED_TEXT_FIELDS.items()},
+    }
 
 
 def assert_erased_everywhere(server: ServerProcess, laptops: Iterable[Laptop]) -> None:

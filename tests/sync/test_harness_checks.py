@@ -106,3 +106,29 @@ def test_the_erasure_check_covers_records_merged_into_an_erased_customer():
     assert personal_values_left(_replica("")) == []
     left = personal_values_left(_replica("+8613812348000", name="黄嘉怡"))
     assert left == ["customer/m.name='黄嘉怡'", "customer_phone/p.number='+8613812348000'"]
+
+
+def test_on_an_erased_record_only_its_personal_values_may_be_gone():
+    replica = _replica("")
+    replica[("customer", "e")]["data"]["vip"] = False
+    notes = Write("a", "1", "customer", "e", "update", {"notes": {"new": "想要白色", "base": None}})
+    vip = Write("b", "2", "customer", "e", "update", {"vip": {"new": True, "base": False}})
+    erased = erased_rows(replica)
+    (problem,) = missing_writes(_ledger(notes, vip), replica, [], erased)
+    assert "vip=True lost" in problem
+    # A conflict about the record held the value: the erasure blanked it, on purpose.
+    blanked = {"table_name": "customer", "row_id": "e", "field": "vip", "theirs_value": None}
+    blanked["mine_value"] = None
+    assert missing_writes(_ledger(notes, vip), replica, [blanked], erased) == []
+
+
+def test_on_an_erased_record_a_value_changed_by_a_forgotten_op_is_not_lost():
+    replica = _replica("")  # the phone p holds customer_id "m"
+    first = Write("a", "1", "customer_phone", "p", "insert", {"customer_id": {"new": "o"}})
+    erased = erased_rows(replica)
+    (problem,) = missing_writes(_ledger(first), replica, [], erased)
+    assert "customer_id='o' lost" in problem
+    # The op that moved it is acknowledged, its values forgotten by the erasure.
+    moved = Write("b", "2", "customer_phone", "p", "update", {})
+    moved.fields = {"customer_id": {"new": None, "base": None}}
+    assert missing_writes(_ledger(first, moved), replica, [], erased) == []
