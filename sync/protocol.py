@@ -13,9 +13,9 @@ carries ``Authorization: Bearer <device token>`` and ``X-Showroom-Schema: <SCHEM
     "max_bulk_rows", "clears_deleted_rows"}``. ``max_bulk_rows`` 0 (or absent, on an older
     server): no bulk path. ``clears_deleted_rows`` true: an edit of a deleted row that only
     clears values (to null or "") whose base is the stored value is applied to it rather than
-    kept as a conflict, and so is the erasure's mark on a deleted customer record
-    (``erased_at`` set, the name replaced, from the values stored), so an erasure reaches
-    deleted rows (absent on an older server).
+    kept as a conflict, and so is an erasure of a deleted customer record (``erased_at`` set,
+    the name replaced, personal fields cleared), whatever the record holds, so an erasure
+    reaches deleted rows (absent on an older server).
 
 ``POST /v1/sync/push``  ``{"batch_id", "epoch", "cursor", "ops": [op, ...]}`` where op is
     ``{"op_id", "table", "row_id", "op": "insert"|"update"|"delete",

@@ -150,7 +150,7 @@ _META_SCHEMA = _object(
     clears_deleted_rows={
         "type": "boolean",
         "description": (
-            "an edit clearing values a laptop saw, or an erasure's mark on a customer record,"
+            "an edit clearing values a laptop saw, or an erasure of a customer record,"
             " is applied to a deleted row"
         ),
     },

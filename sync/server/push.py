@@ -442,22 +442,23 @@ def _holds_whole_row(op: Op, rec: Rec) -> bool:
 
 
 def _clears_what_it_saw(op: Op, rec: Rec, edits: dict[str, Any]) -> bool:
-    """Whether every edit of a deleted row only clears a value the laptop had seen.
+    """Whether every edit of a deleted row only clears a value the laptop had seen, or the
+    op is an erasure of a customer record.
 
     Such edits are applied to the tombstone rather than kept for review: an erasure (PIPL)
     blanks a customer's rows, deleted ones too, and a deleted row keeps its values. A value
     someone else set since the laptop saw it still differs from the op's base, so the edit is
-    kept as a conflict and that value is not lost. An erased customer record (one merged into
-    an erased customer is deleted) is also marked: ``erased_at`` set where it was empty, and a
-    placeholder in place of the name it had.
+    kept as a conflict and that value is not lost; the child rows' blanking then comes again
+    from the laptop once it has pulled that value. The customer record itself is erased
+    whatever it holds: the op marks it (``erased_at`` set, a placeholder in place of the name)
+    and clears its personal fields, and kept as a conflict it would leave the customer
+    unerased everywhere.
     """
-    marks: tuple[str, ...] = ()
     if op.table == ERASABLE_TABLE and edits.get(ERASED_MARK) is not None:
-        marks = (ERASED_MARK, *ERASED_REPLACED)
-    return all(
-        (v in (None, "") or f in marks) and rec.data.get(f) == op.base.get(f)
-        for f, v in edits.items()
-    )
+        return all(
+            v in (None, "") or f in (ERASED_MARK, *ERASED_REPLACED) for f, v in edits.items()
+        )
+    return all(v in (None, "") and rec.data.get(f) == op.base.get(f) for f, v in edits.items())
 
 
 def _check_append_only(op: Op, rec: Rec) -> None:

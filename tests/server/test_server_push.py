@@ -612,19 +612,33 @@ def test_an_erasures_mark_on_a_deleted_customer_record_is_applied_to_it(laptop, 
     assert laptop.conflicts() == []
 
 
-def test_a_name_change_on_a_deleted_record_is_kept_for_review_unless_it_is_erased(laptop):
+def test_an_erasure_of_a_deleted_record_changed_since_it_was_seen_is_applied(laptop, laptop2):
+    """Another laptop changed the record and deleted it before the erasure arrived: the
+    erasure still reaches it, or the customer would stay unerased everywhere."""
+    row_id, _created, _deleted = _deleted_customer(laptop, name="黄嘉怡", notes="想要蓝色")
+    erased = {"erased_at": "2026-12-07T05:50:00+00:00", "name": "已删除客户", "notes": None}
+    base = {"erased_at": None, "name": "黄小姐", "notes": "想要红色"}  # as it once was
+    (result,) = laptop2.push(op("customer", row_id, "update", erased, base=base, base_version=1))
+    assert result["status"] == protocol.RESULT_MERGED
+    row = laptop.row("customer", row_id)
+    assert (row["data"]["name"], row["data"]["notes"]) == ("已删除客户", None)
+    assert row["data"]["erased_at"] is not None and row["deleted"] is True
+    assert laptop.conflicts() == []
+
+
+def test_a_name_change_or_a_value_on_a_deleted_record_is_kept_for_review(laptop):
     row_id, _created, deleted = _deleted_customer(laptop, name="黄嘉怡")
     renamed = op(
         "customer", row_id, "update", {"name": "黄佳怡"}, base={"name": "黄嘉怡"},
         base_version=deleted,
     )  # fmt: skip
-    # An erasure that missed a name another laptop gave the record.
-    missed = op(
+    # Marked erased, but setting a value an erasure does not set.
+    marked = op(
         "customer", row_id, "update",
-        {"erased_at": "2026-12-07T05:50:00+00:00", "name": "已删除客户"},
-        base={"erased_at": None, "name": "黄小姐"}, base_version=deleted,
+        {"erased_at": "2026-12-07T05:50:00+00:00", "notes": "想要红色"},
+        base={"erased_at": None, "notes": None}, base_version=deleted,
     )  # fmt: skip
-    assert _status(laptop.push(renamed, missed)) == [protocol.RESULT_CONFLICT] * 2
+    assert _status(laptop.push(renamed, marked)) == [protocol.RESULT_CONFLICT] * 2
     row = laptop.row("customer", row_id)
     assert (row["data"]["name"], row["data"]["erased_at"]) == ("黄嘉怡", None)
 

@@ -385,9 +385,15 @@ def missing_writes(
                 continue
             if value in seen_bases.get(key, []):
                 continue
+            history = "; ".join(
+                f"{o.laptop} {o.op} {o.fields[name].get('base')!r}->{o.fields[name]['new']!r}"
+                f" {o.result}"
+                for o in ledger.writes.values()
+                if (o.table, o.row_id) == (w.table, w.row_id) and name in o.fields
+            )
             problems.append(
                 f"{w.laptop} {w.op} {w.table}/{w.row_id}.{name}={value!r} lost "
-                f"(row holds {row['data'].get(name)!r})"
+                f"(row holds {row['data'].get(name)!r}; the field's writes: {history})"
             )
     return problems
 

@@ -97,3 +97,30 @@ def test_erasing_a_customer_a_record_was_merged_into_reaches_that_record_everywh
         assert laptop.row("customer", absorbed)["name"] == privacy.ERASED_NAME, laptop.name
     assert_erased_everywhere(server, [a, b])
     assert_converged(server, [a, b])
+
+
+def test_an_erasure_that_meets_a_delete_of_a_changed_record_still_erases_it(
+    make_laptop, server, ledger
+):
+    from showroom.services import privacy
+
+    a = make_laptop("a")
+    b = make_laptop("b")
+    customer = a.create_customer("黄嘉怡", "13812348000", address="深圳市南山区科技园")
+    a.sync()
+    b.sync()
+    # b changes the address and then deletes the customer; a, not having pulled either,
+    # erases the customer.
+    b.update_customer(customer, address="深圳市福田区")
+    b.delete_customer(customer)
+    b.sync()
+    a.edit(lambda session, actor: privacy.erase_customer(session, actor, customer))
+    a.sync()
+    b.sync()
+
+    for laptop in (a, b):
+        assert not laptop.pending(), laptop.name
+        row = laptop.row("customer", customer)
+        assert row["erased_at"] is not None and row["deleted"] == 1, laptop.name
+    assert_erased_everywhere(server, [a, b])
+    assert_converged(server, [a, b])
