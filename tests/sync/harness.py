@@ -324,8 +324,9 @@ def missing_writes(
     so whoever made it saw it). An acknowledged delete must leave a tombstone, unless a later
     acknowledged write that saw the row deleted brought it back. In the rows an erasure covers
     (``erased``, see :func:`erased_rows`) the personal values are gone on purpose, and so are
-    the values of the conflicts about them and those of the outbox ops that changed them (a
-    later write over a value is known only from its op); the other values must be there.
+    the values of the conflicts about them; the other values must be there. A field an op
+    changed whose values an erasure made the outbox forget cannot be followed (a later write
+    over a value is known only from its op), wherever the row went since.
     """
     kept: dict[tuple[str, str], list[Any]] = {}
     for c in conflicts:
@@ -346,12 +347,13 @@ def missing_writes(
     personal = _personal_fields()
     seen_bases: dict[tuple[str, str, str], list[Any]] = {}
     acknowledged = ledger.acknowledged()
-    # Fields of acknowledged ops whose values the erasure made the outbox forget.
+    # Fields of acknowledged ops whose values an erasure made the outbox forget: every field
+    # of such an op reads null to null, which no real edit does.
     forgotten = {
         (w.table, w.row_id, name)
         for w in acknowledged
-        for name, change in w.fields.items()
-        if change == {"new": None, "base": None}
+        if w.fields and all(c == {"new": None, "base": None} for c in w.fields.values())
+        for name in w.fields
     }
     for w in acknowledged:
         for name, change in w.fields.items():
@@ -372,12 +374,12 @@ def missing_writes(
             if name == "deleted":
                 continue
             key = (w.table, w.row_id, name)
+            if key in forgotten:
+                continue  # changed by an op whose values an erasure made the outbox forget
             if (w.table, w.row_id) in erased and (
-                name in personal.get(w.table, ())
-                or (w.table, w.row_id) in conflicted
-                or key in forgotten
+                name in personal.get(w.table, ()) or (w.table, w.row_id) in conflicted
             ):
-                continue  # erased, or kept where the erasure blanked it
+                continue  # erased, or kept in a conflict the erasure blanked
             value = change["new"]
             if row["data"].get(name) == value:
                 continue

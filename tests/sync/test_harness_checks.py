@@ -132,3 +132,8 @@ def test_on_an_erased_record_a_value_changed_by_a_forgotten_op_is_not_lost():
     moved = Write("b", "2", "customer_phone", "p", "update", {})
     moved.fields = {"customer_id": {"new": None, "base": None}}
     assert missing_writes(_ledger(first, moved), replica, [], erased) == []
+    # An insert's empty fields read null to null too, but it is no forgotten op.
+    inserted = Write("c", "3", "customer_phone", "p", "insert", {})
+    inserted.fields = {"customer_id": {"new": None, "base": None}, "label": {"new": "mobile"}}
+    problems = missing_writes(_ledger(first, inserted), replica, [], erased)
+    assert any("customer_id='o' lost" in problem for problem in problems)
