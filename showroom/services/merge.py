@@ -201,20 +201,15 @@ def update_and_merge(
 # --- merges that crossed other laptops' work, settled after each sync round ------------------
 
 
-def _retired_ids() -> Select:
-    """Customers merged away: deleted, with the record they went into."""
-    return select(Customer.id).where(
-        Customer.merged_into_id.is_not(None), Customer.deleted.is_(True)
-    )
-
-
+# Customers merged away: deleted, with the record they went into.
+_RETIRED = (Customer.merged_into_id.is_not(None), Customer.deleted.is_(True))
 _TARGET = aliased(Customer)
 # Each record merged away, the record it went into, and whether that one is deleted (None when
 # this laptop does not hold it). Built once: an alias made per call is compiled per call.
 _RETIRED_WITH_TARGETS = (
     select(Customer.id, Customer.merged_into_id, _TARGET.deleted)
     .outerjoin(_TARGET, _TARGET.id == Customer.merged_into_id)
-    .where(Customer.merged_into_id.is_not(None), Customer.deleted.is_(True))
+    .where(*_RETIRED)
 )
 
 
@@ -257,7 +252,9 @@ def _chains(session: Session) -> tuple[list[list[str]], dict[str, str]]:
 
 def _stranded(model) -> Select:
     """Live rows of ``model`` on retired records."""
-    return select(model).where(model.customer_id.in_(_retired_ids()), model.deleted.is_(False))
+    return select(model).where(
+        model.customer_id.in_(select(Customer.id).where(*_RETIRED)), model.deleted.is_(False)
+    )
 
 
 def merges_unsettled(session: Session, around: Collection[str] | None = None) -> bool:

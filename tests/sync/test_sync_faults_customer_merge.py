@@ -177,19 +177,24 @@ def test_merging_a_record_with_a_replaced_phone_keeps_every_laptop_identical(
     assert_converged(server, [a, b])
 
 
-def test_the_merging_laptop_settles_a_row_another_laptop_added_and_never_pulled_over(
-    pair, server, proxy, ledger
-):
+def _follow_up_from_a_laptop_that_never_pulls_the_merge(pair, proxy) -> None:
+    """a merges x into y and syncs; b adds a follow-up to x and syncs with its pulls cut, so
+    its push arrives but it never learns of the merge: only a can move the follow-up."""
     a, b, x, y = pair
     _merge(a, y, x)
     a.sync()
-    # b adds a follow-up to x; its push arrives, but its pulls are cut, so b never learns of
-    # the merge: only a, which pulls the follow-up, can move it.
     _schedule_today(b, x)
     proxy.add_fault(OFFLINE, PULL, times=None)
     b.try_sync()
     assert not b.pending()
     proxy.heal()
+
+
+def test_the_merging_laptop_settles_a_row_another_laptop_added_and_never_pulled_over(
+    pair, server, proxy, ledger
+):
+    a, _b, _x, y = pair
+    _follow_up_from_a_laptop_that_never_pulls_the_merge(pair, proxy)
     a.sync()
     assert _due_for(a) == [y]
     server_rows = server.rows(a.token())
@@ -202,13 +207,8 @@ def test_a_cycle_that_died_after_writing_a_page_leaves_its_row_to_the_next_cycle
 ):
     from sync.client import SyncClient
 
-    a, b, x, y = pair
-    _merge(a, y, x)
-    a.sync()
-    _schedule_today(b, x)
-    proxy.add_fault(OFFLINE, PULL, times=None)  # b never learns of the merge
-    b.try_sync()
-    proxy.heal()
+    a, _b, _x, y = pair
+    _follow_up_from_a_laptop_that_never_pulls_the_merge(pair, proxy)
 
     class Died(Exception):
         """The app closed, or the laptop lost power, right after a page was written."""
