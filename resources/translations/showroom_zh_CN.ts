@@ -1091,6 +1091,10 @@
         <translation>已关闭：客户个人信息已删除</translation>
     </message>
     <message>
+        <source>Closed: the customer kept by the merge holds this change</source>
+        <translation>已关闭：合并后保留的客户已包含这项修改</translation>
+    </message>
+    <message>
         <source>Booked</source>
         <translation>已预约</translation>
     </message>
@@ -1429,6 +1433,10 @@
     <message>
         <source>Closed at %1: the customer's personal data was erased.</source>
         <translation>已于 %1 关闭：客户的个人信息已删除。</translation>
+    </message>
+    <message>
+        <source>Closed by the sync: this customer's two records were merged into one, which holds this change.</source>
+        <translation>已由同步关闭：这位客户的两条记录已合并为一条，其中已包含这项修改。</translation>
     </message>
     <message>
         <source>Resolved: %1 by %2 at %3</source>

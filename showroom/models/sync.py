@@ -42,8 +42,10 @@ class SyncConflict(SyncMixin, Base):
     detected_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
     # open / resolved
     status: Mapped[str] = mapped_column(String(10), default="open", server_default="open")
-    # kept (the value in place stays) / reverted (the earlier value restored) / restored
-    # (a deleted row brought back with the edit)
+    # A manager's choice: kept (the value in place stays) / reverted (the earlier value
+    # restored) / restored (a deleted row brought back with the edit) / cancelled_other /
+    # cancelled_this. Closed by the sync, with no one named: erased (the customer's personal
+    # data was erased) / merged (a pair merged both ways, the record kept holds the edit).
     resolution: Mapped[str | None] = mapped_column(String(20))
     resolved_by_id: Mapped[str | None] = mapped_column(IdColumnType())
     resolved_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())

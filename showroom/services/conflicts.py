@@ -47,6 +47,9 @@ RESOLUTIONS = {
 # An erasure closes the conflicts about the customer's rows: their values are gone, so there is
 # nothing left to choose between (showroom.services.privacy).
 ERASED = "erased"
+# The sync closes the conflicts left by a pair merged both ways on two laptops, once the
+# customer kept holds what each of them kept (showroom.services.merge).
+MERGED = "merged"
 STATUSES = ("open", "resolved", "all")
 # The outbox result of a rejected op a manager has read and set aside.
 DISMISSED = "dismissed"
@@ -352,7 +355,7 @@ def resolve_conflict(session: Session, actor: Actor, conflict_id: str, choice: s
         row = _load_target(session, conflict.table_name, conflict.row_id)
         row.deleted = False
         columns = type(row).__mapper__.columns
-        _write_fields(row, {k: v for k, v in _kept_edit(conflict).items() if k in columns})
+        _write_fields(row, {k: v for k, v in kept_edit(conflict).items() if k in columns})
         if isinstance(row, Customer):
             # A record merged away comes back as a customer of its own, or no list shows it.
             row.merged_into_id = None
@@ -436,7 +439,7 @@ def _write_fields(row: SyncMixin, values: dict[str, Any]) -> None:
             ) from None
 
 
-def _kept_edit(conflict: SyncConflict) -> dict[str, Any]:
+def kept_edit(conflict: SyncConflict) -> dict[str, Any]:
     """The field values a ``restore`` writes back, for a delete that met an edit.
 
     The server keeps the edit that arrived after the delete in ``mine_value``; for a delete that
@@ -452,7 +455,7 @@ def _kept_edit(conflict: SyncConflict) -> dict[str, Any]:
 
 
 def _kept_edit_and_side(conflict: SyncConflict) -> tuple[dict[str, Any], str]:
-    """(the kept edit, "mine" or "theirs": which side made it); see ``_kept_edit``."""
+    """(the kept edit, "mine" or "theirs": which side made it); see ``kept_edit``."""
     if conflict.field:
         value = _decode(conflict.theirs_value)
         return ({} if conflict.field == "deleted" else {conflict.field: value}), "theirs"

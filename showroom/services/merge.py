@@ -15,8 +15,14 @@ from showroom.actor import Actor, bind_actor
 from showroom.db.base import Base, SyncMixin
 from showroom.db.outbox import to_wire
 from showroom.errors import ValidationError
-from showroom.models import Customer, CustomerMerge, CustomerPhone, CustomerVehicle
-from showroom.services import audit, leads
+from showroom.models import (
+    Customer,
+    CustomerMerge,
+    CustomerPhone,
+    CustomerVehicle,
+    SyncConflict,
+)
+from showroom.services import audit, conflicts, leads
 from showroom.services.common import customer_dto, load_customer
 from showroom.services.customers import CustomerDraft, create_customer, update_customer
 from showroom.services.dto import CustomerDTO
@@ -297,6 +303,49 @@ def _chunks(ids: list[str], size: int = 500) -> list[list[str]]:
     return [ids[i : i + size] for i in range(0, len(ids), size)]
 
 
+def _close_moot_conflicts(session: Session, keep: Customer, cycle: list[str]) -> int:
+    """Close the open delete_edit conflicts about the records of a settled cycle whose kept
+    edit the survivor ``keep`` already holds; returns how many.
+
+    A manager would find nothing to choose in them: "keep" changes nothing, and "restore"
+    would bring back a duplicate. A conflict holding anything else (someone's edit of a
+    retired record, say) stays open. Every laptop closes them alike, the time included (the
+    time the server recorded the conflict), so two laptops settling at once agree.
+    """
+    closed = 0
+    for conflict in session.scalars(
+        select(SyncConflict)
+        .where(
+            SyncConflict.table_name == Customer.__tablename__,
+            SyncConflict.row_id.in_(cycle),
+            SyncConflict.kind == conflicts.KIND_DELETE_EDIT,
+            SyncConflict.status == "open",
+            SyncConflict.deleted.is_(False),
+        )
+        .order_by(SyncConflict.id)
+    ):
+        edit = conflicts.kept_edit(conflict)
+        if all(_holds(keep, name, value) for name, value in edit.items()):
+            conflict.status = "resolved"
+            conflict.resolution = conflicts.MERGED
+            conflict.resolved_by_id = None
+            conflict.resolved_at = conflict.detected_at
+            closed += 1
+    return closed
+
+
+def _holds(keep: Customer, name: str, value) -> bool:
+    """Whether the survivor holds a kept edit's field (a wire value): the same value, or for
+    notes each of its lines. Where the record was merged into needs nothing: the cycle is
+    undone."""
+    if name == "merged_into_id":
+        return True
+    if name == "notes" and isinstance(value, str):
+        held = keep.notes.split("\n") if keep.notes else []
+        return all(not line or line in held for line in value.split("\n"))
+    return name in Customer.__mapper__.columns and to_wire(getattr(keep, name)) == value
+
+
 @dataclass
 class _Survivor:
     phones: set[str]
@@ -319,7 +368,8 @@ def settle_after_sync(session: Session) -> int:
     * two laptops that merged the same pair each the other way round leave each record merged
       into the other: the one with the smaller id comes back as the survivor, with the other's
       profile fields filled in, as a merge fills them. Every laptop picks the same one, so
-      their edits agree.
+      their edits agree. The two conflicts the merges met on the server (each merge's fill met
+      the other's delete) are closed when the survivor holds what they kept.
 
     Rows on a record deleted outright (not merged) stay where they are. Every change is an
     ordinary synced edit; run again, it finds nothing.
@@ -332,7 +382,7 @@ def settle_after_sync(session: Session) -> int:
         keep.merged_into_id = None
         for other_id in cycle[1:]:
             _fill(keep, session.get(Customer, other_id))
-        changed += 1
+        changed += 1 + _close_moot_conflicts(session, keep, cycle)
     if cycles:
         session.flush()
     survivors: dict[str, _Survivor] = {}

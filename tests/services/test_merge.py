@@ -16,9 +16,10 @@ from showroom.models import (
     CustomerPhone,
     CustomerVehicle,
     FollowUp,
+    SyncConflict,
     SyncOutbox,
 )
-from showroom.services import customer_list, customers, follow_ups, merge
+from showroom.services import conflicts, customer_list, customers, follow_ups, merge
 from showroom.services.customers import CustomerDraft, VehicleDraft
 from showroom.services.interactions import log_interaction
 from showroom.validation import vin_check_digit
@@ -283,6 +284,51 @@ def test_settling_a_pair_merged_both_ways_keeps_the_smaller_id(db, sales, pair):
         assert {p for p, _ in live_phones(session, keep)} == {"+8613812345678", "+8613900001111"}
         assert customer_list.count_customers(session, sales) == 1
     assert settle(db) == (False, 0)
+
+
+def test_settling_a_pair_merged_both_ways_closes_only_the_conflicts_it_made_moot(db, sales, pair):
+    a, b = pair
+    with db.session_scope() as session:
+        merge.merge_customers(session, sales, a, b)
+    detected = dt.datetime(2026, 12, 7, 9, 30, tzinfo=dt.UTC)
+
+    def other_way(session):  # as the server records them when the two merges meet there
+        survivor = session.get(Customer, a)
+        survivor.deleted, survivor.merged_into_id = True, b
+
+        def conflict(row_id: str, mine: dict) -> SyncConflict:
+            text = json.dumps(mine, ensure_ascii=False)
+            return SyncConflict(
+                kind="delete_edit", table_name="customer", row_id=row_id, mine_value=text,
+                detected_at=detected,
+            )  # fmt: skip
+
+        session.add_all(
+            [
+                # this laptop's fill of a met the other's delete of a
+                conflict(a, {"email": "chen@example.com", "notes": "喜欢SUV"}),
+                # the other's merge met this laptop's delete of b
+                conflict(b, {"deleted": True, "merged_into_id": a}),
+                # a third laptop's edit of b, which no merge brought to the survivor
+                conflict(b, {"wechat_id": "chen_xm"}),
+            ]
+        )
+
+    pulled(db, other_way)
+    keep, _gone = sorted([a, b])
+    settle(db)
+    with db.session_scope(write=False) as session:
+        found = session.scalars(select(SyncConflict).order_by(SyncConflict.mine_value)).all()
+        states = {json.loads(c.mine_value).popitem()[0]: (c.status, c.resolution) for c in found}
+        assert states == {
+            "notes": ("resolved", conflicts.MERGED),
+            "merged_into_id": ("resolved", conflicts.MERGED),
+            "wechat_id": ("open", None),
+        }
+        closed = [c for c in found if c.status == "resolved"]
+        # The same on every laptop that settles: no one chose, at the time it was recorded.
+        assert {(c.resolved_by_id, c.resolved_at) for c in closed} == {(None, detected)}
+        assert session.get(Customer, keep).wechat_id is None
 
 
 def test_settling_leaves_a_plain_merge_and_a_deleted_customer_alone(db, sales, pair):

@@ -132,7 +132,54 @@ def test_a_pair_merged_both_ways_offline_leaves_one_customer(pair, server, ledge
         assert laptop.row("customer", gone)["merged_into_id"] == keep, laptop.name
         assert _live_phones(laptop, keep) == e164(PHONE_X, PHONE_Y), laptop.name
         assert _live_phones(laptop, gone) == [], laptop.name
+        # Each merge's fill met the other's delete on the server: nothing is left to choose, so
+        # no manager is asked.
+        assert _open_conflicts(laptop) == [], laptop.name
+        assert _closed_by_merge(laptop) == {keep, gone}, laptop.name
     assert_converged(server, [a, b])
+
+
+def test_an_edit_of_a_record_merged_both_ways_that_the_survivor_lacks_stays_for_a_manager(
+    pair, make_laptop, server, ledger
+):
+    a, b, x, y = pair
+    c = make_laptop("c")
+    _sync_until_quiet(a, b, c)
+    _merge(a, y, x)
+    _merge(b, x, y)
+    # c has pulled neither merge: its salesperson adds an e-mail address to both records.
+    c.update_customer(x, email="chen@example.com")
+    c.update_customer(y, email="xiaoming@example.com")
+    _sync_until_quiet(a, b, c)
+
+    keep, gone = sorted([x, y])
+    address = {x: "chen@example.com", y: "xiaoming@example.com"}
+    for laptop in (a, b, c):
+        assert not laptop.pending(), laptop.name
+        # c's edit of the survivor is on it; its edit of the retired record, which the survivor
+        # lacks, waits for a manager. Only the merges' own conflicts are closed.
+        assert laptop.row("customer", keep)["email"] == address[keep], laptop.name
+        [(row_id, mine)] = _open_conflicts(laptop)
+        assert row_id == gone and address[gone] in mine, laptop.name
+        assert _closed_by_merge(laptop) == {keep, gone}, laptop.name
+    assert_converged(server, [a, b, c])
+
+
+def _open_conflicts(laptop) -> list[tuple[str, str]]:
+    """(row id, kept edit) of the conflicts waiting for a manager."""
+    return sorted(
+        (c["row_id"], c["mine_value"]) for c in laptop.conflicts() if c["status"] == "open"
+    )
+
+
+def _closed_by_merge(laptop) -> set[str]:
+    from showroom.services.conflicts import MERGED
+
+    return {
+        c["row_id"]
+        for c in laptop.conflicts()
+        if c["status"] == "resolved" and c["resolution"] == MERGED
+    }
 
 
 def test_a_merge_into_a_record_merged_elsewhere_ends_on_the_last_survivor(

@@ -294,3 +294,32 @@ def test_a_conflict_about_an_erased_customer_is_closed_with_nothing_to_choose(
     with db.session_scope(write=False) as session:
         closed = session.get(SyncConflict, conflict.id)
         assert (closed.status, closed.resolution) == ("resolved", "erased")
+
+
+def test_a_conflict_the_sync_closed_after_a_both_ways_merge_says_so(
+    manager_ctx, db, sales, staff, qtbot
+):
+    from showroom.services.conflicts import MERGED
+
+    with db.session_scope() as session:
+        cid = customers.create_customer(
+            session, sales, CustomerDraft(name="陈晓明", phones=["13812345678"])
+        ).id
+    detected = dt.datetime(2026, 12, 7, 9, 30, tzinfo=dt.UTC)
+    stored(
+        db,
+        SyncConflict(
+            kind="delete_edit", table_name="customer", row_id=cid, detected_at=detected,
+            mine_value=json.dumps({"address": "深圳市福田区"}, ensure_ascii=False),
+            status="resolved", resolution=MERGED, resolved_at=detected,
+        ),
+    )  # fmt: skip
+    page = open_page(manager_ctx, qtbot)
+    assert page.list.topLevelItemCount() == 0  # nothing waits for the manager
+    page.filter.setCurrentIndex(page.filter.findData("resolved"))
+    qtbot.waitUntil(lambda: page.list.topLevelItemCount() == 1, timeout=3000)
+    assert page.list.topLevelItem(0).text(2).endswith("已关闭：合并后保留的客户已包含这项修改")
+    assert page.choice_buttons == {}
+    assert page.detail_state.text() == (
+        "已由同步关闭：这位客户的两条记录已合并为一条，其中已包含这项修改。"
+    )

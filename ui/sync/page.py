@@ -32,7 +32,7 @@ from PySide6.QtWidgets import (
 
 from showroom.errors import ShowroomError
 from showroom.services import conflicts as service
-from showroom.services.conflicts import ERASED, BookingDTO, ConflictDTO, RejectedChangeDTO
+from showroom.services.conflicts import ERASED, MERGED, BookingDTO, ConflictDTO, RejectedChangeDTO
 from showroom.services.dto import Changed
 from ui import formatting, labels
 from ui.context import AppContext
@@ -76,6 +76,7 @@ def resolution_text(resolution: str | None) -> str:
         "cancelled_other": tr("Other booking cancelled"),
         "cancelled_this": tr("This booking cancelled"),
         ERASED: tr("Closed: the customer's personal data was erased"),
+        MERGED: tr("Closed: the customer kept by the merge holds this change"),
     }.get(resolution or "", resolution or "")
 
 
@@ -516,6 +517,15 @@ class ConflictsPage(QWidget):
             self.detail_state.setText(
                 tr("Closed at %1: the customer's personal data was erased.").replace(
                     "%1", formatting.datetime(conflict.resolved_at)
+                )
+            )
+            self.detail_state.setStyleSheet(f"color: {DONE_COLOUR};")
+        elif conflict.resolution == MERGED:
+            # Two laptops merged the pair each the other way round; the sync kept one record.
+            self.detail_state.setText(
+                tr(
+                    "Closed by the sync: this customer's two records were merged into one, "
+                    "which holds this change."
                 )
             )
             self.detail_state.setStyleSheet(f"color: {DONE_COLOUR};")
