@@ -1035,6 +1035,10 @@
         <translation>试驾车被重复预约</translation>
     </message>
     <message>
+        <source>Apply the edit to %1, the record it was merged into</source>
+        <translation>将修改应用到合并后的客户“%1”</translation>
+    </message>
+    <message>
         <source>Keep the current value</source>
         <translation>保留当前值</translation>
     </message>
@@ -1077,6 +1081,10 @@
     <message>
         <source>Record restored</source>
         <translation>记录已恢复</translation>
+    </message>
+    <message>
+        <source>Edit applied to the record it was merged into</source>
+        <translation>修改已应用到合并后的客户</translation>
     </message>
     <message>
         <source>Other booking cancelled</source>
@@ -1449,6 +1457,10 @@
     <message>
         <source>Overlapping booking</source>
         <translation>时间重叠的预约</translation>
+    </message>
+    <message>
+        <source>Merged into %1</source>
+        <translation>已合并到“%1”</translation>
     </message>
     <message>
         <source>Restored</source>

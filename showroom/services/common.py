@@ -80,6 +80,15 @@ def parse_bool(value: Any, field_name: str) -> bool:
     raise ValidationError(field_name, f"应为是或否：{value}", f"expected yes or no: {value}")
 
 
+def join_notes(held: str | None, added: str | None) -> str | None:
+    """``held`` with the lines of ``added`` it lacks appended, each once, in their order
+    (``held`` itself when it has them all): how records' notes are put together, nothing
+    dropped and nothing doubled."""
+    lines = held.split("\n") if held else []
+    extra = [line for line in (added or "").split("\n") if line and line not in lines]
+    return "\n".join([*lines, *extra]) if extra else held
+
+
 def load_customer(session: Session, customer_id: str) -> Customer:
     customer = session.get(Customer, customer_id)
     if customer is None or customer.deleted:

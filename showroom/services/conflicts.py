@@ -25,6 +25,7 @@ from showroom.db.base import Base, SyncMixin, utcnow
 from showroom.db.outbox import SYNC_COLUMNS, from_wire
 from showroom.errors import ConflictError, NotFoundError, PermissionDeniedError, ValidationError
 from showroom.models import Customer, SyncConflict, SyncOutbox, TestDrive, User
+from showroom.services.common import join_notes
 from showroom.services.sync_status import REJECTED
 
 KIND_FIELD = "field"
@@ -37,10 +38,14 @@ CHOICES: dict[str, tuple[str, ...]] = {
     KIND_DELETE_EDIT: ("keep", "restore"),
     KIND_DOUBLE_BOOKING: ("keep", "cancel_other", "cancel_this"),
 }
+# For an edit that met a merge (the record was merged into another): the edit goes onto the
+# customer kept by the merge, rather than restoring a duplicate or keeping it deleted.
+APPLY_TO_MERGED = "apply_to_merged"
 RESOLUTIONS = {
     "keep": "kept",
     "revert": "reverted",
     "restore": "restored",
+    APPLY_TO_MERGED: "applied_to_merged",
     "cancel_other": "cancelled_other",
     "cancel_this": "cancelled_this",
 }
@@ -185,6 +190,8 @@ class ConflictDTO:
     kept_edit_side: str = "mine"
     # Choices still open to a manager (empty once resolved).
     choices: tuple[str, ...] = ()
+    # For a customer record merged into another: the name of the customer kept by the merge.
+    merged_into_label: str | None = None
     # Names for staff ids among the values (assigned salesperson and the like).
     people: dict[str, str] = field(default_factory=dict)
 
@@ -320,6 +327,9 @@ def resolve_conflict(session: Session, actor: Actor, conflict_id: str, choice: s
     - ``revert`` (field): the overwritten value ("theirs") is written back to the record;
     - ``restore`` (delete_edit): the deleted record comes back with the kept edit applied
       (a customer merged away comes back as a record of its own, beside the survivor);
+    - ``apply_to_merged`` (delete_edit, offered when the record was merged into a customer
+      still on file): the kept edit is written to that customer instead, its notes' new lines
+      added to theirs; the retired record stays retired;
     - ``cancel_other`` / ``cancel_this`` (double_booking): that test drive is cancelled.
 
     Every change goes through the ORM, so it syncs like any edit. Raises PermissionDeniedError
@@ -331,7 +341,7 @@ def resolve_conflict(session: Session, actor: Actor, conflict_id: str, choice: s
             "只有经理或管理员可以处理同步冲突", "only a manager can resolve sync conflicts"
         )
     conflict = _load_conflict(session, conflict_id)
-    allowed = CHOICES.get(conflict.kind, ("keep",))
+    allowed = _choices(session, conflict)
     if choice not in allowed:
         raise ValidationError(
             "choice",
@@ -359,6 +369,11 @@ def resolve_conflict(session: Session, actor: Actor, conflict_id: str, choice: s
         if isinstance(row, Customer):
             # A record merged away comes back as a customer of its own, or no list shows it.
             row.merged_into_id = None
+    elif choice == APPLY_TO_MERGED:
+        survivor = merged_into(session, conflict)
+        if survivor is None:  # offered only when there is one (_choices)
+            raise NotFoundError("customer", conflict.row_id)
+        _apply_to(survivor, _edit_for_merged(conflict))
     elif choice in ("cancel_other", "cancel_this"):
         booking_id = conflict.other_row_id if choice == "cancel_other" else conflict.row_id
         booking = session.get(TestDrive, booking_id) if booking_id else None
@@ -372,6 +387,60 @@ def resolve_conflict(session: Session, actor: Actor, conflict_id: str, choice: s
     conflict.resolved_at = utcnow()
     session.flush()
     return _conflict_dto(session, conflict, _names_for(session, [conflict]))
+
+
+def merged_into(session: Session, conflict: SyncConflict) -> Customer | None:
+    """The live customer a conflict's customer record was merged into, at the end of a chain of
+    merges; None when the record is no customer, was not merged, or the chain ends on a record
+    deleted outright (or one this laptop lacks)."""
+    if conflict.table_name != Customer.__tablename__:
+        return None
+    row = session.get(Customer, conflict.row_id)
+    seen: set[str] = set()
+    while row is not None and row.merged_into_id and row.id not in seen:
+        seen.add(row.id)
+        row = session.get(Customer, row.merged_into_id)
+    return row if seen and row is not None and not row.deleted else None
+
+
+# A retired record's own facts, which are not an edit to carry to the customer it went into.
+_NOT_CARRIED = frozenset({"merged_into_id", "created_at", "created_by_id", "erased_at"})
+
+
+def _edit_for_merged(conflict: SyncConflict) -> dict[str, Any]:
+    """The kept edit as the customer kept by the merge takes it: only the fields someone
+    changed. A delete that arrived after an edit and sent nothing to compare with keeps the
+    whole record, which is not an edit to write over another customer: nothing then."""
+    edit, side = _kept_edit_and_side(conflict)
+    if side == "theirs" and not conflict.field:
+        held = _decode(conflict.base_value)
+        if not isinstance(held, dict):
+            return {}
+        edit = {k: v for k, v in edit.items() if k in held and held[k] != v}
+    return {k: v for k, v in edit.items() if k not in _NOT_CARRIED}
+
+
+def _apply_to(survivor: Customer, edit: dict[str, Any]) -> None:
+    """Write a kept edit to the customer kept by a merge. Notes are joined, not replaced: the
+    survivor's own lines, and the retired record's that the merge added, stay."""
+    edit = {k: v for k, v in edit.items() if k in Customer.__mapper__.columns}
+    notes = edit.pop("notes", None)
+    _write_fields(survivor, edit)
+    joined = join_notes(survivor.notes, notes if isinstance(notes, str) else None)
+    if joined != survivor.notes:
+        survivor.notes = joined
+
+
+def _choices(session: Session, conflict: SyncConflict) -> tuple[str, ...]:
+    """What a manager may choose for a conflict of its kind and record."""
+    choices = CHOICES.get(conflict.kind, ("keep",))
+    if (
+        conflict.kind == KIND_DELETE_EDIT
+        and _edit_for_merged(conflict)
+        and merged_into(session, conflict) is not None
+    ):
+        choices = (*choices, APPLY_TO_MERGED)
+    return choices
 
 
 def dismiss_rejected(session: Session, actor: Actor, seq: int) -> int:
@@ -443,8 +512,9 @@ def kept_edit(conflict: SyncConflict) -> dict[str, Any]:
     """The field values a ``restore`` writes back, for a delete that met an edit.
 
     The server keeps the edit that arrived after the delete in ``mine_value``; for a delete that
-    arrived after an edit, ``mine_value`` is only the delete and ``theirs_value`` holds what the
-    record held before it. Either is an object of field -> value (or field -> {"new", "base"},
+    arrived after an edit, ``mine_value`` is the delete (with what else it set: a merge's
+    delete names the record it went into) and ``theirs_value`` holds what the record held
+    before it. Either is an object of field -> value (or field -> {"new", "base"},
     as an op carries them). With ``field`` set, ``theirs_value`` is that one field's value.
 
     A delete from a laptop that sends the row as it held it leaves that in ``base_value``; the
@@ -460,12 +530,23 @@ def _kept_edit_and_side(conflict: SyncConflict) -> tuple[dict[str, Any], str]:
         value = _decode(conflict.theirs_value)
         return ({} if conflict.field == "deleted" else {conflict.field: value}), "theirs"
     for side, text in (("mine", conflict.mine_value), ("theirs", conflict.theirs_value)):
-        edit = _content_fields(_decode(text))
+        value = _decode(text)
+        if side == "mine" and _is_delete(value):
+            continue  # what a delete carries beside it (where a merge put the record) is no edit
+        edit = _content_fields(value)
         if edit:
             if side == "theirs":
                 edit = _unseen(edit, _decode(conflict.base_value))
             return edit, side
     return {}, "theirs"
+
+
+def _is_delete(value: Any) -> bool:
+    """Whether an op's fields (as the server keeps them) delete the row."""
+    if not isinstance(value, dict):
+        return False
+    deleted = value.get("deleted")
+    return (deleted.get("new") if isinstance(deleted, dict) else deleted) is True
 
 
 def _unseen(record: dict[str, Any], held: Any) -> dict[str, Any]:
@@ -556,13 +637,15 @@ def _conflict_dto(session: Session, c: SyncConflict, names: dict[str, str]) -> C
     target = session.get(model, c.row_id) if model is not None else None
     double = c.kind == KIND_DOUBLE_BOOKING
     kept, kept_side = _kept_edit_and_side(c)
+    survivor = merged_into(session, c) if c.kind == KIND_DELETE_EDIT else None
     return ConflictDTO(
         id=c.id,
         kind=c.kind,
         table_name=c.table_name,
         row_id=c.row_id,
         record_label=label,
-        customer_id=customer_id,
+        # A record merged away opens as the customer it went into: the person is there now.
+        customer_id=survivor.id if survivor is not None else customer_id,
         field=c.field,
         base=_decode(c.base_value),
         theirs=_decode(c.theirs_value),
@@ -583,6 +666,7 @@ def _conflict_dto(session: Session, c: SyncConflict, names: dict[str, str]) -> C
         other_booking=_booking(session, c.other_row_id, names) if double else None,
         kept_edit=kept if c.kind == KIND_DELETE_EDIT else {},
         kept_edit_side=kept_side,
-        choices=CHOICES.get(c.kind, ("keep",)) if c.status == "open" else (),
+        choices=_choices(session, c) if c.status == "open" else (),
+        merged_into_label=survivor.name if survivor is not None else None,
         people=names,
     )

@@ -23,7 +23,7 @@ from showroom.models import (
     SyncConflict,
 )
 from showroom.services import audit, conflicts, leads
-from showroom.services.common import customer_dto, load_customer
+from showroom.services.common import customer_dto, join_notes, load_customer
 from showroom.services.customers import CustomerDraft, create_customer, update_customer
 from showroom.services.dto import CustomerDTO
 
@@ -106,11 +106,9 @@ def _fill(survivor: Customer, absorbed: Customer) -> None:
     for key in FILLABLE:
         if getattr(survivor, key) is None and getattr(absorbed, key) is not None:
             setattr(survivor, key, getattr(absorbed, key))
-    if absorbed.notes:
-        lines = survivor.notes.split("\n") if survivor.notes else []
-        extra = [line for line in absorbed.notes.split("\n") if line and line not in lines]
-        if extra:
-            survivor.notes = "\n".join([*lines, *extra])
+    notes = join_notes(survivor.notes, absorbed.notes)
+    if notes != survivor.notes:
+        survivor.notes = notes
     survivor.vip = survivor.vip or absorbed.vip
 
 
@@ -341,8 +339,7 @@ def _holds(keep: Customer, name: str, value) -> bool:
     if name == "merged_into_id":
         return True
     if name == "notes" and isinstance(value, str):
-        held = keep.notes.split("\n") if keep.notes else []
-        return all(not line or line in held for line in value.split("\n"))
+        return join_notes(keep.notes, value) == keep.notes
     return name in Customer.__mapper__.columns and to_wire(getattr(keep, name)) == value
 
 

@@ -216,22 +216,32 @@ def test_restore_after_a_late_delete_brings_back_what_the_record_held(db, manage
         assert not row.deleted and row.address == "深圳市龙岗区" and row.vip is True
 
 
-def test_restore_of_a_record_merged_away_brings_it_back_into_the_list(db, manager, sales):
-    from showroom.services import customer_list, merge
+def merged_pair_with_conflict(db, sales, **conflict_values) -> tuple[str, str, SyncConflict]:
+    """陈小明 (the survivor, with notes) and the record merged into it, and a conflict about the
+    retired record as the server records another laptop's edit that met the merge."""
+    from showroom.services import merge
 
-    survivor = new_customer(db, sales, name="陈小明", phone="13900001111")
-    absorbed = new_customer(db, sales, phone="13812345678")
+    survivor = new_customer(db, sales, name="陈小明", phone="13900001111", notes="喜欢SUV")
+    absorbed = new_customer(db, sales, phone="13812345678", address="深圳市福田区")
     with db.session_scope() as session:
         merge.merge_customers(session, sales, survivor, absorbed)
-    # Another laptop's edit met the merge's delete on the server.
     conflict = SyncConflict(
         kind="delete_edit",
         table_name="customer",
         row_id=absorbed,
-        mine_value=json.dumps({"notes": "想看途观L"}, ensure_ascii=False),
         detected_at=dt.datetime(2026, 11, 22, 10, 0, tzinfo=dt.UTC),
+        **{k: json.dumps(v, ensure_ascii=False) for k, v in conflict_values.items()},
     )
     server_rows(db, conflict)
+    return survivor, absorbed, conflict
+
+
+def test_restore_of_a_record_merged_away_brings_it_back_into_the_list(db, manager, sales):
+    from showroom.services import customer_list
+
+    survivor, absorbed, conflict = merged_pair_with_conflict(
+        db, sales, mine_value={"notes": "想看途观L"}
+    )
     with db.session_scope() as session:
         conflicts.resolve_conflict(session, manager, conflict.id, "restore")
     with db.session_scope(write=False) as session:
@@ -239,6 +249,91 @@ def test_restore_of_a_record_merged_away_brings_it_back_into_the_list(db, manage
         assert (row.deleted, row.merged_into_id, row.notes) == (False, None, "想看途观L")
         listed = {r.id for r in customer_list.list_customers(session, manager).rows}
     assert {survivor, absorbed} <= listed
+
+
+def test_an_edit_that_met_a_merge_can_go_onto_the_customer_kept(db, manager, sales):
+    survivor, absorbed, conflict = merged_pair_with_conflict(
+        db, sales, mine_value={"email": "chen@example.com", "notes": "喜欢SUV\n想看途观L"}
+    )
+    with db.session_scope(write=False) as session:
+        (found,) = conflicts.list_conflicts(session, manager)
+    assert found.choices == ("keep", "restore", conflicts.APPLY_TO_MERGED)
+    assert found.merged_into_label == "陈小明"
+    assert found.customer_id == survivor  # "open customer" shows where the person is now
+    before = last_seq(db)
+    with db.session_scope() as session:
+        done = conflicts.resolve_conflict(session, manager, conflict.id, conflicts.APPLY_TO_MERGED)
+    assert (done.status, done.resolution, done.choices) == ("resolved", "applied_to_merged", ())
+    with db.session_scope(write=False) as session:
+        kept, retired = session.get(Customer, survivor), session.get(Customer, absorbed)
+        assert kept.email == "chen@example.com"
+        # The new line joins the notes; none is doubled or dropped.
+        assert kept.notes == "喜欢SUV\n想看途观L"
+        assert (retired.deleted, retired.merged_into_id) == (True, survivor)
+    ops = [op for op in outbox_after(db, before) if op.table_name == "customer"]
+    assert [op.row_id for op in ops] == [survivor]  # a synced edit of the survivor only
+
+
+def test_an_edit_that_met_a_merge_goes_on_along_a_chain_of_merges(db, manager, sales):
+    from showroom.services import merge
+
+    survivor, _absorbed, conflict = merged_pair_with_conflict(
+        db, sales, mine_value={"wechat_id": "chen_xm"}
+    )
+    last = new_customer(db, sales, name="陈晓鸣", phone="13500004444")
+    with db.session_scope() as session:
+        merge.merge_customers(session, sales, last, survivor)
+        conflicts.resolve_conflict(session, manager, conflict.id, conflicts.APPLY_TO_MERGED)
+    with db.session_scope(write=False) as session:
+        assert session.get(Customer, last).wechat_id == "chen_xm"
+
+
+def test_the_merged_choice_is_offered_only_with_an_edit_and_a_customer_to_take_it(
+    db, manager, sales
+):
+    # A delete that arrived late with nothing to compare with keeps the whole record: that is
+    # not an edit to write over another customer.
+    _survivor, _absorbed, whole_row = merged_pair_with_conflict(
+        db, sales, theirs_value={"name": "陈晓明", "address": "深圳市龙岗区"},
+        mine_value={"deleted": True},
+    )  # fmt: skip
+    with db.session_scope() as session:
+        assert conflicts.get_conflict(session, whole_row.id).choices == ("keep", "restore")
+        with pytest.raises(ValidationError) as refused:
+            conflicts.resolve_conflict(session, manager, whole_row.id, conflicts.APPLY_TO_MERGED)
+        assert refused.value.field == "choice"
+    # A customer deleted outright, not merged, has no one to take the edit.
+    plain = new_customer(db, sales, name="王芳", phone="13700002222")
+    with db.session_scope() as session:
+        session.info[CAPTURE] = False
+        session.get(Customer, plain).deleted = True
+    deleted = SyncConflict(
+        kind="delete_edit", table_name="customer", row_id=plain,
+        mine_value=json.dumps({"email": "wang@example.com"}),
+        detected_at=dt.datetime(2026, 11, 22, 10, 0, tzinfo=dt.UTC),
+    )  # fmt: skip
+    server_rows(db, deleted)
+    with db.session_scope() as session:
+        found = conflicts.get_conflict(session, deleted.id)
+        assert (found.choices, found.merged_into_label) == (("keep", "restore"), None)
+
+
+def test_a_late_merge_carries_only_the_edit_it_had_not_seen(db, manager, sales):
+    # The merge's delete arrived after another laptop's edit, with what it held to compare:
+    # the field it had not seen is the edit.
+    survivor, _absorbed, late = merged_pair_with_conflict(
+        db, sales, base_value={"name": "陈晓明", "address": "深圳市福田区"},
+        theirs_value={"name": "陈晓明", "address": "深圳市龙岗区"},
+        mine_value={"deleted": True, "merged_into_id": "the survivor"},
+    )  # fmt: skip
+    with db.session_scope() as session:
+        found = conflicts.get_conflict(session, late.id)
+        # The review names the address as the edit, not where the merge put the record.
+        assert (found.kept_edit, found.kept_edit_side) == ({"address": "深圳市龙岗区"}, "theirs")
+        conflicts.resolve_conflict(session, manager, late.id, conflicts.APPLY_TO_MERGED)
+    with db.session_scope(write=False) as session:
+        kept = session.get(Customer, survivor)
+        assert (kept.name, kept.address) == ("陈小明", "深圳市龙岗区")
 
 
 def test_keep_after_a_delete_leaves_the_record_deleted(db, manager, sales):

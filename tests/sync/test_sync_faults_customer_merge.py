@@ -165,6 +165,42 @@ def test_an_edit_of_a_record_merged_both_ways_that_the_survivor_lacks_stays_for_
     assert_converged(server, [a, b, c])
 
 
+@pytest.mark.parametrize("first", ["merge", "edit"])
+def test_an_edit_that_met_a_merge_goes_onto_the_survivor_at_a_managers_choice(
+    pair, server, ledger, first
+):
+    """b adds an e-mail address to x offline while a merges x into y; whichever reaches the
+    server first, a manager applies the address to y, and every laptop has it there."""
+    from showroom.services import conflicts
+
+    a, b, x, y = pair
+    _merge(a, y, x)
+    b.update_customer(x, email="chen@example.com")
+    for laptop in (a, b) if first == "merge" else (b, a):
+        laptop.sync()
+    _sync_until_quiet(a, b)
+    [(row_id, _mine)] = _open_conflicts(a)
+    assert row_id == x
+    with a.db.session_scope(write=False) as session:
+        [found] = conflicts.list_conflicts(session, _system(session))
+    assert found.kept_edit == {"email": "chen@example.com"}, found.kept_edit
+    assert conflicts.APPLY_TO_MERGED in found.choices and found.customer_id == y
+
+    a.edit(lambda s, actor: conflicts.resolve_conflict(s, actor, found.id, "apply_to_merged"))
+    _sync_until_quiet(a, b)
+    for laptop in (a, b):
+        assert laptop.row("customer", y)["email"] == "chen@example.com", laptop.name
+        assert _open_conflicts(laptop) == [], laptop.name
+        assert laptop.row("customer", x)["merged_into_id"] == y, laptop.name
+    assert_converged(server, [a, b])
+
+
+def _system(session):
+    from showroom.services import dealer
+
+    return dealer.system_actor(session)
+
+
 def _open_conflicts(laptop) -> list[tuple[str, str]]:
     """(row id, kept edit) of the conflicts waiting for a manager."""
     return sorted(

@@ -323,3 +323,41 @@ def test_a_conflict_the_sync_closed_after_a_both_ways_merge_says_so(
     assert page.detail_state.text() == (
         "已由同步关闭：这位客户的两条记录已合并为一条，其中已包含这项修改。"
     )
+
+
+def test_an_edit_that_met_a_merge_goes_onto_the_customer_kept_from_the_page(
+    manager_ctx, db, sales, staff, qtbot, tmp_path
+):
+    from showroom.services import merge
+
+    with db.session_scope() as session:
+        kept = customers.create_customer(
+            session, sales, CustomerDraft(name="陈小明", phones=["13900001111"])
+        ).id
+        retired = customers.create_customer(
+            session, sales, CustomerDraft(name="陈晓明", phones=["13812345678"])
+        ).id
+        merge.merge_customers(session, sales, kept, retired)
+    # Another laptop, not yet knowing of the merge, added an e-mail address to the retired record.
+    stored(
+        db,
+        SyncConflict(
+            kind="delete_edit", table_name="customer", row_id=retired,
+            mine_value=json.dumps({"email": "chen@example.com"}),
+            mine_actor=staff["sales2"].user_id, theirs_actor=sales.user_id,
+            detected_at=dt.datetime(2026, 12, 7, 9, 30, tzinfo=dt.UTC),
+        ),
+    )  # fmt: skip
+    page = open_page(manager_ctx, qtbot)
+    shown = texts(page.detail)
+    assert "电子邮箱: chen@example.com" in shown, shown
+    assert "已合并到“陈小明”" in shown, shown
+    button = page.choice_buttons["apply_to_merged"]
+    assert button.text() == "将修改应用到合并后的客户“陈小明”"
+    page.grab().save(str(tmp_path / "merged-edit.png"))
+    with qtbot.waitSignal(page.resolved, timeout=5000):
+        button.click()
+    qtbot.waitUntil(lambda: page.list.topLevelItemCount() == 0, timeout=3000)
+    with db.session_scope(write=False) as session:
+        assert session.get(Customer, kept).email == "chen@example.com"
+        assert session.get(Customer, retired).merged_into_id == kept

@@ -55,7 +55,11 @@ def kind_text(kind: str) -> str:
     }.get(kind, kind)
 
 
-def choice_text(kind: str, choice: str) -> str:
+def choice_text(kind: str, choice: str, merged_into: str | None = None) -> str:
+    if choice == service.APPLY_TO_MERGED:
+        return tr("Apply the edit to %1, the record it was merged into").replace(
+            "%1", merged_into or ""
+        )
     texts = {
         ("field", "keep"): tr("Keep the current value"),
         ("field", "revert"): tr("Restore the overwritten value"),
@@ -73,6 +77,9 @@ def resolution_text(resolution: str | None) -> str:
         "kept": tr("Kept as it is"),
         "reverted": tr("Overwritten value restored"),
         "restored": tr("Record restored"),
+        service.RESOLUTIONS[service.APPLY_TO_MERGED]: tr(
+            "Edit applied to the record it was merged into"
+        ),
         "cancelled_other": tr("Other booking cancelled"),
         "cancelled_this": tr("This booking cancelled"),
         ERASED: tr("Closed: the customer's personal data was erased"),
@@ -538,7 +545,7 @@ class ConflictsPage(QWidget):
             )
             self.detail_state.setStyleSheet(f"color: {DONE_COLOUR};")
         for choice in conflict.choices:
-            button = QPushButton(choice_text(conflict.kind, choice))
+            button = QPushButton(choice_text(conflict.kind, choice, conflict.merged_into_label))
             button.setObjectName(f"choice_{choice}")
             button.setAutoDefault(True)
             button.clicked.connect(lambda _checked=False, c=choice: self.choose(c))
@@ -563,7 +570,10 @@ class ConflictsPage(QWidget):
                 f"{service.field_label(k, self.ctx.language)}: {format_value(k, v, c.people)}"
                 for k, v in c.kept_edit.items()
             ) or tr("(empty)")
-            now = tr("Deleted") if c.record_deleted else tr("Restored")
+            if c.record_deleted and c.merged_into_label:
+                now = tr("Merged into %1").replace("%1", c.merged_into_label)
+            else:
+                now = tr("Deleted") if c.record_deleted else tr("Restored")
             edited_by, deleted_by = (
                 (mine_who, theirs_who) if c.kept_edit_side == "mine" else (theirs_who, mine_who)
             )
