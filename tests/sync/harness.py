@@ -324,7 +324,9 @@ def missing_writes(
     so whoever made it saw it). An acknowledged delete must leave a tombstone, unless a later
     acknowledged write that saw the row deleted brought it back. In the rows an erasure covers
     (``erased``, see :func:`erased_rows`) the personal values are gone on purpose, and so are
-    the values of the conflicts about them; the other values must be there. A field an op
+    the values of the conflicts about them; the other values must be there. A value kept only
+    in a conflict an erasure blanked is gone on purpose too, even when the row has left the
+    erased customer since (merged into another). A field an op
     changed whose values an erasure made the outbox forget cannot be followed (a later write
     over a value is known only from its op), wherever the row went since.
     """
@@ -344,6 +346,14 @@ def missing_writes(
                             value = value["new"]
                         kept.setdefault((*key, name), []).append(value)
     conflicted = {(c["table_name"], c["row_id"]) for c in conflicts}
+    # Conflicts an erasure blanked (no value left on any side; a conflict the server records
+    # always holds one): what they kept is gone on purpose, wherever their row went since (a
+    # row of an erased customer may be merged into another customer afterwards).
+    blanked = {
+        (c["table_name"], c["row_id"], c.get("field") or "")
+        for c in conflicts
+        if c["base_value"] is None and c["theirs_value"] is None and c["mine_value"] is None
+    }
     personal = _personal_fields()
     seen_bases: dict[tuple[str, str, str], list[Any]] = {}
     acknowledged = ledger.acknowledged()
@@ -380,6 +390,8 @@ def missing_writes(
                 name in personal.get(w.table, ()) or (w.table, w.row_id) in conflicted
             ):
                 continue  # erased, or kept in a conflict the erasure blanked
+            if key in blanked or (w.table, w.row_id, "") in blanked:
+                continue  # kept in a conflict an erasure blanked before the row moved on
             value = change["new"]
             if row["data"].get(name) == value:
                 continue
