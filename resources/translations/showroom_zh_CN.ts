@@ -1223,6 +1223,10 @@
         <translation>合并客户</translation>
     </message>
     <message>
+        <source>Merge completed by the sync</source>
+        <translation>同步完成的合并</translation>
+    </message>
+    <message>
         <source>Deleted</source>
         <translation>已删除</translation>
     </message>
@@ -1283,6 +1287,18 @@
         <translation>已匿名化 %1 条记录</translation>
     </message>
     <message>
+        <source>kept over %1, merged both ways</source>
+        <translation>两台电脑互相合并，保留此记录（另一条：%1）</translation>
+    </message>
+    <message>
+        <source>%1 records moved from %2</source>
+        <translation>从 %2 移来 %1 条记录</translation>
+    </message>
+    <message>
+        <source>%1 duplicates removed</source>
+        <translation>去除重复 %1 条</translation>
+    </message>
+    <message>
         <source>Audit trail</source>
         <translation>审计日志</translation>
     </message>
@@ -1325,6 +1341,10 @@
     <message>
         <source>Nothing has been recorded yet.</source>
         <translation>暂无记录。</translation>
+    </message>
+    <message>
+        <source>The sync</source>
+        <translation>同步</translation>
     </message>
     <message>
         <source>Reload the lists (F5)</source>

@@ -29,6 +29,8 @@ ACTIONS = frozenset(
         "print",
         "export",
         "merge",
+        # the sync finishing merges that other laptops' work crossed (no one's action)
+        "merge_settle",
         "delete",
         "consent",
         "role",
@@ -60,7 +62,7 @@ class AuditRecord:
 
 def record(
     session: Session,
-    actor: Actor,
+    actor: Actor | None,
     action: str,
     *,
     target_table: str | None = None,
@@ -71,7 +73,9 @@ def record(
 
     The time is the laptop's UTC clock when the action happened (not the server's arrival time,
     so an entry made offline keeps its real moment). The entry is a synced row: it reaches the
-    server with the next push. Raises ValidationError for an action not in :data:`ACTIONS`.
+    server with the next push. ``actor`` None is the sync itself, acting for no one: the entry
+    names no person (no id, name or role). Raises ValidationError for an action not in
+    :data:`ACTIONS`.
     """
     if action not in ACTIONS:
         raise ValidationError(
@@ -80,9 +84,9 @@ def record(
     session.add(
         AuditEntry(
             at=utcnow(),
-            actor_id=actor.user_id,
-            actor_name=(actor.display_name or "")[:50],
-            actor_role=str(actor.role),
+            actor_id=actor.user_id if actor else None,
+            actor_name=(actor.display_name or "")[:50] if actor else "",
+            actor_role=str(actor.role) if actor else "",
             action=action,
             target_table=target_table,
             target_id=target_id,

@@ -350,6 +350,23 @@ class _Survivor:
     has_phones: bool
 
 
+def _note_settled(detail: dict, row, survivor: _Survivor) -> None:
+    """Count a stranded row into its survivor's audit detail, before it is moved."""
+    if row.customer_id not in detail.setdefault("from_ids", []):
+        detail["from_ids"].append(row.customer_id)
+    kind = "duplicates" if _duplicate(row, survivor.phones, survivor.vins) else "moved"
+    counts = detail.setdefault(kind, {})
+    counts[row.__tablename__] = counts.get(row.__tablename__, 0) + 1
+
+
+def _audit_settled(session: Session, survivor_id: str, detail: dict) -> None:
+    """One entry per survivor for what settling did to it (no one's action: the sync's)."""
+    audit.record(
+        session, None, "merge_settle", target_table="customer", target_id=survivor_id,
+        detail=detail,
+    )  # fmt: skip
+
+
 def settle_after_sync(session: Session) -> int:
     """Finish the merges that other laptops' work crossed; returns how many rows that changed,
     which are edits to push.
@@ -369,10 +386,14 @@ def settle_after_sync(session: Session) -> int:
       the other's delete) are closed when the survivor holds what they kept.
 
     Rows on a record deleted outright (not merged) stay where they are. Every change is an
-    ordinary synced edit; run again, it finds nothing.
+    ordinary synced edit; run again, it finds nothing. The audit trail gets an entry for each
+    survivor (action ``merge_settle``): the records its rows came from, how many moved and how
+    many were duplicates, and the record it was kept over when merged both ways.
     """
     cycles, ends = _chains(session)
     changed = 0
+    # What each survivor's audit entry says.
+    settled: dict[str, dict] = {}
     for cycle in cycles:
         keep = session.get(Customer, cycle[0])
         keep.deleted = False
@@ -380,6 +401,7 @@ def settle_after_sync(session: Session) -> int:
         for other_id in cycle[1:]:
             _fill(keep, session.get(Customer, other_id))
         changed += 1 + _close_moot_conflicts(session, keep, cycle)
+        settled[keep.id] = {"kept_over_ids": cycle[1:]}
     if cycles:
         session.flush()
     survivors: dict[str, _Survivor] = {}
@@ -392,6 +414,7 @@ def settle_after_sync(session: Session) -> int:
             if survivor is None:
                 phones, vins = _held_by(session, end)
                 survivor = survivors[end] = _Survivor(phones, vins, bool(phones))
+            _note_settled(settled.setdefault(end, {}), row, survivor)
             if _duplicate(row, survivor.phones, survivor.vins):
                 row.deleted = True
             elif isinstance(row, CustomerPhone):
@@ -402,5 +425,7 @@ def settle_after_sync(session: Session) -> int:
             if isinstance(row, CustomerPhone) and not row.deleted:
                 survivor.has_phones = True
             changed += 1
+    for survivor_id, detail in sorted(settled.items()):
+        _audit_settled(session, survivor_id, detail)
     session.flush()
     return changed

@@ -19,7 +19,7 @@ from showroom.models import (
     SyncConflict,
     SyncOutbox,
 )
-from showroom.services import conflicts, customer_list, customers, follow_ups, merge
+from showroom.services import audit, conflicts, customer_list, customers, follow_ups, merge
 from showroom.services.customers import CustomerDraft, VehicleDraft
 from showroom.services.interactions import log_interaction
 from showroom.validation import vin_check_digit
@@ -193,7 +193,7 @@ def live_phones(session, customer_id) -> list[tuple[str, bool]]:
     return sorted((number, primary) for number, primary in rows)
 
 
-def test_settling_moves_what_another_laptop_added_to_a_merged_record(db, sales, pair):
+def test_settling_moves_what_another_laptop_added_to_a_merged_record(db, sales, manager, pair):
     a, b = pair
     with db.session_scope() as session:
         merge.merge_customers(session, sales, a, b)
@@ -227,7 +227,17 @@ def test_settling_moves_what_another_laptop_added_to_a_merged_record(db, sales, 
         assert session.scalar(tombstone).customer_id == b  # it stays where it was
         tasks = follow_ups.due_follow_ups(session, sales)
         assert [(t.customer_id, t.purpose) for t in tasks] == [(a, "回访")]
-    assert outbox_count(db) == before + 3  # synced edits, for the other laptops
+    # Synced edits, for the other laptops, and the audit entry that says what the sync did.
+    assert outbox_count(db) == before + 4
+    with db.session_scope(write=False) as session:
+        entries = audit.list_audit(session, manager, action="merge_settle")
+    [entry] = entries
+    assert (entry.target_id, entry.actor_id, entry.actor_name) == (a, None, "")
+    assert entry.detail == {
+        "from_ids": [b],
+        "moved": {"customer_phone": 1, "follow_up": 1},
+        "duplicates": {"customer_phone": 1},
+    }
     assert settle(db) == (False, 0)  # nothing left: the sync's rounds stop
 
 
@@ -255,7 +265,7 @@ def test_settling_follows_a_chain_of_merges_to_its_end(db, sales, pair):
         assert [t.customer_id for t in tasks] == [c]
 
 
-def test_settling_a_pair_merged_both_ways_keeps_the_smaller_id(db, sales, pair):
+def test_settling_a_pair_merged_both_ways_keeps_the_smaller_id(db, sales, manager, pair):
     a, b = pair
     with db.session_scope() as session:
         merge.merge_customers(session, sales, a, b)
@@ -283,6 +293,8 @@ def test_settling_a_pair_merged_both_ways_keeps_the_smaller_id(db, sales, pair):
         assert sorted(kept.notes.split("\n")) == ["喜欢SUV", "想要白色"]  # each line once
         assert {p for p, _ in live_phones(session, keep)} == {"+8613812345678", "+8613900001111"}
         assert customer_list.count_customers(session, sales) == 1
+        [entry] = audit.list_audit(session, manager, action="merge_settle")
+        assert (entry.target_id, entry.detail["kept_over_ids"]) == (keep, [gone])
     assert settle(db) == (False, 0)
 
 

@@ -45,6 +45,7 @@ def action_text(action: str) -> str:
         "print": tr("Printed"),
         "export": tr("Exported personal data"),
         "merge": tr("Merged customers"),
+        "merge_settle": tr("Merge completed by the sync"),
         "delete": tr("Deleted"),
         "consent": tr("Changed a consent"),
         "role": tr("Changed a role"),
@@ -92,11 +93,40 @@ def _detail_text(entry: audit.AuditRecord) -> str:
         return f"{channel} · {consent_purpose(detail.get('purpose'))} · {granted}"
     if entry.action == "merge" and detail.get("merged_id"):
         return tr("absorbed %1").replace("%1", str(detail["merged_id"])[:8])
+    if entry.action == "merge_settle":
+        return _settled_text(detail)
     if entry.action == "erase" and isinstance(detail.get("changed"), dict):
         rows = sum(v for v in detail["changed"].values() if isinstance(v, int))
         return tr("%1 records anonymised").replace("%1", str(rows))
     shown = {k: v for k, v in detail.items() if not k.endswith("_id") and k != "format"}
     return ", ".join(f"{k}: {v}" for k, v in sorted(shown.items()))
+
+
+def _settled_text(detail: dict) -> str:
+    """What settling did to a survivor: kept over the other record of a pair merged both ways,
+    and the rows that came over from records merged into it."""
+
+    def total(key: str) -> int:
+        counts = detail.get(key)
+        return (
+            sum(v for v in counts.values() if isinstance(v, int)) if isinstance(counts, dict) else 0
+        )
+
+    def ids(key: str) -> str:
+        return "、".join(str(i)[:8] for i in detail.get(key) or [])
+
+    parts = []
+    if detail.get("kept_over_ids"):
+        parts.append(tr("kept over %1, merged both ways").replace("%1", ids("kept_over_ids")))
+    if detail.get("from_ids"):
+        parts.append(
+            tr("%1 records moved from %2")
+            .replace("%1", str(total("moved")))
+            .replace("%2", ids("from_ids"))
+        )
+    if total("duplicates"):
+        parts.append(tr("%1 duplicates removed").replace("%1", str(total("duplicates"))))
+    return " · ".join(parts)
 
 
 class AuditPage(QWidget):
@@ -214,7 +244,7 @@ class AuditPage(QWidget):
             cells = [
                 formatting.datetime(entry.at),
                 action_text(entry.action),
-                entry.actor_name,
+                entry.actor_name or (tr("The sync") if entry.actor_id is None else ""),
                 labels.role(entry.actor_role),
                 target,
                 _detail_text(entry),
