@@ -15,7 +15,8 @@ carries ``Authorization: Bearer <device token>`` and ``X-Showroom-Schema: <SCHEM
     clears values (to null or "") whose base is the stored value is applied to it rather than
     kept as a conflict, and so is an erasure of a deleted customer record (``erased_at`` set,
     the name replaced, personal fields cleared), whatever the record holds, so an erasure
-    reaches deleted rows (absent on an older server).
+    reaches deleted rows; a mark over another erasure's mark the laptop had not seen is also
+    recorded as a field conflict, as on a live row (absent on an older server).
 
 ``POST /v1/sync/push``  ``{"batch_id", "epoch", "cursor", "ops": [op, ...]}`` where op is
     ``{"op_id", "table", "row_id", "op": "insert"|"update"|"delete",

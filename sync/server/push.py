@@ -362,7 +362,15 @@ class _Batch:
         seen (an erasure's blanking); a second delete that changes nothing is merged."""
         edits = {f: v for f, v in op.new.items() if f != "deleted" and rec.data.get(f) != v}
         if edits and _clears_what_it_saw(op, rec, edits):
-            return _Plan(_stored_status(op, rec), edits, [])
+            # A second erasure from a laptop that had not seen the first: its mark is in place
+            # and the first one's is kept, as for a live record (a field conflict, which the
+            # laptops then blank and close with the customer's other conflicts).
+            marks = []
+            earlier = rec.data.get(ERASED_MARK)
+            if ERASED_MARK in edits and earlier not in (None, op.base.get(ERASED_MARK)):
+                marks.append(self.field_conflict(op, rec, ERASED_MARK, base_known=True))
+            status = protocol.RESULT_CONFLICT if marks else _stored_status(op, rec)
+            return _Plan(status, edits, marks)
         if op.kind != protocol.OP_DELETE:
             return _Plan(protocol.RESULT_CONFLICT, {}, [self._edit_on_deleted(op, rec)])
         if edits:

@@ -626,6 +626,36 @@ def test_an_erasure_of_a_deleted_record_changed_since_it_was_seen_is_applied(lap
     assert laptop.conflicts() == []
 
 
+def test_a_second_erasure_of_a_deleted_record_keeps_the_first_ones_mark(laptop, laptop2):
+    """Two laptops erased the same deleted customer, the second before it had pulled the
+    first's erasure: the later mark is in place and the earlier one kept in a conflict, as on a
+    live record, rather than overwritten unseen."""
+    row_id, _created, deleted = _deleted_customer(laptop, name="黄嘉怡", notes="想要红色")
+    base = {"erased_at": None, "name": "黄嘉怡", "notes": "想要红色"}
+    first = {"erased_at": "2026-12-07T05:50:00+00:00", "name": "已删除客户", "notes": None}
+    second = {**first, "erased_at": "2026-12-07T05:52:00+00:00"}
+    (applied,) = laptop.push(op("customer", row_id, "update", first, base=base,
+                                base_version=deleted))  # fmt: skip
+    (result,) = laptop2.push(
+        op("customer", row_id, "update", second, base=base, base_version=deleted)
+    )
+    assert (applied["status"], result["status"]) == (
+        protocol.RESULT_APPLIED,
+        protocol.RESULT_CONFLICT,
+    )
+    row = laptop.row("customer", row_id)
+    assert (row["data"]["erased_at"], row["data"]["name"], row["deleted"]) == (
+        "2026-12-07T05:52:00+00:00",
+        "已删除客户",
+        True,
+    )
+    [conflict] = laptop.conflicts()
+    assert (conflict["kind"], conflict["field"]) == ("field", "erased_at")
+    assert json.loads(conflict["theirs_value"]) == "2026-12-07T05:50:00+00:00"
+    # Nothing of the person is kept in it: only the two marks' times.
+    assert "黄嘉怡" not in json.dumps(conflict, ensure_ascii=False)
+
+
 def test_a_name_change_or_a_value_on_a_deleted_record_is_kept_for_review(laptop):
     row_id, _created, deleted = _deleted_customer(laptop, name="黄嘉怡")
     renamed = op(

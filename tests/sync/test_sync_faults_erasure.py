@@ -6,7 +6,12 @@ from __future__ import annotations
 import json
 
 from fault_proxy import OFFLINE
-from harness import PULL, assert_converged, assert_erased_everywhere
+from harness import (
+    PULL,
+    assert_acknowledged_present,
+    assert_converged,
+    assert_erased_everywhere,
+)
 from sqlalchemy import MetaData
 
 PERSONAL = ["黄嘉怡", "13812348000", "13912348111", "想要红色", "想要蓝色", "科技园"]
@@ -124,3 +129,33 @@ def test_an_erasure_that_meets_a_delete_of_a_changed_record_still_erases_it(
         assert row["erased_at"] is not None and row["deleted"] == 1, laptop.name
     assert_erased_everywhere(server, [a, b])
     assert_converged(server, [a, b])
+
+
+def test_two_laptops_erasing_a_deleted_customer_keep_both_erasures(make_laptop, server, ledger):
+    """c deletes a customer; a and b, having pulled neither that nor each other's work, both
+    erase them. The later erasure's mark is in place and the earlier one's is kept in a
+    conflict (which the laptops then blank and close with the customer's others), as for a
+    live customer: no erasure is overwritten unseen."""
+    from showroom.services import privacy
+
+    a, b, c = make_laptop("a"), make_laptop("b"), make_laptop("c")
+    customer = a.create_customer("黄嘉怡", "13812348000", notes="想要红色")
+    for laptop in (a, b, c):
+        laptop.sync()
+    c.delete_customer(customer)
+    c.sync()
+    a.edit(lambda session, actor: privacy.erase_customer(session, actor, customer))
+    b.edit(lambda session, actor: privacy.erase_customer(session, actor, customer))
+    for laptop in (a, b, c, a, b):
+        laptop.sync()
+
+    marks = {laptop.row("customer", customer)["erased_at"] for laptop in (a, b, c)}
+    assert len(marks) == 1 and None not in marks
+    for laptop in (a, b, c):
+        assert not laptop.pending(), laptop.name
+        assert laptop.row("customer", customer)["deleted"] == 1, laptop.name
+        kept = [(x["field"], x["status"], x["resolution"]) for x in laptop.conflicts()]
+        assert kept == [("erased_at", "resolved", "erased")], laptop.name
+    assert_erased_everywhere(server, [a, b, c])
+    assert_acknowledged_present(server, [a, b, c], ledger)
+    assert_converged(server, [a, b, c])
