@@ -352,7 +352,7 @@ def missing_writes(
     blanked = {
         (c["table_name"], c["row_id"], c.get("field") or "")
         for c in conflicts
-        if c["base_value"] is None and c["theirs_value"] is None and c["mine_value"] is None
+        if all(c.get(side) is None for side in ("base_value", "theirs_value", "mine_value"))
     }
     personal = _personal_fields()
     seen_bases: dict[tuple[str, str, str], list[Any]] = {}

@@ -122,6 +122,25 @@ def test_on_an_erased_record_only_its_personal_values_may_be_gone():
     assert missing_writes(_ledger(notes, vip), replica, [blanked], erased) == []
 
 
+def test_a_value_kept_only_in_a_conflict_an_erasure_blanked_is_not_lost_where_the_row_went():
+    """A row of an erased customer, merged into a live one afterwards: the conflict about its
+    customer_id was blanked by the erasure while the row was the erased customer's."""
+    replica = _replica("")
+    replica[("customer_phone", "p")]["data"]["customer_id"] = "o"  # moved on to o since
+    claim = Write("a", "1", "customer_phone", "p", "update", {"customer_id": {"new": "m"}})
+    erased = erased_rows(replica)
+    assert ("customer_phone", "p") not in erased
+    (problem,) = missing_writes(_ledger(claim), replica, [], erased)
+    assert "customer_id='m' lost" in problem
+    blanked = {"table_name": "customer_phone", "row_id": "p", "field": "customer_id"}
+    blanked |= {"base_value": None, "theirs_value": None, "mine_value": None}
+    assert missing_writes(_ledger(claim), replica, [blanked], erased) == []
+    # A conflict that still holds values is no blanked one: the value must be among them.
+    holding = {**blanked, "theirs_value": '"x"'}
+    (problem,) = missing_writes(_ledger(claim), replica, [holding], erased)
+    assert "customer_id='m' lost" in problem
+
+
 def test_on_an_erased_record_a_value_changed_by_a_forgotten_op_is_not_lost():
     replica = _replica("")  # the phone p holds customer_id "m"
     first = Write("a", "1", "customer_phone", "p", "insert", {"customer_id": {"new": "o"}})
