@@ -341,7 +341,8 @@ def resolve_conflict(session: Session, actor: Actor, conflict_id: str, choice: s
             "只有经理或管理员可以处理同步冲突", "only a manager can resolve sync conflicts"
         )
     conflict = _load_conflict(session, conflict_id)
-    allowed = _choices(session, conflict)
+    survivor = merged_into(session, conflict)
+    allowed = _choices(conflict, survivor)
     if choice not in allowed:
         raise ValidationError(
             "choice",
@@ -369,10 +370,7 @@ def resolve_conflict(session: Session, actor: Actor, conflict_id: str, choice: s
         if isinstance(row, Customer):
             # A record merged away comes back as a customer of its own, or no list shows it.
             row.merged_into_id = None
-    elif choice == APPLY_TO_MERGED:
-        survivor = merged_into(session, conflict)
-        if survivor is None:  # offered only when there is one (_choices)
-            raise NotFoundError("customer", conflict.row_id)
+    elif choice == APPLY_TO_MERGED and survivor is not None:  # offered only then (_choices)
         _apply_to(survivor, _edit_for_merged(conflict))
     elif choice in ("cancel_other", "cancel_this"):
         booking_id = conflict.other_row_id if choice == "cancel_other" else conflict.row_id
@@ -431,14 +429,11 @@ def _apply_to(survivor: Customer, edit: dict[str, Any]) -> None:
         survivor.notes = joined
 
 
-def _choices(session: Session, conflict: SyncConflict) -> tuple[str, ...]:
-    """What a manager may choose for a conflict of its kind and record."""
+def _choices(conflict: SyncConflict, survivor: Customer | None) -> tuple[str, ...]:
+    """What a manager may choose for a conflict of its kind and record; ``survivor`` is what
+    :func:`merged_into` found for it."""
     choices = CHOICES.get(conflict.kind, ("keep",))
-    if (
-        conflict.kind == KIND_DELETE_EDIT
-        and _edit_for_merged(conflict)
-        and merged_into(session, conflict) is not None
-    ):
+    if conflict.kind == KIND_DELETE_EDIT and survivor is not None and _edit_for_merged(conflict):
         choices = (*choices, APPLY_TO_MERGED)
     return choices
 
@@ -637,7 +632,7 @@ def _conflict_dto(session: Session, c: SyncConflict, names: dict[str, str]) -> C
     target = session.get(model, c.row_id) if model is not None else None
     double = c.kind == KIND_DOUBLE_BOOKING
     kept, kept_side = _kept_edit_and_side(c)
-    survivor = merged_into(session, c) if c.kind == KIND_DELETE_EDIT else None
+    survivor = merged_into(session, c) if c.kind == KIND_DELETE_EDIT else None  # walked once
     return ConflictDTO(
         id=c.id,
         kind=c.kind,
@@ -666,7 +661,7 @@ def _conflict_dto(session: Session, c: SyncConflict, names: dict[str, str]) -> C
         other_booking=_booking(session, c.other_row_id, names) if double else None,
         kept_edit=kept if c.kind == KIND_DELETE_EDIT else {},
         kept_edit_side=kept_side,
-        choices=_choices(session, c) if c.status == "open" else (),
+        choices=_choices(c, survivor) if c.status == "open" else (),
         merged_into_label=survivor.name if survivor is not None else None,
         people=names,
     )

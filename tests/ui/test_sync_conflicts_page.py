@@ -25,6 +25,13 @@ def stored(db, *rows) -> None:
         session.add_all(rows)
 
 
+def new_customer(db, sales, name="陈晓明", phone="13812345678") -> str:
+    with db.session_scope() as session:
+        return customers.create_customer(
+            session, sales, CustomerDraft(name=name, phones=[phone])
+        ).id
+
+
 def address_conflict(db, sales, staff) -> tuple[str, SyncConflict]:
     with db.session_scope() as session:
         cid = customers.create_customer(
@@ -116,10 +123,7 @@ def test_keyboard_enter_on_the_list_moves_to_the_choices(manager_ctx, db, sales,
 def test_double_booking_shows_both_bookings_and_cancels_the_other(
     manager_ctx, db, sales, staff, qtbot
 ):
-    with db.session_scope() as session:
-        cid = customers.create_customer(
-            session, sales, CustomerDraft(name="陈晓明", phones=["13812345678"])
-        ).id
+    cid = new_customer(db, sales)
     start = dt.datetime(2026, 11, 23, 2, 0, tzinfo=dt.UTC)
     first = TestDrive(
         customer_id=cid,
@@ -196,10 +200,7 @@ def test_salespeople_are_told_it_is_for_managers(ctx, db, sales, staff, qtbot):
 
 
 def test_an_edit_that_met_a_delete_can_bring_the_record_back(manager_ctx, db, sales, staff, qtbot):
-    with db.session_scope() as session:
-        cid = customers.create_customer(
-            session, sales, CustomerDraft(name="陈晓明", phones=["13812345678"])
-        ).id
+    cid = new_customer(db, sales)
     with db.session_scope() as session:
         session.info[CAPTURE] = False
         session.get(Customer, cid).deleted = True
@@ -301,10 +302,7 @@ def test_a_conflict_the_sync_closed_after_a_both_ways_merge_says_so(
 ):
     from showroom.services.conflicts import MERGED
 
-    with db.session_scope() as session:
-        cid = customers.create_customer(
-            session, sales, CustomerDraft(name="陈晓明", phones=["13812345678"])
-        ).id
+    cid = new_customer(db, sales)
     detected = dt.datetime(2026, 12, 7, 9, 30, tzinfo=dt.UTC)
     stored(
         db,
@@ -330,13 +328,9 @@ def test_an_edit_that_met_a_merge_goes_onto_the_customer_kept_from_the_page(
 ):
     from showroom.services import merge
 
+    kept = new_customer(db, sales, name="陈小明", phone="13900001111")
+    retired = new_customer(db, sales)
     with db.session_scope() as session:
-        kept = customers.create_customer(
-            session, sales, CustomerDraft(name="陈小明", phones=["13900001111"])
-        ).id
-        retired = customers.create_customer(
-            session, sales, CustomerDraft(name="陈晓明", phones=["13812345678"])
-        ).id
         merge.merge_customers(session, sales, kept, retired)
     # Another laptop, not yet knowing of the merge, added an e-mail address to the retired record.
     stored(

@@ -96,21 +96,20 @@ def _detail_text(entry: audit.AuditRecord) -> str:
     if entry.action == "merge_settle":
         return _settled_text(detail)
     if entry.action == "erase" and isinstance(detail.get("changed"), dict):
-        rows = sum(v for v in detail["changed"].values() if isinstance(v, int))
-        return tr("%1 records anonymised").replace("%1", str(rows))
+        return tr("%1 records anonymised").replace("%1", str(_total(detail, "changed")))
     shown = {k: v for k, v in detail.items() if not k.endswith("_id") and k != "format"}
     return ", ".join(f"{k}: {v}" for k, v in sorted(shown.items()))
+
+
+def _total(detail: dict, key: str) -> int:
+    """The sum of a detail's counts by table (0 when it has none)."""
+    counts = detail.get(key)
+    return sum(v for v in counts.values() if isinstance(v, int)) if isinstance(counts, dict) else 0
 
 
 def _settled_text(detail: dict) -> str:
     """What settling did to a survivor: kept over the other record of a pair merged both ways,
     and the rows that came over from records merged into it."""
-
-    def total(key: str) -> int:
-        counts = detail.get(key)
-        return (
-            sum(v for v in counts.values() if isinstance(v, int)) if isinstance(counts, dict) else 0
-        )
 
     def ids(key: str) -> str:
         return "、".join(str(i)[:8] for i in detail.get(key) or [])
@@ -121,11 +120,11 @@ def _settled_text(detail: dict) -> str:
     if detail.get("from_ids"):
         parts.append(
             tr("%1 records moved from %2")
-            .replace("%1", str(total("moved")))
+            .replace("%1", str(_total(detail, "moved")))
             .replace("%2", ids("from_ids"))
         )
-    if total("duplicates"):
-        parts.append(tr("%1 duplicates removed").replace("%1", str(total("duplicates"))))
+    if _total(detail, "duplicates"):
+        parts.append(tr("%1 duplicates removed").replace("%1", str(_total(detail, "duplicates"))))
     return " · ".join(parts)
 
 
