@@ -824,7 +824,7 @@ class _Cycle:
     def settle(self) -> bool:
         """Finish on this laptop what the sync brought half done; True when that made edits.
 
-        Both passes read first and take the write lock only when they have work, which is
+        Each pass reads first, and the write lock is taken only when one has work, which is
         rare:
 
         * merges another laptop's work crossed: rows it added to a record merged away here
@@ -833,21 +833,27 @@ class _Cycle:
           them (a conflict holding both sides' values, a new phone) is erased like the rest;
           once an erasure is acknowledged, the outbox forgets the values its ops carried
           (:func:`showroom.services.privacy.forget_after_sync`). This runs after the merges,
-          so rows moved onto an erased customer are erased too.
+          so rows moved onto an erased customer are erased too;
+        * a conflict decided on two laptops: the conflicts about who decided it and when are
+          closed (:func:`showroom.services.conflicts.settle_decisions`).
         """
+        from showroom.services.conflicts import decisions_unsettled, settle_decisions
         from showroom.services.merge import merges_unsettled, settle_after_sync
         from showroom.services.privacy import any_erased, forget_after_sync
 
         with self.db.session_scope(write=False) as session:
             merges = merges_unsettled(session, around=self.pulled_people)
             erased = any_erased(session)
+            decisions = decisions_unsettled(session)
         changed = 0
-        if merges or erased:
+        if merges or erased or decisions:
             with self.db.session_scope() as session:
                 if merges:
                     changed += settle_after_sync(session)
                 if erased:
                     changed += forget_after_sync(session, deleted_rows=self.clears_deleted_rows)
+                if decisions:
+                    changed += settle_decisions(session)
         self.pulled_people = set()  # looked at: the next check needs only what is pulled next
         return changed > 0
 

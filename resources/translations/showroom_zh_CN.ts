@@ -1035,6 +1035,10 @@
         <translation>试驾车被重复预约</translation>
     </message>
     <message>
+        <source>Decided differently on two laptops</source>
+        <translation>两台电脑上的处理不同</translation>
+    </message>
+    <message>
         <source>Apply the edit to %1, the record it was merged into</source>
         <translation>将修改应用到合并后的客户“%1”</translation>
     </message>
@@ -1103,6 +1107,10 @@
         <translation>已关闭：合并后保留的客户已包含这项修改</translation>
     </message>
     <message>
+        <source>Closed: the later decision stands</source>
+        <translation>已关闭：以后到的处理为准</translation>
+    </message>
+    <message>
         <source>Booked</source>
         <translation>已预约</translation>
     </message>
@@ -1165,6 +1173,18 @@
     <message>
         <source>No</source>
         <translation>否</translation>
+    </message>
+    <message>
+        <source>The conflict decided is not on this laptop yet.</source>
+        <translation>所处理的冲突尚未同步到本机。</translation>
+    </message>
+    <message>
+        <source>This booking: %1</source>
+        <translation>这个预约：%1</translation>
+    </message>
+    <message>
+        <source>Overlapping booking: %1</source>
+        <translation>重叠的预约：%1</translation>
     </message>
     <message>
         <source>this laptop</source>
@@ -1463,6 +1483,10 @@
         <translation>已于 %1 关闭：客户的个人信息已删除。</translation>
     </message>
     <message>
+        <source>Closed by the sync: the conflict was decided on two laptops, and the later decision stands.</source>
+        <translation>已由同步关闭：这个冲突在两台电脑上都处理过，以后到的处理为准。</translation>
+    </message>
+    <message>
         <source>Closed by the sync: this customer's two records were merged into one, which holds this change.</source>
         <translation>已由同步关闭：这位客户的两条记录已合并为一条，其中已包含这项修改。</translation>
     </message>
@@ -1485,6 +1509,18 @@
     <message>
         <source>Restored</source>
         <translation>已恢复</translation>
+    </message>
+    <message>
+        <source>Decided first (overwritten)</source>
+        <translation>先到的处理（已被覆盖）</translation>
+    </message>
+    <message>
+        <source>Decided later (in place now)</source>
+        <translation>后到的处理（现在生效）</translation>
+    </message>
+    <message>
+        <source>The record now</source>
+        <translation>记录现在的状态</translation>
     </message>
     <message>
         <source>What a restore brings back</source>

@@ -22,7 +22,7 @@ from sqlalchemy.orm import Session
 
 from showroom.actor import Actor, bind_actor
 from showroom.db.base import Base, SyncMixin, utcnow
-from showroom.db.outbox import SYNC_COLUMNS, from_wire
+from showroom.db.outbox import SYNC_COLUMNS, from_wire, to_wire
 from showroom.errors import ConflictError, NotFoundError, PermissionDeniedError, ValidationError
 from showroom.models import Customer, SyncConflict, SyncOutbox, TestDrive, User
 from showroom.services.common import join_notes
@@ -55,6 +55,15 @@ ERASED = "erased"
 # The sync closes the conflicts left by a pair merged both ways on two laptops, once the
 # customer kept holds what each of them kept (showroom.services.merge).
 MERGED = "merged"
+# Two managers who decide one conflict on two laptops, each before the other's decision reached
+# them, leave conflicts about the conflict row itself: the later decision stands (the server
+# applies it as any later edit), and the earlier one is kept in a conflict. Where the two chose
+# differently, the conflict on ``resolution`` is shown as a conflict of its own kind, for a
+# manager to look at; the ones on who decided and when say nothing more, and the sync closes
+# them alike on every laptop (:func:`settle_decisions`).
+KIND_DECIDED_TWICE = "decided_twice"
+DECISION_BOOKKEEPING = ("status", "resolved_by_id", "resolved_at")
+SETTLED_DECISION = "decision_settled"
 STATUSES = ("open", "resolved", "all")
 # The outbox result of a rejected op a manager has read and set aside.
 DISMISSED = "dismissed"
@@ -119,11 +128,22 @@ FIELD_LABELS: dict[str, tuple[str, str]] = {
     "display_name": ("显示名", "Display name"),
     "role": ("角色", "Role"),
     "phone": ("电话", "Phone"),
+    "resolution": ("处理方式", "Decision"),
+    "resolved_by_id": ("处理人", "Decided by"),
+    "resolved_at": ("处理时间", "Decided at"),
 }
 
 # Columns whose values are staff ids: shown as the person's name.
 PERSON_FIELDS = frozenset(
-    {"assigned_to_id", "owner_id", "salesperson_id", "user_id", "changed_by_id", "created_by_id"}
+    {
+        "assigned_to_id",
+        "owner_id",
+        "salesperson_id",
+        "user_id",
+        "changed_by_id",
+        "created_by_id",
+        "resolved_by_id",
+    }
 )
 
 
@@ -194,6 +214,11 @@ class ConflictDTO:
     merged_into_label: str | None = None
     # Names for staff ids among the values (assigned salesperson and the like).
     people: dict[str, str] = field(default_factory=dict)
+    # For a field conflict: the record's value of the field now (wire form), which later edits
+    # or a manager's choice may have changed since the conflict was recorded.
+    current: Any = None
+    # For a conflict decided twice (kind ``decided_twice``): the conflict that was decided.
+    decided: ConflictDTO | None = None
 
     def table_label(self, language: str = "zh_CN") -> str:
         return table_label(self.table_name, language)
@@ -432,10 +457,58 @@ def _apply_to(survivor: Customer, edit: dict[str, Any]) -> None:
 def _choices(conflict: SyncConflict, survivor: Customer | None) -> tuple[str, ...]:
     """What a manager may choose for a conflict of its kind and record; ``survivor`` is what
     :func:`merged_into` found for it."""
+    if _decided_twice(conflict):
+        # Either decision's changes are in place already; writing the earlier one back into the
+        # conflict row would not bring them back. The manager looks and marks it reviewed.
+        return ("keep",)
     choices = CHOICES.get(conflict.kind, ("keep",))
     if conflict.kind == KIND_DELETE_EDIT and survivor is not None and _edit_for_merged(conflict):
         choices = (*choices, APPLY_TO_MERGED)
     return choices
+
+
+def decisions_unsettled(session: Session) -> bool:
+    """Whether :func:`settle_decisions` has anything to close (a read; usually it has not)."""
+    return (
+        session.scalar(_bookkeeping_open().with_only_columns(SyncConflict.id).limit(1)) is not None
+    )
+
+
+def settle_decisions(session: Session) -> int:
+    """Close the open conflicts that two decisions of one conflict left about who decided it and
+    when; returns how many (edits to push).
+
+    Two managers may decide one conflict on two laptops, each before the other's decision
+    reached them. The later decision stands; the earlier one's time and person are kept in
+    these conflicts, and there is nothing in them to choose. A difference in the decision itself
+    (``resolution``) stays open as a conflict decided twice. Every laptop closes them alike,
+    the time included (the time the server recorded them), so two laptops closing them at once
+    agree and leave no further conflict.
+    """
+    closed = 0
+    for conflict in session.scalars(_bookkeeping_open().order_by(SyncConflict.id)):
+        conflict.status = "resolved"
+        conflict.resolution = SETTLED_DECISION
+        conflict.resolved_by_id = None
+        conflict.resolved_at = conflict.detected_at
+        closed += 1
+    if closed:
+        session.flush()
+    return closed
+
+
+def _bookkeeping_open():
+    return select(SyncConflict).where(
+        SyncConflict.status == "open",
+        SyncConflict.table_name == SyncConflict.__tablename__,
+        SyncConflict.field.in_(DECISION_BOOKKEEPING),
+        SyncConflict.deleted.is_(False),
+    )
+
+
+def _decided_twice(conflict: SyncConflict) -> bool:
+    """Whether ``conflict`` is about another conflict's decision (made on two laptops)."""
+    return conflict.table_name == SyncConflict.__tablename__
 
 
 def dismiss_rejected(session: Session, actor: Actor, seq: int) -> int:
@@ -625,7 +698,9 @@ def _booking(session: Session, booking_id: str | None, names: dict[str, str]) ->
     )
 
 
-def _conflict_dto(session: Session, c: SyncConflict, names: dict[str, str]) -> ConflictDTO:
+def _conflict_dto(
+    session: Session, c: SyncConflict, names: dict[str, str], *, depth: int = 0
+) -> ConflictDTO:
     this_device = session.info.get("device_id")
     label, customer_id = record_label(session, c.table_name, c.row_id)
     model = model_for_table(c.table_name)
@@ -633,9 +708,19 @@ def _conflict_dto(session: Session, c: SyncConflict, names: dict[str, str]) -> C
     double = c.kind == KIND_DOUBLE_BOOKING
     kept, kept_side = _kept_edit_and_side(c)
     survivor = merged_into(session, c) if c.kind == KIND_DELETE_EDIT else None  # walked once
+    decided = None
+    if _decided_twice(c) and isinstance(target, SyncConflict) and depth < 3:
+        # Named as the conflict that was decided: its record, and the person it belongs to.
+        decided = _conflict_dto(
+            session, target, {**names, **_names_for(session, [target])}, depth=depth + 1
+        )
+        label, customer_id = decided.record_label, decided.customer_id
+    current = None
+    if c.kind == KIND_FIELD and target is not None and c.field in type(target).__mapper__.columns:
+        current = to_wire(getattr(target, c.field))
     return ConflictDTO(
         id=c.id,
-        kind=c.kind,
+        kind=KIND_DECIDED_TWICE if _decided_twice(c) else c.kind,
         table_name=c.table_name,
         row_id=c.row_id,
         record_label=label,
@@ -664,4 +749,6 @@ def _conflict_dto(session: Session, c: SyncConflict, names: dict[str, str]) -> C
         choices=_choices(c, survivor) if c.status == "open" else (),
         merged_into_label=survivor.name if survivor is not None else None,
         people=names,
+        current=current,
+        decided=decided,
     )

@@ -476,3 +476,109 @@ def test_rejected_changes_are_listed_with_the_reason_and_can_be_dismissed(db, ma
         assert session.get(SyncOutbox, seq).reason  # kept for the record
     with pytest.raises(NotFoundError), db.session_scope() as session:
         conflicts.dismiss_rejected(session, manager, seq)
+
+
+def decided_twice(decided: SyncConflict, field, theirs, mine, **extra) -> SyncConflict:
+    """The conflict the server records when ``decided`` was decided on two laptops."""
+    return SyncConflict(
+        kind="field",
+        table_name="sync_conflict",
+        row_id=decided.id,
+        field=field,
+        base_value=json.dumps(None),
+        theirs_value=json.dumps(theirs),
+        mine_value=json.dumps(mine),
+        detected_at=dt.datetime(2026, 11, 22, 12, 0, tzinfo=dt.UTC),
+        **extra,
+    )
+
+
+def test_a_conflict_decided_differently_is_named_by_the_record_and_only_reviewed(
+    db, manager, sales, staff
+):
+    cid = new_customer(db, sales, address="深圳市南山区")
+    decided = field_conflict(
+        cid, "address", "深圳市福田区", "深圳市南山区", "深圳市宝安区", status="resolved",
+        resolution="reverted", resolved_by_id=staff["sales2"].user_id,
+    )  # fmt: skip
+    server_rows(db, decided)
+    twice = decided_twice(
+        decided, "resolution", "kept", "reverted",
+        theirs_actor=manager.user_id, mine_actor=staff["sales2"].user_id,
+    )  # fmt: skip
+    server_rows(db, twice)
+    with db.session_scope(write=False) as session:
+        (found,) = conflicts.list_conflicts(session, manager)
+    assert found.kind == conflicts.KIND_DECIDED_TWICE
+    assert (found.record_label, found.customer_id) == ("陈晓明", cid)
+    assert (found.theirs, found.mine) == ("kept", "reverted")
+    assert found.theirs_by == manager.display_name and found.mine_by == "王磊"
+    # What the record holds now, whichever decision the conflict row names.
+    assert found.decided.id == decided.id and found.decided.current == "深圳市南山区"
+    assert found.decided.field_label() == "地址"
+    assert found.field_label() == "处理方式"
+    # Writing the earlier decision back into the conflict row would not bring its changes back.
+    assert found.choices == ("keep",)
+    with db.session_scope() as session, pytest.raises(ValidationError) as refused:
+        conflicts.resolve_conflict(session, manager, twice.id, "revert")
+    assert refused.value.field == "choice"
+    with db.session_scope() as session:
+        done = conflicts.resolve_conflict(session, manager, twice.id, "keep")
+    assert done.status == "resolved" and done.resolution == "kept"
+    with db.session_scope(write=False) as session:
+        assert session.get(SyncConflict, decided.id).resolution == "reverted"
+        assert session.get(Customer, cid).address == "深圳市南山区"
+
+
+def test_the_sync_closes_what_two_decisions_left_about_who_decided_and_when(
+    db, manager, sales, staff
+):
+    cid = new_customer(db, sales)
+    decided = field_conflict(cid, "address", "a", "b", "c", status="resolved", resolution="kept")
+    server_rows(db, decided)
+    first, later = "2026-11-22T10:00:00+00:00", "2026-11-22T10:05:00+00:00"
+    when = decided_twice(decided, "resolved_at", first, later)
+    who = decided_twice(decided, "resolved_by_id", manager.user_id, staff["sales2"].user_id)
+    what = decided_twice(decided, "resolution", "kept", "reverted")
+    server_rows(db, when, who, what)
+    with db.session_scope(write=False) as session:
+        assert conflicts.decisions_unsettled(session)
+    before = last_seq(db)
+    with db.session_scope() as session:
+        assert conflicts.settle_decisions(session) == 2
+    with db.session_scope(write=False) as session:
+        assert not conflicts.decisions_unsettled(session)
+        (still,) = conflicts.list_conflicts(session, manager)
+        closed = conflicts.list_conflicts(session, manager, "resolved")
+    assert still.id == what.id
+    by_field = {c.field: c for c in closed if c.table_name == "sync_conflict"}
+    assert set(by_field) == {"resolved_at", "resolved_by_id"}
+    for c in by_field.values():
+        # Closed alike on every laptop: no person, the time the server recorded it.
+        assert (c.resolution, c.resolved_by, c.resolved_at) == (
+            conflicts.SETTLED_DECISION, None, c.detected_at
+        )  # fmt: skip
+    # Both decisions' people are kept, by name.
+    assert (by_field["resolved_by_id"].theirs, by_field["resolved_by_id"].mine) == (
+        manager.user_id, staff["sales2"].user_id,
+    )  # fmt: skip
+    assert by_field["resolved_by_id"].people[staff["sales2"].user_id] == "王磊"
+    # The closings are synced edits of those two conflict rows only.
+    assert {op.row_id for op in outbox_after(db, before)} == {when.id, who.id}
+    with db.session_scope() as session:
+        assert conflicts.settle_decisions(session) == 0
+
+
+def test_a_double_booking_decided_twice_shows_both_bookings_now(db, manager, sales, staff):
+    conflict, _first, second = double_booking(db, sales, staff)
+    with db.session_scope() as session:
+        conflicts.resolve_conflict(session, manager, conflict.id, "cancel_this")
+        # The other laptop's manager cancelled the other booking: both changes are in place.
+        session.get(TestDrive, second.id).status = "cancelled"
+    server_rows(db, decided_twice(conflict, "resolution", "cancelled_other", "cancelled_this"))
+    with db.session_scope(write=False) as session:
+        (found,) = conflicts.list_conflicts(session, manager)
+    assert found.record_label == "陈晓明 · 粤B·D1234"
+    assert (found.decided.booking.status, found.decided.other_booking.status) == (
+        "cancelled", "cancelled",
+    )  # fmt: skip

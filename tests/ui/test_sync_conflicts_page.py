@@ -355,3 +355,72 @@ def test_an_edit_that_met_a_merge_goes_onto_the_customer_kept_from_the_page(
     with db.session_scope(write=False) as session:
         assert session.get(Customer, kept).email == "chen@example.com"
         assert session.get(Customer, retired).merged_into_id == kept
+
+
+def test_a_conflict_decided_differently_on_two_laptops_shows_both_decisions_and_the_record(
+    manager_ctx, db, sales, staff, qtbot, tmp_path
+):
+    cid, conflict = address_conflict(db, sales, staff)
+    with db.session_scope() as session:
+        decided = session.get(SyncConflict, conflict.id)
+        decided.status, decided.resolution = "resolved", "reverted"
+        session.get(Customer, cid).address = "深圳市南山区"
+    stored(
+        db,
+        SyncConflict(
+            kind="field", table_name="sync_conflict", row_id=conflict.id, field="resolution",
+            base_value=json.dumps(None), theirs_value=json.dumps("kept"),
+            mine_value=json.dumps("reverted"),
+            theirs_actor=sales.user_id, mine_actor=staff["sales2"].user_id,
+            detected_at=dt.datetime(2026, 12, 7, 10, 0, tzinfo=dt.UTC),
+        ),
+    )  # fmt: skip
+    page = open_page(manager_ctx, qtbot)
+    (row,) = [page.list.topLevelItem(i) for i in range(page.list.topLevelItemCount())]
+    assert (row.text(1), row.text(2)) == ("陈晓明", "地址 · 两台电脑上的处理不同")
+    shown = texts(page.detail)
+    assert "陈晓明 · 地址" in shown
+    assert "两台电脑上的处理不同 · 同一字段在两台电脑上被修改" in " ".join(shown)
+    for value in ("保持现状", "已恢复被覆盖的值", "深圳市南山区", "先到的处理（已被覆盖）"):
+        assert value in shown, (value, shown)
+    assert "resolution" not in " ".join(shown)
+    assert set(page.choice_buttons) == {"keep"}
+    assert page.choice_buttons["keep"].text() == "标记为已处理"
+    qtbot.wait(100)
+    page.grab().save(str(tmp_path / "decided-twice.png"))
+    with qtbot.waitSignal(page.resolved, timeout=5000):
+        page.choice_buttons["keep"].click()
+    qtbot.waitUntil(lambda: page.list.topLevelItemCount() == 0, timeout=3000)
+    with db.session_scope(write=False) as session:
+        assert session.get(Customer, cid).address == "深圳市南山区"
+        assert session.get(SyncConflict, conflict.id).resolution == "reverted"
+
+
+def test_what_the_sync_closed_after_two_decisions_says_so(manager_ctx, db, sales, staff, qtbot):
+    from showroom.services.conflicts import SETTLED_DECISION
+
+    _cid, conflict = address_conflict(db, sales, staff)
+    detected = dt.datetime(2026, 12, 7, 10, 0, tzinfo=dt.UTC)
+    stored(
+        db,
+        SyncConflict(
+            kind="field", table_name="sync_conflict", row_id=conflict.id, field="resolved_by_id",
+            theirs_value=json.dumps(sales.user_id),
+            mine_value=json.dumps(staff["sales2"].user_id),
+            detected_at=detected, status="resolved", resolution=SETTLED_DECISION,
+            resolved_at=detected,
+        ),
+    )  # fmt: skip
+    page = open_page(manager_ctx, qtbot)
+    with qtbot.waitSignal(page.loaded, timeout=5000):
+        page.filter.setCurrentIndex(page.filter.findData("resolved"))
+    assert page.list.topLevelItemCount() == 1
+    assert page.list.topLevelItem(0).text(2) == (
+        "地址 · 处理人 · 两台电脑上的处理不同 — 已关闭：以后到的处理为准"
+    )
+    shown = texts(page.detail)
+    assert "李娜" in shown and "王磊" in shown  # the people, by name
+    assert page.choice_buttons == {}
+    assert page.detail_state.text() == (
+        "已由同步关闭：这个冲突在两台电脑上都处理过，以后到的处理为准。"
+    )

@@ -32,7 +32,15 @@ from PySide6.QtWidgets import (
 
 from showroom.errors import ShowroomError
 from showroom.services import conflicts as service
-from showroom.services.conflicts import ERASED, MERGED, BookingDTO, ConflictDTO, RejectedChangeDTO
+from showroom.services.conflicts import (
+    ERASED,
+    KIND_DECIDED_TWICE,
+    MERGED,
+    SETTLED_DECISION,
+    BookingDTO,
+    ConflictDTO,
+    RejectedChangeDTO,
+)
 from showroom.services.dto import Changed
 from ui import formatting, labels
 from ui.context import AppContext
@@ -52,6 +60,7 @@ def kind_text(kind: str) -> str:
         "field": tr("Same field changed on two laptops"),
         "delete_edit": tr("Edited on one laptop, deleted on another"),
         "double_booking": tr("Demo car booked twice"),
+        KIND_DECIDED_TWICE: tr("Decided differently on two laptops"),
     }.get(kind, kind)
 
 
@@ -84,6 +93,7 @@ def resolution_text(resolution: str | None) -> str:
         "cancelled_this": tr("This booking cancelled"),
         ERASED: tr("Closed: the customer's personal data was erased"),
         MERGED: tr("Closed: the customer kept by the merge holds this change"),
+        SETTLED_DECISION: tr("Closed: the later decision stands"),
     }.get(resolution or "", resolution or "")
 
 
@@ -113,6 +123,8 @@ def format_value(field: str | None, value: Any, people: dict[str, str]) -> str:
         return labels.kind(value)
     if field == "status":
         return booking_status(value)
+    if field == "resolution":
+        return resolution_text(value)
     if isinstance(value, str) and len(value) >= 10 and value[4:5] == "-" and value[7:8] == "-":
         try:
             if len(value) == 10:
@@ -127,6 +139,45 @@ def format_value(field: str | None, value: Any, people: dict[str, str]) -> str:
 
         return json.dumps(value, ensure_ascii=False)
     return str(value)
+
+
+def what_text(conflict: ConflictDTO, language: str) -> str:
+    """What a conflict is about, in the list: the field for a field conflict, else the field
+    (where one) and the kind. A conflict decided twice names the field of the one decided."""
+    parts = []
+    decided = conflict.decided
+    if decided is not None and decided.field:
+        parts.append(decided.field_label(language))
+    if conflict.field and not (
+        conflict.kind == KIND_DECIDED_TWICE and conflict.field == "resolution"
+    ):
+        parts.append(conflict.field_label(language))
+    if conflict.kind != "field" or not parts:
+        parts.append(kind_text(conflict.kind))
+    return " · ".join(parts)
+
+
+def record_now_lines(decided: ConflictDTO | None) -> list[str]:
+    """The record as it is now, for a conflict decided on two laptops: both decisions' changes
+    may be in place, whatever the conflict row says."""
+    if decided is None:
+        return [tr("The conflict decided is not on this laptop yet.")]
+    if decided.kind == "double_booking":
+        return [
+            tr("This booking: %1").replace(
+                "%1", booking_status(decided.booking.status) if decided.booking else "—"
+            ),
+            tr("Overlapping booking: %1").replace(
+                "%1", booking_status(decided.other_booking.status) if decided.other_booking else "—"
+            ),
+        ]
+    if decided.kind == "delete_edit":
+        if decided.record_deleted and decided.merged_into_label:
+            return [tr("Merged into %1").replace("%1", decided.merged_into_label)]
+        return [tr("Deleted") if decided.record_deleted else tr("Restored")]
+    if decided.record_deleted:
+        return [tr("Deleted")]
+    return [format_value(decided.field, decided.current, decided.people)]
 
 
 def device_text(device: str | None, this_device: bool) -> str:
@@ -420,10 +471,7 @@ class ConflictsPage(QWidget):
             item.setText(0, formatting.datetime(conflict.detected_at))
             item.setText(1, conflict.record_label)
             # The field says most about a field conflict; the detail panel names the kind.
-            what = kind_text(conflict.kind)
-            if conflict.field:
-                field = conflict.field_label(self.ctx.language)
-                what = field if conflict.kind == "field" else f"{field} · {what}"
+            what = what_text(conflict, self.ctx.language)
             item.setToolTip(2, kind_text(conflict.kind))
             if conflict.status != "open":
                 what = f"{what} — {resolution_text(conflict.resolution)}"
@@ -488,14 +536,20 @@ class ConflictsPage(QWidget):
             return
         self.detail_stack.setCurrentWidget(self.detail)
         language = self.ctx.language
-        title = conflict.record_label
-        if conflict.field:
-            title = f"{title} · {conflict.field_label(language)}"
-        self.detail_title.setText(title)
-        self.detail_kind.setText(
-            f"{kind_text(conflict.kind)} · {conflict.table_label(language)} · "
-            + tr("Detected %1").replace("%1", formatting.datetime(conflict.detected_at))
-        )
+        decided = conflict.decided
+        title = [conflict.record_label]
+        if decided is not None and decided.field:
+            title.append(decided.field_label(language))
+        if conflict.field and not (decided is not None and conflict.field == "resolution"):
+            title.append(conflict.field_label(language))
+        self.detail_title.setText(" · ".join(title))
+        what = [kind_text(conflict.kind)]
+        if decided is not None:
+            what.append(kind_text(decided.kind))
+        else:
+            what.append(conflict.table_label(language))
+        what.append(tr("Detected %1").replace("%1", formatting.datetime(conflict.detected_at)))
+        self.detail_kind.setText(" · ".join(what))
         for heading, lines, highlight in self._sides(conflict):
             card = Section(heading)
             card.setMinimumWidth(150)
@@ -524,6 +578,15 @@ class ConflictsPage(QWidget):
             self.detail_state.setText(
                 tr("Closed at %1: the customer's personal data was erased.").replace(
                     "%1", formatting.datetime(conflict.resolved_at)
+                )
+            )
+            self.detail_state.setStyleSheet(f"color: {DONE_COLOUR};")
+        elif conflict.resolution == SETTLED_DECISION:
+            # Two managers decided one conflict; this one only says who and when.
+            self.detail_state.setText(
+                tr(
+                    "Closed by the sync: the conflict was decided on two laptops, "
+                    "and the later decision stands."
                 )
             )
             self.detail_state.setStyleSheet(f"color: {DONE_COLOUR};")
@@ -564,6 +627,20 @@ class ConflictsPage(QWidget):
             return [
                 (tr("This booking"), booking_lines(c.booking), False),
                 (tr("Overlapping booking"), booking_lines(c.other_booking), False),
+            ]
+        if c.kind == KIND_DECIDED_TWICE:
+            return [
+                (
+                    tr("Decided first (overwritten)"),
+                    [format_value(c.field, c.theirs, c.people), theirs_who],
+                    True,
+                ),
+                (
+                    tr("Decided later (in place now)"),
+                    [format_value(c.field, c.mine, c.people), mine_who],
+                    False,
+                ),
+                (tr("The record now"), record_now_lines(c.decided), False),
             ]
         if c.kind == "delete_edit":
             edit_text = "；".join(
