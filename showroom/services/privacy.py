@@ -446,6 +446,8 @@ def _blank_conflicts(session: Session, rows: CompoundSelect, now: dt.datetime) -
             or_(
                 SyncConflict.base_value.is_not(None),
                 SyncConflict.theirs_value.is_not(None),
+                # An edit that met a delete is kept here alone, and stays after a decision.
+                SyncConflict.mine_value.is_not(None),
                 and_(SyncConflict.status == "open", SyncConflict.kind.in_(_CLOSED_BY_ERASURE)),
             ),
         )

@@ -352,6 +352,34 @@ def test_the_sync_erases_again_what_other_laptops_changed_before_the_erasure_rea
     assert "周六回访陈先生" not in dump_synced_rows(db)
 
 
+def test_erasure_blanks_what_decided_conflicts_kept_of_the_customer(db, manager, full_customer):
+    """A manager's decision closes a conflict but keeps its values: an edit that met a delete is
+    kept on the "mine" side alone. The erasure blanks those too, and leaves the decision."""
+    from showroom.db.outbox import CAPTURE
+    from showroom.models import SyncConflict
+    from showroom.services import privacy
+
+    cid = full_customer[0]
+    decided = SyncConflict(
+        kind="delete_edit", table_name="customer", row_id=cid,
+        mine_value=json.dumps({"notes": "周末来店看白色SUV"}, ensure_ascii=False),
+        detected_at=dt.datetime(2026, 12, 7, 9, 0, tzinfo=dt.UTC),
+        status="resolved", resolution="kept", resolved_by_id=manager.user_id,
+        resolved_at=dt.datetime(2026, 12, 7, 9, 5, tzinfo=dt.UTC),
+    )  # fmt: skip
+    with db.session_scope() as session:
+        session.info[CAPTURE] = False  # as the sync stores a pulled conflict
+        session.add(decided)
+    with db.session_scope() as session:
+        privacy.erase_customer(session, manager, cid)
+    assert "周末来店看白色SUV" not in dump_synced_rows(db)
+    with db.session_scope() as session:
+        row = session.get(SyncConflict, decided.id)
+        assert (row.base_value, row.theirs_value, row.mine_value) == (None, None, None)
+        assert (row.status, row.resolution) == ("resolved", "kept")
+        assert privacy.forget_after_sync(session) == 0  # done: nothing left to blank
+
+
 # --- quotes in the export and the erasure ------------------------------------------------------
 
 

@@ -1,5 +1,5 @@
-"""The randomized run: five laptops, a thousand random edits, a network that drops and cuts
-connections, and a server that gets killed. After healing, every replica is identical and every
+"""The randomized run: five laptops, a thousand random edits (managers' decisions on conflicts
+among them), a network that drops and cuts connections, and a server that gets killed. After healing, every replica is identical and every
 acknowledged write is still there, as a value or as a conflict.
 
 It runs with a fixed seed and with one fresh seed per run; the seed is in every failure message
@@ -94,11 +94,41 @@ def _random_edit(rng: random.Random, laptop, counter: list[int]) -> str:
             other = rng.choice([c for c in live if c != customer])
             laptop.edit(lambda s, a: merge.merge_customers(s, a, customer, other))
             return "merge"
+        if roll < 0.97:
+            # A manager decides a conflict this laptop holds; another laptop's manager may be
+            # deciding the same one.
+            decided = _decide_one(rng, laptop)
+            if decided:
+                return decided
         laptop.delete_customer(customer)
         return "delete"
     except ShowroomError as error:
         # A typed refusal (for example a duplicate) writes nothing: it is not a lost write.
         return f"refused: {error}"
+
+
+def _decide_one(rng: random.Random, laptop) -> str | None:
+    """A manager's choice, at random among those offered, on an open conflict picked at random
+    (None when none is open)."""
+    from showroom.services import conflicts
+
+    waiting = laptop._read("SELECT id FROM sync_conflict WHERE status = 'open' AND deleted = 0")
+    if not waiting:
+        return None
+    conflict_id = rng.choice(waiting)["id"]
+    with laptop.db.session_scope(write=False) as session:
+        offered = conflicts.get_conflict(session, conflict_id).choices
+    choice = rng.choice(offered)
+    laptop.edit(lambda s, a: conflicts.resolve_conflict(s, a, conflict_id, choice))
+    return f"decide {choice}"
+
+
+def _left_for_managers(laptop) -> int:
+    """Open conflicts about who decided a conflict and when (the sync closes them)."""
+    from showroom.services import conflicts
+
+    with laptop.db.session_scope(write=False) as session:
+        return int(conflicts.decisions_unsettled(session))
 
 
 @pytest.mark.parametrize("seed_kind", ["fixed", "random"])
@@ -119,6 +149,8 @@ def test_random_edits_disconnects_and_kills_converge_without_loss(
             laptop = rng.choice(laptops)
             what = _random_edit(rng, laptop, counter)
             kind = what.split()[0].rstrip(":")
+            if kind == "decide":
+                kind = what.replace(" ", "_")
             done[kind] = done.get(kind, 0) + 1
             if rng.random() < 1 / SYNC_EVERY:
                 rng.choice(laptops).try_sync()
@@ -157,5 +189,7 @@ def test_random_edits_disconnects_and_kills_converge_without_loss(
         assert_converged(server, laptops)
         assert_acknowledged_present(server, laptops, ledger)
         assert_erased_everywhere(server, laptops)
+        # What is left open holds a choice: nothing only says who decided a conflict and when.
+        assert [_left_for_managers(laptop) for laptop in laptops] == [0] * LAPTOPS
     except BaseException as error:
         raise AssertionError(f"{context}: {error}") from error
