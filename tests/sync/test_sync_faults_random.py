@@ -1,6 +1,7 @@
 """The randomized run: five laptops, a thousand random edits (managers' decisions on conflicts
-among them), a network that drops and cuts connections, and a server that gets killed. After healing, every replica is identical and every
-acknowledged write is still there, as a value or as a conflict.
+among them), a network that drops and cuts connections, and a server that gets killed. After
+healing, every replica is identical and every acknowledged write is still there, as a value or
+as a conflict.
 
 It runs with a fixed seed and with one fresh seed per run; the seed is in every failure message
 (``pytest -k random``), and ``SHOWROOM_FAULT_SEED`` replays a given one.
