@@ -6,6 +6,10 @@ pulls these rows. A manager's choice is written through the ORM like any edit, s
 carries it to the server and the other laptops: the target row's change and the conflict's own
 ``status``/``resolution``.
 
+Two managers deciding one conflict on two laptops leave conflicts about the conflict row: the
+later decision stands, the one about the decision itself is listed for a manager to look at,
+and the sync closes the ones about who decided and when (:func:`settle_decisions`).
+
 Ops the server rejected stay in the local outbox with the server's reason (``list_rejected``)
 until a manager dismisses them.
 """
@@ -356,6 +360,9 @@ def resolve_conflict(session: Session, actor: Actor, conflict_id: str, choice: s
       still on file): the kept edit is written to that customer instead, its notes' new lines
       added to theirs; the retired record stays retired;
     - ``cancel_other`` / ``cancel_this`` (double_booking): that test drive is cancelled.
+
+    A conflict decided on two laptops (kind ``decided_twice`` in the listing) offers ``keep``
+    alone: both decisions' changes are in place already, and the manager marks it reviewed.
 
     Every change goes through the ORM, so it syncs like any edit. Raises PermissionDeniedError
     (not a manager), NotFoundError (conflict or record), ValidationError("choice") for a choice

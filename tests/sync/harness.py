@@ -629,6 +629,15 @@ def load_customers(laptop, count: int, prefix: str = "客户") -> list[str]:
     return laptop.edit(make)
 
 
+def sync_until_quiet(*laptops: Laptop, rounds: int = 4) -> None:
+    """Sync every laptop in turn until a round pushes and pulls nothing anywhere."""
+    for _ in range(rounds):
+        summaries = [laptop.sync() for laptop in laptops]
+        if all(s.pushed == 0 and s.pulled == 0 for s in summaries):
+            return
+    raise AssertionError(f"still syncing after {rounds} rounds")
+
+
 def assert_converged(server: ServerProcess, laptops: Iterable[Laptop]) -> dict[str, Any]:
     """Every laptop's per-table checksums equal the server's."""
     laptops = list(laptops)

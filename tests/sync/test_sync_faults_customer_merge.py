@@ -8,7 +8,7 @@ import datetime as dt
 
 import pytest
 from fault_proxy import OFFLINE
-from harness import PULL, assert_converged
+from harness import PULL, assert_converged, sync_until_quiet
 
 PHONE_X, PHONE_Y, PHONE_NEW = "13812340001", "13812340002", "13812340003"
 
@@ -22,14 +22,6 @@ def _merge(laptop, survivor: str, absorbed: str) -> None:
     from showroom.services import merge
 
     laptop.edit(lambda session, actor: merge.merge_customers(session, actor, survivor, absorbed))
-
-
-def _sync_until_quiet(*laptops, rounds: int = 4) -> None:
-    for _ in range(rounds):
-        summaries = [laptop.sync() for laptop in laptops]
-        if all(s.pushed == 0 and s.pulled == 0 for s in summaries):
-            return
-    raise AssertionError(f"still syncing after {rounds} rounds")
 
 
 def _live_phones(laptop, customer: str) -> list[str]:
@@ -78,7 +70,7 @@ def pair(make_laptop):
     b = make_laptop("b")
     x = a.create_customer("陈晓明", PHONE_X, notes="喜欢SUV")
     y = a.create_customer("陈小明", PHONE_Y, address="深圳市福田区")
-    _sync_until_quiet(a, b)
+    sync_until_quiet(a, b)
     return a, b, x, y
 
 
@@ -100,7 +92,7 @@ def test_rows_added_offline_to_a_record_merged_elsewhere_move_to_the_survivor(
     # b has not pulled the merge: its salesperson adds a phone and a follow-up to x.
     b.update_customer(x, phones=[PHONE_X, PHONE_NEW])
     _schedule_today(b, x)
-    _sync_until_quiet(b, a)
+    sync_until_quiet(b, a)
     c = make_laptop("c")  # enrolled afterwards: downloads the dealer
 
     for laptop in (a, b, c):
@@ -119,7 +111,7 @@ def test_a_pair_merged_both_ways_offline_leaves_one_customer(pair, server, ledge
     # Both salespeople see the pair as duplicates and merge it, each the other way round.
     _merge(a, y, x)
     _merge(b, x, y)
-    _sync_until_quiet(a, b)
+    sync_until_quiet(a, b)
 
     keep, gone = sorted([x, y])  # every laptop picks the same survivor: the smaller id
     for laptop in (a, b):
@@ -144,13 +136,13 @@ def test_an_edit_of_a_record_merged_both_ways_that_the_survivor_lacks_stays_for_
 ):
     a, b, x, y = pair
     c = make_laptop("c")
-    _sync_until_quiet(a, b, c)
+    sync_until_quiet(a, b, c)
     _merge(a, y, x)
     _merge(b, x, y)
     # c has pulled neither merge: its salesperson adds an e-mail address to both records.
     c.update_customer(x, email="chen@example.com")
     c.update_customer(y, email="xiaoming@example.com")
-    _sync_until_quiet(a, b, c)
+    sync_until_quiet(a, b, c)
 
     keep, gone = sorted([x, y])
     address = {x: "chen@example.com", y: "xiaoming@example.com"}
@@ -178,7 +170,7 @@ def test_an_edit_that_met_a_merge_goes_onto_the_survivor_at_a_managers_choice(
     b.update_customer(x, email="chen@example.com")
     for laptop in (a, b) if first == "merge" else (b, a):
         laptop.sync()
-    _sync_until_quiet(a, b)
+    sync_until_quiet(a, b)
     [(row_id, _mine)] = _open_conflicts(a)
     assert row_id == x
     with a.db.session_scope(write=False) as session:
@@ -187,7 +179,7 @@ def test_an_edit_that_met_a_merge_goes_onto_the_survivor_at_a_managers_choice(
     assert conflicts.APPLY_TO_MERGED in found.choices and found.customer_id == y
 
     a.edit(lambda s, actor: conflicts.resolve_conflict(s, actor, found.id, "apply_to_merged"))
-    _sync_until_quiet(a, b)
+    sync_until_quiet(a, b)
     for laptop in (a, b):
         assert laptop.row("customer", y)["email"] == "chen@example.com", laptop.name
         assert _open_conflicts(laptop) == [], laptop.name
@@ -227,11 +219,11 @@ def test_a_merge_into_a_record_merged_elsewhere_ends_on_the_last_survivor(
     x = a.create_customer("陈晓明", PHONE_X)
     y = a.create_customer("陈小明", PHONE_Y)
     z = a.create_customer("陈晓鸣", PHONE_NEW)
-    _sync_until_quiet(a, b, c)
+    sync_until_quiet(a, b, c)
     _merge(a, y, x)  # a: x into y
     _merge(b, z, y)  # b, offline: y into z
     _schedule_today(c, x)
-    _sync_until_quiet(a, b, c)
+    sync_until_quiet(a, b, c)
 
     for laptop in (a, b, c):
         assert not laptop.pending(), laptop.name
@@ -250,9 +242,9 @@ def test_merging_a_record_with_a_replaced_phone_keeps_every_laptop_identical(
     x = a.create_customer("陈晓明", PHONE_X)
     y = a.create_customer("陈小明", PHONE_Y)
     a.update_customer(x, phones=[PHONE_NEW])  # the old number's row is a tombstone now
-    _sync_until_quiet(a, b)
+    sync_until_quiet(a, b)
     _merge(a, y, x)
-    _sync_until_quiet(a, b)
+    sync_until_quiet(a, b)
 
     for laptop in (a, b):
         assert not laptop.conflicts(), f"{laptop.name}: the merge met a conflict of its own"

@@ -7,7 +7,7 @@ from __future__ import annotations
 import json
 
 import pytest
-from harness import assert_acknowledged_present, assert_converged
+from harness import assert_acknowledged_present, assert_converged, sync_until_quiet
 
 
 @pytest.fixture
@@ -46,14 +46,6 @@ def _listed(laptop, status: str = "open"):
         return conflicts.list_conflicts(session, dealer.system_actor(session), status)
 
 
-def _sync_until_quiet(*laptops, rounds: int = 4) -> None:
-    for _ in range(rounds):
-        summaries = [laptop.sync() for laptop in laptops]
-        if all(s.pushed == 0 and s.pulled == 0 for s in summaries):
-            return
-    raise AssertionError(f"still syncing after {rounds} rounds")
-
-
 @pytest.mark.parametrize("later", ["keep", "revert"])
 def test_a_conflict_decided_differently_on_two_laptops_leaves_one_item_naming_both(
     decided_apart, server, ledger, later
@@ -69,7 +61,7 @@ def test_a_conflict_decided_differently_on_two_laptops_leaves_one_item_naming_bo
     earlier = "revert" if later == "keep" else "keep"
     choices[earlier].sync()
     choices[later].sync()
-    _sync_until_quiet(a, b)
+    sync_until_quiet(a, b)
 
     resolution = {"keep": "kept", "revert": "reverted"}
     for laptop in (a, b):
@@ -89,7 +81,7 @@ def test_a_conflict_decided_differently_on_two_laptops_leaves_one_item_naming_bo
 
     # A manager marks it reviewed: nothing is left open anywhere, and no new conflict comes of it.
     _decide(a, item.id, "keep")
-    _sync_until_quiet(a, b)
+    sync_until_quiet(a, b)
     for laptop in (a, b):
         assert _open(laptop) == []
     assert_converged(server, [a, b])
@@ -101,7 +93,7 @@ def test_a_conflict_decided_alike_on_two_laptops_leaves_nothing_open(decided_apa
     a, b, customer, conflict_id = decided_apart
     _decide(a, conflict_id, "keep")
     _decide(b, conflict_id, "keep")
-    _sync_until_quiet(a, b)
+    sync_until_quiet(a, b)
 
     for laptop in (a, b):
         assert laptop.row("customer", customer)["address"] == "深圳市宝安区"

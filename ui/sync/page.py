@@ -157,6 +157,34 @@ def what_text(conflict: ConflictDTO, language: str) -> str:
     return " · ".join(parts)
 
 
+def state_text(conflict: ConflictDTO) -> str:
+    """Where a conflict stands: waiting, closed by the sync (and why), or who decided what."""
+    if conflict.status == "open":
+        return tr("Waiting for a manager's decision.")
+    if conflict.resolution == ERASED:
+        return tr("Closed at %1: the customer's personal data was erased.").replace(
+            "%1", formatting.datetime(conflict.resolved_at)
+        )
+    if conflict.resolution == SETTLED_DECISION:
+        # Two managers decided one conflict; this one only says who and when.
+        return tr(
+            "Closed by the sync: the conflict was decided on two laptops, "
+            "and the later decision stands."
+        )
+    if conflict.resolution == MERGED:
+        # Two laptops merged the pair each the other way round; the sync kept one record.
+        return tr(
+            "Closed by the sync: this customer's two records were merged into one, "
+            "which holds this change."
+        )
+    return (
+        tr("Resolved: %1 by %2 at %3")
+        .replace("%3", formatting.datetime(conflict.resolved_at))
+        .replace("%2", conflict.resolved_by or tr("someone"))
+        .replace("%1", resolution_text(conflict.resolution))
+    )
+
+
 def record_now_lines(decided: ConflictDTO | None) -> list[str]:
     """The record as it is now, for a conflict decided on two laptops: both decisions' changes
     may be in place, whatever the conflict row says."""
@@ -570,43 +598,9 @@ class ConflictsPage(QWidget):
             self.sides.addWidget(card, 1)
             card.show()  # now, not on the next event loop pass: the page reads as it is
 
-        if conflict.status == "open":
-            self.detail_state.setText(tr("Waiting for a manager's decision."))
-            self.detail_state.setStyleSheet(f"color: {ERROR_COLOUR};")
-        elif conflict.resolution == ERASED:
-            # Closed by the sync, not by anyone's choice.
-            self.detail_state.setText(
-                tr("Closed at %1: the customer's personal data was erased.").replace(
-                    "%1", formatting.datetime(conflict.resolved_at)
-                )
-            )
-            self.detail_state.setStyleSheet(f"color: {DONE_COLOUR};")
-        elif conflict.resolution == SETTLED_DECISION:
-            # Two managers decided one conflict; this one only says who and when.
-            self.detail_state.setText(
-                tr(
-                    "Closed by the sync: the conflict was decided on two laptops, "
-                    "and the later decision stands."
-                )
-            )
-            self.detail_state.setStyleSheet(f"color: {DONE_COLOUR};")
-        elif conflict.resolution == MERGED:
-            # Two laptops merged the pair each the other way round; the sync kept one record.
-            self.detail_state.setText(
-                tr(
-                    "Closed by the sync: this customer's two records were merged into one, "
-                    "which holds this change."
-                )
-            )
-            self.detail_state.setStyleSheet(f"color: {DONE_COLOUR};")
-        else:
-            self.detail_state.setText(
-                tr("Resolved: %1 by %2 at %3")
-                .replace("%3", formatting.datetime(conflict.resolved_at))
-                .replace("%2", conflict.resolved_by or tr("someone"))
-                .replace("%1", resolution_text(conflict.resolution))
-            )
-            self.detail_state.setStyleSheet(f"color: {DONE_COLOUR};")
+        self.detail_state.setText(state_text(conflict))
+        colour = ERROR_COLOUR if conflict.status == "open" else DONE_COLOUR
+        self.detail_state.setStyleSheet(f"color: {colour};")
         for choice in conflict.choices:
             button = QPushButton(choice_text(conflict.kind, choice, conflict.merged_into_label))
             button.setObjectName(f"choice_{choice}")
