@@ -141,17 +141,22 @@ def format_value(field: str | None, value: Any, people: dict[str, str]) -> str:
     return str(value)
 
 
-def what_text(conflict: ConflictDTO, language: str) -> str:
-    """What a conflict is about, in the list: the field for a field conflict, else the field
-    (where one) and the kind. A conflict decided twice names the field of the one decided."""
-    parts = []
+def fields_named(conflict: ConflictDTO, language: str) -> list[str]:
+    """The fields a conflict is about, as people call them. A conflict decided twice names the
+    field of the conflict decided, and its own field only where that is not the decision."""
+    names = []
     decided = conflict.decided
     if decided is not None and decided.field:
-        parts.append(decided.field_label(language))
-    if conflict.field and not (
-        conflict.kind == KIND_DECIDED_TWICE and conflict.field == "resolution"
-    ):
-        parts.append(conflict.field_label(language))
+        names.append(decided.field_label(language))
+    if conflict.field and not (decided is not None and conflict.field == "resolution"):
+        names.append(conflict.field_label(language))
+    return names
+
+
+def what_text(conflict: ConflictDTO, language: str) -> str:
+    """What a conflict is about, in the list: the field for a field conflict, else the fields
+    (where any) and the kind."""
+    parts = fields_named(conflict, language)
     if conflict.kind != "field" or not parts:
         parts.append(kind_text(conflict.kind))
     return " · ".join(parts)
@@ -565,12 +570,9 @@ class ConflictsPage(QWidget):
         self.detail_stack.setCurrentWidget(self.detail)
         language = self.ctx.language
         decided = conflict.decided
-        title = [conflict.record_label]
-        if decided is not None and decided.field:
-            title.append(decided.field_label(language))
-        if conflict.field and not (decided is not None and conflict.field == "resolution"):
-            title.append(conflict.field_label(language))
-        self.detail_title.setText(" · ".join(title))
+        self.detail_title.setText(
+            " · ".join([conflict.record_label, *fields_named(conflict, language)])
+        )
         what = [kind_text(conflict.kind)]
         if decided is not None:
             what.append(kind_text(decided.kind))
