@@ -16,6 +16,10 @@ looking. Steps, each reported as JSON lines on stdout (see bench/common.py):
    records (a phone and a follow-up each): ``settle_changed_ms``, the median of --runs, each on
    fresh additions, of the check and ``settle_after_sync`` in a write transaction;
    ``rows_changed`` is what one such call moved.
+4. The same rounds also ask whether a conflict decided on two laptops left anything for the
+   sync to close (``conflicts.decisions_unsettled``, a read). With --conflicts resolved
+   conflicts stored (years of a store's conflicts) and a handful open:
+   ``decisions_unsettled_ms``, the median of --runs calls in a read transaction.
 """
 
 from __future__ import annotations
@@ -35,6 +39,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--merged", type=int, default=1000, help="pairs of customers merged")
     parser.add_argument("--changed", type=int, default=5, help="merged records a pull adds to")
     parser.add_argument("--pulled", type=int, default=50, help="customers a quiet pull brings")
+    parser.add_argument(
+        "--conflicts", type=int, default=20000, help="resolved conflicts the laptop holds"
+    )
 
 
 def run(args: argparse.Namespace) -> int:
@@ -42,7 +49,7 @@ def run(args: argparse.Namespace) -> int:
 
     from showroom.db.outbox import CAPTURE
     from showroom.models import CustomerPhone, FollowUp
-    from showroom.services import dealer, merge
+    from showroom.services import conflicts, dealer, merge
 
     emit("machine", os.cpu_count(), "cores", **machine_info())
     with demo_laptop(args, "bench-merges-") as (db, ids):
@@ -104,4 +111,50 @@ def run(args: argparse.Namespace) -> int:
                 )
             )
         assert stranded == 0, f"{stranded} phones left on merged-away records"
+
+        store_conflicts(db, ids, args.conflicts, random.Random(args.seed + 2))
+
+        def decisions() -> bool:
+            with db.session_scope(write=False) as session:
+                return conflicts.decisions_unsettled(session)
+
+        idle = [timed_ms(decisions) for _ in range(args.runs)]
+        assert not any(found for _ms, found in idle), "a round with nothing to close found work"
+        emit(
+            "decisions_unsettled_ms",
+            median([ms for ms, _ in idle]),
+            "ms",
+            conflicts=args.conflicts,
+        )
     return 0
+
+
+def store_conflicts(db, ids: list[str], count: int, rng: random.Random) -> None:
+    """``count`` resolved field conflicts about the customers, a twentieth of them about a
+    conflict's decision, and five open ones about customers, stored as a pull stores them."""
+    from showroom.db.outbox import CAPTURE
+    from showroom.ids import new_id
+    from showroom.models import SyncConflict
+
+    detected = dt.datetime(2026, 1, 1, tzinfo=dt.UTC)
+    with db.session_scope() as session:
+        session.info[CAPTURE] = False
+        previous = None
+        for i in range(count + 5):
+            resolved = i < count
+            about = previous if resolved and previous and i % 20 == 0 else None
+            previous = new_id()
+            session.add(
+                SyncConflict(
+                    id=previous,
+                    kind="field",
+                    table_name="sync_conflict" if about else "customer",
+                    row_id=about or rng.choice(ids),
+                    field="resolved_at" if about else "address",
+                    theirs_value='"a"',
+                    mine_value='"b"',
+                    detected_at=detected + dt.timedelta(minutes=i),
+                    status="resolved" if resolved else "open",
+                    resolution=("decision_settled" if about else "kept") if resolved else None,
+                )
+            )
