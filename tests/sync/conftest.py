@@ -110,6 +110,18 @@ def make_laptop(tmp_path, server, proxy, ledger) -> Iterator[Callable[..., Lapto
         laptop.close()
 
 
+@pytest.fixture
+def shared_customer(make_laptop):
+    """Laptops a and b, both holding the same customer from the server."""
+    a = make_laptop("a")
+    b = make_laptop("b")
+    customer = a.create_customer("陈晓明", "13812345678", address="深圳市福田区")
+    a.sync()
+    b.sync()
+    assert b.row("customer", customer)["address"] == "深圳市福田区"
+    return a, b, customer
+
+
 STORE_CUSTOMERS = 1500  # with a phone each: about 3,000 rows
 PAGE = 500  # rows per pull page in the download cases
 

@@ -11,14 +11,10 @@ from harness import assert_acknowledged_present, assert_converged, sync_until_qu
 
 
 @pytest.fixture
-def decided_apart(make_laptop):
+def decided_apart(shared_customer):
     """Laptops a and b holding one open address conflict: b's 宝安 is in place, a's 南山 was
     overwritten. Returns (a, b, customer, conflict id)."""
-    a = make_laptop("a")
-    b = make_laptop("b")
-    customer = a.create_customer("陈晓明", "13812345678", address="深圳市福田区")
-    a.sync()
-    b.sync()
+    a, b, customer = shared_customer
     a.update_customer(customer, address="深圳市南山区")
     b.update_customer(customer, address="深圳市宝安区")
     a.sync()

@@ -12,18 +12,6 @@ from harness import PULL, assert_acknowledged_present, assert_converged
 THREE_DAYS = 3 * 24 * 3600
 
 
-@pytest.fixture
-def shared_customer(make_laptop):
-    """Laptops a and b, both holding the same customer from the server."""
-    a = make_laptop("a")
-    b = make_laptop("b")
-    customer = a.create_customer("陈晓明", "13812345678", address="深圳市福田区")
-    a.sync()
-    b.sync()
-    assert b.row("customer", customer)["address"] == "深圳市福田区"
-    return a, b, customer
-
-
 def _conflicts_of(laptop, row_id):
     return [c for c in laptop.conflicts() if c["row_id"] == row_id]
 

@@ -624,18 +624,15 @@ class ConflictsPage(QWidget):
                 (tr("This booking"), booking_lines(c.booking), False),
                 (tr("Overlapping booking"), booking_lines(c.other_booking), False),
             ]
+        # The value that arrived first (overwritten, highlighted) and the one in place now.
+        both = [
+            ([format_value(c.field, c.theirs, c.people), theirs_who], True),
+            ([format_value(c.field, c.mine, c.people), mine_who], False),
+        ]
         if c.kind == KIND_DECIDED_TWICE:
+            headings = (tr("Decided first (overwritten)"), tr("Decided later (in place now)"))
             return [
-                (
-                    tr("Decided first (overwritten)"),
-                    [format_value(c.field, c.theirs, c.people), theirs_who],
-                    True,
-                ),
-                (
-                    tr("Decided later (in place now)"),
-                    [format_value(c.field, c.mine, c.people), mine_who],
-                    False,
-                ),
+                *((h, lines, lit) for h, (lines, lit) in zip(headings, both, strict=True)),
                 (tr("The record now"), record_now_lines(c.decided), False),
             ]
         if c.kind == "delete_edit":
@@ -654,18 +651,10 @@ class ConflictsPage(QWidget):
                 (tr("What a restore brings back"), [edit_text, edited_by], True),
                 (tr("Now"), [now, deleted_by], False),
             ]
+        headings = (tr("Overwritten (arrived first)"), tr("In place now (arrived later)"))
         return [
             (tr("Before both changes"), [format_value(c.field, c.base, c.people)], False),
-            (
-                tr("Overwritten (arrived first)"),
-                [format_value(c.field, c.theirs, c.people), theirs_who],
-                True,
-            ),
-            (
-                tr("In place now (arrived later)"),
-                [format_value(c.field, c.mine, c.people), mine_who],
-                False,
-            ),
+            *((h, lines, lit) for h, (lines, lit) in zip(headings, both, strict=True)),
         ]
 
     def _focus_choices(self) -> None:
