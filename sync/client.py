@@ -773,6 +773,8 @@ class _Cycle:
         # merged away is looked at). A cycle starts with None: one cut short after writing a
         # page never checked what that page brought.
         self.pulled_people: set[str] | None = None
+        # Likewise the quotes whose rows or lines were pulled, for the check of their totals.
+        self.pulled_quotes: set[str] | None = None
 
     def run(self, started: float) -> SyncSummary:
         # Versions of an initial upload cut short, before anything reads or sends them.
@@ -835,18 +837,23 @@ class _Cycle:
           (:func:`showroom.services.privacy.forget_after_sync`). This runs after the merges,
           so rows moved onto an erased customer are erased too;
         * a conflict decided on two laptops: the conflicts about who decided it and when are
-          closed (:func:`showroom.services.conflicts.settle_decisions`).
+          closed (:func:`showroom.services.conflicts.settle_decisions`);
+        * a quote edited on two laptops, whose total no longer adds up from the parts each
+          laptop changed: it is computed again, and a discount above the limit waits for a
+          manager again (:func:`showroom.services.quotes.settle_totals`).
         """
         from showroom.services.conflicts import decisions_unsettled, settle_decisions
         from showroom.services.merge import merges_unsettled, settle_after_sync
         from showroom.services.privacy import any_erased, forget_after_sync
+        from showroom.services.quotes import settle_totals, totals_unsettled
 
         with self.db.session_scope(write=False) as session:
             merges = merges_unsettled(session, around=self.pulled_people)
             erased = any_erased(session)
             decisions = decisions_unsettled(session)
+            totals = totals_unsettled(session, self.pulled_quotes)
         changed = 0
-        if merges or erased or decisions:
+        if merges or erased or decisions or totals:
             with self.db.session_scope() as session:
                 if merges:
                     changed += settle_after_sync(session)
@@ -854,7 +861,10 @@ class _Cycle:
                     changed += forget_after_sync(session, deleted_rows=self.clears_deleted_rows)
                 if decisions:
                     changed += settle_decisions(session)
-        self.pulled_people = set()  # looked at: the next check needs only what is pulled next
+                if totals:
+                    changed += settle_totals(session, totals)
+        # Looked at: the next check needs only what is pulled next.
+        self.pulled_people, self.pulled_quotes = set(), set()
         return changed > 0
 
     def should_verify(self, initial: bool) -> bool:
@@ -1060,7 +1070,8 @@ class _Cycle:
         since = start = local.cursor_of(self.db)
         last = meta.get("last_seq") if isinstance(meta.get("last_seq"), int) else None
         if since == 0:
-            self.pulled_people = None  # a whole download: every merged record is looked at
+            # A whole download: every merged record and every quote is looked at.
+            self.pulled_people = self.pulled_quotes = None
             since = start = self.from_snapshot()
         if since == 0:
             local.begin_bulk_download(self.db)
@@ -1109,19 +1120,25 @@ class _Cycle:
         return written
 
     def note_pulled(self, page: Mapping[str, Any]) -> None:
-        """Remember the customers whose rows a written page brought: a customer's own row, or
-        a row that points at one (``customer_id``)."""
-        if self.pulled_people is None:
+        """Remember the customers whose rows a written page brought (a customer's own row, or
+        a row that points at one, ``customer_id``), and the quotes (a quote, or a line of one)."""
+        people, quotes = self.pulled_people, self.pulled_quotes
+        if people is None or quotes is None:
             return
         rows = page["rows"]  # checked when the page was written
-        if len(self.pulled_people) + len(rows) > PULLED_PEOPLE_LIMIT:
-            self.pulled_people = None
+        if len(people) + len(quotes) + len(rows) > PULLED_PEOPLE_LIMIT:
+            self.pulled_people = self.pulled_quotes = None
             return
         for row in rows:
-            if row["table"] == "customer":
-                self.pulled_people.add(row["id"])
-            elif isinstance(customer := row["data"].get("customer_id"), str):
-                self.pulled_people.add(customer)
+            table, data = row["table"], row["data"]
+            if table == "customer":
+                people.add(row["id"])
+            elif isinstance(customer := data.get("customer_id"), str):
+                people.add(customer)
+            if table == "quote":
+                quotes.add(row["id"])
+            elif table == "quote_line" and isinstance(quote := data.get("quote_id"), str):
+                quotes.add(quote)
 
     def from_snapshot(self) -> int:
         """Start a fresh laptop from its dealer's snapshot, when the server offers one this

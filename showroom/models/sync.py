@@ -45,7 +45,18 @@ class SyncConflict(SyncMixin, Base):
     # A manager's choice: kept (the value in place stays) / reverted (the earlier value
     # restored) / restored (a deleted row brought back with the edit) / cancelled_other /
     # cancelled_this. Closed by the sync, with no one named: erased (the customer's personal
-    # data was erased) / merged (a pair merged both ways, the record kept holds the edit).
+    # data was erased) / merged (a pair merged both ways, the record kept holds the edit) /
+    # decision_settled (who decided a conflict and when, decided on two laptops) /
+    # total_recomputed (two laptops' totals of one quote, computed again from its parts).
     resolution: Mapped[str | None] = mapped_column(String(20))
     resolved_by_id: Mapped[str | None] = mapped_column(IdColumnType())
     resolved_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+
+    def close_by_sync(self, resolution: str) -> None:
+        """Close the conflict as the sync does, with no one named and at the time the server
+        recorded it: every laptop closes it alike, so two laptops closing it at once agree and
+        leave no further conflict."""
+        self.status = "resolved"
+        self.resolution = resolution
+        self.resolved_by_id = None
+        self.resolved_at = self.detected_at

@@ -28,8 +28,9 @@ from showroom.actor import Actor, bind_actor
 from showroom.db.base import Base, SyncMixin, utcnow
 from showroom.db.outbox import SYNC_COLUMNS, from_wire, to_wire
 from showroom.errors import ConflictError, NotFoundError, PermissionDeniedError, ValidationError
-from showroom.models import Customer, SyncConflict, SyncOutbox, TestDrive, User
+from showroom.models import Customer, Quote, QuoteLine, SyncConflict, SyncOutbox, TestDrive, User
 from showroom.services.common import join_notes
+from showroom.services.quotes import RULED_FIELDS, settle_totals
 from showroom.services.sync_status import REJECTED
 
 KIND_FIELD = "field"
@@ -87,6 +88,8 @@ TABLE_LABELS: dict[str, tuple[str, str]] = {
     "dealer": ("门店", "Store"),
     "dealer_setting": ("门店设置", "Store setting"),
     "sync_conflict": ("同步冲突", "Sync conflict"),
+    "quote": ("报价单", "Quote"),
+    "quote_line": ("报价单明细", "Quote line"),
 }
 
 FIELD_LABELS: dict[str, tuple[str, str]] = {
@@ -133,6 +136,17 @@ FIELD_LABELS: dict[str, tuple[str, str]] = {
     "role": ("角色", "Role"),
     "phone": ("电话", "Phone"),
     "resolution": ("处理方式", "Decision"),
+    "discount": ("优惠", "Discount"),
+    "total": ("合计", "Total"),
+    "vehicle_price": ("车价", "Vehicle price"),
+    "valid_until": ("有效期至", "Valid until"),
+    "unit_price": ("单价", "Unit price"),
+    "quantity": ("数量", "Quantity"),
+    "description": ("项目", "Item"),
+    "approved_by_id": ("审批人", "Approved by"),
+    "approved_at": ("审批时间", "Approved at"),
+    "rejection_reason": ("驳回原因", "Rejection reason"),
+    "issued_at": ("出具时间", "Issued at"),
     "resolved_by_id": ("处理人", "Decided by"),
     "resolved_at": ("处理时间", "Decided at"),
 }
@@ -147,6 +161,7 @@ PERSON_FIELDS = frozenset(
         "changed_by_id",
         "created_by_id",
         "resolved_by_id",
+        "approved_by_id",
     }
 )
 
@@ -410,6 +425,8 @@ def resolve_conflict(session: Session, actor: Actor, conflict_id: str, choice: s
         if booking is None:
             raise NotFoundError("test_drive", booking_id)
         booking.status = CANCELLED
+    if choice in ("revert", "restore"):
+        _retotal(session, conflict)
 
     conflict.status = "resolved"
     conflict.resolution = RESOLUTIONS[choice]
@@ -417,6 +434,17 @@ def resolve_conflict(session: Session, actor: Actor, conflict_id: str, choice: s
     conflict.resolved_at = utcnow()
     session.flush()
     return _conflict_dto(session, conflict, _names_for(session, [conflict]))
+
+
+def _retotal(session: Session, conflict: SyncConflict) -> None:
+    """A discount, a price or a line written back (or a line restored) changes its quote's
+    total: compute it again, as the sync does."""
+    if conflict.table_name == Quote.__tablename__:
+        settle_totals(session, [conflict.row_id])
+    elif conflict.table_name == QuoteLine.__tablename__:
+        line = session.get(QuoteLine, conflict.row_id)
+        if line is not None:
+            settle_totals(session, [line.quote_id])
 
 
 def merged_into(session: Session, conflict: SyncConflict) -> Customer | None:
@@ -468,6 +496,9 @@ def _choices(conflict: SyncConflict, survivor: Customer | None) -> tuple[str, ..
         # Either decision's changes are in place already; writing the earlier one back into the
         # conflict row would not bring them back. The manager looks and marks it reviewed.
         return ("keep",)
+    if conflict.table_name == Quote.__tablename__ and conflict.field in RULED_FIELDS:
+        # Writing back one laptop's total or approval would not match the quote's parts.
+        return ("keep",)
     choices = CHOICES.get(conflict.kind, ("keep",))
     if conflict.kind == KIND_DELETE_EDIT and survivor is not None and _edit_for_merged(conflict):
         choices = (*choices, APPLY_TO_MERGED)
@@ -494,10 +525,7 @@ def settle_decisions(session: Session) -> int:
     """
     closed = 0
     for conflict in session.scalars(_bookkeeping_open().order_by(SyncConflict.id)):
-        conflict.status = "resolved"
-        conflict.resolution = SETTLED_DECISION
-        conflict.resolved_by_id = None
-        conflict.resolved_at = conflict.detected_at
+        conflict.close_by_sync(SETTLED_DECISION)
         closed += 1
     if closed:
         session.flush()

@@ -324,10 +324,7 @@ def _close_moot_conflicts(session: Session, keep: Customer, cycle: list[str]) ->
     ):
         edit = conflicts.kept_edit(conflict)
         if all(_holds(keep, name, value) for name, value in edit.items()):
-            conflict.status = "resolved"
-            conflict.resolution = conflicts.MERGED
-            conflict.resolved_by_id = None
-            conflict.resolved_at = conflict.detected_at
+            conflict.close_by_sync(conflicts.MERGED)
             closed += 1
     return closed
 

@@ -23,6 +23,9 @@ Rules:
   because the store keeps no cost for them. Nothing printed ever carries a cost or a margin.
 * Lead visibility: reading needs the lead to be visible to the actor; creating, changing,
   cancelling and printing need write access to it (``showroom.services.leads``).
+* After a sync: a quote changed on two laptops keeps both laptops' changes field by field, and
+  the total no longer adds up from them; the sync computes it again (:func:`settle_totals`),
+  and a discount above the limit waits for approval again.
 * Numbers are ``Q<yyyymmdd>-<device code>-<nnnn>``: the device code is four characters derived
   from this laptop's device id, so numbers made offline on two laptops never collide (see
   :func:`device_code`); the sequence counts this laptop's quotes of that day.
@@ -33,18 +36,27 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import hashlib
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
 
-from sqlalchemy import func, select
+from sqlalchemy import BigInteger, func, select, type_coerce
 from sqlalchemy.orm import Session
 
 from showroom import permissions
 from showroom.actor import Actor, bind_actor
 from showroom.db.base import utcnow
 from showroom.errors import ConflictError, NotFoundError, ValidationError
-from showroom.models import Customer, Quote, QuoteLine, Trim, TrimColour, TrimOption, User
+from showroom.models import (
+    Customer,
+    Quote,
+    QuoteLine,
+    SyncConflict,
+    Trim,
+    TrimColour,
+    TrimOption,
+    User,
+)
 from showroom.money import parse_money, to_money
 from showroom.services import audit, leads
 from showroom.services.common import load_customer, parse_date
@@ -70,6 +82,15 @@ LINE_KINDS = ("colour", "option", *EXTRA_KINDS)
 PURPOSES = ("print", "save")
 
 _CROCKFORD = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
+_BATCH = 500
+
+# The resolution of a conflict between two laptops' totals of one quote, closed by the sync once
+# it computed the total again (:func:`settle_totals`).
+TOTAL_RECOMPUTED = "total_recomputed"
+# Fields the quote's own rules set (the total from the parts, the status by the approval and the
+# print). A conflict on one of them offers no "write the other side back": the parts are
+# changed instead, and the quote follows.
+RULED_FIELDS = frozenset({"total", "status", "approved_by_id", "approved_at", "issued_at"})
 
 
 @dataclass(frozen=True)
@@ -215,10 +236,6 @@ def _to_dto(
         )
         for line in lines
     )
-    vehicle_subtotal = quote.vehicle_price + sum(
-        (x.amount for x in line_dtos if x.kind in ("colour", "option")), Decimal("0.00")
-    )
-    fees = sum((x.amount for x in line_dtos if x.kind in EXTRA_KINDS), Decimal("0.00"))
     cost = margin = rate = None
     if permissions.can(actor, "see_margins") and quote.dealer_cost is not None:
         cost = quote.dealer_cost
@@ -241,9 +258,9 @@ def _to_dto(
         colour=quote.colour,
         vehicle_price=quote.vehicle_price,
         lines=line_dtos,
-        vehicle_subtotal=to_money(vehicle_subtotal),
+        vehicle_subtotal=_vehicle_subtotal(quote.vehicle_price, lines),
         discount=quote.discount,
-        fees_total=to_money(fees),
+        fees_total=_amounts(lines, EXTRA_KINDS),
         total=quote.total,
         valid_until=quote.valid_until,
         status=_effective_status(quote, today),
@@ -523,14 +540,7 @@ def _price(session: Session, draft: QuoteDraft, customer: Customer, actor: Actor
         raise ValidationError("lines", f"最多{MAX_LINES}项费用", f"at most {MAX_LINES} lines")
     lines.extend(_extra_line(i, extra) for i, extra in enumerate(draft.extras))
 
-    vehicle_subtotal = trim.msrp + sum(
-        (
-            to_money(x["unit_price"] * x["quantity"])
-            for x in lines
-            if x["kind"] in ("colour", "option")
-        ),
-        Decimal("0.00"),
-    )
+    vehicle_subtotal = _vehicle_subtotal(trim.msrp, lines)
     discount = parse_money(draft.discount if draft.discount not in (None, "") else "0", "discount")
     if discount > vehicle_subtotal:
         raise ValidationError(
@@ -538,10 +548,6 @@ def _price(session: Session, draft: QuoteDraft, customer: Customer, actor: Actor
             f"优惠不能超过车价（{vehicle_subtotal:,.2f} 元）",
             f"the discount must not exceed the vehicle price ({vehicle_subtotal:,.2f})",
         )
-    fees = sum(
-        (to_money(x["unit_price"] * x["quantity"]) for x in lines if x["kind"] in EXTRA_KINDS),
-        Decimal("0.00"),
-    )
     today = dt.date.today()
     valid_until = parse_date(draft.valid_until, "valid_until") or today + dt.timedelta(
         days=VALID_DAYS
@@ -566,26 +572,49 @@ def _price(session: Session, draft: QuoteDraft, customer: Customer, actor: Actor
         colour=colour,
         lines=lines,
         discount=discount,
-        total=to_money(vehicle_subtotal - discount + fees),
+        total=_total(trim.msrp, discount, lines),
         valid_until=valid_until,
         notes=_text(draft.notes, "notes", MAX_NOTES),
         salesperson_id=salesperson_id,
     )
 
 
+def _get(line, key):
+    """A line's value, from a drafted line (a dict) or a stored one."""
+    return line[key] if isinstance(line, dict) else getattr(line, key)
+
+
+def _amounts(lines: Sequence, kinds: Sequence[str]) -> Decimal:
+    """The sum of the amounts of ``lines`` of the given kinds."""
+    amounts = (
+        to_money(_get(x, "unit_price") * _get(x, "quantity"))
+        for x in lines
+        if _get(x, "kind") in kinds
+    )
+    return sum(amounts, Decimal("0.00"))
+
+
+def _vehicle_subtotal(vehicle_price: Decimal, lines: Sequence) -> Decimal:
+    """The list price plus the colour's surcharge and the options: what a discount comes off."""
+    return to_money(vehicle_price + _amounts(lines, ("colour", "option")))
+
+
+def _total(vehicle_price: Decimal, discount: Decimal, lines: Sequence) -> Decimal:
+    """The vehicle subtotal less the discount, plus the fees."""
+    return to_money(
+        _vehicle_subtotal(vehicle_price, lines) - discount + _amounts(lines, EXTRA_KINDS)
+    )
+
+
 def _price_signature(quote: Quote, lines: Sequence) -> tuple:
     """What an approval covers: the prices, the lines and the discount."""
-
-    def get(line, key):
-        return line[key] if isinstance(line, dict) else getattr(line, key)
-
     return (
         quote.trim_id,
         to_money(quote.vehicle_price),
         to_money(quote.discount),
         tuple(
-            (get(x, "kind"), get(x, "code"), get(x, "description"), get(x, "quantity"),
-             to_money(get(x, "unit_price")))
+            (_get(x, "kind"), _get(x, "code"), _get(x, "description"), _get(x, "quantity"),
+             to_money(_get(x, "unit_price")))
             for x in lines
         ),
     )  # fmt: skip
@@ -606,8 +635,9 @@ def _write_lines(session: Session, quote: Quote, lines: list[dict]) -> None:
         row.deleted = True
 
 
-def _decide_status(session: Session, actor: Actor, quote: Quote, *, repriced: bool) -> None:
-    """Draft, pending approval, or approved (a manager's own quote) after a save."""
+def _decide_status(session: Session, actor: Actor | None, quote: Quote, *, repriced: bool) -> None:
+    """Draft, pending approval, or approved (a manager's own quote) after a save; without an
+    actor (the sync), a discount above the limit waits for a manager."""
     limit = discount_threshold(session)
     if quote.discount <= limit:
         quote.status = DRAFT
@@ -617,7 +647,7 @@ def _decide_status(session: Session, actor: Actor, quote: Quote, *, repriced: bo
     if quote.status == APPROVED and not repriced:
         return
     quote.rejection_reason = None
-    if permissions.can(actor, "approve_discount"):
+    if actor is not None and permissions.can(actor, "approve_discount"):
         quote.status = APPROVED
         quote.approved_by_id = actor.user_id
         quote.approved_at = utcnow()
@@ -774,6 +804,102 @@ def cancel_quote(session: Session, actor: Actor, quote_id: str) -> QuoteDTO:
     quote.status = CANCELLED
     session.flush()
     return get_quote(session, actor, quote.id)
+
+
+# --- after a sync: one quote edited on two laptops ----------------------------------------------
+
+
+def totals_unsettled(session: Session, quote_ids: Collection[str] | None = None) -> list[str]:
+    """The quotes :func:`settle_totals` has work on: the live ones (of ``quote_ids``, or every
+    one) whose total does not add up from their price, discount and lines, and any with a
+    conflict between two totals still open.
+
+    Each laptop computes a quote's total when it saves it. Two laptops that edit one quote
+    offline (one the discount, the other a line, say) each send their own total; the server
+    merges field by field, so the later total stands beside the other laptop's discount or
+    lines, and adds up to neither.
+    """
+    found = set(_not_adding_up(session, quote_ids))
+    found.update(session.scalars(_open_total_conflicts().with_only_columns(SyncConflict.row_id)))
+    return sorted(found)
+
+
+def settle_totals(session: Session, quote_ids: Collection[str] | None = None) -> int:
+    """Compute again the total of each quote (of ``quote_ids``, or every one) that does not add
+    up, and close the conflicts between two totals of these quotes; returns how many edits
+    that made (to push).
+
+    Nobody has seen such a quote whole, so nobody approved it: a discount above the limit waits
+    for a manager again (an issued or cancelled quote keeps its status). A conflict between two
+    totals holds no choice, whether the total was computed again or not: the parts the laptops
+    changed are in place, and a conflict on a part (the discount, a line) is kept for a manager.
+    Every laptop does this alike, the conflict's time included, so two laptops settling one
+    quote at once agree.
+    """
+    settled = 0
+    for quote_id in _not_adding_up(session, quote_ids):
+        quote = session.get(Quote, quote_id)
+        total = _total(quote.vehicle_price, quote.discount, _lines(session, [quote_id])[quote_id])
+        if total == quote.total:  # the check and this computation agree: never so
+            continue
+        with session.no_autoflush:  # one edit of the quote, not one per query in between
+            quote.total = total
+            if quote.status in (DRAFT, PENDING, APPROVED):
+                _decide_status(session, None, quote, repriced=True)
+        settled += 1
+    query = _open_total_conflicts().order_by(SyncConflict.id)
+    batches = [query] if quote_ids is None else [
+        query.where(SyncConflict.row_id.in_(chunk)) for chunk in _chunks(sorted(quote_ids))
+    ]  # fmt: skip
+    for batch in batches:
+        for conflict in session.scalars(batch):
+            conflict.close_by_sync(TOTAL_RECOMPUTED)
+            settled += 1
+    if settled:
+        session.flush()
+    return settled
+
+
+def _not_adding_up(session: Session, quote_ids: Collection[str] | None) -> list[str]:
+    """The live quotes (of ``quote_ids``, or all) whose stored total is not list price less
+    discount plus the lines' amounts, compared in whole fen (as stored) by the database: a
+    round that finds nothing reads no quote into Python."""
+
+    def fen(column):
+        return type_coerce(column, BigInteger)
+
+    lines = (
+        select(func.coalesce(func.sum(fen(QuoteLine.unit_price) * QuoteLine.quantity), 0))
+        .where(
+            QuoteLine.quote_id == Quote.id,
+            QuoteLine.deleted.is_(False),
+            QuoteLine.kind.in_(LINE_KINDS),
+        )
+        .scalar_subquery()
+    )
+    wrong = select(Quote.id).where(
+        Quote.deleted.is_(False),
+        fen(Quote.total) != fen(Quote.vehicle_price) - fen(Quote.discount) + lines,
+    )
+    if quote_ids is None:
+        return list(session.scalars(wrong.order_by(Quote.id)))
+    found: list[str] = []
+    for chunk in _chunks(sorted(quote_ids)):
+        found += session.scalars(wrong.where(Quote.id.in_(chunk)))
+    return sorted(found)
+
+
+def _open_total_conflicts():
+    return select(SyncConflict).where(
+        SyncConflict.status == "open",
+        SyncConflict.table_name == Quote.__tablename__,
+        SyncConflict.field == "total",
+        SyncConflict.deleted.is_(False),
+    )
+
+
+def _chunks(ids: list[str]) -> list[list[str]]:
+    return [ids[start : start + _BATCH] for start in range(0, len(ids), _BATCH)]
 
 
 def quote_changed(result: QuoteDTO | PrintedQuote) -> Changed:

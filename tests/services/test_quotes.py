@@ -508,3 +508,144 @@ def test_a_merge_moves_the_quotes_with_their_lines(db, sales, cat, customer):
         (moved,) = quotes.list_quotes(session, sales, customer)
     assert moved.id == q.id and moved.customer_id == customer
     assert moved.lines == q.lines and moved.total == q.total
+
+
+# --- after a sync: one quote changed on two laptops --------------------------------------------
+
+
+def combined(db, quote_id, **fields) -> None:
+    """Write ``fields`` the way a pulled row is written: as the server merged two laptops'
+    edits, with no outbox op of this laptop's own."""
+    from showroom.db.outbox import CAPTURE
+
+    with db.session_scope() as session:
+        session.info[CAPTURE] = False
+        quote = session.get(Quote, quote_id)
+        for name, value in fields.items():
+            setattr(quote, name, value)
+
+
+def quote_ops(db, quote_id) -> list[SyncOutbox]:
+    with db.session_scope(write=False) as session:
+        query = select(SyncOutbox).where(SyncOutbox.row_id == quote_id).order_by(SyncOutbox.seq)
+        return list(session.scalars(query))
+
+
+def settle(db, quote_ids=None) -> int:
+    with db.session_scope() as session:
+        return quotes.settle_totals(session, quote_ids)
+
+
+def unsettled(db) -> list[str]:
+    with db.session_scope(write=False) as session:
+        return quotes.totals_unsettled(session)
+
+
+def test_a_total_that_does_not_add_up_is_computed_again_and_the_approval_asked_again(
+    db, sales, manager, cat, customer
+):
+    q = create(db, manager, customer, draft(cat, discount="5000"))
+    assert (q.status, q.total) == ("approved", Decimal("231420.50"))
+    untouched = create(db, sales, customer, draft(cat))
+    # Another laptop's total (it added the sunroof's 6,000 back in) beside this one's discount.
+    combined(db, q.id, total=Decimal("237420.50"))
+    assert unsettled(db) == [q.id]
+    before = quote_ops(db, q.id)
+
+    assert settle(db) == 1
+    with db.session_scope(write=False) as session:
+        now = quotes.get_quote(session, manager, q.id)
+        assert quotes.get_quote(session, sales, untouched.id) == untouched
+    assert now.total == Decimal("231420.50") == now.vehicle_subtotal - now.discount + now.fees_total
+    assert (now.status, now.approved_by_id, now.approved_at) == ("pending_approval", None, None)
+    assert now.needs_approval
+    # The settled values are edits to push, like a salesperson's.
+    (pushed,) = quote_ops(db, q.id)[len(before) :]
+    assert {"total", "status", "approved_by_id"} <= set(json.loads(pushed.fields))
+    assert unsettled(db) == [] and settle(db) == 0
+
+
+def test_settling_within_the_limit_leaves_a_draft_and_an_issued_quote_keeps_its_status(
+    db, sales, cat, customer
+):
+    small = create(db, sales, customer, draft(cat))
+    printed = create(db, sales, customer, draft(cat))
+    with db.session_scope() as session:
+        quotes.render_for_print(session, sales, printed.id)
+    combined(db, small.id, total=Decimal("1.00"), status="approved")
+    combined(db, printed.id, total=Decimal("2.00"))
+
+    assert settle(db, [small.id, printed.id]) == 2
+    with db.session_scope(write=False) as session:
+        small_now = quotes.get_quote(session, sales, small.id)
+        printed_now = quotes.get_quote(session, sales, printed.id)
+    assert (small_now.status, small_now.total) == ("draft", small.total)
+    assert (printed_now.status, printed_now.total) == ("issued", printed.total)
+
+
+def test_only_the_quotes_asked_about_are_settled(db, sales, cat, customer):
+    first = create(db, sales, customer, draft(cat))
+    second = create(db, sales, customer, draft(cat))
+    combined(db, first.id, total=Decimal("1.00"))
+    combined(db, second.id, total=Decimal("2.00"))
+    assert settle(db, [second.id]) == 1
+    assert unsettled(db) == [first.id]
+
+
+def test_a_conflict_between_two_totals_is_closed_and_offers_no_writing_back(
+    db, sales, manager, cat, customer
+):
+    from showroom.models import SyncConflict
+    from showroom.services import conflicts
+
+    q = create(db, sales, customer, draft(cat))
+    detected = dt.datetime(2026, 11, 22, 9, 30, tzinfo=dt.UTC)
+    with db.session_scope() as session:
+        conflict = SyncConflict(
+            kind="field", table_name="quote", row_id=q.id, field="total",
+            base_value='"1.00"', theirs_value='"2.00"', mine_value=f'"{q.total}"',
+            detected_at=detected, server_version=7,
+        )  # fmt: skip
+        session.add(conflict)
+        session.flush()
+        conflict_id = conflict.id
+    with db.session_scope(write=False) as session:
+        listed = conflicts.get_conflict(session, conflict_id)
+    assert listed.choices == ("keep",)
+    assert unsettled(db) == [q.id]  # the quote adds up, but the conflict is open
+
+    assert settle(db) == 1
+    with db.session_scope(write=False) as session:
+        closed = session.get(SyncConflict, conflict_id)
+        assert (closed.status, closed.resolution) == ("resolved", "total_recomputed")
+        # The time the server recorded: two laptops closing it at once agree.
+        assert (closed.resolved_by_id, closed.resolved_at) == (None, detected)
+    with db.session_scope() as session, pytest.raises(ValidationError) as error:
+        conflicts.resolve_conflict(session, manager, conflict_id, "revert")
+    assert error.value.field == "choice"
+
+
+def test_a_discount_written_back_from_a_conflict_recomputes_the_total(
+    db, sales, manager, cat, customer
+):
+    from showroom.models import SyncConflict
+    from showroom.services import conflicts
+
+    q = create(db, sales, customer, draft(cat, discount="1000"))
+    with db.session_scope() as session:
+        conflict = SyncConflict(
+            kind="field", table_name="quote", row_id=q.id, field="discount",
+            base_value='"2000.00"', theirs_value='"5000.00"', mine_value='"1000.00"',
+            detected_at=dt.datetime(2026, 11, 22, 9, 30, tzinfo=dt.UTC), server_version=7,
+        )  # fmt: skip
+        session.add(conflict)
+        session.flush()
+        conflict_id = conflict.id
+    with db.session_scope() as session:
+        conflicts.resolve_conflict(session, manager, conflict_id, "revert")
+    with db.session_scope(write=False) as session:
+        now = quotes.get_quote(session, sales, q.id)
+    assert now.discount == Decimal("5000.00")
+    assert now.total == q.total - Decimal("4000.00")
+    # A discount above the limit, written back by the manager's choice, is not yet approved.
+    assert now.status == "pending_approval"

@@ -424,3 +424,49 @@ def test_what_the_sync_closed_after_two_decisions_says_so(manager_ctx, db, sales
     assert page.detail_state.text() == (
         "已由同步关闭：这个冲突在两台电脑上都处理过，以后到的处理为准。"
     )
+
+
+def test_a_quote_conflict_shows_amounts_and_statuses_as_people_read_them(
+    manager_ctx, db, sales, staff, qtbot
+):
+    from quote_kit import add_catalogue
+
+    from showroom.services import quotes
+    from showroom.services.quotes import QuoteDraft
+
+    customer = new_customer(db, sales)
+    trim = add_catalogue(db).tiguan
+    with db.session_scope() as session:
+        quote = quotes.create_quote(
+            session, sales, customer, QuoteDraft(trim_id=trim, colour="极地白", discount="1000")
+        )
+    detected = dt.datetime(2026, 12, 7, 10, 0, tzinfo=dt.UTC)
+    common = {"kind": "field", "table_name": "quote", "row_id": quote.id, "detected_at": detected}
+    stored(
+        db,
+        SyncConflict(
+            field="discount", base_value='"0.00"', theirs_value='"2500.00"',
+            mine_value='"1000.00"', **common,
+        ),
+        SyncConflict(
+            field="status", base_value='"draft"', theirs_value='"approved"',
+            mine_value='"pending_approval"', **common,
+        ),
+    )  # fmt: skip
+    page = open_page(manager_ctx, qtbot)
+    listed = {
+        page.list.topLevelItem(i).text(2): page.list.topLevelItem(i)
+        for i in range(page.list.topLevelItemCount())
+    }
+    assert set(listed) == {"优惠", "状态"}
+
+    page.list.setCurrentItem(listed["优惠"])
+    shown = texts(page.detail)
+    assert "¥2,500.00" in shown and "¥1,000.00" in shown
+    assert set(page.choice_buttons) == {"keep", "revert"}
+
+    page.list.setCurrentItem(listed["状态"])
+    shown = texts(page.detail)
+    assert "已批准" in shown and "需审批" in shown
+    # The quote's rules set its status: nothing to write back.
+    assert set(page.choice_buttons) == {"keep"}

@@ -10,6 +10,7 @@ runs on the DB lane; a choice is a synced edit like any other.
 from __future__ import annotations
 
 import datetime as dt
+from decimal import Decimal
 from typing import Any
 
 import shiboken6
@@ -42,9 +43,11 @@ from showroom.services.conflicts import (
     RejectedChangeDTO,
 )
 from showroom.services.dto import Changed
+from showroom.services.quotes import TOTAL_RECOMPUTED
 from ui import formatting, labels
 from ui.context import AppContext
 from ui.i18n import tr
+from ui.quotes.texts import status_text as quote_status
 from ui.widgets import ERROR_COLOUR, MUTED_COLOUR, Section, clear_layout, muted_label
 
 ITEM_ROLE = Qt.ItemDataRole.UserRole
@@ -94,7 +97,12 @@ def resolution_text(resolution: str | None) -> str:
         ERASED: tr("Closed: the customer's personal data was erased"),
         MERGED: tr("Closed: the customer kept by the merge holds this change"),
         SETTLED_DECISION: tr("Closed: the later decision stands"),
+        TOTAL_RECOMPUTED: tr("Closed: the total was computed again"),
     }.get(resolution or "", resolution or "")
+
+
+BOOKING_STATUSES = ("booked", "done", "cancelled")
+MONEY_FIELDS = frozenset({"discount", "total", "vehicle_price", "unit_price", "dealer_cost"})
 
 
 def booking_status(code: str) -> str:
@@ -122,7 +130,13 @@ def format_value(field: str | None, value: Any, people: dict[str, str]) -> str:
     if field == "kind":
         return labels.kind(value)
     if field == "status":
-        return booking_status(value)
+        # A test drive's or a quote's: the two sets of codes share only "cancelled".
+        return booking_status(value) if value in BOOKING_STATUSES else quote_status(value)
+    if field in MONEY_FIELDS:
+        try:
+            return formatting.money(Decimal(str(value)))
+        except ArithmeticError:  # a malformed value from elsewhere: shown as it is
+            return str(value)
     if field == "resolution":
         return resolution_text(value)
     if isinstance(value, str) and len(value) >= 10 and value[4:5] == "-" and value[7:8] == "-":
@@ -175,6 +189,12 @@ def state_text(conflict: ConflictDTO) -> str:
         return tr(
             "Closed by the sync: the conflict was decided on two laptops, "
             "and the later decision stands."
+        )
+    if conflict.resolution == TOTAL_RECOMPUTED:
+        # Two laptops each computed the quote's total from their own edit.
+        return tr(
+            "Closed by the sync: the quote was changed on two laptops, and its total was "
+            "computed again from its price, discount and lines."
         )
     if conflict.resolution == MERGED:
         # Two laptops merged the pair each the other way round; the sync kept one record.
