@@ -20,6 +20,10 @@ looking. Steps, each reported as JSON lines on stdout (see bench/common.py):
    sync to close (``conflicts.decisions_unsettled``, a read). With --conflicts resolved
    conflicts stored (years of a store's conflicts) and a handful open:
    ``decisions_unsettled_ms``, the median of --runs calls in a read transaction.
+5. And whether a quote changed on two laptops no longer adds up (``quotes.totals_unsettled``,
+   a read), on the demo's quotes, none of which needs it: ``totals_unsettled_pulled_ms`` after a
+   pull that brought --pulled quotes, and ``totals_unsettled_all_ms`` looking at every quote
+   (after a first download); medians of --runs calls, each in a read transaction.
 """
 
 from __future__ import annotations
@@ -31,7 +35,7 @@ import random
 
 from bench.common import add_demo_arguments, demo_laptop, emit, machine_info, median, timed_ms
 
-HELP = "what merged customers cost each sync round (merges_unsettled, settle_after_sync)"
+HELP = "what the sync's settling checks cost each round (merges, decisions, quote totals)"
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -48,8 +52,8 @@ def run(args: argparse.Namespace) -> int:
     from sqlalchemy import func, select
 
     from showroom.db.outbox import CAPTURE
-    from showroom.models import CustomerPhone, FollowUp
-    from showroom.services import conflicts, dealer, merge
+    from showroom.models import CustomerPhone, FollowUp, Quote
+    from showroom.services import conflicts, dealer, merge, quotes
 
     emit("machine", os.cpu_count(), "cores", **machine_info())
     with demo_laptop(args, "bench-merges-") as (db, ids):
@@ -126,6 +130,25 @@ def run(args: argparse.Namespace) -> int:
             "ms",
             conflicts=args.conflicts,
         )
+
+        with db.session_scope(write=False) as session:
+            quote_ids = sorted(session.scalars(select(Quote.id).where(Quote.deleted.is_(False))))
+        pulled_quotes = set(rng.sample(quote_ids, min(args.pulled, len(quote_ids))))
+
+        def totals(around) -> list[str]:
+            with db.session_scope(write=False) as session:
+                return quotes.totals_unsettled(session, around)
+
+        for name, around in (
+            ("totals_unsettled_pulled_ms", pulled_quotes),
+            ("totals_unsettled_all_ms", None),
+        ):
+            idle = [timed_ms(lambda around=around: totals(around)) for _ in range(args.runs)]
+            assert not any(found for _ms, found in idle), "a quote of the demo does not add up"
+            emit(
+                name, median([ms for ms, _ in idle]), "ms",
+                quotes=len(quote_ids), pulled=len(pulled_quotes) if around else len(quote_ids),
+            )  # fmt: skip
     return 0
 
 

@@ -15,6 +15,7 @@ import random
 
 import pytest
 from harness import assert_acknowledged_present, assert_converged, assert_erased_everywhere
+from quote_kit import add_catalogue
 
 FIXED_SEED = 20240604
 LAPTOPS = 5
@@ -52,7 +53,8 @@ def _live_customers(laptop) -> list[str]:
 def _random_edit(rng: random.Random, laptop, counter: list[int]) -> str:
     """One random edit through the services; returns what it did (for the failure message)."""
     from showroom.errors import ShowroomError
-    from showroom.services import follow_ups, merge, privacy
+    from showroom.services import follow_ups, interactions, merge, privacy
+    from showroom.vocabulary import InteractionChannel
 
     live = _live_customers(laptop)
     roll = rng.random()
@@ -63,11 +65,15 @@ def _random_edit(rng: random.Random, laptop, counter: list[int]) -> str:
             laptop.create_customer(f"随机{n:05d}", f"137{rng.randrange(10**8):08d}")
             return "create"
         customer = rng.choice(live)
-        if roll < 0.70:
+        if roll < 0.64:
             name = rng.choice(list(FIELDS))
             value = FIELDS[name](rng)
             laptop.update_customer(customer, **{name: value})
             return f"update {name}"
+        if roll < 0.70:
+            # A quote made, or one of the customer's changed: other laptops may be changing
+            # the same quote's discount or lines meanwhile.
+            return _quote(rng, laptop, customer)
         if roll < 0.80:
             phone = f"135{rng.randrange(10**8):08d}"
             current = laptop._read(
@@ -78,12 +84,27 @@ def _random_edit(rng: random.Random, laptop, counter: list[int]) -> str:
             numbers = [*(r["number"] for r in current[:3]), phone]
             laptop.update_customer(customer, phones=numbers)
             return "add phone"
-        if roll < 0.91:
-            due = dt.date.today() + dt.timedelta(days=rng.randint(1, 30))
+        if roll < 0.87:
+            # Some are due today, so a contact logged today closes them.
+            due = dt.date.today() + dt.timedelta(days=rng.randint(0, 30))
             laptop.edit(
                 lambda s, a: follow_ups.schedule_follow_up(s, a, customer, due, purpose="回访")
             )
             return "follow-up"
+        if roll < 0.91:
+            # A contact: it closes the follow-ups due by today and may plan the next one. Its
+            # summary is free text about the person, which an erasure blanks.
+            channel = rng.choice(list(InteractionChannel))
+            summary = rng.choice(["电话回访", "到店看车", "微信发了报价", "约了试驾"])
+            summary += str(rng.randint(1, 99))
+            days = rng.choice([None, rng.randint(1, 30)])
+            next_due = dt.date.today() + dt.timedelta(days=days) if days else None
+            laptop.edit(
+                lambda s, a: interactions.log_interaction(
+                    s, a, customer, channel=channel, summary=summary, next_follow_up=next_due
+                )
+            )
+            return "contact"
         if roll < 0.92:
             # The customer asks for their personal data to be erased (PIPL). Other laptops go on
             # editing the record until the erasure reaches them.
@@ -108,6 +129,36 @@ def _random_edit(rng: random.Random, laptop, counter: list[int]) -> str:
         return f"refused: {error}"
 
 
+def _quote(rng: random.Random, laptop, customer: str) -> str:
+    """A new quote for ``customer``, or a change to the discount, lines and notes of one of
+    theirs (which may be issued or cancelled by now: then a typed refusal)."""
+    from showroom.services import quotes
+    from showroom.services.quotes import QuoteDraft, QuoteLineDraft
+
+    extras = [
+        QuoteLineDraft("registration", "上牌服务", "800"),
+        QuoteLineDraft("accessory", "原厂脚垫", str(rng.choice([300, 450])), rng.randint(1, 3)),
+        QuoteLineDraft("insurance", "交强险+商业险", "6820.50"),
+    ]
+    draft = QuoteDraft(
+        trim_id=laptop.trim_id,
+        colour="冰川蓝",
+        option_codes=rng.sample(["PANO", "HK"], rng.randint(0, 2)),
+        extras=rng.sample(extras, rng.randint(0, 3)),
+        discount=rng.choice(["0", "1000", "2500", "5000"]),
+        notes=rng.choice([None, "客户要求周末提车" + str(rng.randint(1, 99))]),
+    )
+    held = laptop._read(
+        "SELECT id FROM quote WHERE customer_id = ? AND deleted = 0 ORDER BY id", (customer,)
+    )
+    if held and rng.random() < 0.6:
+        quote = rng.choice(held)["id"]
+        laptop.edit(lambda s, a: quotes.update_quote(s, a, quote, draft))
+        return "requote"
+    laptop.edit(lambda s, a: quotes.create_quote(s, a, customer, draft))
+    return "quote"
+
+
 def _decide_one(rng: random.Random, laptop) -> str | None:
     """A manager's choice, at random among those offered, on an open conflict picked at random
     (None when none is open)."""
@@ -122,6 +173,14 @@ def _decide_one(rng: random.Random, laptop) -> str | None:
     choice = rng.choice(offered)
     laptop.edit(lambda s, a: conflicts.resolve_conflict(s, a, conflict_id, choice))
     return f"decide {choice}"
+
+
+def _quotes_not_adding_up(laptop) -> list[str]:
+    """The quotes whose total is not their parts', or with a conflict between two totals open."""
+    from showroom.services import quotes
+
+    with laptop.db.session_scope(write=False) as session:
+        return quotes.totals_unsettled(session)
 
 
 def _left_for_managers(laptop) -> int:
@@ -141,6 +200,11 @@ def test_random_edits_disconnects_and_kills_converge_without_loss(
     print(context)
     rng = random.Random(seed)
     laptops = [make_laptop(f"laptop{i}") for i in range(LAPTOPS)]
+    # The store's catalogue, on every laptop before the first quote.
+    trim_id = add_catalogue(laptops[0].db).tiguan
+    for laptop in [*laptops, laptops[0]]:
+        laptop.sync()
+        laptop.trim_id = trim_id
     counter = [0]
     kill_at = set(rng.sample(range(EDITS), SERVER_KILLS))
     done: dict[str, int] = {}
@@ -185,12 +249,17 @@ def test_random_edits_disconnects_and_kills_converge_without_loss(
             stuck = laptop.pending()
             assert not stuck, f"{laptop.name} still has {len(stuck)} ops pending"
         assert done.get("create", 0) > 50 and done.get("update", 0) + done.get("delete", 0)
-        assert done.get("erase", 0) and done.get("merge", 0)
+        assert done.get("erase", 0) and done.get("merge", 0) and done.get("contact", 0)
         assert len(ledger.acknowledged()) > EDITS // 2
         assert_converged(server, laptops)
         assert_acknowledged_present(server, laptops, ledger)
         assert_erased_everywhere(server, laptops)
         # What is left open holds a choice: nothing only says who decided a conflict and when.
         assert [_left_for_managers(laptop) for laptop in laptops] == [0] * LAPTOPS
+        # Every quote adds up, however many laptops changed it.
+        assert done.get("requote", 0) > 5
+        assert {laptop.name: _quotes_not_adding_up(laptop) for laptop in laptops} == {
+            laptop.name: [] for laptop in laptops
+        }
     except BaseException as error:
         raise AssertionError(f"{context}: {error}") from error
