@@ -20,10 +20,11 @@ looking. Steps, each reported as JSON lines on stdout (see bench/common.py):
    sync to close (``conflicts.decisions_unsettled``, a read). With --conflicts resolved
    conflicts stored (years of a store's conflicts) and a handful open:
    ``decisions_unsettled_ms``, the median of --runs calls in a read transaction.
-5. And whether a quote changed on two laptops no longer adds up (``quotes.totals_unsettled``,
-   a read), on the demo's quotes, none of which needs it: ``totals_unsettled_pulled_ms`` after a
-   pull that brought --pulled quotes, and ``totals_unsettled_all_ms`` looking at every quote
-   (after a first download); medians of --runs calls, each in a read transaction.
+5. And whether a quote changed on two laptops needs putting right (``quotes.quotes_unsettled``,
+   a read: a total that does not add up, an approval that covered other lines), on the demo's
+   quotes, none of which needs it: ``quotes_unsettled_pulled_ms`` after a pull that brought
+   --pulled quotes, and ``quotes_unsettled_all_ms`` looking at every quote (after a first
+   download); medians of --runs calls, each in a read transaction.
 """
 
 from __future__ import annotations
@@ -137,14 +138,14 @@ def run(args: argparse.Namespace) -> int:
 
         def totals(around) -> list[str]:
             with db.session_scope(write=False) as session:
-                return quotes.totals_unsettled(session, around)
+                return quotes.quotes_unsettled(session, around)
 
         for name, around in (
-            ("totals_unsettled_pulled_ms", pulled_quotes),
-            ("totals_unsettled_all_ms", None),
+            ("quotes_unsettled_pulled_ms", pulled_quotes),
+            ("quotes_unsettled_all_ms", None),
         ):
             idle = [timed_ms(lambda around=around: totals(around)) for _ in range(args.runs)]
-            assert not any(found for _ms, found in idle), "a quote of the demo does not add up"
+            assert not any(found for _ms, found in idle), "a quote of the demo needs settling"
             emit(
                 name, median([ms for ms, _ in idle]), "ms",
                 quotes=len(quote_ids), pulled=len(pulled_quotes) if around else len(quote_ids),

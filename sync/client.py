@@ -839,21 +839,22 @@ class _Cycle:
         * a conflict decided on two laptops: the conflicts about who decided it and when are
           closed (:func:`showroom.services.conflicts.settle_decisions`);
         * a quote edited on two laptops, whose total no longer adds up from the parts each
-          laptop changed: it is computed again, and a discount above the limit waits for a
-          manager again (:func:`showroom.services.quotes.settle_totals`).
+          laptop changed, or whose approval covered other lines: the total is computed again,
+          and a discount above the limit waits for a manager again
+          (:func:`showroom.services.quotes.settle_quotes`).
         """
         from showroom.services.conflicts import decisions_unsettled, settle_decisions
         from showroom.services.merge import merges_unsettled, settle_after_sync
         from showroom.services.privacy import any_erased, forget_after_sync
-        from showroom.services.quotes import settle_totals, totals_unsettled
+        from showroom.services.quotes import quotes_unsettled, settle_quotes
 
         with self.db.session_scope(write=False) as session:
             merges = merges_unsettled(session, around=self.pulled_people)
             erased = any_erased(session)
             decisions = decisions_unsettled(session)
-            totals = totals_unsettled(session, self.pulled_quotes)
+            quotes = quotes_unsettled(session, self.pulled_quotes)
         changed = 0
-        if merges or erased or decisions or totals:
+        if merges or erased or decisions or quotes:
             with self.db.session_scope() as session:
                 if merges:
                     changed += settle_after_sync(session)
@@ -861,8 +862,8 @@ class _Cycle:
                     changed += forget_after_sync(session, deleted_rows=self.clears_deleted_rows)
                 if decisions:
                     changed += settle_decisions(session)
-                if totals:
-                    changed += settle_totals(session, totals)
+                if quotes:
+                    changed += settle_quotes(session, quotes)
         # Looked at: the next check needs only what is pulled next.
         self.pulled_people, self.pulled_quotes = set(), set()
         return changed > 0

@@ -85,7 +85,8 @@ API_PREFIX = "/v1"
 # The version of the synced tables' shape. Raise it when a synced column is added; the server
 # answers 426 to a client below its minimum, and the client keeps its outbox until upgraded.
 # 3: quotes and quote lines, and the trim's dealer cost.
-SCHEMA_VERSION = 3
+# 4: the quote's approved_signature (what a discount's approval covered).
+SCHEMA_VERSION = 4
 SCHEMA_HEADER = "X-Showroom-Schema"
 EPOCH_HEADER = "X-Showroom-Epoch"
 HISTORY_HEADER = "X-Showroom-History"

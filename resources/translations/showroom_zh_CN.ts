@@ -1111,10 +1111,6 @@
         <translation>已关闭：以后到的处理为准</translation>
     </message>
     <message>
-        <source>Closed: the total was computed again</source>
-        <translation>已关闭：合计已重新计算</translation>
-    </message>
-    <message>
         <source>Booked</source>
         <translation>已预约</translation>
     </message>
@@ -1177,10 +1173,6 @@
     <message>
         <source>No</source>
         <translation>否</translation>
-    </message>
-    <message>
-        <source>Closed by the sync: the quote was changed on two laptops, and its total was computed again from its price, discount and lines.</source>
-        <translation>已由同步关闭：这张报价单在两台电脑上都改过，合计已按车价、优惠和明细重新计算。</translation>
     </message>
     <message>
         <source>The conflict decided is not on this laptop yet.</source>
@@ -1513,6 +1505,14 @@
     <message>
         <source>Merged into %1</source>
         <translation>已合并到“%1”</translation>
+    </message>
+    <message>
+        <source>Closed: the quote was worked out again</source>
+        <translation>已关闭：报价单已重新核算</translation>
+    </message>
+    <message>
+        <source>Closed by the sync: the quote was changed on two laptops; its total and its approval were worked out again from its price, discount and lines.</source>
+        <translation>已由同步关闭：这张报价单在两台电脑上都改过，合计和审批已按车价、优惠和明细重新核算。</translation>
     </message>
     <message>
         <source>Restored</source>

@@ -47,6 +47,10 @@ class Quote(SyncMixin, Base):
     status: Mapped[str] = mapped_column(String(20), default="draft", server_default="draft")
     approved_by_id: Mapped[str | None] = mapped_column(ForeignKey("app_user.id"))
     approved_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+    # What the approval covered: a hash of the prices, lines and discount the manager saw. Two
+    # laptops' edits merged field by field can put other lines beside an approval; the sync
+    # then asks again (``showroom.services.quotes.settle_quotes``). NULL before schema 4.
+    approved_signature: Mapped[str | None] = mapped_column(String(64))
     # Why a manager refused the discount (cleared when the quote is changed and asked again).
     rejection_reason: Mapped[str | None] = mapped_column(Text)
     issued_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())

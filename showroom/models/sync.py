@@ -47,7 +47,7 @@ class SyncConflict(SyncMixin, Base):
     # cancelled_this. Closed by the sync, with no one named: erased (the customer's personal
     # data was erased) / merged (a pair merged both ways, the record kept holds the edit) /
     # decision_settled (who decided a conflict and when, decided on two laptops) /
-    # total_recomputed (two laptops' totals of one quote, computed again from its parts).
+    # quote_settled (two laptops' totals or approvals of one quote, worked out again).
     resolution: Mapped[str | None] = mapped_column(String(20))
     resolved_by_id: Mapped[str | None] = mapped_column(IdColumnType())
     resolved_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())

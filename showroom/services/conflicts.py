@@ -30,7 +30,7 @@ from showroom.db.outbox import SYNC_COLUMNS, from_wire, to_wire
 from showroom.errors import ConflictError, NotFoundError, PermissionDeniedError, ValidationError
 from showroom.models import Customer, Quote, QuoteLine, SyncConflict, SyncOutbox, TestDrive, User
 from showroom.services.common import join_notes
-from showroom.services.quotes import RULED_FIELDS, settle_totals
+from showroom.services.quotes import RULED_FIELDS, settle_quotes
 from showroom.services.sync_status import REJECTED
 
 KIND_FIELD = "field"
@@ -145,6 +145,7 @@ FIELD_LABELS: dict[str, tuple[str, str]] = {
     "description": ("项目", "Item"),
     "approved_by_id": ("审批人", "Approved by"),
     "approved_at": ("审批时间", "Approved at"),
+    "approved_signature": ("审批范围", "What the approval covered"),
     "rejection_reason": ("驳回原因", "Rejection reason"),
     "issued_at": ("出具时间", "Issued at"),
     "resolved_by_id": ("处理人", "Decided by"),
@@ -440,11 +441,11 @@ def _retotal(session: Session, conflict: SyncConflict) -> None:
     """A discount, a price or a line written back (or a line restored) changes its quote's
     total: compute it again, as the sync does."""
     if conflict.table_name == Quote.__tablename__:
-        settle_totals(session, [conflict.row_id])
+        settle_quotes(session, [conflict.row_id])
     elif conflict.table_name == QuoteLine.__tablename__:
         line = session.get(QuoteLine, conflict.row_id)
         if line is not None:
-            settle_totals(session, [line.quote_id])
+            settle_quotes(session, [line.quote_id])
 
 
 def merged_into(session: Session, conflict: SyncConflict) -> Customer | None:

@@ -24,7 +24,7 @@ Rules:
 * Lead visibility: reading needs the lead to be visible to the actor; creating, changing,
   cancelling and printing need write access to it (``showroom.services.leads``).
 * After a sync: a quote changed on two laptops keeps both laptops' changes field by field, and
-  the total no longer adds up from them; the sync computes it again (:func:`settle_totals`),
+  the total no longer adds up from them; the sync computes it again (:func:`settle_quotes`),
   and a discount above the limit waits for approval again.
 * Numbers are ``Q<yyyymmdd>-<device code>-<nnnn>``: the device code is four characters derived
   from this laptop's device id, so numbers made offline on two laptops never collide (see
@@ -36,6 +36,7 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import hashlib
+import json
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
@@ -84,13 +85,17 @@ PURPOSES = ("print", "save")
 _CROCKFORD = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
 _BATCH = 500
 
-# The resolution of a conflict between two laptops' totals of one quote, closed by the sync once
-# it computed the total again (:func:`settle_totals`).
-TOTAL_RECOMPUTED = "total_recomputed"
-# Fields the quote's own rules set (the total from the parts, the status by the approval and the
-# print). A conflict on one of them offers no "write the other side back": the parts are
-# changed instead, and the quote follows.
-RULED_FIELDS = frozenset({"total", "status", "approved_by_id", "approved_at", "issued_at"})
+# Fields the quote's own rules set (the total from the parts, the status and the approval by the
+# approval and the print). A conflict on one of them offers no "write the other side back": the
+# parts are changed instead, and the quote follows.
+RULED_FIELDS = frozenset(
+    {"total", "status", "approved_by_id", "approved_at", "approved_signature", "issued_at"}
+)
+# Of those, the ones whose conflicts the sync closes (:func:`settle_quotes`): the total and the
+# approval follow from the parts, wherever the two laptops' values came from.
+SETTLED_FIELDS = ("total", "approved_by_id", "approved_at", "approved_signature")
+# The resolution of such a conflict.
+QUOTE_SETTLED = "quote_settled"
 
 
 @dataclass(frozen=True)
@@ -641,20 +646,36 @@ def _decide_status(session: Session, actor: Actor | None, quote: Quote, *, repri
     limit = discount_threshold(session)
     if quote.discount <= limit:
         quote.status = DRAFT
-        quote.approved_by_id = quote.approved_at = None
+        _clear_approval(quote)
         quote.rejection_reason = None
         return
     if quote.status == APPROVED and not repriced:
         return
     quote.rejection_reason = None
     if actor is not None and permissions.can(actor, "approve_discount"):
-        quote.status = APPROVED
-        quote.approved_by_id = actor.user_id
-        quote.approved_at = utcnow()
+        _approve(session, actor, quote)
         _audit_discount(session, actor, quote, "approved", limit)
     else:
         quote.status = PENDING
-        quote.approved_by_id = quote.approved_at = None
+        _clear_approval(quote)
+
+
+def _approve(session: Session, actor: Actor, quote: Quote) -> None:
+    """Approve the quote as it stands, recording what the approval covers."""
+    quote.status = APPROVED
+    quote.approved_by_id = actor.user_id
+    quote.approved_at = utcnow()
+    quote.approved_signature = _signature_hash(quote, _lines(session, [quote.id])[quote.id])
+
+
+def _clear_approval(quote: Quote) -> None:
+    quote.approved_by_id = quote.approved_at = quote.approved_signature = None
+
+
+def _signature_hash(quote: Quote, lines: Sequence) -> str:
+    """A hash of what an approval covers (:func:`_price_signature`), the same on every laptop."""
+    text = json.dumps(_price_signature(quote, lines), default=str, ensure_ascii=False)
+    return hashlib.sha256(text.encode()).hexdigest()
 
 
 def _audit_discount(
@@ -767,9 +788,7 @@ def approve_discount(session: Session, actor: Actor, quote_id: str) -> QuoteDTO:
     """
     bind_actor(session, actor)
     quote = _pending(session, actor, quote_id)
-    quote.status = APPROVED
-    quote.approved_by_id = actor.user_id
-    quote.approved_at = utcnow()
+    _approve(session, actor, quote)
     quote.rejection_reason = None
     _audit_discount(session, actor, quote, "approved", discount_threshold(session))
     session.flush()
@@ -787,7 +806,7 @@ def reject_discount(session: Session, actor: Actor, quote_id: str, reason: str) 
     quote = _pending(session, actor, quote_id)
     reason = _text(reason, "reason", 1000, required=True)
     quote.status = DRAFT
-    quote.approved_by_id = quote.approved_at = None
+    _clear_approval(quote)
     quote.rejection_reason = reason
     _audit_discount(session, actor, quote, "rejected", discount_threshold(session))
     session.flush()
@@ -809,32 +828,37 @@ def cancel_quote(session: Session, actor: Actor, quote_id: str) -> QuoteDTO:
 # --- after a sync: one quote edited on two laptops ----------------------------------------------
 
 
-def totals_unsettled(session: Session, quote_ids: Collection[str] | None = None) -> list[str]:
-    """The quotes :func:`settle_totals` has work on: the live ones (of ``quote_ids``, or every
-    one) whose total does not add up from their price, discount and lines, and any with a
-    conflict between two totals still open.
+def quotes_unsettled(session: Session, quote_ids: Collection[str] | None = None) -> list[str]:
+    """The quotes :func:`settle_quotes` has work on: the live ones (of ``quote_ids``, or every
+    one) whose total does not add up from their price, discount and lines, or whose approval
+    covered other prices or lines than they hold now; and any with a conflict between two
+    totals or two approvals still open.
 
-    Each laptop computes a quote's total when it saves it. Two laptops that edit one quote
-    offline (one the discount, the other a line, say) each send their own total; the server
-    merges field by field, so the later total stands beside the other laptop's discount or
-    lines, and adds up to neither.
+    Each laptop computes a quote's total when it saves it, and approves what it sees. Two
+    laptops that edit one quote offline (one the discount, the other a line, say) each send
+    their own total; the server merges field by field, so the later total stands beside the
+    other laptop's discount or lines, and adds up to neither. In the same way a manager's
+    approval on one laptop can end up beside lines a salesperson changed on another.
     """
     found = set(_not_adding_up(session, quote_ids))
-    found.update(session.scalars(_open_total_conflicts().with_only_columns(SyncConflict.row_id)))
+    found.update(_approvals_outgrown(session, quote_ids))
+    found.update(session.scalars(_open_settled_conflicts().with_only_columns(SyncConflict.row_id)))
     return sorted(found)
 
 
-def settle_totals(session: Session, quote_ids: Collection[str] | None = None) -> int:
-    """Compute again the total of each quote (of ``quote_ids``, or every one) that does not add
-    up, and close the conflicts between two totals of these quotes; returns how many edits
-    that made (to push).
+def settle_quotes(session: Session, quote_ids: Collection[str] | None = None) -> int:
+    """Put right each quote (of ``quote_ids``, or every one) that :func:`quotes_unsettled`
+    finds, and close the conflicts between two totals or approvals of these quotes; returns how
+    many edits that made (to push).
 
-    Nobody has seen such a quote whole, so nobody approved it: a discount above the limit waits
-    for a manager again (an issued or cancelled quote keeps its status). A conflict between two
-    totals holds no choice, whether the total was computed again or not: the parts the laptops
-    changed are in place, and a conflict on a part (the discount, a line) is kept for a manager.
-    Every laptop does this alike, the conflict's time included, so two laptops settling one
-    quote at once agree.
+    A total that does not add up is computed again. Nobody has seen such a quote whole, so
+    nobody approved it: a discount above the limit waits for a manager again, as it does when
+    the approval covered other prices or lines (an issued or cancelled quote keeps its status).
+    A conflict between two totals or approvals (:data:`SETTLED_FIELDS`) holds no choice, whether
+    the quote needed putting right or not: the parts the laptops changed are in place, the
+    total and the approval follow from them, and a conflict on a part (the discount, a line) is
+    kept for a manager. Every laptop does this alike, the conflict's time included, so two
+    laptops settling one quote at once agree.
     """
     settled = 0
     for quote_id in _not_adding_up(session, quote_ids):
@@ -847,17 +871,40 @@ def settle_totals(session: Session, quote_ids: Collection[str] | None = None) ->
             if quote.status in (DRAFT, PENDING, APPROVED):
                 _decide_status(session, None, quote, repriced=True)
         settled += 1
-    query = _open_total_conflicts().order_by(SyncConflict.id)
+    for quote_id in _approvals_outgrown(session, quote_ids):
+        _decide_status(session, None, session.get(Quote, quote_id), repriced=True)
+        settled += 1
+    query = _open_settled_conflicts().order_by(SyncConflict.id)
     batches = [query] if quote_ids is None else [
         query.where(SyncConflict.row_id.in_(chunk)) for chunk in _chunks(sorted(quote_ids))
     ]  # fmt: skip
     for batch in batches:
         for conflict in session.scalars(batch):
-            conflict.close_by_sync(TOTAL_RECOMPUTED)
+            conflict.close_by_sync(QUOTE_SETTLED)
             settled += 1
     if settled:
         session.flush()
     return settled
+
+
+def _approvals_outgrown(session: Session, quote_ids: Collection[str] | None) -> list[str]:
+    """The approved live quotes (of ``quote_ids``, or all) whose prices, lines or discount are
+    not what the approval covered. Few quotes stay approved for long (printing issues them),
+    and one approved before schema 4 has no signature and is left alone."""
+    approved = select(Quote).where(
+        Quote.deleted.is_(False),
+        Quote.status == APPROVED,
+        Quote.approved_signature.is_not(None),
+    )
+    chunks = [approved.order_by(Quote.id)] if quote_ids is None else [
+        approved.where(Quote.id.in_(chunk)) for chunk in _chunks(sorted(quote_ids))
+    ]  # fmt: skip
+    found: list[str] = []
+    for query in chunks:
+        batch = list(session.scalars(query))
+        lines = _lines(session, [q.id for q in batch])
+        found += [q.id for q in batch if _signature_hash(q, lines[q.id]) != q.approved_signature]
+    return sorted(found)
 
 
 def _not_adding_up(session: Session, quote_ids: Collection[str] | None) -> list[str]:
@@ -889,11 +936,11 @@ def _not_adding_up(session: Session, quote_ids: Collection[str] | None) -> list[
     return sorted(found)
 
 
-def _open_total_conflicts():
+def _open_settled_conflicts():
     return select(SyncConflict).where(
         SyncConflict.status == "open",
         SyncConflict.table_name == Quote.__tablename__,
-        SyncConflict.field == "total",
+        SyncConflict.field.in_(SETTLED_FIELDS),
         SyncConflict.deleted.is_(False),
     )
 

@@ -533,12 +533,12 @@ def quote_ops(db, quote_id) -> list[SyncOutbox]:
 
 def settle(db, quote_ids=None) -> int:
     with db.session_scope() as session:
-        return quotes.settle_totals(session, quote_ids)
+        return quotes.settle_quotes(session, quote_ids)
 
 
 def unsettled(db) -> list[str]:
     with db.session_scope(write=False) as session:
-        return quotes.totals_unsettled(session)
+        return quotes.quotes_unsettled(session)
 
 
 def test_a_total_that_does_not_add_up_is_computed_again_and_the_approval_asked_again(
@@ -617,7 +617,7 @@ def test_a_conflict_between_two_totals_is_closed_and_offers_no_writing_back(
     assert settle(db) == 1
     with db.session_scope(write=False) as session:
         closed = session.get(SyncConflict, conflict_id)
-        assert (closed.status, closed.resolution) == ("resolved", "total_recomputed")
+        assert (closed.status, closed.resolution) == ("resolved", "quote_settled")
         # The time the server recorded: two laptops closing it at once agree.
         assert (closed.resolved_by_id, closed.resolved_at) == (None, detected)
     with db.session_scope() as session, pytest.raises(ValidationError) as error:
@@ -649,3 +649,57 @@ def test_a_discount_written_back_from_a_conflict_recomputes_the_total(
     assert now.total == q.total - Decimal("4000.00")
     # A discount above the limit, written back by the manager's choice, is not yet approved.
     assert now.status == "pending_approval"
+
+
+def test_an_approval_covering_other_lines_is_asked_again(db, sales, manager, cat, customer):
+    q = create(db, sales, customer, draft(cat, discount="5000"))
+    with db.session_scope() as session:
+        approved = quotes.approve_discount(session, manager, q.id)
+    assert approved.status == "approved"
+    assert unsettled(db) == []
+    # Another laptop's wording of a line, beside this approval: the total is the same.
+    from showroom.db.outbox import CAPTURE
+
+    with db.session_scope() as session:
+        session.info[CAPTURE] = False
+        line = session.get(QuoteLine, q.lines[-1].id)
+        line.description = "原厂全包围脚垫"
+    assert unsettled(db) == [q.id]
+
+    assert settle(db) == 1
+    with db.session_scope(write=False) as session:
+        now = quotes.get_quote(session, manager, q.id)
+    assert (now.status, now.approved_by_id, now.total) == ("pending_approval", None, q.total)
+    assert unsettled(db) == []
+
+
+def test_what_an_approval_covers_moves_with_the_quote_and_a_note_leaves_it(
+    db, sales, manager, cat, customer
+):
+    # A manager's own quote above the limit is approved as saved; a note changes nothing the
+    # approval covers, so the quote stays approved and nothing is left to settle.
+    q = create(db, manager, customer, draft(cat, discount="5000"))
+    with db.session_scope() as session:
+        noted = quotes.update_quote(
+            session, manager, q.id, draft(cat, discount="5000", notes="周六提车")
+        )
+    assert noted.status == "approved" and unsettled(db) == []
+    with db.session_scope(write=False) as session:
+        signature = session.get(Quote, q.id).approved_signature
+    assert signature and len(signature) == 64
+
+
+def test_a_quote_approved_before_approvals_were_recorded_is_left_approved(
+    db, sales, manager, cat, customer
+):
+    from showroom.db.outbox import CAPTURE
+
+    q = create(db, manager, customer, draft(cat, discount="5000"))
+    # As pulled from a laptop of schema 3, with a line worded on yet another laptop.
+    combined(db, q.id, approved_signature=None)
+    with db.session_scope() as session:
+        session.info[CAPTURE] = False
+        session.get(QuoteLine, q.lines[-1].id).description = "原厂全包围脚垫"
+    assert unsettled(db) == [] and settle(db) == 0
+    with db.session_scope(write=False) as session:
+        assert quotes.get_quote(session, manager, q.id).status == "approved"

@@ -82,7 +82,7 @@ def test_discount_on_one_laptop_and_a_line_on_the_other_add_up_everywhere(
         assert quote.status == "draft"  # 2,500 is within the limit
         # The two totals' conflict is closed: neither was right, and nothing is left to choose.
         (conflict,) = _total_conflicts(laptop, quote_id)
-        assert (conflict["status"], conflict["resolution"]) == ("resolved", "total_recomputed")
+        assert (conflict["status"], conflict["resolution"]) == ("resolved", "quote_settled")
     assert server.rows(a.token())[("quote", quote_id)]["data"]["total"] == str(expected)
     assert_acknowledged_present(server, [a, b], ledger)
     assert_converged(server, [a, b])
@@ -120,7 +120,7 @@ def test_a_discount_written_back_by_a_manager_keeps_the_total_right(shared_quote
     # Both totals added up to their own discount: nothing to compute, but their conflict is
     # closed all the same; the discount's conflict is the manager's choice.
     (total,) = _total_conflicts(a, quote_id)
-    assert total["resolution"] == "total_recomputed"
+    assert total["resolution"] == "quote_settled"
     (discount,) = [
         c for c in a.conflicts() if c["row_id"] == quote_id and c["status"] == "open"
     ]  # fmt: skip
@@ -132,4 +132,36 @@ def test_a_discount_written_back_by_a_manager_keeps_the_total_right(shared_quote
     for laptop in (a, b):
         quote = _quote(laptop, quote_id)
         assert (quote.discount, quote.total) == (Decimal("2500.00"), Decimal("226200.00"))
+    assert_converged(server, [a, b])
+
+
+def test_an_approval_does_not_cover_lines_changed_meanwhile_on_another_laptop(
+    shared_customer, server, ledger
+):
+    from showroom.services import dealer
+    from showroom.vocabulary import Role
+
+    a, b, customer = shared_customer
+    cat = add_catalogue(a.db)
+    a.edit(lambda s, admin: dealer.create_user(s, admin, "sales1", "李娜", Role.SALESPERSON))
+    sync_until_quiet(a, b)
+    b.username = "sales1"  # a salesperson at b, a manager's account at a
+    quote = b.edit(
+        lambda s, actor: quotes.create_quote(s, actor, customer, _draft(cat, discount="5000"))
+    )
+    assert quote.status == "pending_approval"
+    sync_until_quiet(a, b)
+
+    # The manager approves what a holds while the salesperson, offline, adds the floor mats.
+    a.edit(lambda s, manager: quotes.approve_discount(s, manager, quote.id))
+    changed = _update(b, quote.id, _draft(cat, discount="5000", extras=[REGISTRATION, MATS]))
+    assert changed.status == "pending_approval"
+    sync_until_quiet(a, b)
+
+    for laptop in (a, b):
+        now = _quote(laptop, quote.id)
+        # Both totals added up: only the approval tells that it saw other lines.
+        assert now.total == changed.total
+        assert (now.status, now.approved_by_id) == ("pending_approval", None)
+    assert_acknowledged_present(server, [a, b], ledger)
     assert_converged(server, [a, b])

@@ -19,6 +19,7 @@ from quote_kit import add_catalogue
 
 FIXED_SEED = 20240604
 LAPTOPS = 5
+SALESPERSON = "sales1"
 EDITS = 1000
 SYNC_EVERY = 12  # edits between two sync attempts, on average
 SERVER_KILLS = 3
@@ -130,8 +131,27 @@ def _random_edit(rng: random.Random, laptop, counter: list[int]) -> str:
 
 
 def _quote(rng: random.Random, laptop, customer: str) -> str:
-    """A new quote for ``customer``, or a change to the discount, lines and notes of one of
-    theirs (which may be issued or cancelled by now: then a typed refusal)."""
+    """A manager's approval of a discount waiting on this laptop; or, by the salesperson or the
+    manager's account, a new quote for ``customer`` or a change to the discount, lines and notes
+    of one of theirs (which may be issued or cancelled by now: then a typed refusal). Above
+    the limit, the salesperson's quote waits for approval and the manager's is approved."""
+    from showroom.services import quotes
+
+    waiting = laptop._read(
+        "SELECT id FROM quote WHERE status = 'pending_approval' AND deleted = 0 ORDER BY id"
+    )
+    if waiting and rng.random() < 0.3:
+        quote = rng.choice(waiting)["id"]
+        laptop.edit(lambda s, a: quotes.approve_discount(s, a, quote))
+        return "approve"
+    laptop.username = rng.choice([None, SALESPERSON])
+    try:
+        return _quote_saved(rng, laptop, customer)
+    finally:
+        laptop.username = None
+
+
+def _quote_saved(rng: random.Random, laptop, customer: str) -> str:
     from showroom.services import quotes
     from showroom.services.quotes import QuoteDraft, QuoteLineDraft
 
@@ -164,7 +184,9 @@ def _decide_one(rng: random.Random, laptop) -> str | None:
     (None when none is open)."""
     from showroom.services import conflicts
 
-    waiting = laptop._read("SELECT id FROM sync_conflict WHERE status = 'open' AND deleted = 0")
+    waiting = laptop._read(
+        "SELECT id FROM sync_conflict WHERE status = 'open' AND deleted = 0 ORDER BY id"
+    )
     if not waiting:
         return None
     conflict_id = rng.choice(waiting)["id"]
@@ -180,7 +202,7 @@ def _quotes_not_adding_up(laptop) -> list[str]:
     from showroom.services import quotes
 
     with laptop.db.session_scope(write=False) as session:
-        return quotes.totals_unsettled(session)
+        return quotes.quotes_unsettled(session)
 
 
 def _left_for_managers(laptop) -> int:
@@ -195,13 +217,19 @@ def _left_for_managers(laptop) -> int:
 def test_random_edits_disconnects_and_kills_converge_without_loss(
     make_laptop, server, proxy, ledger, seed_kind
 ):
+    from showroom.services import dealer
+    from showroom.vocabulary import Role
+
     seed = _seed(seed_kind)
     context = f"seed {seed} (replay with SHOWROOM_FAULT_SEED={seed} pytest -k random)"
     print(context)
     rng = random.Random(seed)
     laptops = [make_laptop(f"laptop{i}") for i in range(LAPTOPS)]
-    # The store's catalogue, on every laptop before the first quote.
+    # The store's catalogue and a salesperson, on every laptop before the first quote.
     trim_id = add_catalogue(laptops[0].db).tiguan
+    laptops[0].edit(
+        lambda s, admin: dealer.create_user(s, admin, SALESPERSON, "李娜", Role.SALESPERSON)
+    )
     for laptop in [*laptops, laptops[0]]:
         laptop.sync()
         laptop.trim_id = trim_id
@@ -257,7 +285,7 @@ def test_random_edits_disconnects_and_kills_converge_without_loss(
         # What is left open holds a choice: nothing only says who decided a conflict and when.
         assert [_left_for_managers(laptop) for laptop in laptops] == [0] * LAPTOPS
         # Every quote adds up, however many laptops changed it.
-        assert done.get("requote", 0) > 5
+        assert done.get("requote", 0) > 5 and done.get("approve", 0)
         assert {laptop.name: _quotes_not_adding_up(laptop) for laptop in laptops} == {
             laptop.name: [] for laptop in laptops
         }

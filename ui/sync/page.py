@@ -43,7 +43,7 @@ from showroom.services.conflicts import (
     RejectedChangeDTO,
 )
 from showroom.services.dto import Changed
-from showroom.services.quotes import TOTAL_RECOMPUTED
+from showroom.services.quotes import QUOTE_SETTLED
 from ui import formatting, labels
 from ui.context import AppContext
 from ui.i18n import tr
@@ -97,7 +97,7 @@ def resolution_text(resolution: str | None) -> str:
         ERASED: tr("Closed: the customer's personal data was erased"),
         MERGED: tr("Closed: the customer kept by the merge holds this change"),
         SETTLED_DECISION: tr("Closed: the later decision stands"),
-        TOTAL_RECOMPUTED: tr("Closed: the total was computed again"),
+        QUOTE_SETTLED: tr("Closed: the quote was worked out again"),
     }.get(resolution or "", resolution or "")
 
 
@@ -190,11 +190,11 @@ def state_text(conflict: ConflictDTO) -> str:
             "Closed by the sync: the conflict was decided on two laptops, "
             "and the later decision stands."
         )
-    if conflict.resolution == TOTAL_RECOMPUTED:
-        # Two laptops each computed the quote's total from their own edit.
+    if conflict.resolution == QUOTE_SETTLED:
+        # Two laptops each computed the quote's total, or approved it, from their own edit.
         return tr(
-            "Closed by the sync: the quote was changed on two laptops, and its total was "
-            "computed again from its price, discount and lines."
+            "Closed by the sync: the quote was changed on two laptops; its total and its "
+            "approval were worked out again from its price, discount and lines."
         )
     if conflict.resolution == MERGED:
         # Two laptops merged the pair each the other way round; the sync kept one record.
