@@ -260,6 +260,7 @@ _COLUMNS: dict[str, tuple[str, ...]] = {
         "status",
         "approved_by_id",
         "approved_at",
+        "approved_signature",
         "rejection_reason",
         "issued_at",
         "notes",
@@ -2072,7 +2073,7 @@ class _QuoteMaker:
                 discount = large
         over = discount > _QUOTE_LIMIT_FEN
 
-        from showroom.services.quotes import purchase_tax
+        from showroom.services.quotes import approval_signature, purchase_tax
 
         quote_id = r.new_id(us)
         rows: list[tuple] = []
@@ -2109,6 +2110,13 @@ class _QuoteMaker:
             stored = "approved" if approved_by else ("pending_approval" if over else "draft")
         else:
             stored = status
+        signature = None
+        if approved_by:
+            keys = ("kind", "code", "description", "quantity", "unit_price")
+            approved = [dict(zip(keys, (*x[:4], Decimal(x[4]) / 100), strict=True)) for x in rows]
+            signature = approval_signature(
+                trim_id, Decimal(msrp) / 100, Decimal(discount) / 100, approved
+            )
         quotes.append(
             (
                 quote_id,
@@ -2125,6 +2133,7 @@ class _QuoteMaker:
                 stored,
                 approved_by,
                 approved_at,
+                signature,
                 rejection,
                 issued_at,
                 r.choose(_QUOTE_NOTES),

@@ -25,7 +25,9 @@ Rules:
   cancelling and printing need write access to it (``showroom.services.leads``).
 * After a sync: a quote changed on two laptops keeps both laptops' changes field by field, and
   the total no longer adds up from them; the sync computes it again (:func:`settle_quotes`),
-  and a discount above the limit waits for approval again.
+  and a discount above the limit waits for approval again. An approval records a hash of what
+  it covered (``approved_signature``), so one given while another laptop changed the prices or
+  lines is asked again too.
 * Numbers are ``Q<yyyymmdd>-<device code>-<nnnn>``: the device code is four characters derived
   from this laptop's device id, so numbers made offline on two laptops never collide (see
   :func:`device_code`); the sequence counts this laptop's quotes of that day.
@@ -40,6 +42,7 @@ import json
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
+from types import SimpleNamespace
 
 from sqlalchemy import BigInteger, func, select, type_coerce
 from sqlalchemy.orm import Session
@@ -611,7 +614,7 @@ def _total(vehicle_price: Decimal, discount: Decimal, lines: Sequence) -> Decima
     )
 
 
-def _price_signature(quote: Quote, lines: Sequence) -> tuple:
+def _price_signature(quote, lines: Sequence) -> tuple:
     """What an approval covers: the prices, the lines and the discount."""
     return (
         quote.trim_id,
@@ -673,8 +676,18 @@ def _clear_approval(quote: Quote) -> None:
 
 
 def _signature_hash(quote: Quote, lines: Sequence) -> str:
-    """A hash of what an approval covers (:func:`_price_signature`), the same on every laptop."""
-    text = json.dumps(_price_signature(quote, lines), default=str, ensure_ascii=False)
+    return approval_signature(quote.trim_id, quote.vehicle_price, quote.discount, lines)
+
+
+def approval_signature(
+    trim_id: str, vehicle_price: Decimal, discount: Decimal, lines: Sequence
+) -> str:
+    """A hash of what an approval covers (the prices, the lines in order, the discount), the
+    same on every laptop; ``lines`` are stored lines or dicts with their values."""
+    signature = _price_signature(
+        SimpleNamespace(trim_id=trim_id, vehicle_price=vehicle_price, discount=discount), lines
+    )
+    text = json.dumps(signature, default=str, ensure_ascii=False)
     return hashlib.sha256(text.encode()).hexdigest()
 
 

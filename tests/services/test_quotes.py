@@ -492,6 +492,12 @@ def test_demo_data_has_quotes_in_every_status_with_consistent_totals(tmp_path):
         code = quotes.device_code(demo.device_id)
         assert all(q.number.split("-")[1] == code for q in shown)
         assert len({q.number for q in shown}) == len(shown)
+        with demo.session_scope(write=False) as session:
+            stored = session.scalars(select(Quote).where(Quote.status == "approved")).all()
+            # Each approval records what it covered, and covers the quote as the demo holds it:
+            # the sync has nothing to put right.
+            assert stored and all(q.approved_signature for q in stored)
+            assert quotes.quotes_unsettled(session) == []
     finally:
         demo.dispose()
 

@@ -135,9 +135,10 @@ def test_a_discount_written_back_by_a_manager_keeps_the_total_right(shared_quote
     assert_converged(server, [a, b])
 
 
-def test_an_approval_does_not_cover_lines_changed_meanwhile_on_another_laptop(
-    shared_customer, server, ledger
-):
+@pytest.fixture
+def waiting_quote(shared_customer):
+    """A salesperson's quote at b with a discount of 5,000, above the limit, waiting for
+    approval on both laptops; a acts as a manager. Returns (a, b, cat, the quote)."""
     from showroom.services import dealer
     from showroom.vocabulary import Role
 
@@ -145,12 +146,30 @@ def test_an_approval_does_not_cover_lines_changed_meanwhile_on_another_laptop(
     cat = add_catalogue(a.db)
     a.edit(lambda s, admin: dealer.create_user(s, admin, "sales1", "李娜", Role.SALESPERSON))
     sync_until_quiet(a, b)
-    b.username = "sales1"  # a salesperson at b, a manager's account at a
+    b.username = "sales1"
     quote = b.edit(
         lambda s, actor: quotes.create_quote(s, actor, customer, _draft(cat, discount="5000"))
     )
     assert quote.status == "pending_approval"
     sync_until_quiet(a, b)
+    return a, b, cat, quote
+
+
+def test_an_approval_reaches_the_other_laptop_and_stands(waiting_quote, server):
+    a, b, _cat, quote = waiting_quote
+    approved = a.edit(lambda s, manager: quotes.approve_discount(s, manager, quote.id))
+    sync_until_quiet(a, b)
+    # b worked out what the approval covers from its own rows, and it is what a approved.
+    for laptop in (a, b):
+        now = _quote(laptop, quote.id)
+        assert (now.status, now.approved_by_id) == ("approved", approved.approved_by_id)
+    assert_converged(server, [a, b])
+
+
+def test_an_approval_does_not_cover_lines_changed_meanwhile_on_another_laptop(
+    waiting_quote, server, ledger
+):
+    a, b, cat, quote = waiting_quote
 
     # The manager approves what a holds while the salesperson, offline, adds the floor mats.
     a.edit(lambda s, manager: quotes.approve_discount(s, manager, quote.id))
