@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Collection
 
-from sqlalchemy import Index, String, Text
+from sqlalchemy import Index, Select, String, Text, select
 from sqlalchemy.orm import Mapped, mapped_column
 
 from showroom.db.base import Base, SyncMixin
@@ -51,6 +52,16 @@ class SyncConflict(SyncMixin, Base):
     resolution: Mapped[str | None] = mapped_column(String(20))
     resolved_by_id: Mapped[str | None] = mapped_column(IdColumnType())
     resolved_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+
+    @classmethod
+    def open_about(cls, table: str, fields: Collection[str]) -> Select:
+        """The open conflicts about ``fields`` of rows of ``table``."""
+        return select(cls).where(
+            cls.status == "open",
+            cls.table_name == table,
+            cls.field.in_(fields),
+            cls.deleted.is_(False),
+        )
 
     def close_by_sync(self, resolution: str) -> None:
         """Close the conflict as the sync does, with no one named and at the time the server

@@ -534,12 +534,7 @@ def settle_decisions(session: Session) -> int:
 
 
 def _bookkeeping_open():
-    return select(SyncConflict).where(
-        SyncConflict.status == "open",
-        SyncConflict.table_name == SyncConflict.__tablename__,
-        SyncConflict.field.in_(DECISION_BOOKKEEPING),
-        SyncConflict.deleted.is_(False),
-    )
+    return SyncConflict.open_about(SyncConflict.__tablename__, DECISION_BOOKKEEPING)
 
 
 def _decided_twice(conflict: SyncConflict) -> bool:

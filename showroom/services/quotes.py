@@ -887,12 +887,9 @@ def settle_quotes(session: Session, quote_ids: Collection[str] | None = None) ->
     for quote_id in _approvals_outgrown(session, quote_ids):
         _decide_status(session, None, session.get(Quote, quote_id), repriced=True)
         settled += 1
-    query = _open_settled_conflicts().order_by(SyncConflict.id)
-    batches = [query] if quote_ids is None else [
-        query.where(SyncConflict.row_id.in_(chunk)) for chunk in _chunks(sorted(quote_ids))
-    ]  # fmt: skip
-    for batch in batches:
-        for conflict in session.scalars(batch):
+    conflicts = _open_settled_conflicts().order_by(SyncConflict.id)
+    for query in _scoped(conflicts, SyncConflict.row_id, quote_ids):
+        for conflict in session.scalars(query):
             conflict.close_by_sync(QUOTE_SETTLED)
             settled += 1
     if settled:
@@ -909,11 +906,8 @@ def _approvals_outgrown(session: Session, quote_ids: Collection[str] | None) -> 
         Quote.status == APPROVED,
         Quote.approved_signature.is_not(None),
     )
-    chunks = [approved.order_by(Quote.id)] if quote_ids is None else [
-        approved.where(Quote.id.in_(chunk)) for chunk in _chunks(sorted(quote_ids))
-    ]  # fmt: skip
     found: list[str] = []
-    for query in chunks:
+    for query in _scoped(approved.order_by(Quote.id), Quote.id, quote_ids):
         batch = list(session.scalars(query))
         lines = _lines(session, [q.id for q in batch])
         found += [q.id for q in batch if _signature_hash(q, lines[q.id]) != q.approved_signature]
@@ -941,25 +935,23 @@ def _not_adding_up(session: Session, quote_ids: Collection[str] | None) -> list[
         Quote.deleted.is_(False),
         fen(Quote.total) != fen(Quote.vehicle_price) - fen(Quote.discount) + lines,
     )
-    if quote_ids is None:
-        return list(session.scalars(wrong.order_by(Quote.id)))
     found: list[str] = []
-    for chunk in _chunks(sorted(quote_ids)):
-        found += session.scalars(wrong.where(Quote.id.in_(chunk)))
+    for query in _scoped(wrong.order_by(Quote.id), Quote.id, quote_ids):
+        found += session.scalars(query)
     return sorted(found)
 
 
 def _open_settled_conflicts():
-    return select(SyncConflict).where(
-        SyncConflict.status == "open",
-        SyncConflict.table_name == Quote.__tablename__,
-        SyncConflict.field.in_(SETTLED_FIELDS),
-        SyncConflict.deleted.is_(False),
-    )
+    return SyncConflict.open_about(Quote.__tablename__, SETTLED_FIELDS)
 
 
-def _chunks(ids: list[str]) -> list[list[str]]:
-    return [ids[start : start + _BATCH] for start in range(0, len(ids), _BATCH)]
+def _scoped(query, column, quote_ids: Collection[str] | None) -> list:
+    """``query`` as is (``quote_ids`` None: every quote), or once per 500 of ``quote_ids``,
+    each limited to those by ``column``."""
+    if quote_ids is None:
+        return [query]
+    ids = sorted(quote_ids)
+    return [query.where(column.in_(ids[i : i + _BATCH])) for i in range(0, len(ids), _BATCH)]
 
 
 def quote_changed(result: QuoteDTO | PrintedQuote) -> Changed:
