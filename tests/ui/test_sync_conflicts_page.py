@@ -470,3 +470,28 @@ def test_a_quote_conflict_shows_amounts_and_statuses_as_people_read_them(
     assert "已批准" in shown and "需审批" in shown
     # The quote's rules set its status: nothing to write back.
     assert set(page.choice_buttons) == {"keep"}
+
+
+def test_what_the_sync_closed_on_a_quote_says_so(manager_ctx, db, sales, qtbot):
+    from showroom.ids import new_id
+    from showroom.services.quotes import QUOTE_SETTLED
+
+    detected = dt.datetime(2026, 12, 7, 10, 0, tzinfo=dt.UTC)
+    stored(
+        db,
+        SyncConflict(
+            kind="field", table_name="quote", row_id=new_id(), field="total",
+            base_value='"227100.00"', theirs_value='"226600.00"', mine_value='"228000.00"',
+            detected_at=detected, status="resolved", resolution=QUOTE_SETTLED,
+            resolved_at=detected,
+        ),
+    )  # fmt: skip
+    page = open_page(manager_ctx, qtbot)
+    with qtbot.waitSignal(page.loaded, timeout=5000):
+        page.filter.setCurrentIndex(page.filter.findData("resolved"))
+    assert page.list.topLevelItem(0).text(2) == "合计 — 已关闭：报价单已重新核算"
+    assert "¥226,600.00" in texts(page.detail)
+    assert page.choice_buttons == {}
+    assert page.detail_state.text() == (
+        "已由同步关闭：这张报价单在两台电脑上都改过，合计和审批已按车价、优惠和明细重新核算。"
+    )
