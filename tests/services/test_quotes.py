@@ -553,7 +553,7 @@ def test_a_total_that_does_not_add_up_is_computed_again_and_the_approval_asked_a
     q = create(db, manager, customer, draft(cat, discount="5000"))
     assert (q.status, q.total) == ("approved", Decimal("231420.50"))
     untouched = create(db, sales, customer, draft(cat))
-    # Another laptop's total (it added the sunroof's 6,000 back in) beside this one's discount.
+    # Another laptop's total (6,000 more, for an option it added) beside this one's discount.
     combined(db, q.id, total=Decimal("237420.50"))
     assert unsettled(db) == [q.id]
     before = quote_ops(db, q.id)

@@ -20,7 +20,8 @@ from showroom.services.quotes import QuoteDraft, QuoteLineDraft
 
 REGISTRATION = QuoteLineDraft("registration", "上牌服务", "800")
 MATS = QuoteLineDraft("accessory", "原厂脚垫", "450", 2)
-# 219,900 list price + 2,000 colour + 6,000 sunroof, plus 800 registration.
+# The vehicle: 219,900 list price + 2,000 colour + 6,000 sunroof (fees such as the 800 for
+# registration come on top, the discount off).
 VEHICLE = Decimal("227900.00")
 
 
@@ -94,7 +95,8 @@ def test_an_approved_discount_asks_again_when_another_laptop_changed_the_quote(
     a, b, cat, quote_id = shared_quote
     # A manager's own discount above the 3,000 limit is approved as it is saved...
     assert _update(a, quote_id, _draft(cat, discount="5000")).status == "approved"
-    # ...while a salesperson adds the floor mats on another laptop, which nobody approved.
+    # ...while b, offline, adds the floor mats to the quote as it was: nobody approved the mats
+    # with 5,000 off.
     _update(b, quote_id, _draft(cat, extras=[REGISTRATION, MATS]))
     sync_until_quiet(a, b)
 
