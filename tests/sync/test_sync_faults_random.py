@@ -133,8 +133,8 @@ def _random_edit(rng: random.Random, laptop, counter: list[int]) -> str:
 def _quote(rng: random.Random, laptop, customer: str) -> str:
     """A manager's approval of a discount waiting on this laptop; or, by the salesperson or the
     manager's account, a new quote for ``customer`` or a change to the discount, lines and notes
-    of one of theirs (which may be issued or cancelled by now: then a typed refusal). Above
-    the limit, the salesperson's quote waits for approval and the manager's is approved."""
+    of a quote the laptop holds (which may be issued or cancelled by now: then a typed refusal).
+    Above the limit, the salesperson's quote waits for approval and the manager's is approved."""
     from showroom.services import quotes
 
     waiting = laptop._read(
@@ -168,9 +168,8 @@ def _quote_saved(rng: random.Random, laptop, customer: str) -> str:
         discount=rng.choice(["0", "1000", "2500", "5000"]),
         notes=rng.choice([None, "客户要求周末提车" + str(rng.randint(1, 99))]),
     )
-    held = laptop._read(
-        "SELECT id FROM quote WHERE customer_id = ? AND deleted = 0 ORDER BY id", (customer,)
-    )
+    # Any quote the laptop holds, so that laptops often change the same ones.
+    held = laptop._read("SELECT id FROM quote WHERE deleted = 0 ORDER BY id")
     if held and rng.random() < 0.6:
         quote = rng.choice(held)["id"]
         laptop.edit(lambda s, a: quotes.update_quote(s, a, quote, draft))
