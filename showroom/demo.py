@@ -263,6 +263,7 @@ _COLUMNS: dict[str, tuple[str, ...]] = {
         "approved_signature",
         "rejection_reason",
         "issued_at",
+        "issued_snapshot",
         "notes",
         "created_at",
         "created_by_id",
@@ -2073,7 +2074,7 @@ class _QuoteMaker:
                 discount = large
         over = discount > _QUOTE_LIMIT_FEN
 
-        from showroom.services.quotes import approval_signature, purchase_tax
+        from showroom.services.quotes import approval_signature, issued_snapshot, purchase_tax
 
         quote_id = r.new_id(us)
         rows: list[tuple] = []
@@ -2110,12 +2111,25 @@ class _QuoteMaker:
             stored = "approved" if approved_by else ("pending_approval" if over else "draft")
         else:
             stored = status
-        signature = None
+        keys = ("kind", "code", "description", "quantity", "unit_price")
+        held = [dict(zip(keys, (*x[:4], Decimal(x[4]) / 100), strict=True)) for x in rows]
+        signature = snapshot = None
         if approved_by:
-            keys = ("kind", "code", "description", "quantity", "unit_price")
-            approved = [dict(zip(keys, (*x[:4], Decimal(x[4]) / 100), strict=True)) for x in rows]
             signature = approval_signature(
-                trim_id, Decimal(msrp) / 100, Decimal(discount) / 100, approved
+                trim_id, Decimal(msrp) / 100, Decimal(discount) / 100, held
+            )
+        note = r.choose(_QUOTE_NOTES)
+        cost = _dealer_cost_fen(str(Decimal(msrp) / 100))
+        if status == "issued":
+            snapshot = issued_snapshot(
+                trim_id=trim_id,
+                colour=colour,
+                vehicle_price=Decimal(msrp) / 100,
+                discount=Decimal(discount) / 100,
+                total=Decimal(subtotal - discount + fees) / 100,
+                valid_until=valid_until,
+                notes=note,
+                lines=held,
             )
         quotes.append(
             (
@@ -2128,7 +2142,7 @@ class _QuoteMaker:
                 msrp,
                 discount,
                 subtotal - discount + fees,
-                _dealer_cost_fen(str(Decimal(msrp) / 100)),
+                cost,
                 valid_until,
                 stored,
                 approved_by,
@@ -2136,7 +2150,8 @@ class _QuoteMaker:
                 signature,
                 rejection,
                 issued_at,
-                r.choose(_QUOTE_NOTES),
+                snapshot,
+                note,
                 stamp,
                 salesperson,
                 0,

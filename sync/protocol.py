@@ -86,7 +86,8 @@ API_PREFIX = "/v1"
 # answers 426 to a client below its minimum, and the client keeps its outbox until upgraded.
 # 3: quotes and quote lines, and the trim's dealer cost.
 # 4: the quote's approved_signature (what a discount's approval covered).
-SCHEMA_VERSION = 4
+# 5: the quote's issued_snapshot (what the printed quote held).
+SCHEMA_VERSION = 5
 SCHEMA_HEADER = "X-Showroom-Schema"
 EPOCH_HEADER = "X-Showroom-Epoch"
 HISTORY_HEADER = "X-Showroom-History"

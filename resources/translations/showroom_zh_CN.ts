@@ -1287,6 +1287,10 @@
         <translation>审批优惠</translation>
     </message>
     <message>
+        <source>Kept a printed quote, its change as a new quote</source>
+        <translation>恢复已打印报价并另存修改</translation>
+    </message>
+    <message>
         <source>Changed own password</source>
         <translation>修改本人密码</translation>
     </message>
@@ -1509,6 +1513,10 @@
     <message>
         <source>Closed: the quote was worked out again</source>
         <translation>已关闭：报价单已重新核算</translation>
+    </message>
+    <message>
+        <source>Total %1, %2 lines</source>
+        <translation>合计 %1，共 %2 项</translation>
     </message>
     <message>
         <source>Closed by the sync: the quote was changed on two laptops; its total and its approval were worked out again from its price, discount and lines.</source>
@@ -1905,6 +1913,14 @@
         <translation>作废</translation>
     </message>
     <message>
+        <source>Keep as printed…</source>
+        <translation>恢复打印版…</translation>
+    </message>
+    <message>
+        <source>Put the quote back as the customer's copy, and keep the change as a new quote</source>
+        <translation>将报价单恢复为客户手中的版本，并把改动另存为新报价</translation>
+    </message>
+    <message>
         <source>No quotes yet. Make the first one with New quote.</source>
         <translation>还没有报价。点击“新建报价”开始。</translation>
     </message>
@@ -1921,6 +1937,14 @@
         <translation>毛利</translation>
     </message>
     <message>
+        <source>Changed after printing</source>
+        <translation>打印后被改动</translation>
+    </message>
+    <message>
+        <source>Changed on another laptop after it was printed: keep it as printed first</source>
+        <translation>打印后在另一台电脑上被修改：请先恢复打印版</translation>
+    </message>
+    <message>
         <source>Needs a manager's approval of the discount before it is printed</source>
         <translation>优惠须经理批准后才能打印</translation>
     </message>
@@ -1931,6 +1955,10 @@
     <message>
         <source>A voided quote is not printed</source>
         <translation>已作废的报价不能打印</translation>
+    </message>
+    <message>
+        <source>Changed on another laptop after it was printed: printed total %1, now %2. The customer's copy stands; keep the quote as printed and the change becomes a new quote.</source>
+        <translation>打印后在另一台电脑上被修改：打印时合计 %1，现为 %2。以客户手中的报价单为准；恢复打印版后，改动将另存为新报价。</translation>
     </message>
     <message>
         <source>Discount %1 is above the limit of %2: needs a manager's approval.</source>
@@ -1959,6 +1987,14 @@
     <message>
         <source>Void quote %1? It can no longer be printed.</source>
         <translation>作废报价 %1？作废后不能再打印。</translation>
+    </message>
+    <message>
+        <source>Keep as printed</source>
+        <translation>恢复打印版</translation>
+    </message>
+    <message>
+        <source>Put quote %1 back as the customer's copy? The change made on another laptop is kept as a new quote.</source>
+        <translation>将报价单 %1 恢复为客户手中的版本？在另一台电脑上所做的改动将另存为新报价。</translation>
     </message>
     <message>
         <source>Done: %1</source>

@@ -54,6 +54,11 @@ class Quote(SyncMixin, Base):
     # Why a manager refused the discount (cleared when the quote is changed and asked again).
     rejection_reason: Mapped[str | None] = mapped_column(Text)
     issued_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+    # What the customer was handed when the quote was first printed (JSON: the trim, colour,
+    # prices, discount, total, validity, notes and lines). Another laptop's offline change can
+    # reach an issued quote; this tells it, and puts the printed quote back
+    # (``showroom.services.quotes.split_after_issue``). NULL before schema 5.
+    issued_snapshot: Mapped[str | None] = mapped_column(Text)
     notes: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
     created_by_id: Mapped[str | None] = mapped_column(ForeignKey("app_user.id"))

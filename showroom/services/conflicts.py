@@ -148,6 +148,7 @@ FIELD_LABELS: dict[str, tuple[str, str]] = {
     "approved_signature": ("审批范围", "What the approval covered"),
     "rejection_reason": ("驳回原因", "Rejection reason"),
     "issued_at": ("出具时间", "Issued at"),
+    "issued_snapshot": ("打印内容", "What was printed"),
     "resolved_by_id": ("处理人", "Decided by"),
     "resolved_at": ("处理时间", "Decided at"),
 }

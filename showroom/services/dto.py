@@ -218,6 +218,10 @@ class QuoteDTO:
     approved_at: dt.datetime | None
     rejection_reason: str | None
     issued_at: dt.datetime | None
+    # Issued, and changed on another laptop since it was printed: ``issued_total`` is the
+    # printed total (None for a quote not printed, or printed before schema 5).
+    changed_after_issue: bool
+    issued_total: Decimal | None
     notes: str | None
     created_at: dt.datetime
     updated_at: dt.datetime
@@ -232,7 +236,11 @@ class QuoteDTO:
     @property
     def printable(self) -> bool:
         """Whether the quote may be printed or saved for the customer now."""
-        return self.status in ("draft", "approved", "issued") and not self.needs_approval
+        return (
+            self.status in ("draft", "approved", "issued")
+            and not self.needs_approval
+            and not self.changed_after_issue
+        )
 
 
 @dataclass(frozen=True)

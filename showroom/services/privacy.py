@@ -18,7 +18,8 @@ levels, which models sold, how many contacts) stay right. What goes and what sta
   outcomes, reasons, notes); channels, times and levels stay. Open follow-ups are closed.
 * quotes: notes and a manager's rejection reason are cleared, and so are the descriptions the
   salesperson typed on accessory and fee lines (colour and option lines keep the catalogue's
-  words); numbers, dates, the trim, status and every amount stay, for the sales figures.
+  words); numbers, dates, the trim, status and every amount stay, for the sales figures. The
+  copy of what was printed (``issued_snapshot``) loses the same notes and descriptions.
 * merge records: the snapshot of the absorbed record is replaced by the list of moved ids.
 * sync conflicts about the customer's rows: the kept values are cleared, and a conflict whose
   choice was between values is closed (resolution "erased"): nothing is left to choose.
@@ -68,7 +69,7 @@ from showroom.services.common import load_customer
 from showroom.services.conflicts import ERASED, KIND_DELETE_EDIT, KIND_FIELD
 from showroom.services.dealer import current_dealer, user_names
 from showroom.services.dto import Changed
-from showroom.services.quotes import CANCELLED, EXTRA_KINDS
+from showroom.services.quotes import CANCELLED, EXTRA_KINDS, erased_snapshot
 
 ERASED_NAME = "已删除客户"
 EXPORT_FORMAT = "showroom.customer_export/1"
@@ -154,6 +155,10 @@ def _export_quotes(session: Session, quotes: list[Quote], today: dt.date) -> lis
         out.append(
             {
                 **_row(quote),
+                # What the customer was handed, as data rather than the stored text.
+                "issued_snapshot": (
+                    json.loads(quote.issued_snapshot) if quote.issued_snapshot else None
+                ),
                 "vehicle": (
                     {
                         "brand": trim.brand,
@@ -365,6 +370,7 @@ def _anonymise(
         phone.number = ""
         phone.deleted = True
 
+    erased_quotes: set[str] = set()
     for model, fields in ERASED_TEXT_FIELDS.items():
         blanks = {f: _TEXT_BLANK.get((model, f)) for f in fields}
         holding = [_filled(getattr(model, f), blank) for f, blank in blanks.items()]
@@ -377,6 +383,22 @@ def _anonymise(
                     setattr(row, field, blank)
             if isinstance(row, FollowUp) and not row.done:
                 row.deleted = True
+            if isinstance(row, Quote):
+                erased_quotes.add(row.id)
+
+    # The copy of what was printed holds the same notes and descriptions. Whether it still
+    # does is read from the text, so every printed quote of these customers is looked at (one
+    # counts as changed only when its copy changes, and once).
+    printed = select(Quote).where(Quote.customer_id.in_(people), Quote.issued_snapshot.is_not(None))
+    if not deleted_rows:
+        printed = printed.where(Quote.deleted.is_(False))
+    with session.no_autoflush:  # one edit of a quote whose notes were cleared above
+        for quote in session.scalars(printed):
+            erased = erased_snapshot(quote.issued_snapshot)
+            if quote.issued_snapshot != erased:
+                quote.issued_snapshot = erased
+                if quote.id not in erased_quotes:
+                    changed["quote"] = changed.get("quote", 0) + 1
 
     # Accessory and fee lines are typed by the salesperson; colour and option lines carry the
     # catalogue's words. The description is required: an empty text keeps the line (and its

@@ -28,6 +28,10 @@ Rules:
   and a discount above the limit waits for approval again. An approval records a hash of what
   it covered (``approved_signature``), so one given while another laptop changed the prices or
   lines is asked again too.
+* Printing keeps what the customer was handed (``issued_snapshot``). A change another laptop
+  made offline can still reach an issued quote; such a quote reads ``changed_after_issue``, is
+  not printed again under its number, and :func:`split_after_issue` puts it back as printed and
+  keeps the change as a new quote.
 * Numbers are ``Q<yyyymmdd>-<device code>-<nnnn>``: the device code is four characters derived
   from this laptop's device id, so numbers made offline on two laptops never collide (see
   :func:`device_code`); the sequence counts this laptop's quotes of that day.
@@ -89,11 +93,12 @@ _CROCKFORD = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
 _BATCH = 500
 
 # Fields the quote's own rules set (the total from the parts, the status and the approval by the
-# approval and the print). A conflict on one of them offers no "write the other side back": the
-# parts are changed instead, and the quote follows.
+# approval and the print, what was printed by the print). A conflict on one of them offers no
+# "write the other side back": the parts are changed instead, and the quote follows.
 RULED_FIELDS = frozenset(
-    {"total", "status", "approved_by_id", "approved_at", "approved_signature", "issued_at"}
-)
+    {"total", "status", "approved_by_id", "approved_at", "approved_signature", "issued_at",
+     "issued_snapshot"}
+)  # fmt: skip
 # Of those, the ones whose conflicts the sync closes (:func:`settle_quotes`): the total and the
 # approval follow from the parts, wherever the two laptops' values came from.
 SETTLED_FIELDS = ("total", "approved_by_id", "approved_at", "approved_signature")
@@ -221,6 +226,15 @@ def _needs_approval(quote: Quote, limit: Decimal) -> bool:
     return quote.discount > limit and quote.status not in (APPROVED, ISSUED)
 
 
+def _changed_after_issue(quote: Quote, lines: Sequence) -> bool:
+    """An issued quote (schema 5 on) that no longer holds what was printed."""
+    return (
+        quote.status == ISSUED
+        and quote.issued_snapshot is not None
+        and _snapshot_of(quote, lines) != quote.issued_snapshot
+    )
+
+
 def _to_dto(
     actor: Actor,
     quote: Quote,
@@ -279,6 +293,8 @@ def _to_dto(
         approved_at=quote.approved_at,
         rejection_reason=quote.rejection_reason,
         issued_at=quote.issued_at,
+        changed_after_issue=_changed_after_issue(quote, lines),
+        issued_total=_printed_total(quote),
         notes=quote.notes,
         created_at=quote.created_at,
         updated_at=quote.updated_at,
@@ -691,6 +707,72 @@ def approval_signature(
     return hashlib.sha256(text.encode()).hexdigest()
 
 
+def _snapshot_of(quote: Quote, lines: Sequence) -> str:
+    return issued_snapshot(
+        trim_id=quote.trim_id,
+        colour=quote.colour,
+        vehicle_price=quote.vehicle_price,
+        discount=quote.discount,
+        total=quote.total,
+        valid_until=quote.valid_until,
+        notes=quote.notes,
+        lines=lines,
+    )
+
+
+def issued_snapshot(
+    *,
+    trim_id: str,
+    colour: str | None,
+    vehicle_price: Decimal,
+    discount: Decimal,
+    total: Decimal,
+    valid_until: dt.date | str,
+    notes: str | None,
+    lines: Sequence,
+) -> str:
+    """What a printed quote held, as JSON text that is the same on every laptop: the vehicle,
+    the prices, the total, the validity, the notes and the lines in order (``lines`` are stored
+    lines or dicts with their values). Never the dealer cost, which is not printed."""
+    held = {
+        "trim_id": trim_id,
+        "colour": colour,
+        "vehicle_price": str(to_money(vehicle_price)),
+        "discount": str(to_money(discount)),
+        "total": str(to_money(total)),
+        "valid_until": str(valid_until),
+        "notes": notes,
+        "lines": [
+            {
+                "kind": _get(x, "kind"),
+                "code": _get(x, "code"),
+                "description": _get(x, "description"),
+                "quantity": int(_get(x, "quantity")),
+                "unit_price": str(to_money(_get(x, "unit_price"))),
+            }
+            for x in lines
+        ],
+    }
+    return json.dumps(held, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
+
+
+def erased_snapshot(snapshot: str) -> str:
+    """``snapshot`` with what an erasure clears on the quote itself cleared too: the notes, and
+    the descriptions typed on accessory and fee lines (``showroom.services.privacy``)."""
+    held = json.loads(snapshot)
+    held["notes"] = None
+    for line in held["lines"]:
+        if line["kind"] in EXTRA_KINDS:
+            line["description"] = ""
+    return json.dumps(held, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
+
+
+def _printed_total(quote: Quote) -> Decimal | None:
+    if quote.issued_snapshot is None:
+        return None
+    return Decimal(json.loads(quote.issued_snapshot)["total"])
+
+
 def _audit_discount(
     session: Session, actor: Actor, quote: Quote, decision: str, limit: Decimal
 ) -> None:
@@ -838,6 +920,86 @@ def cancel_quote(session: Session, actor: Actor, quote_id: str) -> QuoteDTO:
     return get_quote(session, actor, quote.id)
 
 
+def split_after_issue(session: Session, actor: Actor, quote_id: str) -> QuoteDTO:
+    """Put an issued quote that another laptop changed after it was printed back to what the
+    customer was handed, and keep that change as a new quote; returns the new quote.
+
+    The new quote has this laptop's next number, the changed vehicle, prices, lines, discount,
+    validity and notes, and starts as a draft (a discount above the limit waits for a manager,
+    unless the actor is one). The issued quote stays issued under its number and can be printed
+    again. One audit entry (action ``quote_split``). Raises ValidationError("status") for a
+    quote that is not an issued one changed since printing, NotFoundError, and
+    PermissionDeniedError for another salesperson's read-only lead.
+    """
+    bind_actor(session, actor)
+    quote = _readable_quote(session, actor, quote_id, write=True)
+    current = _lines(session, [quote.id])[quote.id]
+    if not _changed_after_issue(quote, current):
+        raise ValidationError(
+            "status",
+            "该报价单打印后没有被改动，无需另存",
+            "the quote has not changed since it was printed",
+        )
+    changed = [
+        {k: getattr(x, k) for k in ("kind", "code", "description", "quantity", "unit_price")}
+        for x in current
+    ]
+    copy = Quote(
+        number=quote_number(session, dt.date.today()),
+        customer_id=quote.customer_id,
+        salesperson_id=quote.salesperson_id,
+        trim_id=quote.trim_id,
+        colour=quote.colour,
+        vehicle_price=quote.vehicle_price,
+        discount=quote.discount,
+        total=_total(quote.vehicle_price, quote.discount, changed),
+        dealer_cost=quote.dealer_cost,
+        valid_until=quote.valid_until,
+        status=DRAFT,
+        notes=quote.notes,
+        created_at=utcnow(),
+        created_by_id=actor.user_id,
+    )
+    session.add(copy)
+    session.flush()
+    _write_lines(session, copy, changed)
+    _decide_status(session, actor, copy, repriced=True)
+
+    printed = json.loads(quote.issued_snapshot)
+    if printed["trim_id"] != quote.trim_id:
+        # The printed trim's cost is not kept with what was printed: the catalogue's, for the
+        # margin (never printed).
+        trim = session.get(Trim, printed["trim_id"])
+        quote.dealer_cost = trim.dealer_cost if trim is not None else None
+    quote.trim_id = printed["trim_id"]
+    quote.colour = printed["colour"]
+    quote.vehicle_price = Decimal(printed["vehicle_price"])
+    quote.discount = Decimal(printed["discount"])
+    quote.total = Decimal(printed["total"])
+    quote.valid_until = dt.date.fromisoformat(printed["valid_until"])
+    quote.notes = printed["notes"]
+    _write_lines(
+        session,
+        quote,
+        [{**x, "unit_price": Decimal(x["unit_price"])} for x in printed["lines"]],
+    )
+    audit.record(
+        session,
+        actor,
+        "quote_split",
+        target_table="customer",
+        target_id=quote.customer_id,
+        detail={
+            "quote_id": quote.id,
+            "number": quote.number,
+            "new_quote_id": copy.id,
+            "new_number": copy.number,
+        },
+    )
+    session.flush()
+    return get_quote(session, actor, copy.id)
+
+
 # --- after a sync: one quote edited on two laptops ----------------------------------------------
 
 
@@ -965,6 +1127,15 @@ def quote_changed(result: QuoteDTO | PrintedQuote) -> Changed:
 
 
 def _refuse_unprintable(dto: QuoteDTO) -> None:
+    if dto.changed_after_issue:
+        raise ValidationError(
+            "status",
+            f"报价单 {dto.number} 打印后在另一台电脑上被修改，与客户手中的报价单不符；"
+            "请先恢复打印版，改动将另存为新报价",
+            f"quote {dto.number} was changed on another laptop after it was printed and no"
+            " longer matches the customer's copy: keep it as printed first (the change becomes"
+            " a new quote)",
+        )
     if dto.status == CANCELLED:
         raise ValidationError(
             "status", "报价单已作废，不能打印", "a cancelled quote is not printed"
@@ -1044,6 +1215,7 @@ def render_for_print(
     if quote.status != ISSUED:
         quote.status = ISSUED
         quote.issued_at = utcnow()
+        quote.issued_snapshot = _snapshot_of(quote, _lines(session, [quote.id])[quote.id])
         session.flush()
         dto = _dtos(session, actor, [quote])[0]
     pdf = _render(session, dto, preview=False)

@@ -447,8 +447,13 @@ def test_export_holds_the_customers_quotes_and_lines_but_never_the_dealer_cost(
         ("accessory", "陈先生定制脚垫（刻名）", 2, "900.00"),
         ("registration", "上牌服务", 1, "800.00"),
     ]
+    # What the customer was handed when it was printed, as data.
+    printed = q["issued_snapshot"]
+    assert (printed["total"], printed["notes"]) == (str(first.total), "陈先生周六带太太来提车")
+    assert [x["description"] for x in printed["lines"]] == [x["description"] for x in q["lines"]]
     refused = by_number[second.number]
     assert refused["rejection_reason"] == "优惠过大" and refused["status"] == "draft"
+    assert refused["issued_snapshot"] is None
     assert manager.display_name in data["staff"].values()
     # The store's invoice price (and so the margin) is the dealer's business, not the customer's.
     assert "dealer_cost" not in raw and "margin" not in raw
@@ -497,8 +502,10 @@ def test_erasure_blanks_quote_free_text_keeps_the_amounts_and_syncs(db, manager,
             ("accessory", "", 2, Decimal("450.00")),
             ("registration", "", 1, Decimal("800.00")),
         ]
-        # The figures read through the service are the same as before the erasure.
-        assert quotes.get_quote(session, manager, first.id).total == first.total
+        # The figures read through the service are the same as before the erasure, and the
+        # printed quote still holds what its copy of the print holds (cleared alike).
+        erased = quotes.get_quote(session, manager, first.id)
+        assert erased.total == first.total and not erased.changed_after_issue
         # Synced edits: the cleared values wait in the outbox for the server and other laptops.
         pending = {
             (op.table_name, op.row_id): json.loads(op.fields)

@@ -489,6 +489,8 @@ def test_demo_data_has_quotes_in_every_status_with_consistent_totals(tmp_path):
                 assert q.discount > q.discount_limit and q.needs_approval
             if q.status == "issued":
                 assert q.issued_at is not None and q.printable
+                # What was printed is kept, and is what the quote holds.
+                assert q.issued_total == q.total and not q.changed_after_issue
         code = quotes.device_code(demo.device_id)
         assert all(q.number.split("-")[1] == code for q in shown)
         assert len({q.number for q in shown}) == len(shown)
@@ -709,3 +711,105 @@ def test_a_quote_approved_before_approvals_were_recorded_is_left_approved(
     assert unsettled(db) == [] and settle(db) == 0
     with db.session_scope(write=False) as session:
         assert quotes.get_quote(session, manager, q.id).status == "approved"
+
+
+# --- an issued quote that another laptop changed -----------------------------------------------
+
+
+def printed_then_changed_elsewhere(db, actor, customer_id, d) -> quotes.QuoteDTO:
+    """A quote printed here, then changed as pulled from a laptop that had not seen the print:
+    four floor mats instead of two (900.00 more), and the total that laptop worked out."""
+    from showroom.db.outbox import CAPTURE
+
+    q = create(db, actor, customer_id, d)
+    with db.session_scope() as session:
+        quotes.render_for_print(session, actor, q.id)
+    with db.session_scope() as session:
+        session.info[CAPTURE] = False
+        session.get(QuoteLine, q.lines[-1].id).quantity = 4
+        session.get(Quote, q.id).total = q.total + Decimal("900.00")
+    return q
+
+
+def test_an_issued_quote_changed_on_another_laptop_is_told_and_not_printed_again(
+    db, sales, cat, customer
+):
+    untouched = create(db, sales, customer, draft(cat))
+    with db.session_scope() as session:
+        quotes.render_for_print(session, sales, untouched.id)
+    q = printed_then_changed_elsewhere(db, sales, customer, draft(cat))
+    with db.session_scope(write=False) as session:
+        now = quotes.get_quote(session, sales, q.id)
+        kept = quotes.get_quote(session, sales, untouched.id)
+    assert (kept.changed_after_issue, kept.issued_total) == (False, untouched.total)
+    assert now.status == "issued" and now.changed_after_issue
+    assert (now.total, now.issued_total) == (q.total + Decimal("900.00"), q.total)
+    # The customer holds the printed quote: its number is not printed over other lines.
+    with pytest.raises(ValidationError) as refused, db.session_scope() as session:
+        quotes.render_for_print(session, sales, q.id)
+    assert refused.value.field == "status" and q.number in refused.value.message()
+    assert [json.loads(e.detail)["quote_id"] for e in audit_entries(db, "print")] == [
+        untouched.id, q.id,
+    ]  # fmt: skip
+    with db.session_scope() as session:
+        assert quotes.render_preview(session, sales, q.id).pdf.startswith(b"%PDF")
+
+
+def test_the_printed_quote_is_put_back_and_the_change_kept_as_a_new_quote(db, sales, cat, customer):
+    q = printed_then_changed_elsewhere(db, sales, customer, draft(cat))
+    with db.session_scope() as session:
+        before = len(quote_ops(db, q.id))
+        issued_at = session.get(Quote, q.id).issued_at
+        new = quotes.split_after_issue(session, sales, q.id)
+
+    assert new.id != q.id and new.number != q.number and new.customer_id == customer
+    assert new.number == f"{q.number[:-4]}0002"  # this laptop's next number of the day
+    assert (new.status, new.total) == ("draft", q.total + Decimal("900.00"))
+    assert [(x.description, x.quantity) for x in new.lines][-1] == ("原厂脚垫", 4)
+    with db.session_scope(write=False) as session:
+        back = quotes.get_quote(session, sales, q.id)
+    assert (back.status, back.issued_at, back.changed_after_issue) == ("issued", issued_at, False)
+    assert back.lines == q.lines and back.total == q.total
+    # The put-back and the new quote are edits to push; one audit entry tells what was done.
+    assert len(quote_ops(db, q.id)) > before and quote_ops(db, new.id)
+    (entry,) = audit_entries(db, "quote_split")
+    assert (entry.actor_id, entry.target_id) == (sales.user_id, customer)
+    assert json.loads(entry.detail) == {
+        "quote_id": q.id, "number": q.number, "new_quote_id": new.id, "new_number": new.number,
+    }  # fmt: skip
+    # The printed quote prints again; there is nothing more to split.
+    with db.session_scope() as session:
+        assert quotes.render_for_print(session, sales, q.id).number == q.number
+    with pytest.raises(ValidationError) as nothing, db.session_scope() as session:
+        quotes.split_after_issue(session, sales, q.id)
+    assert nothing.value.field == "status"
+
+
+def test_a_change_above_the_limit_kept_as_a_new_quote_waits_for_a_manager(db, sales, cat, customer):
+    from showroom.db.outbox import CAPTURE
+
+    q = create(db, sales, customer, draft(cat))
+    with db.session_scope() as session:
+        quotes.render_for_print(session, sales, q.id)
+    with db.session_scope() as session:  # the other laptop's discount of 5,000 and its total
+        session.info[CAPTURE] = False
+        session.get(Quote, q.id).discount = Decimal("5000.00")
+        session.get(Quote, q.id).total = q.total - Decimal("3000.00")
+    with db.session_scope() as session:
+        new = quotes.split_after_issue(session, sales, q.id)
+    assert (new.status, new.discount, new.needs_approval) == (
+        "pending_approval", Decimal("5000.00"), True,
+    )  # fmt: skip
+    with db.session_scope(write=False) as session:
+        assert quotes.get_quote(session, sales, q.id).discount == Decimal("2000.00")
+
+
+def test_a_quote_printed_before_prints_were_recorded_is_left_alone(db, sales, cat, customer):
+    q = printed_then_changed_elsewhere(db, sales, customer, draft(cat))
+    combined(db, q.id, issued_snapshot=None)  # as pulled from a laptop of schema 4
+    with db.session_scope(write=False) as session:
+        now = quotes.get_quote(session, sales, q.id)
+    assert (now.changed_after_issue, now.issued_total) == (False, None)
+    with pytest.raises(ValidationError) as nothing, db.session_scope() as session:
+        quotes.split_after_issue(session, sales, q.id)
+    assert nothing.value.field == "status"

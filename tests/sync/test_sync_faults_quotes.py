@@ -186,3 +186,39 @@ def test_an_approval_does_not_cover_lines_changed_meanwhile_on_another_laptop(
         assert (now.status, now.approved_by_id) == ("pending_approval", None)
     assert_acknowledged_present(server, [a, b], ledger)
     assert_converged(server, [a, b])
+
+
+@pytest.mark.parametrize("first", ["printed", "changed"])
+def test_a_quote_printed_on_one_laptop_and_changed_on_the_other_keeps_the_customers_copy(
+    shared_quote, server, ledger, first
+):
+    a, b, cat, quote_id = shared_quote
+    printed = a.edit(lambda s, actor: quotes.render_for_print(s, actor, quote_id))
+    issued = _quote(a, quote_id)
+    # b, offline, had not seen the print: it adds the floor mats to the same quote.
+    changed = _update(b, quote_id, _draft(cat, extras=[REGISTRATION, MATS]))
+    assert changed.total == issued.total + Decimal("900.00")
+    sync_until_quiet(*((a, b) if first == "printed" else (b, a)))
+
+    for laptop in (a, b):
+        now = _quote(laptop, quote_id)
+        # The merge holds the print and b's lines: told apart, and not printed over.
+        assert (now.status, now.changed_after_issue) == ("issued", True)
+        assert (now.total, now.issued_total) == (changed.total, issued.total)
+        with pytest.raises(ValidationError) as refused:
+            laptop.edit(lambda s, actor: quotes.render_for_print(s, actor, quote_id))
+        assert refused.value.field == "status"
+
+    new = b.edit(lambda s, actor: quotes.split_after_issue(s, actor, quote_id))
+    sync_until_quiet(a, b)
+    for laptop in (a, b):
+        back = _quote(laptop, quote_id)
+        assert (back.status, back.changed_after_issue) == ("issued", False)
+        assert back.lines == issued.lines and back.total == issued.total
+        kept = _quote(laptop, new.id)
+        assert (kept.status, kept.total, kept.number) == ("draft", changed.total, new.number)
+        assert [x.description for x in kept.lines] == [x.description for x in changed.lines]
+    assert printed.number == issued.number
+    assert a.edit(lambda s, actor: quotes.render_for_print(s, actor, quote_id)).pdf
+    assert_acknowledged_present(server, [a, b], ledger)
+    assert_converged(server, [a, b])

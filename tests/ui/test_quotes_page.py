@@ -339,3 +339,44 @@ def test_printing_hands_the_pdf_to_cups(tmp_path, monkeypatch):
     with pytest.raises(printing.PrinterUnavailableError) as failed:
         printing.send_to_printer(printing.PrintTarget("Gone", 1), printed)
     assert "does not exist" in failed.value.message_zh
+
+
+def test_a_quote_changed_after_printing_is_kept_as_printed_and_the_change_becomes_new(
+    ctx, qtbot, db, cat, customer, sales, monkeypatch
+):
+    from showroom.db.outbox import CAPTURE
+    from showroom.models import Quote, QuoteLine
+
+    q = make_quote(db, sales, customer, cat)
+    with db.session_scope() as session:
+        quotes.render_for_print(session, sales, q.id)
+    with db.session_scope() as session:  # as pulled: another laptop's extra line and total
+        session.info[CAPTURE] = False
+        session.add(QuoteLine(quote_id=q.id, kind="accessory", description="行车记录仪",
+                              quantity=1, unit_price=Decimal("980.00"), position=9))  # fmt: skip
+        session.get(Quote, q.id).total = q.total + Decimal("980.00")
+
+    panel = open_panel(ctx, qtbot, customer)
+    assert panel.table.item(0, 3).text() == "打印后被改动"
+    assert "¥" + f"{q.total:,.2f}" in panel.note.text()
+    assert "¥" + f"{q.total + Decimal('980.00'):,.2f}" in panel.note.text()
+    assert not panel.print_button.isEnabled() and not panel.save_button.isEnabled()
+    assert "恢复打印版" in panel.print_button.toolTip()
+    assert panel.split_button.isVisible()
+
+    asked = []
+    monkeypatch.setattr(
+        panel_module.QMessageBox,
+        "question",
+        lambda _p, _t, text, *a, **k: asked.append(text) or QMessageBox.StandardButton.Yes,
+    )
+    with qtbot.waitSignal(panel.loaded):
+        qtbot.mouseClick(panel.split_button, Qt.MouseButton.LeftButton)
+    assert q.number in asked[0]
+    qtbot.waitUntil(lambda: panel.selected() is not None and panel.selected().id != q.id)
+    new = panel.selected()
+    assert new.status == "draft" and new.total == q.total + Decimal("980.00")
+    assert [x.description for x in new.lines][-1] == "行车记录仪"
+    assert not panel.split_button.isVisible()
+    printed = next(x for x in panel.quotes if x.id == q.id)
+    assert (printed.status, printed.total, printed.printable) == ("issued", q.total, True)

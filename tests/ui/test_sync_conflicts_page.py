@@ -62,6 +62,12 @@ def manager_ctx(ctx, manager):
     return dataclasses.replace(ctx, actor=manager)
 
 
+def show_resolved(page: ConflictsPage, qtbot) -> None:
+    """Switch the page to the conflicts already closed, and wait until they are listed."""
+    with qtbot.waitSignal(page.loaded, timeout=5000):
+        page.filter.setCurrentIndex(page.filter.findData("resolved"))
+
+
 def open_page(ctx, qtbot) -> ConflictsPage:
     page = ConflictsPage(ctx)
     qtbot.addWidget(page)
@@ -106,8 +112,8 @@ def test_manager_sees_both_sides_and_restores_the_overwritten_value(
     assert "没有未处理的冲突" in page.empty_detail.text()
     assert "陈晓明：已恢复被覆盖的值" in page.message.text()
 
-    page.filter.setCurrentIndex(page.filter.findData("resolved"))
-    qtbot.waitUntil(lambda: page.list.topLevelItemCount() == 1, timeout=3000)
+    show_resolved(page, qtbot)
+    assert page.list.topLevelItemCount() == 1
     assert page.choice_buttons == {}
     assert page.detail_state.text().startswith("已处理：已恢复被覆盖的值（周经理")
 
@@ -281,8 +287,8 @@ def test_a_conflict_about_an_erased_customer_is_closed_with_nothing_to_choose(
         privacy.erase_customer(session, manager, cid)
     page = open_page(manager_ctx, qtbot)
     assert page.list.topLevelItemCount() == 0
-    page.filter.setCurrentIndex(page.filter.findData("resolved"))
-    qtbot.waitUntil(lambda: page.list.topLevelItemCount() == 1, timeout=3000)
+    show_resolved(page, qtbot)
+    assert page.list.topLevelItemCount() == 1
     item = page.list.topLevelItem(0)
     assert item.text(1) == privacy.ERASED_NAME
     assert item.text(2) == "地址 — 已关闭：客户个人信息已删除"
@@ -314,8 +320,8 @@ def test_a_conflict_the_sync_closed_after_a_both_ways_merge_says_so(
     )  # fmt: skip
     page = open_page(manager_ctx, qtbot)
     assert page.list.topLevelItemCount() == 0  # nothing waits for the manager
-    page.filter.setCurrentIndex(page.filter.findData("resolved"))
-    qtbot.waitUntil(lambda: page.list.topLevelItemCount() == 1, timeout=3000)
+    show_resolved(page, qtbot)
+    assert page.list.topLevelItemCount() == 1
     assert page.list.topLevelItem(0).text(2).endswith("已关闭：合并后保留的客户已包含这项修改")
     assert page.choice_buttons == {}
     assert page.detail_state.text() == (
@@ -412,8 +418,7 @@ def test_what_the_sync_closed_after_two_decisions_says_so(manager_ctx, db, sales
         ),
     )  # fmt: skip
     page = open_page(manager_ctx, qtbot)
-    with qtbot.waitSignal(page.loaded, timeout=5000):
-        page.filter.setCurrentIndex(page.filter.findData("resolved"))
+    show_resolved(page, qtbot)
     assert page.list.topLevelItemCount() == 1
     assert page.list.topLevelItem(0).text(2) == (
         "地址 · 处理人 · 两台电脑上的处理不同 — 已关闭：以后到的处理为准"
@@ -452,13 +457,19 @@ def test_a_quote_conflict_shows_amounts_and_statuses_as_people_read_them(
             field="status", base_value='"draft"', theirs_value='"approved"',
             mine_value='"pending_approval"', **common,
         ),
+        SyncConflict(  # printed on both laptops, each its own lines
+            field="issued_snapshot", base_value="null",
+            theirs_value=json.dumps(json.dumps({"total": "226600.00", "lines": [{}, {}]})),
+            mine_value=json.dumps(json.dumps({"total": "227500.00", "lines": [{}, {}, {}]})),
+            **common,
+        ),
     )  # fmt: skip
     page = open_page(manager_ctx, qtbot)
     listed = {
         page.list.topLevelItem(i).text(2): page.list.topLevelItem(i)
         for i in range(page.list.topLevelItemCount())
     }
-    assert set(listed) == {"优惠", "状态"}
+    assert set(listed) == {"优惠", "状态", "打印内容"}
 
     page.list.setCurrentItem(listed["优惠"])
     shown = texts(page.detail)
@@ -469,6 +480,11 @@ def test_a_quote_conflict_shows_amounts_and_statuses_as_people_read_them(
     shown = texts(page.detail)
     assert "已批准" in shown and "需审批" in shown
     # The quote's rules set its status: nothing to write back.
+    assert set(page.choice_buttons) == {"keep"}
+
+    page.list.setCurrentItem(listed["打印内容"])
+    shown = texts(page.detail)
+    assert "合计 ¥226,600.00，共 2 项" in shown and "合计 ¥227,500.00，共 3 项" in shown
     assert set(page.choice_buttons) == {"keep"}
 
 
@@ -487,8 +503,7 @@ def test_what_the_sync_closed_on_a_quote_says_so(manager_ctx, db, sales, qtbot):
         ),
     )  # fmt: skip
     page = open_page(manager_ctx, qtbot)
-    with qtbot.waitSignal(page.loaded, timeout=5000):
-        page.filter.setCurrentIndex(page.filter.findData("resolved"))
+    show_resolved(page, qtbot)
     assert page.list.topLevelItem(0).text(2) == "合计 — 已关闭：报价单已重新核算"
     assert "¥226,600.00" in texts(page.detail)
     assert page.choice_buttons == {}

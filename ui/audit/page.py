@@ -54,6 +54,7 @@ def action_text(action: str) -> str:
         "login_failed": tr("Failed sign-in"),
         "lockout": tr("Account locked"),
         "discount": tr("Decided a discount"),
+        "quote_split": tr("Kept a printed quote, its change as a new quote"),
         "password": tr("Changed own password"),
     }.get(action, action)
 

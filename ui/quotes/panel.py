@@ -76,6 +76,12 @@ class QuotesPanel(QWidget):
         self.print_button = self._button(bar, "printQuote", tr("Print…"), self.print_quote)
         self.save_button = self._button(bar, "saveQuotePdf", tr("Save PDF…"), self.save_pdf)
         self.cancel_button = self._button(bar, "cancelQuote", tr("Void"), self.cancel_quote)
+        self.split_button = self._button(
+            bar, "keepPrinted", tr("Keep as printed…"), self.keep_as_printed
+        )
+        self.split_button.setToolTip(
+            tr("Put the quote back as the customer's copy, and keep the change as a new quote")
+        )
         self.new_button.setStyleSheet(
             "QPushButton { background: #2f6fb3; color: white; border: none; border-radius: 4px;"
             " padding: 5px 12px; font-weight: bold; }"
@@ -182,7 +188,7 @@ class QuotesPanel(QWidget):
                 q.number,
                 f"{q.model} {q.trim}{colour}",
                 formatting.money(q.total),
-                status_text(q.status),
+                tr("Changed after printing") if q.changed_after_issue else status_text(q.status),
                 formatting.date(q.valid_until),
             ]
             if self.shows_margins:
@@ -195,7 +201,8 @@ class QuotesPanel(QWidget):
                 if column in (2, 5):
                     item.setTextAlignment(RIGHT)
                 if column == 3:
-                    background, foreground = STATUS_COLOURS.get(q.status, ("#ffffff", "#1f2d3d"))
+                    shown = "changed_after_issue" if q.changed_after_issue else q.status
+                    background, foreground = STATUS_COLOURS.get(shown, ("#ffffff", "#1f2d3d"))
                     item.setBackground(QBrush(QColor(background)))
                     item.setForeground(QBrush(QColor(foreground)))
                 self.table.setItem(row, column, item)
@@ -236,11 +243,14 @@ class QuotesPanel(QWidget):
             button.setEnabled(q is not None and q.printable)
             button.setToolTip(self._why_not_printable(q) if q is not None else "")
         self.cancel_button.setEnabled(q is not None and q.status != "cancelled")
+        self.split_button.setVisible(q is not None and q.changed_after_issue)
         self._render_note(q)
 
     def _why_not_printable(self, q: QuoteDTO) -> str:
         if q.printable:
             return ""
+        if q.changed_after_issue:
+            return tr("Changed on another laptop after it was printed: keep it as printed first")
         if q.needs_approval:
             return tr("Needs a manager's approval of the discount before it is printed")
         if q.status == "expired":
@@ -251,7 +261,16 @@ class QuotesPanel(QWidget):
         text, colour = "", MUTED_COLOUR
         if q is not None:
             limit = formatting.money(q.discount_limit)
-            if q.rejection_reason and q.needs_approval:
+            if q.changed_after_issue:
+                text = tr(
+                    "Changed on another laptop after it was printed: printed total %1, now %2."
+                    " The customer's copy stands; keep the quote as printed and the change"
+                    " becomes a new quote."
+                )
+                text = text.replace("%1", formatting.money(q.issued_total))
+                text = text.replace("%2", formatting.money(q.total))
+                colour = ERROR_COLOUR
+            elif q.rejection_reason and q.needs_approval:
                 text = tr("Discount refused: %1").replace("%1", q.rejection_reason)
                 colour = ERROR_COLOUR
             elif q.needs_approval:
@@ -329,6 +348,32 @@ class QuotesPanel(QWidget):
         )
         if answer == QMessageBox.StandardButton.Yes:
             self._decide(quotes.cancel_quote)
+
+    def keep_as_printed(self) -> None:
+        """Put the selected quote back as printed; the other laptop's change becomes a new quote,
+        which is selected once it is saved."""
+        q = self.selected()
+        if q is None or not q.changed_after_issue:
+            return
+        answer = QMessageBox.question(
+            self,
+            tr("Keep as printed"),
+            tr(
+                "Put quote %1 back as the customer's copy? The change made on another laptop"
+                " is kept as a new quote."
+            ).replace("%1", q.number),
+        )
+        if answer != QMessageBox.StandardButton.Yes:
+            return
+        actor, quote_id = self.ctx.actor, q.id
+        self.ctx.runner.db(
+            lambda s: quotes.split_after_issue(s, actor, quote_id),
+            write=True,
+            on_done=guarded(self, lambda new: self._select_after_load(new.id)),
+            on_error=guarded(self, lambda error: report_error(self, error, self.ctx.language)),
+            changed=quotes.quote_changed,
+            name="quote-keep-printed",
+        )
 
     def _output(self) -> QuoteOutput | None:
         q = self.selected()

@@ -12,6 +12,8 @@ STATUS_COLOURS = {
     "issued": ("#e0ecfb", "#1d4f91"),
     "expired": ("#eceff3", "#8a939e"),
     "cancelled": ("#fde2e1", "#b42318"),
+    # Not a status: an issued quote another laptop changed after it was printed.
+    "changed_after_issue": ("#ffe4cc", "#9a3c00"),
 }
 
 

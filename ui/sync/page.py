@@ -10,6 +10,7 @@ runs on the DB lane; a choice is a synced edit like any other.
 from __future__ import annotations
 
 import datetime as dt
+import json
 from decimal import Decimal
 from typing import Any
 
@@ -111,6 +112,17 @@ def booking_status(code: str) -> str:
     )
 
 
+def _printed_text(value: Any) -> str:
+    """What a printed quote held, in short: its total and how many lines."""
+    try:
+        printed = json.loads(value)
+        total = formatting.money(Decimal(printed["total"]))
+        count = len(printed["lines"])
+    except (TypeError, ValueError, KeyError, ArithmeticError):
+        return str(value)
+    return tr("Total %1, %2 lines").replace("%1", total).replace("%2", str(count))
+
+
 def format_value(field: str | None, value: Any, people: dict[str, str]) -> str:
     """A stored value as a person reads it: names for staff ids, words for codes, local dates."""
     if value is None or value == "":
@@ -139,6 +151,8 @@ def format_value(field: str | None, value: Any, people: dict[str, str]) -> str:
             return str(value)
     if field == "resolution":
         return resolution_text(value)
+    if field == "issued_snapshot":
+        return _printed_text(value)
     if isinstance(value, str) and len(value) >= 10 and value[4:5] == "-" and value[7:8] == "-":
         try:
             if len(value) == 10:
@@ -149,8 +163,6 @@ def format_value(field: str | None, value: Any, people: dict[str, str]) -> str:
         except ValueError:
             pass
     if isinstance(value, dict | list):
-        import json
-
         return json.dumps(value, ensure_ascii=False)
     return str(value)
 
