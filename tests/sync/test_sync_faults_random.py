@@ -1,7 +1,8 @@
 """The randomized run: five laptops, a thousand random edits (managers' decisions on conflicts,
-and quotes changed and approved on any laptop, among them), a network that drops and cuts
-connections, and a server that gets killed. After healing, every replica is identical, every
-acknowledged write is still there, as a value or as a conflict, and every quote adds up.
+and quotes changed, approved and printed on any laptop, among them), a network that drops and
+cuts connections, and a server that gets killed. After healing, every replica is identical, every
+acknowledged write is still there, as a value or as a conflict, every quote adds up, and so does
+every laptop's copy of what was printed.
 
 It runs with a fixed seed and with one fresh seed per run; the seed is in every failure message
 (``pytest -k random``), and ``SHOWROOM_FAULT_SEED`` replays a given one.
@@ -10,12 +11,15 @@ It runs with a fixed seed and with one fresh seed per run; the seed is in every 
 from __future__ import annotations
 
 import datetime as dt
+import json
 import os
 import random
+from decimal import Decimal
 
 import pytest
 from harness import assert_acknowledged_present, assert_converged, assert_erased_everywhere
 from quote_kit import add_catalogue
+from sqlalchemy import select
 
 FIXED_SEED = 20240604
 LAPTOPS = 5
@@ -144,11 +148,48 @@ def _quote(rng: random.Random, laptop, customer: str) -> str:
         quote = rng.choice(waiting)["id"]
         laptop.edit(lambda s, a: quotes.approve_discount(s, a, quote))
         return "approve"
+    if rng.random() < 0.4:
+        printed = _print_or_keep(rng, laptop)
+        if printed:
+            return printed
     laptop.username = rng.choice([None, SALESPERSON])
     try:
         return _quote_saved(rng, laptop, customer)
     finally:
         laptop.username = None
+
+
+def _print_or_keep(rng: random.Random, laptop) -> str | None:
+    """An issued quote another laptop changed after it was printed, kept as printed (the change
+    becomes a new quote); else a quote printed for the customer, which other laptops may be
+    changing meanwhile. None when the laptop holds neither."""
+    from showroom.models import Customer, Quote
+    from showroom.services import dealer, quotes
+
+    with laptop.db.session_scope(write=False) as session:
+        actor = dealer.system_actor(session)
+        ids = session.scalars(
+            select(Quote.id)
+            .join(Customer, Customer.id == Quote.customer_id)
+            .where(
+                Quote.deleted.is_(False),
+                Quote.status.in_(("draft", "approved", "issued")),
+                Customer.deleted.is_(False),
+            )
+            .order_by(Quote.id)
+        ).all()
+        shown = [quotes.get_quote(session, actor, quote_id) for quote_id in ids]
+    changed = [q.id for q in shown if q.changed_after_issue]
+    if changed:
+        quote = rng.choice(changed)
+        laptop.edit(lambda s, a: quotes.split_after_issue(s, a, quote))
+        return "keep_printed"
+    printable = [q.id for q in shown if q.printable and q.status != "issued"]
+    if not printable:
+        return None
+    quote = rng.choice(printable)
+    laptop.edit(lambda s, a: quotes.render_for_print(s, a, quote))
+    return "print"
 
 
 def _quote_saved(rng: random.Random, laptop, customer: str) -> str:
@@ -203,6 +244,23 @@ def _quotes_unsettled(laptop) -> list[str]:
 
     with laptop.db.session_scope(write=False) as session:
         return quotes.quotes_unsettled(session)
+
+
+def _printed_not_adding_up(laptop) -> list[str]:
+    """The issued quotes whose kept copy of what was printed does not add up: its total is not
+    the list price less the discount plus its lines."""
+    rows = laptop._read(
+        "SELECT number, issued_snapshot FROM quote"
+        " WHERE status = 'issued' AND issued_snapshot IS NOT NULL AND deleted = 0"
+    )
+    wrong = []
+    for row in rows:
+        printed = json.loads(row["issued_snapshot"])
+        lines = sum(Decimal(x["unit_price"]) * x["quantity"] for x in printed["lines"])
+        parts = Decimal(printed["vehicle_price"]) - Decimal(printed["discount"]) + lines
+        if parts != Decimal(printed["total"]):
+            wrong.append(row["number"])
+    return wrong
 
 
 def _left_for_managers(laptop) -> int:
@@ -289,9 +347,13 @@ def test_random_edits_disconnects_and_kills_converge_without_loss(
         assert {laptop.name: _quotes_unsettled(laptop) for laptop in laptops} == {
             laptop.name: [] for laptop in laptops
         }
-        # Quotes were changed, and (on the fixed seed; a fresh one may have none waiting when
-        # a quote is picked) a manager approved one.
-        assert done.get("requote", 0)
+        # Quotes were changed and printed, and (on the fixed seed; a fresh one may have none
+        # waiting when a quote is picked) a manager approved one.
+        assert done.get("requote", 0) and done.get("print", 0)
         assert done.get("approve", 0) or seed != FIXED_SEED
+        # What each laptop keeps as printed adds up, as the customer's copy did.
+        assert {laptop.name: _printed_not_adding_up(laptop) for laptop in laptops} == {
+            laptop.name: [] for laptop in laptops
+        }
     except BaseException as error:
         raise AssertionError(f"{context}: {error}") from error
