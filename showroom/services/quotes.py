@@ -806,8 +806,10 @@ def create_quote(session: Session, actor: Actor, customer_id: str, draft: QuoteD
     customer = load_customer(session, customer_id)
     leads.require_lead_access(session, actor, customer, write=True)
     priced = _price(session, draft, customer, actor)
-    quote = Quote(
-        number=quote_number(session, dt.date.today()),
+    quote = _add_quote(
+        session,
+        actor,
+        priced.lines,
         customer_id=customer.id,
         salesperson_id=priced.salesperson_id,
         trim_id=priced.trim.id,
@@ -817,17 +819,27 @@ def create_quote(session: Session, actor: Actor, customer_id: str, draft: QuoteD
         total=priced.total,
         dealer_cost=priced.trim.dealer_cost,
         valid_until=priced.valid_until,
-        status=DRAFT,
         notes=priced.notes,
+    )
+    session.flush()
+    return get_quote(session, actor, quote.id)
+
+
+def _add_quote(session: Session, actor: Actor, lines: list[dict], **values) -> Quote:
+    """A new quote with this laptop's next number, made by ``actor``, with its lines written and
+    its status decided."""
+    quote = Quote(
+        number=quote_number(session, dt.date.today()),
+        status=DRAFT,
         created_at=utcnow(),
         created_by_id=actor.user_id,
+        **values,
     )
     session.add(quote)
     session.flush()
-    _write_lines(session, quote, priced.lines)
+    _write_lines(session, quote, lines)
     _decide_status(session, actor, quote, repriced=True)
-    session.flush()
-    return get_quote(session, actor, quote.id)
+    return quote
 
 
 def update_quote(session: Session, actor: Actor, quote_id: str, draft: QuoteDraft) -> QuoteDTO:
@@ -944,8 +956,10 @@ def split_after_issue(session: Session, actor: Actor, quote_id: str) -> QuoteDTO
         {k: getattr(x, k) for k in ("kind", "code", "description", "quantity", "unit_price")}
         for x in current
     ]
-    copy = Quote(
-        number=quote_number(session, dt.date.today()),
+    copy = _add_quote(
+        session,
+        actor,
+        changed,
         customer_id=quote.customer_id,
         salesperson_id=quote.salesperson_id,
         trim_id=quote.trim_id,
@@ -955,15 +969,8 @@ def split_after_issue(session: Session, actor: Actor, quote_id: str) -> QuoteDTO
         total=_total(quote.vehicle_price, quote.discount, changed),
         dealer_cost=quote.dealer_cost,
         valid_until=quote.valid_until,
-        status=DRAFT,
         notes=quote.notes,
-        created_at=utcnow(),
-        created_by_id=actor.user_id,
     )
-    session.add(copy)
-    session.flush()
-    _write_lines(session, copy, changed)
-    _decide_status(session, actor, copy, repriced=True)
 
     printed = json.loads(quote.issued_snapshot)
     if printed["trim_id"] != quote.trim_id:
