@@ -228,11 +228,48 @@ def _needs_approval(quote: Quote, limit: Decimal) -> bool:
 
 def _changed_after_issue(quote: Quote, lines: Sequence) -> bool:
     """An issued quote (schema 5 on) that no longer holds what was printed."""
-    return (
-        quote.status == ISSUED
-        and quote.issued_snapshot is not None
-        and _snapshot_of(quote, lines) != quote.issued_snapshot
-    )
+    if quote.status != ISSUED:
+        return False
+    printed = _printed(quote)
+    return printed is not None and printed != _held(quote, lines)
+
+
+def _printed(quote: Quote) -> dict | None:
+    """The quote's copy of what was printed; None for none, or for one that cannot be read
+    (a quote printed before schema 5, or a value damaged elsewhere: it is then left alone)."""
+    if not quote.issued_snapshot:
+        return None
+    try:
+        printed = json.loads(quote.issued_snapshot)
+        _restored(printed)
+    except (ValueError, TypeError, KeyError, ArithmeticError):
+        return None
+    return printed
+
+
+def _restored(printed: dict) -> tuple[dict, list[dict]]:
+    """The quote's fields and its lines as printed, typed to be written back; raises KeyError,
+    ValueError, TypeError or ArithmeticError for a copy that cannot be read."""
+    fields = {
+        "trim_id": printed["trim_id"],
+        "colour": printed["colour"],
+        "vehicle_price": Decimal(printed["vehicle_price"]),
+        "discount": Decimal(printed["discount"]),
+        "total": Decimal(printed["total"]),
+        "valid_until": dt.date.fromisoformat(printed["valid_until"]),
+        "notes": printed["notes"],
+    }
+    lines = [
+        {
+            "kind": x["kind"],
+            "code": x["code"],
+            "description": x["description"],
+            "quantity": int(x["quantity"]),
+            "unit_price": Decimal(x["unit_price"]),
+        }
+        for x in printed["lines"]
+    ]
+    return fields, lines
 
 
 def _to_dto(
@@ -707,6 +744,11 @@ def approval_signature(
     return hashlib.sha256(text.encode()).hexdigest()
 
 
+def _held(quote: Quote, lines: Sequence) -> dict:
+    """What the quote holds now, in the form of its copy of what was printed."""
+    return json.loads(_snapshot_of(quote, lines))
+
+
 def _snapshot_of(quote: Quote, lines: Sequence) -> str:
     return issued_snapshot(
         trim_id=quote.trim_id,
@@ -768,9 +810,8 @@ def erased_snapshot(snapshot: str) -> str:
 
 
 def _printed_total(quote: Quote) -> Decimal | None:
-    if quote.issued_snapshot is None:
-        return None
-    return Decimal(json.loads(quote.issued_snapshot)["total"])
+    printed = _printed(quote)
+    return None if printed is None else Decimal(printed["total"])
 
 
 def _audit_discount(
@@ -972,24 +1013,16 @@ def split_after_issue(session: Session, actor: Actor, quote_id: str) -> QuoteDTO
         notes=quote.notes,
     )
 
-    printed = json.loads(quote.issued_snapshot)
-    if printed["trim_id"] != quote.trim_id:
+    fields, lines = _restored(_printed(quote))
+    if fields["trim_id"] != quote.trim_id:
         # The printed trim's cost is not kept with what was printed: the catalogue's, for the
         # margin (never printed).
-        trim = session.get(Trim, printed["trim_id"])
+        trim = session.get(Trim, fields["trim_id"])
         quote.dealer_cost = trim.dealer_cost if trim is not None else None
-    quote.trim_id = printed["trim_id"]
-    quote.colour = printed["colour"]
-    quote.vehicle_price = Decimal(printed["vehicle_price"])
-    quote.discount = Decimal(printed["discount"])
-    quote.total = Decimal(printed["total"])
-    quote.valid_until = dt.date.fromisoformat(printed["valid_until"])
-    quote.notes = printed["notes"]
-    _write_lines(
-        session,
-        quote,
-        [{**x, "unit_price": Decimal(x["unit_price"])} for x in printed["lines"]],
-    )
+    for name, value in fields.items():
+        if getattr(quote, name) != value:
+            setattr(quote, name, value)
+    _write_lines(session, quote, lines)
     audit.record(
         session,
         actor,

@@ -804,9 +804,15 @@ def test_a_change_above_the_limit_kept_as_a_new_quote_waits_for_a_manager(db, sa
         assert quotes.get_quote(session, sales, q.id).discount == Decimal("2000.00")
 
 
-def test_a_quote_printed_before_prints_were_recorded_is_left_alone(db, sales, cat, customer):
+@pytest.mark.parametrize(
+    "kept",
+    [None, "{not json", '{"total": "1.00"}', '{"total": "x", "lines": []}'],
+    ids=["schema 4", "not json", "incomplete", "damaged"],
+)
+def test_a_quote_printed_before_prints_were_recorded_is_left_alone(db, sales, cat, customer, kept):
     q = printed_then_changed_elsewhere(db, sales, customer, draft(cat))
-    combined(db, q.id, issued_snapshot=None)  # as pulled from a laptop of schema 4
+    # As pulled from a laptop of schema 4 (no copy), or a copy that cannot be read.
+    combined(db, q.id, issued_snapshot=kept)
     with db.session_scope(write=False) as session:
         now = quotes.get_quote(session, sales, q.id)
     assert (now.changed_after_issue, now.issued_total) == (False, None)
