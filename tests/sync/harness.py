@@ -723,8 +723,9 @@ def erased_rows(rows: Mapping[tuple[str, str], Mapping[str, Any]]) -> set[tuple[
 
 def personal_values_left(rows: Mapping[tuple[str, str], Mapping[str, Any]]) -> list[str]:
     """What the rows an erasure covers in a replica still hold of the person: a name, a
-    personal field or free text, a phone number, a value a conflict kept."""
-    from showroom.services import privacy
+    personal field or free text, a phone number, a value a conflict kept, the text typed on a
+    quote's accessory and fee lines, and its copy of what was printed."""
+    from showroom.services import privacy, quotes
 
     personal = _personal_fields()
     # What the erasure puts in place of a required value; the others are cleared.
@@ -733,13 +734,29 @@ def personal_values_left(rows: Mapping[tuple[str, str], Mapping[str, Any]]) -> l
         ("customer_merge", "snapshot"): privacy.ERASED_SNAPSHOT,
     }
     left = []
-    for table, rid in sorted(erased_rows(rows)):
+    erased = erased_rows(rows)
+    for table, rid in sorted(erased):
         data = rows[(table, rid)]["data"]
         for name in personal.get(table, ()):
             value = data.get(name)
             placeholder = placeholders.get((table, name))
             if (value != placeholder) if placeholder else value not in (None, ""):
                 left.append(f"{table}/{rid}.{name}={value!r}")
+        # The copy of what was printed, cleared as the quote is.
+        printed = data.get("issued_snapshot") if table == "quote" else None
+        if printed and quotes.erased_snapshot(printed) != printed:
+            left.append(f"quote/{rid}.issued_snapshot={printed!r}")
+    # The descriptions typed on an erased customer's accessory and fee lines.
+    erased_quotes = {rid for table, rid in erased if table == "quote"}
+    for (table, rid), row in sorted(rows.items()):
+        data = row["data"]
+        if (
+            table == "quote_line"
+            and data.get("quote_id") in erased_quotes
+            and data.get("kind") in quotes.EXTRA_KINDS
+            and data.get("description")
+        ):
+            left.append(f"quote_line/{rid}.description={data['description']!r}")
     return left
 
 

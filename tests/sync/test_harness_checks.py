@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from decimal import Decimal
 
 from harness import Ledger, Write, erased_rows, missing_writes, personal_values_left
 
@@ -106,6 +107,33 @@ def test_the_erasure_check_covers_records_merged_into_an_erased_customer():
     assert personal_values_left(_replica("")) == []
     left = personal_values_left(_replica("+8613812348000", name="黄嘉怡"))
     assert left == ["customer/m.name='黄嘉怡'", "customer_phone/p.number='+8613812348000'"]
+
+
+def test_the_erasure_check_covers_a_quotes_lines_and_its_copy_of_the_print():
+    from showroom.services import quotes
+
+    printed = quotes.issued_snapshot(
+        trim_id="t", colour="冰川蓝", vehicle_price=Decimal("219900"), discount=Decimal("0"),
+        total=Decimal("220800"), valid_until="2026-12-14", notes="陈先生周六提车",
+        lines=[{"kind": "accessory", "code": None, "description": "刻名脚垫", "quantity": 1,
+                "unit_price": Decimal("900")}],
+    )  # fmt: skip
+    replica = _replica("")
+    replica[("quote", "q")] = {
+        "deleted": False, "data": {"customer_id": "e", "issued_snapshot": printed},
+    }  # fmt: skip
+    replica[("quote_line", "l")] = {
+        "deleted": False, "data": {"quote_id": "q", "kind": "accessory", "description": "刻名脚垫"},
+    }  # fmt: skip
+    replica[("quote_line", "c")] = {
+        "deleted": False, "data": {"quote_id": "q", "kind": "colour", "description": "冰川蓝"},
+    }  # fmt: skip
+    assert personal_values_left(replica) == [
+        f"quote/q.issued_snapshot={printed!r}", "quote_line/l.description='刻名脚垫'",
+    ]  # fmt: skip
+    replica[("quote", "q")]["data"]["issued_snapshot"] = quotes.erased_snapshot(printed)
+    replica[("quote_line", "l")]["data"]["description"] = ""
+    assert personal_values_left(replica) == []  # a colour line keeps the catalogue's words
 
 
 def test_on_an_erased_record_only_its_personal_values_may_be_gone():
