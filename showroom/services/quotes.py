@@ -1238,7 +1238,8 @@ def render_for_print(
 
     Writes exactly one audit entry (action ``print``, target the customer; the quote's id and
     number and the purpose in the detail) in the same transaction as the rendering, so a failed
-    rendering leaves no entry. The phone is masked and no cost or margin is printed.
+    rendering leaves no entry. The phone is masked and no cost or margin is printed. A quote
+    another laptop's change left unsettled is settled first (:func:`settle_quotes`).
     Raises ValidationError("purpose") for a purpose other than print/save,
     ValidationError("discount") while a discount above the limit is not approved,
     ValidationError("valid_until") for an expired quote, ValidationError("status") for a
@@ -1250,6 +1251,10 @@ def render_for_print(
         )
     bind_actor(session, actor)
     quote = _readable_quote(session, actor, quote_id, write=True)
+    # A pull may have brought another laptop's change that the sync has not put right yet (it
+    # does so right after the pull): put it right here, as the sync would, so that what is
+    # printed adds up and carries no approval that did not cover it.
+    settle_quotes(session, [quote.id])
     dto = _dtos(session, actor, [quote])[0]
     _refuse_unprintable(dto)
     if quote.status != ISSUED:

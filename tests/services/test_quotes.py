@@ -819,3 +819,29 @@ def test_a_quote_printed_before_prints_were_recorded_is_left_alone(db, sales, ca
     with pytest.raises(ValidationError) as nothing, db.session_scope() as session:
         quotes.split_after_issue(session, sales, q.id)
     assert nothing.value.field == "status"
+
+
+def test_a_quote_a_pull_left_unsettled_is_put_right_before_it_is_printed(
+    db, sales, manager, cat, customer
+):
+    # Pulled, and printed before the sync's own pass: another laptop's total beside this
+    # laptop's lines, and an approval beside a line reworded elsewhere.
+    wrong = create(db, sales, customer, draft(cat))
+    combined(db, wrong.id, total=wrong.total + Decimal("6000.00"))
+    outgrown = create(db, manager, customer, draft(cat, discount="5000"))
+    from showroom.db.outbox import CAPTURE
+
+    with db.session_scope() as session:
+        session.info[CAPTURE] = False
+        session.get(QuoteLine, outgrown.lines[-1].id).description = "原厂全包围脚垫"
+
+    with db.session_scope() as session:
+        printed = quotes.render_for_print(session, sales, wrong.id)
+    assert f"{wrong.total:,.2f}" in pdf_text(printed.pdf)
+    with db.session_scope(write=False) as session:
+        assert quotes.get_quote(session, sales, wrong.id).total == wrong.total
+    with pytest.raises(ValidationError) as refused, db.session_scope() as session:
+        quotes.render_for_print(session, sales, outgrown.id)
+    assert refused.value.field == "discount"
+    # The refusal writes nothing: the sync's own pass asks for the approval again.
+    assert unsettled(db) == [outgrown.id]
