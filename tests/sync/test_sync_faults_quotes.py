@@ -11,7 +11,12 @@ from __future__ import annotations
 from decimal import Decimal
 
 import pytest
-from harness import assert_acknowledged_present, assert_converged, sync_until_quiet
+from harness import (
+    assert_acknowledged_present,
+    assert_converged,
+    assert_erased_everywhere,
+    sync_until_quiet,
+)
 from quote_kit import add_catalogue
 
 from showroom.errors import ValidationError
@@ -220,5 +225,29 @@ def test_a_quote_printed_on_one_laptop_and_changed_on_the_other_keeps_the_custom
         assert [x.description for x in kept.lines] == [x.description for x in changed.lines]
     assert printed.number == issued.number
     assert a.edit(lambda s, actor: quotes.render_for_print(s, actor, quote_id)).pdf
+    assert_acknowledged_present(server, [a, b], ledger)
+    assert_converged(server, [a, b])
+
+
+def test_a_quote_printed_offline_for_a_customer_erased_meanwhile_keeps_no_personal_text(
+    shared_quote, server, ledger
+):
+    from showroom.services import privacy
+
+    a, b, cat, quote_id = shared_quote
+    _update(a, quote_id, _draft(cat, notes="陈先生周六带太太来提车"))
+    sync_until_quiet(a, b)
+    customer = _quote(a, quote_id).customer_id
+    # The customer asks a to erase them while b, offline, prints their quote: b's copy of the
+    # print holds the notes and the registration line's words.
+    a.edit(lambda s, actor: privacy.erase_customer(s, actor, customer))
+    b.edit(lambda s, actor: quotes.render_for_print(s, actor, quote_id))
+    sync_until_quiet(a, b)
+
+    for laptop in (a, b):
+        now = _quote(laptop, quote_id)
+        assert (now.status, now.notes, now.changed_after_issue) == ("issued", None, False)
+        assert now.issued_total == now.total
+    assert_erased_everywhere(server, [a, b])  # the copies of the print included
     assert_acknowledged_present(server, [a, b], ledger)
     assert_converged(server, [a, b])
