@@ -2074,7 +2074,13 @@ class _QuoteMaker:
                 discount = large
         over = discount > _QUOTE_LIMIT_FEN
 
-        from showroom.services.quotes import approval_signature, issued_snapshot, purchase_tax
+        from showroom.services.quotes import (
+            LINE_FIELDS,
+            approval_signature,
+            copy_of_print,
+            issued_snapshot,
+            purchase_tax,
+        )
 
         quote_id = r.new_id(us)
         rows: list[tuple] = []
@@ -2111,8 +2117,7 @@ class _QuoteMaker:
             stored = "approved" if approved_by else ("pending_approval" if over else "draft")
         else:
             stored = status
-        keys = ("kind", "code", "description", "quantity", "unit_price")
-        held = [dict(zip(keys, (*x[:4], Decimal(x[4]) / 100), strict=True)) for x in rows]
+        held = [dict(zip(LINE_FIELDS, (*x[:4], Decimal(x[4]) / 100), strict=True)) for x in rows]
         signature = snapshot = None
         if approved_by:
             signature = approval_signature(
@@ -2121,7 +2126,7 @@ class _QuoteMaker:
         note = r.choose(_QUOTE_NOTES)
         cost = _dealer_cost_fen(str(Decimal(msrp) / 100))
         if status == "issued":
-            snapshot = issued_snapshot(
+            printed = copy_of_print(
                 trim_id=trim_id,
                 colour=colour,
                 vehicle_price=Decimal(msrp) / 100,
@@ -2131,6 +2136,7 @@ class _QuoteMaker:
                 notes=note,
                 lines=held,
             )
+            snapshot = issued_snapshot(printed)
         quotes.append(
             (
                 quote_id,

@@ -87,6 +87,8 @@ STATUSES = (DRAFT, PENDING, APPROVED, ISSUED, EXPIRED, CANCELLED)
 # Lines the caller writes (colour and option lines come from the catalogue).
 EXTRA_KINDS = ("accessory", "insurance", "registration", "purchase_tax", "service_fee")
 LINE_KINDS = ("colour", "option", *EXTRA_KINDS)
+# What a line holds, as a copy of a print or a change kept as a new quote takes it.
+LINE_FIELDS = ("kind", "code", "description", "quantity", "unit_price")
 PURPOSES = ("print", "save")
 
 _CROCKFORD = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
@@ -226,12 +228,10 @@ def _needs_approval(quote: Quote, limit: Decimal) -> bool:
     return quote.discount > limit and quote.status not in (APPROVED, ISSUED)
 
 
-def _changed_after_issue(quote: Quote, lines: Sequence) -> bool:
-    """An issued quote (schema 5 on) that no longer holds what was printed."""
-    if quote.status != ISSUED:
-        return False
-    printed = _printed(quote)
-    return printed is not None and printed != _held(quote, lines)
+def _changed_after_issue(quote: Quote, lines: Sequence, printed: dict | None) -> bool:
+    """An issued quote that no longer holds what was printed (``printed``, its copy as
+    :func:`_printed` reads it)."""
+    return quote.status == ISSUED and printed is not None and printed != _held(quote, lines)
 
 
 def _printed(quote: Quote) -> dict | None:
@@ -261,9 +261,7 @@ def _restored(printed: dict) -> tuple[dict, list[dict]]:
     }
     lines = [
         {
-            "kind": x["kind"],
-            "code": x["code"],
-            "description": x["description"],
+            **{key: x[key] for key in LINE_FIELDS},
             "quantity": int(x["quantity"]),
             "unit_price": Decimal(x["unit_price"]),
         }
@@ -283,6 +281,7 @@ def _to_dto(
     limit: Decimal,
     today: dt.date,
 ) -> QuoteDTO:
+    printed = _printed(quote)
     line_dtos = tuple(
         QuoteLineDTO(
             id=line.id,
@@ -330,8 +329,8 @@ def _to_dto(
         approved_at=quote.approved_at,
         rejection_reason=quote.rejection_reason,
         issued_at=quote.issued_at,
-        changed_after_issue=_changed_after_issue(quote, lines),
-        issued_total=_printed_total(quote),
+        changed_after_issue=_changed_after_issue(quote, lines, printed),
+        issued_total=Decimal(printed["total"]) if printed is not None else None,
         notes=quote.notes,
         created_at=quote.created_at,
         updated_at=quote.updated_at,
@@ -746,11 +745,7 @@ def approval_signature(
 
 def _held(quote: Quote, lines: Sequence) -> dict:
     """What the quote holds now, in the form of its copy of what was printed."""
-    return json.loads(_snapshot_of(quote, lines))
-
-
-def _snapshot_of(quote: Quote, lines: Sequence) -> str:
-    return issued_snapshot(
+    return copy_of_print(
         trim_id=quote.trim_id,
         colour=quote.colour,
         vehicle_price=quote.vehicle_price,
@@ -762,7 +757,7 @@ def _snapshot_of(quote: Quote, lines: Sequence) -> str:
     )
 
 
-def issued_snapshot(
+def copy_of_print(
     *,
     trim_id: str,
     colour: str | None,
@@ -772,11 +767,11 @@ def issued_snapshot(
     valid_until: dt.date | str,
     notes: str | None,
     lines: Sequence,
-) -> str:
-    """What a printed quote held, as JSON text that is the same on every laptop: the vehicle,
-    the prices, the total, the validity, the notes and the lines in order (``lines`` are stored
-    lines or dicts with their values). Never the dealer cost, which is not printed."""
-    held = {
+) -> dict:
+    """What a printed quote held: the vehicle, the prices, the total, the validity, the notes
+    and the lines in order (``lines`` are stored lines or dicts with their values), in the form
+    its stored copy takes (amounts as text). Never the dealer cost, which is not printed."""
+    return {
         "trim_id": trim_id,
         "colour": colour,
         "vehicle_price": str(to_money(vehicle_price)),
@@ -786,16 +781,18 @@ def issued_snapshot(
         "notes": notes,
         "lines": [
             {
-                "kind": _get(x, "kind"),
-                "code": _get(x, "code"),
-                "description": _get(x, "description"),
+                **{key: _get(x, key) for key in LINE_FIELDS},
                 "quantity": int(_get(x, "quantity")),
                 "unit_price": str(to_money(_get(x, "unit_price"))),
             }
             for x in lines
         ],
     }
-    return json.dumps(held, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
+
+
+def issued_snapshot(copy: dict) -> str:
+    """A :func:`copy_of_print` as the quote stores it: JSON text, the same on every laptop."""
+    return json.dumps(copy, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
 
 
 def erased_snapshot(snapshot: str) -> str:
@@ -806,12 +803,7 @@ def erased_snapshot(snapshot: str) -> str:
     for line in held["lines"]:
         if line["kind"] in EXTRA_KINDS:
             line["description"] = ""
-    return json.dumps(held, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
-
-
-def _printed_total(quote: Quote) -> Decimal | None:
-    printed = _printed(quote)
-    return None if printed is None else Decimal(printed["total"])
+    return issued_snapshot(held)
 
 
 def _audit_discount(
@@ -987,16 +979,13 @@ def split_after_issue(session: Session, actor: Actor, quote_id: str) -> QuoteDTO
     bind_actor(session, actor)
     quote = _readable_quote(session, actor, quote_id, write=True)
     current = _lines(session, [quote.id])[quote.id]
-    if not _changed_after_issue(quote, current):
+    if not _changed_after_issue(quote, current, _printed(quote)):
         raise ValidationError(
             "status",
             "该报价单打印后没有被改动，无需另存",
             "the quote has not changed since it was printed",
         )
-    changed = [
-        {k: getattr(x, k) for k in ("kind", "code", "description", "quantity", "unit_price")}
-        for x in current
-    ]
+    changed = [{key: getattr(x, key) for key in LINE_FIELDS} for x in current]
     copy = _add_quote(
         session,
         actor,
@@ -1260,7 +1249,7 @@ def render_for_print(
     if quote.status != ISSUED:
         quote.status = ISSUED
         quote.issued_at = utcnow()
-        quote.issued_snapshot = _snapshot_of(quote, _lines(session, [quote.id])[quote.id])
+        quote.issued_snapshot = issued_snapshot(_held(quote, _lines(session, [quote.id])[quote.id]))
         session.flush()
         dto = _dtos(session, actor, [quote])[0]
     pdf = _render(session, dto, preview=False)

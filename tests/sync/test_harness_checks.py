@@ -112,12 +112,12 @@ def test_the_erasure_check_covers_records_merged_into_an_erased_customer():
 def test_the_erasure_check_covers_a_quotes_lines_and_its_copy_of_the_print():
     from showroom.services import quotes
 
-    printed = quotes.issued_snapshot(
+    printed = quotes.issued_snapshot(quotes.copy_of_print(
         trim_id="t", colour="冰川蓝", vehicle_price=Decimal("219900"), discount=Decimal("0"),
         total=Decimal("220800"), valid_until="2026-12-14", notes="陈先生周六提车",
         lines=[{"kind": "accessory", "code": None, "description": "刻名脚垫", "quantity": 1,
                 "unit_price": Decimal("900")}],
-    )  # fmt: skip
+    ))  # fmt: skip
     replica = _replica("")
     replica[("quote", "q")] = {
         "deleted": False, "data": {"customer_id": "e", "issued_snapshot": printed},
