@@ -69,3 +69,20 @@ def pdf_text(pdf: bytes, *, layout: bool = False) -> str:
         check=True,
     )
     return done.stdout.decode()
+
+
+def expire(db, quote_id: str, days_ago: int = 1) -> None:
+    """Make the quote's validity end ``days_ago`` days before today, as if that time had passed:
+    the printed copy, if any, carries the same date, so the quote does not read as changed."""
+    import datetime as dt
+    import json
+
+    from showroom.models import Quote
+
+    day = dt.date.today() - dt.timedelta(days=days_ago)
+    with db.session_scope() as session:
+        quote = session.get(Quote, quote_id)
+        quote.valid_until = day
+        if quote.issued_snapshot:
+            printed = json.loads(quote.issued_snapshot)
+            quote.issued_snapshot = json.dumps(printed | {"valid_until": day.isoformat()})

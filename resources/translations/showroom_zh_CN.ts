@@ -1789,6 +1789,10 @@
         <translation>新建报价</translation>
     </message>
     <message>
+        <source>Copy as new quote</source>
+        <translation>复制为新报价</translation>
+    </message>
+    <message>
         <source>Vehicle</source>
         <translation>车型</translation>
     </message>
@@ -1869,6 +1873,10 @@
         <translation>请选择车型…</translation>
     </message>
     <message>
+        <source>New quote, copied from %1</source>
+        <translation>新报价（复制自 %1）</translation>
+    </message>
+    <message>
         <source>Discount refused: %1</source>
         <translation>优惠未获批准：%1</translation>
     </message>
@@ -1887,6 +1895,14 @@
     <message>
         <source>Above the store's limit of %1: saving approves it as yours.</source>
         <translation>超过门店优惠限额 %1：保存即由您批准。</translation>
+    </message>
+    <message>
+        <source>Copy as new…</source>
+        <translation>复制为新报价…</translation>
+    </message>
+    <message>
+        <source>A new quote with the same vehicle, options and lines, at today's prices</source>
+        <translation>按当前价格新建一份车型、选装和费用项目相同的报价</translation>
     </message>
     <message>
         <source>Approve</source>
@@ -1941,6 +1957,10 @@
         <translation>打印后被改动</translation>
     </message>
     <message>
+        <source>In the customer's hands or voided: copy it as a new quote instead</source>
+        <translation>报价单已交给客户或已作废，不能修改；请复制为新报价</translation>
+    </message>
+    <message>
         <source>Changed on another laptop after it was printed: keep it as printed first</source>
         <translation>打印后在另一台电脑上被修改：请先恢复打印版</translation>
     </message>
@@ -1953,6 +1973,10 @@
         <translation>已过期：请修改有效期</translation>
     </message>
     <message>
+        <source>Expired: copy it as a new quote</source>
+        <translation>已过期：请复制为新报价</translation>
+    </message>
+    <message>
         <source>A voided quote is not printed</source>
         <translation>已作废的报价不能打印</translation>
     </message>
@@ -1963,6 +1987,14 @@
     <message>
         <source>Discount %1 is above the limit of %2: needs a manager's approval.</source>
         <translation>优惠 %1 超过限额 %2：需经理审批。</translation>
+    </message>
+    <message>
+        <source>Expired: it was valid until %1. Edit it to set a new date.</source>
+        <translation>已过期（有效期至 %1）。请修改有效期。</translation>
+    </message>
+    <message>
+        <source>Expired: it was valid until %1. The customer's copy cannot change: copy it as a new quote, at today's prices.</source>
+        <translation>已过期（有效期至 %1）。客户手中的报价单不能改动，请按当前价格复制为新报价。</translation>
     </message>
     <message>
         <source>Discount approved by %1</source>

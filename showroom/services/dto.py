@@ -234,6 +234,12 @@ class QuoteDTO:
         return f"{self.brand} {self.model} {self.trim}"
 
     @property
+    def editable(self) -> bool:
+        """Whether the quote may still be changed: neither handed to the customer nor voided.
+        An issued quote, expired or not, is copied into a new quote instead."""
+        return self.issued_at is None and self.status != "cancelled"
+
+    @property
     def printable(self) -> bool:
         """Whether the quote may be printed or saved for the customer now."""
         return (

@@ -1169,6 +1169,13 @@ def _refuse_unprintable(dto: QuoteDTO) -> None:
         raise ValidationError(
             "status", "报价单已作废，不能打印", "a cancelled quote is not printed"
         )
+    if dto.status == EXPIRED and not dto.editable:
+        raise ValidationError(
+            "valid_until",
+            f"报价单 {dto.number} 已过有效期；客户手中的报价单不能改动，请复制为新报价",
+            f"quote {dto.number} has expired; the customer's copy cannot change: copy it as a"
+            " new quote",
+        )
     if dto.status == EXPIRED:
         raise ValidationError(
             "valid_until",

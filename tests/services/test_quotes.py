@@ -8,7 +8,7 @@ import json
 from decimal import Decimal
 
 import pytest
-from quote_kit import MASKED_PHONE, PHONE, add_catalogue, add_customer, pdf_text
+from quote_kit import MASKED_PHONE, PHONE, add_catalogue, add_customer, expire, pdf_text
 from sqlalchemy import select
 
 from showroom.actor import Actor
@@ -451,6 +451,32 @@ def test_a_bad_purpose_an_expired_or_cancelled_quote_is_not_printed(db, sales, c
         quotes.render_for_print(session, sales, q.id, "print")
     assert cancelled.value.field == "status"
     assert audit_entries(db) == []
+
+
+def test_an_issued_quote_past_its_date_is_copied_not_edited(db, sales, cat, customer):
+    """The customer's printed copy cannot change, so an expired issued quote asks for a copy;
+    an expired draft asks for a new date."""
+    issued = create(db, sales, customer, draft(cat))
+    pending = create(db, sales, customer, draft(cat))
+    with db.session_scope() as session:
+        quotes.render_for_print(session, sales, issued.id, "print")
+    expire(db, issued.id)
+    expire(db, pending.id)
+    with db.session_scope(write=False) as session:
+        old = quotes.get_quote(session, sales, issued.id)
+        draft_now = quotes.get_quote(session, sales, pending.id)
+    assert (old.status, old.editable) == ("expired", False)
+    assert (draft_now.status, draft_now.editable) == ("expired", True)
+    with pytest.raises(ValidationError) as refused, db.session_scope() as session:
+        quotes.render_for_print(session, sales, issued.id, "print")
+    assert refused.value.field == "valid_until"
+    assert issued.number in refused.value.message_zh and "复制为新报价" in refused.value.message_zh
+    with pytest.raises(ValidationError) as refused, db.session_scope() as session:
+        quotes.render_for_print(session, sales, pending.id, "print")
+    assert "修改有效期" in refused.value.message_zh
+    with pytest.raises(ConflictError) as refused, db.session_scope() as session:
+        quotes.update_quote(session, sales, issued.id, draft(cat))
+    assert refused.value.field == "status"
 
 
 def test_the_masked_phone_reaches_the_document_never_the_full_one(db, sales, cat, customer):

@@ -11,7 +11,7 @@ import pytest
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QMessageBox
 from qt_keys import type_text
-from quote_kit import add_catalogue, add_customer
+from quote_kit import add_catalogue, add_customer, expire
 from sqlalchemy import select
 
 from showroom.actor import Actor
@@ -380,3 +380,69 @@ def test_a_quote_changed_after_printing_is_kept_as_printed_and_the_change_become
     assert not panel.split_button.isVisible()
     printed = next(x for x in panel.quotes if x.id == q.id)
     assert (printed.status, printed.total, printed.printable) == ("issued", q.total, True)
+
+
+def test_an_expired_printed_quote_is_copied_as_a_new_one_at_todays_prices(
+    ctx, qtbot, db, cat, customer, sales
+):
+    import datetime as dt
+
+    from showroom.models import Trim
+    from showroom.services.quotes import QuoteLineDraft
+
+    today = dt.date.today()
+    tax = quotes.purchase_tax(Decimal("225400.00"), "petrol")
+    with db.session_scope() as session:
+        q = quotes.create_quote(
+            session,
+            sales,
+            customer,
+            QuoteDraft(
+                trim_id=cat.tiguan,
+                colour="冰川蓝",
+                option_codes=["PANO"],
+                discount="2500",
+                extras=[
+                    QuoteLineDraft("accessory", "脚垫", "800"),
+                    QuoteLineDraft("purchase_tax", "车辆购置税", str(tax)),
+                ],
+                notes="含首保",
+            ),
+        )
+        quotes.render_for_print(session, sales, q.id)
+    expire(db, q.id, days_ago=3)
+    with db.session_scope() as session:  # and the price went up meanwhile
+        session.get(Trim, cat.tiguan).msrp = Decimal("222900.00")
+
+    panel = open_panel(ctx, qtbot, customer)
+    assert panel.table.item(0, 3).text() == "已过期"
+    assert not panel.edit_button.isEnabled() and panel.copy_button.isEnabled()
+    assert not panel.print_button.isEnabled()
+    assert "复制" in panel.print_button.toolTip() and "复制为新报价" in panel.note.text()
+    assert panel.edit_quote() is None  # a double-click opens nothing to be refused later
+
+    editor = panel.copy_quote()
+    qtbot.waitUntil(lambda: editor.save_button.isEnabled(), timeout=5000)
+    assert q.number in editor.heading.text()
+    assert editor.trim.currentData() == cat.tiguan and editor.colour.currentData() == "冰川蓝"
+    assert editor.checked_options() == ["PANO"] and editor.discount.text() == "2500.00"
+    assert editor.notes.toPlainText() == "含首保"
+    new_tax = quotes.purchase_tax(Decimal("228400.00"), "petrol")
+    assert [(x.kind, x.description, Decimal(x.unit_price)) for x in editor.extra_lines()] == [
+        ("accessory", "脚垫", Decimal("800")),
+        ("purchase_tax", "车辆购置税", new_tax),
+    ]
+    valid = today + dt.timedelta(days=quotes.VALID_DAYS)
+    assert editor.valid_until.date().toPython() == valid
+    total = Decimal("222900.00") + 2000 + 6000 - 2500 + 800 + new_tax
+    assert editor.total_labels["total"].text() == f"¥{total:,.2f}"
+
+    with qtbot.waitSignal(panel.loaded):
+        qtbot.mouseClick(editor.save_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: panel.selected() is not None and panel.selected().id != q.id)
+    new = panel.selected()
+    assert new.number != q.number
+    assert (new.status, new.total, new.valid_until) == ("draft", total, valid)
+    assert panel.edit_button.isEnabled() and panel.print_button.isEnabled()
+    old = next(x for x in panel.quotes if x.id == q.id)
+    assert (old.status, old.total, old.issued_total) == ("expired", q.total, q.total)

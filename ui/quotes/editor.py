@@ -88,7 +88,12 @@ def _amount(text: str) -> Decimal | None:
 
 
 class QuoteEditor(QDialog):
-    """New or existing quote for one customer. ``ready`` once loaded; ``saved`` with the DTO."""
+    """New or existing quote for one customer. ``ready`` once loaded; ``saved`` with the DTO.
+
+    With ``copy_of``, a new quote filled from that one (an issued or expired quote cannot
+    change): today's catalogue prices, a new validity, the purchase tax worked out again, and
+    the approval, if its discount needs one, asked for afresh.
+    """
 
     ready = Signal()
     saved = Signal(object)  # QuoteDTO
@@ -99,11 +104,14 @@ class QuoteEditor(QDialog):
         customer_id: str,
         quote_id: str | None = None,
         parent: QWidget | None = None,
+        *,
+        copy_of: str | None = None,
     ) -> None:
         super().__init__(parent)
         self.ctx = ctx
         self.customer_id = customer_id
         self.quote_id = quote_id
+        self.copy_of = None if quote_id else copy_of
         self.choices: dict[str, TrimChoice] = {}
         self.limit = quotes.DEFAULT_DISCOUNT_THRESHOLD
         self._busy = False
@@ -111,7 +119,12 @@ class QuoteEditor(QDialog):
         self.may_see_margins = permissions.can(ctx.actor, "see_margins")
         self.setObjectName("quoteEditor")
         self.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
-        self.setWindowTitle(tr("Edit quote") if quote_id else tr("New quote"))
+        if quote_id:
+            self.setWindowTitle(tr("Edit quote"))
+        else:
+            self.setWindowTitle(
+                tr("New quote") if self.copy_of is None else tr("Copy as new quote")
+            )
         self.setMinimumWidth(900)
         self._build()
         self._load()
@@ -122,9 +135,9 @@ class QuoteEditor(QDialog):
         layout = QVBoxLayout(self)
         layout.setContentsMargins(20, 18, 20, 16)
         layout.setSpacing(10)
-        heading = QLabel(self.windowTitle())
-        heading.setStyleSheet("font-size: 16px; font-weight: bold;")
-        layout.addWidget(heading)
+        self.heading = QLabel(self.windowTitle())
+        self.heading.setStyleSheet("font-size: 16px; font-weight: bold;")
+        layout.addWidget(self.heading)
         self.general_error = FieldError()
         self.errors = FormErrors(lambda: self.ctx.language, self.general_error)
 
@@ -286,9 +299,9 @@ class QuoteEditor(QDialog):
     # --- loading -------------------------------------------------------------------------
 
     def _load(self) -> None:
-        actor, quote_id = self.ctx.actor, self.quote_id
+        actor, source_id = self.ctx.actor, self.quote_id or self.copy_of
         self.ctx.runner.db(
-            lambda s: load_editor(s, actor, quote_id),
+            lambda s: load_editor(s, actor, source_id),
             on_done=guarded(self, self._loaded),
             on_error=guarded(self, self._failed),
             name="quote-editor",
@@ -313,16 +326,21 @@ class QuoteEditor(QDialog):
                 if line.kind not in ("colour", "option"):
                     self.add_line(line.kind, line.description, line.unit_price, line.quantity)
             self.discount.setText(f"{quote.discount:.2f}" if quote.discount else "")
-            d = max(quote.valid_until, dt.date.today())
-            self.valid_until.setDate(QDate(d.year, d.month, d.day))
+            if self.copy_of is None:
+                d = max(quote.valid_until, dt.date.today())
+                self.valid_until.setDate(QDate(d.year, d.month, d.day))
+            else:
+                self.heading.setText(tr("New quote, copied from %1").replace("%1", quote.number))
             self.notes.setPlainText(quote.notes or "")
-            if quote.rejection_reason:
+            if quote.rejection_reason and self.copy_of is None:
                 self.rejection.setText(
                     tr("Discount refused: %1").replace("%1", quote.rejection_reason)
                 )
                 self.rejection.show()
         self._filling = False
         self._recompute()
+        if self.copy_of is not None and "purchase_tax" in self._line_kinds():
+            self.add_purchase_tax()  # on today's price, not the copied quote's
         self.save_button.setEnabled(True)
         self.trim.setFocus()
         self.ready.emit()
@@ -415,6 +433,9 @@ class QuoteEditor(QDialog):
             self.lines.removeRow(row)
             self._recompute()
 
+    def _line_kinds(self) -> list[str]:
+        return [self.lines.cellWidget(row, 0).currentData() for row in range(self.lines.rowCount())]
+
     def extra_lines(self) -> list[QuoteLineDraft]:
         drafts = []
         for row in range(self.lines.rowCount()):
@@ -436,8 +457,8 @@ class QuoteEditor(QDialog):
             return
         taxable = totals["vehicle"] + totals["extras"] - totals["discount"]
         tax = quotes.purchase_tax(taxable, choice.fuel)
-        for row in range(self.lines.rowCount()):
-            if self.lines.cellWidget(row, 0).currentData() == "purchase_tax":
+        for row, kind in enumerate(self._line_kinds()):
+            if kind == "purchase_tax":
                 self.lines.cellWidget(row, 3).setText(f"{tax:.2f}")
                 return
         self.add_line("purchase_tax", tr("Vehicle purchase tax"), tax)

@@ -69,6 +69,10 @@ class QuotesPanel(QWidget):
         bar.setSpacing(6)
         self.new_button = self._button(bar, "newQuote", tr("New quote"), self.new_quote)
         self.edit_button = self._button(bar, "editQuote", tr("Edit"), self.edit_quote)
+        self.copy_button = self._button(bar, "copyQuote", tr("Copy as new…"), self.copy_quote)
+        self.copy_button.setToolTip(
+            tr("A new quote with the same vehicle, options and lines, at today's prices")
+        )
         self.approve_button = self._button(bar, "approveDiscount", tr("Approve"), self.approve)
         self.reject_button = self._button(bar, "rejectDiscount", tr("Reject…"), self.reject)
         bar.addStretch(1)
@@ -234,7 +238,13 @@ class QuotesPanel(QWidget):
         manager = permissions.can(self.ctx.actor, "approve_discount")
         pending = q is not None and q.status == "pending_approval"
         self.new_button.setEnabled(self.customer_id is not None)
-        self.edit_button.setEnabled(q is not None and q.status not in ("issued", "cancelled"))
+        self.edit_button.setEnabled(q is not None and q.editable)
+        self.edit_button.setToolTip(
+            tr("In the customer's hands or voided: copy it as a new quote instead")
+            if q is not None and not q.editable
+            else ""
+        )
+        self.copy_button.setEnabled(q is not None)
         for button in (self.approve_button, self.reject_button):
             button.setVisible(manager)
             button.setEnabled(pending)
@@ -253,8 +263,10 @@ class QuotesPanel(QWidget):
             return tr("Changed on another laptop after it was printed: keep it as printed first")
         if q.needs_approval:
             return tr("Needs a manager's approval of the discount before it is printed")
-        if q.status == "expired":
+        if q.status == "expired" and q.editable:
             return tr("Expired: edit it to set a new date")
+        if q.status == "expired":
+            return tr("Expired: copy it as a new quote")
         return tr("A voided quote is not printed")
 
     def _render_note(self, q: QuoteDTO | None) -> None:
@@ -277,6 +289,15 @@ class QuotesPanel(QWidget):
                 text = tr("Discount %1 is above the limit of %2: needs a manager's approval.")
                 text = text.replace("%1", formatting.money(q.discount)).replace("%2", limit)
                 colour = ERROR_COLOUR
+            elif q.status == "expired":
+                text = (
+                    tr("Expired: it was valid until %1. Edit it to set a new date.")
+                    if q.editable
+                    else tr(
+                        "Expired: it was valid until %1. The customer's copy cannot change:"
+                        " copy it as a new quote, at today's prices."
+                    )
+                ).replace("%1", formatting.date(q.valid_until))
             elif q.approved_by_name and q.status in ("approved", "issued"):
                 text = tr("Discount approved by %1").replace("%1", q.approved_by_name)
             if self.shows_margins and q.margin is not None and q.margin_rate is not None:
@@ -303,6 +324,16 @@ class QuotesPanel(QWidget):
         if q is None or not self.edit_button.isEnabled():
             return None
         editor = QuoteEditor(self.ctx, q.customer_id, q.id, parent=self)
+        editor.open()
+        return editor
+
+    def copy_quote(self) -> QuoteEditor | None:
+        """A new quote filled from the selected one, selected once it is saved."""
+        q = self.selected()
+        if q is None:
+            return None
+        editor = QuoteEditor(self.ctx, q.customer_id, parent=self, copy_of=q.id)
+        editor.saved.connect(guarded(self, lambda new: self._select_after_load(new.id)))
         editor.open()
         return editor
 
