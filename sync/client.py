@@ -242,6 +242,24 @@ def _detail(response: requests.Response) -> tuple[str, dict]:
     return str(detail)[:200], body
 
 
+def _private_file(target: Path):
+    """``target`` made anew for writing, readable by this user only; never through a link (a
+    memory folder is shared by every user). Raises SnapshotRefused when it cannot be made."""
+    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0)
+    try:
+        target.unlink(missing_ok=True)
+        return open(os.open(target, flags, 0o600), "wb")
+    except OSError as error:
+        raise local.SnapshotRefused("snapshot", f"cannot make {target}: {error}") from error
+
+
+def _write(out, data: bytes, target: Path) -> None:
+    try:
+        out.write(data)
+    except OSError as error:
+        raise local.SnapshotRefused("snapshot", f"cannot write {target}: {error}") from error
+
+
 def _retry_after(response: requests.Response) -> float | None:
     value = response.headers.get("Retry-After")
     if not value:
@@ -429,12 +447,15 @@ class _Http:
         sha256: str,
         progress: Callable[[int], None],
         stop: Callable[[], bool],
+        unpacked: int = 0,
     ) -> bool:
         """Fetch a snapshot (zstd) into ``target``, decompressed as it arrives. False, with
         ``target`` left to the caller to remove, when the server no longer keeps it, when what
-        arrived is not ``size`` bytes with digest ``sha256``, or when ``stop()`` became true.
-        Connection errors, 5xx and 429 are retried as :meth:`call` does, and so is a download
-        cut off part way."""
+        arrived is not ``size`` bytes with digest ``sha256``, when it unpacks to more than
+        ``unpacked`` bytes (if given), or when ``stop()`` became true. ``target`` is made anew,
+        readable by this user only, and never through a link. Connection errors, 5xx and 429
+        are retried as :meth:`call` does, and so is a download cut off part way. Raises
+        SnapshotRefused when ``target`` cannot be made or written (a full disk, say)."""
         import hashlib
 
         import requests
@@ -457,9 +478,9 @@ class _Http:
                 if not 200 <= response.status_code < 300:
                     self._refuse(response, ())
                 digest = hashlib.sha256()
-                received = 0
+                received = written = 0
                 inflate = zstandard.ZstdDecompressor().decompressobj()
-                with open(target, "wb") as out:
+                with _private_file(target) as out:
                     for chunk in response.iter_content(DOWNLOAD_CHUNK):
                         if stop():
                             return False
@@ -467,7 +488,14 @@ class _Http:
                         received += len(chunk)
                         if received > size:
                             break
-                        out.write(inflate.decompress(chunk))
+                        data = inflate.decompress(chunk)
+                        written += len(data)
+                        if unpacked and written > unpacked:
+                            log.warning(
+                                "snapshot %s: unpacks to more than %d bytes", path, unpacked
+                            )
+                            return False
+                        _write(out, data, target)
                         progress(received)
             if received != size or digest.hexdigest() != sha256:
                 log.warning("snapshot %s: %d bytes, not as described", path, received)
@@ -1166,13 +1194,17 @@ class _Cycle:
         if offer.get("schema") != local.schema_revision(self.db):
             log.info("snapshot of schema %r not taken: not this laptop's", offer.get("schema"))
             return 0
-        target = local.snapshot_file(self.db)
+        unpacked = offer.get("unpacked")
+        if type(unpacked) is not int or unpacked < 0:
+            unpacked = 0  # not told (an older server): a plain laptop does not need it
         try:
+            target = local.snapshot_file(self.db, unpacked)
             taken = self.http.download(
                 f"/sync/snapshot/{seq}",
                 target,
                 size=size,
                 sha256=digest,
+                unpacked=unpacked,
                 # As the pages count: sequence numbers (bytes would outgrow a progress bar).
                 progress=lambda done: self.progress("pull", seq * done // size, seq),
                 stop=self.stop,

@@ -5,11 +5,20 @@ by the same code as a pull, with its indexes and search keys. Copying its tables
 database's empty ones is SQLite's table-to-table transfer: records and index entries are
 copied as they are, without being decoded or sorted again. It is one transaction with the
 cursor, like a pulled page: a copy cut short leaves nothing behind.
+
+The snapshot is plain SQLite. A plain laptop unpacks it beside its database file. An encrypted
+laptop (the app's) never writes it to its disk: it unpacks it into memory (the tmpfs at
+``/dev/shm``, in a file only its user can read), and SQLCipher copies it into the encrypted
+file, encrypting as it writes. Where there is no such folder, or the snapshot would take more
+than half of its free space, the laptop pulls pages instead.
 """
 
 from __future__ import annotations
 
+import contextlib
+import hashlib
 import json
+import os
 from pathlib import Path
 
 from sqlalchemy import Connection
@@ -37,6 +46,11 @@ from sync.local.upload import (
 
 # Local tables that hold what a pull derives from the synced rows: copied with them.
 SEARCH_TABLES = ("search_doc", "search_key")
+# The memory-backed folder an encrypted laptop unpacks a snapshot into (when it is a tmpfs), and
+# the share of its free space one snapshot may take: other programs keep the rest.
+RAM_FOLDER = Path("/dev/shm")
+RAM_SHARE = 0.5
+MOUNTS = Path("/proc/mounts")
 
 
 class SnapshotRefused(LocalSyncError):
@@ -45,12 +59,25 @@ class SnapshotRefused(LocalSyncError):
 
 def snapshot_wanted(db: Database) -> bool:
     """Whether this laptop would start from a snapshot: it pulled nothing yet, is not in a full
-    resync, holds at most a few rows of its own, and its file is plain SQLite (an encrypted
-    laptop would have to hold the snapshot on disk unencrypted while copying it)."""
-    if db.encrypted:
+    resync, holds at most a few rows of its own, and, if its file is encrypted, this system
+    has memory to unpack the snapshot into (:func:`ram_folder`)."""
+    if db.encrypted and ram_folder() is None:
         return False
     with db.engine.connect() as conn:
         return _not_fresh(conn) is None
+
+
+def ram_folder() -> Path | None:
+    """:data:`RAM_FOLDER` when it is a tmpfs (memory, never the disk), else None."""
+    try:
+        mounts = MOUNTS.read_text("utf-8")
+    except OSError:
+        return None
+    for line in mounts.splitlines():
+        fields = line.split()
+        if len(fields) >= 3 and fields[1] == str(RAM_FOLDER) and fields[2] == "tmpfs":
+            return RAM_FOLDER
+    return None
 
 
 def _not_fresh(conn: Connection) -> str | None:
@@ -68,20 +95,61 @@ def schema_revision(db: Database) -> str | None:
         return conn.exec_driver_sql("SELECT version_num FROM alembic_version").scalar()
 
 
-def snapshot_file(db: Database) -> Path:
-    """Where a downloaded snapshot is unpacked: beside the database file."""
+def snapshot_file(db: Database, unpacked: int = 0) -> Path:
+    """Where a downloaded snapshot of ``unpacked`` bytes is unpacked: beside a plain database
+    file; in memory for an encrypted one (:func:`ram_folder`). Raises SnapshotRefused when an
+    encrypted laptop has no memory folder, or not room enough in it, or is not told the size."""
+    name = _file_name(db)
+    if not db.encrypted:
+        return Path(f"{name}.snapshot")
+    folder = ram_folder()
+    if folder is None:
+        raise SnapshotRefused("snapshot", f"{RAM_FOLDER} is not memory: not unpacked on disk")
+    if unpacked <= 0:
+        raise SnapshotRefused("snapshot", "the server did not tell its unpacked size")
+    try:
+        space = _free_bytes(folder)
+    except OSError as error:
+        raise SnapshotRefused("snapshot", f"{folder}: {error}") from error
+    if unpacked > space * RAM_SHARE:
+        raise SnapshotRefused(
+            "snapshot", f"{unpacked} bytes unpacked, {space} free in {folder}: too little memory"
+        )
+    return _ram_file(folder, name)
+
+
+def _file_name(db: Database) -> str:
     name = db.engine.url.database
     if not name or name == ":memory:":
         raise SnapshotRefused("snapshot", "this database has no file")
-    return Path(f"{name}.snapshot")
+    return name
+
+
+def _free_bytes(folder: Path) -> int:
+    found = os.statvfs(folder)
+    return found.f_bavail * found.f_frsize
+
+
+def _ram_file(folder: Path, name: str) -> Path:
+    # Named after the database, so that a download killed part way is found and removed.
+    digest = hashlib.sha256(str(Path(name).resolve()).encode()).hexdigest()[:24]
+    return folder / f"showroom-{digest}.snapshot"
 
 
 def discard_snapshot_file(db: Database) -> None:
-    """Remove a snapshot file (and any journal SQLite made for it), if there is one."""
+    """Remove a snapshot file (and any journal SQLite made for it), if there is one, beside the
+    database file or in memory."""
     name = db.engine.url.database
-    if name and name != ":memory:":
+    if not name or name == ":memory:":
+        return
+    places = [f"{name}.snapshot"]
+    if db.encrypted and (folder := ram_folder()) is not None:
+        places.append(str(_ram_file(folder, name)))
+    for place in places:
         for suffix in ("", "-journal", "-wal", "-shm"):
-            Path(f"{name}.snapshot{suffix}").unlink(missing_ok=True)
+            # Another user's file of that name is never ours to remove.
+            with contextlib.suppress(OSError):
+                Path(f"{place}{suffix}").unlink(missing_ok=True)
 
 
 def import_snapshot(db: Database, path: Path, *, seq: int) -> int:
@@ -98,8 +166,10 @@ def import_snapshot(db: Database, path: Path, *, seq: int) -> int:
     with engine.connect() as conn:
         raw = conn.connection.dbapi_connection
         raw.execute("PRAGMA foreign_keys = OFF")  # a child may be copied before its parent
+        # The snapshot is plain: on an encrypted laptop, an empty key says so to SQLCipher.
+        attach = "ATTACH DATABASE ? AS snap" + (" KEY ''" if db.encrypted else "")
         try:
-            raw.execute("ATTACH DATABASE ? AS snap", (str(path),))
+            raw.execute(attach, (str(path),))
         except Exception as error:  # sqlite3.Error, or sqlcipher3's
             raw.execute("PRAGMA foreign_keys = ON")
             raise SnapshotRefused("snapshot", f"cannot open the file ({error})") from error

@@ -225,6 +225,7 @@ _SNAPSHOT_SCHEMA = _object(
     bytes={"type": "integer", "minimum": 0, "description": "of the compressed file"},
     sha256={"type": "string", "description": "of the compressed file"},
     built_at=_TIME,
+    unpacked={"type": "integer", "minimum": 0, "description": "of the file unpacked (0: unknown)"},
     history=_HISTORY,
     server_time=_TIME,
 )

@@ -74,6 +74,9 @@ class Snapshot:
     bytes: int  # of the compressed file
     sha256: str  # of the compressed file
     built_at: str
+    # Of the SQLite file, unpacked (0: not told, a snapshot built before it was): an encrypted
+    # laptop unpacks it in memory, and only when it fits.
+    unpacked: int = 0
 
     @property
     def file_name(self) -> str:
@@ -276,6 +279,7 @@ def _publish(folder: Path, work: Path, seq: int, epoch: str, rows: int) -> Snaps
         bytes=size,
         sha256=digest.hexdigest(),
         built_at=utcnow().isoformat(),
+        unpacked=work.stat().st_size,
     )
     os.replace(packed, folder / made.file_name)
     description = folder / f"{DESCRIPTION}.part"

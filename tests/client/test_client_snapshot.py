@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import threading
 import time
+from pathlib import Path
 
 import pytest
 from conftest import SERVER_URL, Fault
@@ -223,24 +224,153 @@ def test_a_copy_that_fails_half_way_leaves_nothing_and_the_next_cycle_starts_aga
     assert local.local_checksums(a) == local.local_checksums(b)
 
 
-def test_an_encrypted_laptop_pulls_pages_rather_than_unpack_a_plain_file(
-    server, new_laptop, tmp_path
-):
+@pytest.fixture
+def memory(tmp_path, monkeypatch):
+    """The folder an encrypted laptop unpacks a snapshot into, standing in for /dev/shm."""
+    from sync.local import snapshot as taking
+
+    folder = tmp_path / "memory"
+    folder.mkdir()
+    monkeypatch.setattr(taking, "ram_folder", lambda: folder)
+    return folder
+
+
+@pytest.fixture
+def sealed(tmp_path):
+    """An encrypted laptop, as the app's, alone in its folder; disposed after the test."""
     from showroom.db import crypto
     from showroom.db.engine import open_database
 
+    made = []
+
+    def make(name: str):
+        (tmp_path / name).mkdir()
+        db = open_database(tmp_path / name / "laptop.db", crypto.new_key())
+        made.append(db)
+        return db
+
+    yield make
+    for db in made:
+        db.dispose()
+
+
+def test_an_encrypted_laptop_starts_from_the_snapshot_unpacked_in_memory_only(
+    server, new_laptop, sealed, memory, monkeypatch
+):
+    a = _uploaded(server, new_laptop)
+    made = _build(server)
+    b = sealed("b")
+    seen = []
+    taking = local.import_snapshot
+
+    def importing(db, path, *, seq):
+        beside = sorted(p.name for p in Path(b.engine.url.database).parent.iterdir())
+        seen.append((path.parent, path.stat().st_mode & 0o777, beside))
+        return taking(db, path, seq=seq)
+
+    monkeypatch.setattr(local, "import_snapshot", importing)
+    client.enroll(b, SERVER_URL, server.code(), http=server.session())
+    log_from = len(server.adapter.log)
+    assert sync(server, b).checksum_ok is True
+
+    asked = [p for _m, p, _s in server.adapter.log[log_from:]]
+    assert f"/v1/sync/snapshot/{made.seq}" in asked
+    assert not [r for r in server.adapter.requests[-len(asked) :] if "since=0" in r.url]
+    assert local.local_checksums(a) == local.local_checksums(b)
+    # Unpacked in memory, readable by this user only; nothing of it on the laptop's disk.
+    [(folder, mode, beside)] = seen
+    assert folder == memory and mode == 0o600
+    assert not [name for name in beside if not name.startswith("laptop.db")]
+    assert list(memory.iterdir()) == []  # and gone once copied
+    assert (
+        not Path(b.engine.url.database).read_bytes().startswith(b"SQLite format 3")
+    )  # still encrypted
+    with b.engine.connect() as conn:
+        assert conn.exec_driver_sql("PRAGMA integrity_check").scalar() == "ok"
+
+
+@pytest.mark.parametrize("short", ["no memory folder", "too little memory", "size not told"])
+def test_an_encrypted_laptop_pulls_pages_when_the_snapshot_cannot_be_held_in_memory(
+    server, new_laptop, sealed, memory, monkeypatch, short
+):
+    import json
+
+    from sync.local import snapshot as taking
+
+    a = _uploaded(server, new_laptop)
+    made = _build(server)
+    if short == "no memory folder":
+        monkeypatch.setattr(taking, "ram_folder", lambda: None)
+    elif short == "too little memory":
+        monkeypatch.setattr(taking, "_free_bytes", lambda _folder: made.unpacked * 2 - 1)
+    else:  # a snapshot described by an older server
+        described = snapshot.dealer_dir(server.app.state.settings.snapshot_dir, server.dealer_id)
+        told = json.loads((described / snapshot.DESCRIPTION).read_text("utf-8"))
+        del told["unpacked"]
+        (described / snapshot.DESCRIPTION).write_text(json.dumps(told), "utf-8")
+    b = sealed("b")
+    client.enroll(b, SERVER_URL, server.code(), http=server.session())
+    log_from = len(server.adapter.log)
+    assert sync(server, b).checksum_ok is True
+
+    assert f"/v1/sync/snapshot/{made.seq}" not in [p for _m, p, _s in server.adapter.log[log_from:]]
+    pulls = [r.url for r in server.adapter.requests[log_from:] if "/sync/pull" in r.url]
+    assert "since=0" in pulls[0]
+    assert local.local_checksums(a) == local.local_checksums(b)
+    assert list(memory.iterdir()) == []
+    assert (
+        sorted(p.name for p in Path(b.engine.url.database).parent.iterdir() if "snapshot" in p.name)
+        == []
+    )
+
+
+def test_a_snapshot_that_unpacks_to_more_than_told_is_dropped(server, new_laptop):
+    import json
+
+    a = _uploaded(server, new_laptop)
+    made = _build(server)
+    described = snapshot.dealer_dir(server.app.state.settings.snapshot_dir, server.dealer_id)
+    told = json.loads((described / snapshot.DESCRIPTION).read_text("utf-8"))
+    (described / snapshot.DESCRIPTION).write_text(
+        json.dumps(told | {"unpacked": made.unpacked // 2}), "utf-8"
+    )
+    log_from = len(server.adapter.log)
+    b = enrolled(server, new_laptop, "b")
+    assert sync(server, b).checksum_ok is True
+    pulls = [r.url for r in server.adapter.requests[log_from:] if "/sync/pull" in r.url]
+    assert "since=0" in pulls[0]  # fetched, found larger than told, dropped: pages
+    assert local.local_checksums(a) == local.local_checksums(b)
+
+
+def test_a_link_planted_in_memory_is_not_written_through_and_a_killed_download_is_removed(
+    server, new_laptop, sealed, memory, tmp_path, monkeypatch
+):
+    from sync.local import snapshot as taking
+
     a = _uploaded(server, new_laptop)
     _build(server)
-    log_from = len(server.adapter.log)
-    b = open_database(tmp_path / "sealed.db", crypto.new_key())
-    try:
-        client.enroll(b, SERVER_URL, server.code(), http=server.session())
-        assert not local.snapshot_wanted(b)
-        assert sync(server, b).checksum_ok is True
-        assert not [p for _m, p, _s in server.adapter.log[log_from:] if "/snapshot" in p]
-        assert local.local_checksums(a) == local.local_checksums(b)
-    finally:
-        b.dispose()
+    b = sealed("b")
+    client.enroll(b, SERVER_URL, server.code(), http=server.session())
+    victim = tmp_path / "victim.txt"
+    victim.write_text("untouched")
+    choose = local.snapshot_file
+
+    def planted(db, unpacked):  # another program puts a link there just before the download
+        target = choose(db, unpacked)
+        target.symlink_to(victim)
+        return target
+
+    monkeypatch.setattr(local, "snapshot_file", planted)
+    assert sync(server, b).checksum_ok is True
+    monkeypatch.setattr(local, "snapshot_file", choose)
+    assert victim.read_text() == "untouched"
+    assert local.local_checksums(a) == local.local_checksums(b)
+    assert list(memory.iterdir()) == []
+
+    target = taking._ram_file(memory, b.engine.url.database)
+    target.write_bytes(b"half a download")  # as a laptop killed while downloading leaves it
+    sync(server, b)
+    assert list(memory.iterdir()) == []
 
 
 def test_an_encrypted_laptop_s_first_sync_decrypts_into_a_large_cache_given_back_after(

@@ -67,6 +67,7 @@ def test_the_snapshot_holds_every_row_up_to_its_seq_as_a_laptop_database(
     assert hashlib.sha256(got.content).hexdigest() == offer["sha256"]
     path = tmp_path / "laptop.db"
     path.write_bytes(zstandard.ZstdDecompressor().decompress(got.content))
+    assert path.stat().st_size == offer["unpacked"]  # what an encrypted laptop holds in memory
     with sqlite3.connect(path) as conn:
         names = {n for (n,) in conn.execute("SELECT name FROM customer")}
         assert names == {f"客户{i}" for i in range(30)}
