@@ -54,6 +54,9 @@ PULLED_PEOPLE_LIMIT = 5_000
 # both sides); initial syncs, full resyncs and recoveries always compare.
 VERIFY_INTERVAL = dt.timedelta(hours=4)
 LAST_VERIFIED_KEY = "sync.last_verified_at"  # ISO UTC of the last checksum comparison
+# The cursor at which the sync last looked at everything pulled before it (merges, quotes): a
+# cycle that starts there has nothing unlooked-at, one that does not was cut short.
+SETTLED_KEY = "sync.settled_through"
 RETRY_AFTER_CAP = 300.0  # seconds; a Retry-After beyond this is taken as this
 DOWNLOAD_CHUNK = 1 << 20  # bytes read at a time from a snapshot download
 
@@ -798,17 +801,22 @@ class _Cycle:
         self.clears_deleted_rows = False
         self.skip_own = False
         # The customers whose rows were pulled since the last merge check (None: every record
-        # merged away is looked at). A cycle starts with None: one cut short after writing a
-        # page never checked what that page brought.
+        # merged away is looked at). A cycle starts with None unless the last check was made
+        # at the cursor it starts from (SETTLED_KEY): one cut short after writing a page never
+        # checked what that page brought.
         self.pulled_people: set[str] | None = None
         # Likewise the quotes whose rows or lines were pulled, for the check of their totals.
         self.pulled_quotes: set[str] | None = None
+        self.settled_through: str | None = None
 
     def run(self, started: float) -> SyncSummary:
         # Versions of an initial upload cut short, before anything reads or sends them.
         local.write_upload_versions(self.db)
         local.discard_snapshot_file(self.db)  # of a first download that was killed
         initial = local.cursor_of(self.db) == 0
+        self.settled_through = local.get_state(self.db, SETTLED_KEY)[SETTLED_KEY]
+        if not initial and self.settled_through == str(local.cursor_of(self.db)):
+            self.pulled_people, self.pulled_quotes = set(), set()
         meta = self.meta()
         if initial and not local.full_resync_pending(self.db):
             # A first sync: rows made before enrolment (or a demo) become the initial upload.
@@ -876,6 +884,7 @@ class _Cycle:
         from showroom.services.privacy import any_erased, forget_after_sync
         from showroom.services.quotes import quotes_unsettled, settle_quotes
 
+        cursor = str(local.cursor_of(self.db))
         with self.db.session_scope(write=False) as session:
             merges = merges_unsettled(session, around=self.pulled_people)
             erased = any_erased(session)
@@ -892,8 +901,11 @@ class _Cycle:
                     changed += settle_decisions(session)
                 if quotes:
                     changed += settle_quotes(session, quotes)
-        # Looked at: the next check needs only what is pulled next.
+        # Looked at: the next check needs only what is pulled next, in this cycle or the next.
         self.pulled_people, self.pulled_quotes = set(), set()
+        if self.settled_through != cursor:
+            local.set_state(self.db, {SETTLED_KEY: cursor})
+            self.settled_through = cursor
         return changed > 0
 
     def should_verify(self, initial: bool) -> bool:

@@ -779,3 +779,53 @@ def test_the_sync_erases_deleted_rows_again_only_where_the_server_takes_it(
     summary = sync(server, a)
     assert summary.checksum_ok is True and not summary.full_resync
     assert calls and all(c == {"deleted_rows": not older} for c in calls)
+
+
+def test_a_routine_cycle_looks_only_at_what_it_pulled_unless_the_last_was_cut_short(
+    server, new_laptop, monkeypatch
+):
+    """The checks after a pull (merges crossed, quotes that no longer add up) look at what the
+    pull brought; at everything only after a first download, or when the cycle before wrote a
+    page and was cut short before looking."""
+    from showroom.services import merge
+
+    a = enrolled(server, new_laptop, "a")
+    b = enrolled(server, new_laptop, "b")
+    first = add(a, "陈晓明", "13812345678")
+    sync(server, a)
+    looked: list[set[str] | None] = []
+    check = merge.merges_unsettled
+
+    def spy(session, around=None):
+        looked.append(None if around is None else set(around))
+        return check(session, around=around)
+
+    monkeypatch.setattr(merge, "merges_unsettled", spy)
+    sync(server, b)
+    assert looked[0] is None  # the first download: everything
+    looked.clear()
+    sync(server, b)
+    assert looked == [set()]  # nothing new: nothing to look at
+    update(a, first, notes="想要白色")
+    sync(server, a)
+    looked.clear()
+    sync(server, b)
+    assert looked == [{first}]
+
+    update(a, first, notes="想要黑色")
+    sync(server, a)
+
+    def killed(session, around=None):
+        raise OSError("killed before looking (test)")
+
+    monkeypatch.setattr(merge, "merges_unsettled", killed)
+    with pytest.raises(OSError):
+        sync(server, b)
+    assert customer(b, first).notes == "想要黑色"  # the page was written, not looked at
+    monkeypatch.setattr(merge, "merges_unsettled", spy)
+    looked.clear()
+    sync(server, b)
+    assert looked == [None]  # so the next cycle looks at everything
+    looked.clear()
+    sync(server, b)
+    assert looked == [set()]
