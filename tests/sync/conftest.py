@@ -94,11 +94,12 @@ def ledger() -> Ledger:
 
 @pytest.fixture
 def make_laptop(tmp_path, server, proxy, ledger) -> Iterator[Callable[..., Laptop]]:
-    """``make_laptop(name)``: a new laptop enrolled through the proxy (and synced once)."""
+    """``make_laptop(name)``: a new laptop enrolled through the proxy (and synced once); with
+    ``key``, encrypted under it as the app's database is."""
     made: list[Laptop] = []
 
-    def make(name: str, *, sync: bool = True) -> Laptop:
-        laptop = Laptop(name, tmp_path / f"{name}.db", proxy.url, ledger)
+    def make(name: str, *, sync: bool = True, key: bytes | None = None) -> Laptop:
+        laptop = Laptop(name, tmp_path / f"{name}.db", proxy.url, ledger, key)
         made.append(laptop)
         laptop.enroll(server.enroll_code(server.dealer_id))
         if sync:

@@ -418,14 +418,17 @@ def missing_writes(
 class Laptop:
     """A salesperson's laptop: a local database that reaches the server through ``server_url``."""
 
-    def __init__(self, name: str, path: Path, server_url: str, ledger: Ledger) -> None:
+    def __init__(
+        self, name: str, path: Path, server_url: str, ledger: Ledger, key: bytes | None = None
+    ) -> None:
         from showroom.db.engine import open_database
 
         self.name = name
         self.path = path
         self.server_url = server_url
         self.ledger = ledger
-        self.db = open_database(path)
+        self.key = key  # an SQLCipher database, as the app's, under this key; None: plain
+        self.db = open_database(path, key)
         self.username: str | None = None
         self.sync_log: list[Any] = []
         self.ops_made_by_sync = 0
@@ -479,7 +482,7 @@ class Laptop:
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
             text=True,
-            env=_env(),
+            env=_env(**({"SHOWROOM_DB_KEY": self.key.hex()} if self.key else {})),
             cwd=REPO,
         )
         self.processes.append(process)
@@ -499,8 +502,17 @@ class Laptop:
 
     def _read(self, sql: str, params: tuple = ()) -> list[dict[str, Any]]:
         """A read through a separate connection, as another process would see the file."""
-        conn = sqlite3.connect(f"file:{self.path}?mode=ro", uri=True, timeout=10)
-        conn.row_factory = sqlite3.Row
+        if self.key is None:
+            conn = sqlite3.connect(f"file:{self.path}?mode=ro", uri=True, timeout=10)
+            conn.row_factory = sqlite3.Row
+        else:
+            import sqlcipher3.dbapi2 as sqlcipher
+
+            from showroom.db.crypto import sqlcipher_key_literal
+
+            conn = sqlcipher.connect(f"file:{self.path}?mode=ro", uri=True, timeout=10)
+            conn.execute(f'PRAGMA key = "{sqlcipher_key_literal(self.key)}"')
+            conn.row_factory = sqlcipher.Row
         try:
             return [dict(r) for r in conn.execute(sql, params)]
         finally:

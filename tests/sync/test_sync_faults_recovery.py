@@ -8,6 +8,7 @@ import random
 import threading
 import time
 
+import pytest
 from fault_proxy import CUT_RESPONSE, DELAY
 from harness import (
     PULL,
@@ -250,19 +251,28 @@ def test_concurrent_pushes_never_make_a_reader_skip_a_row(make_laptop, server, b
     assert seen == new_rows
 
 
+@pytest.mark.parametrize("file", ["plain", "encrypted"])
 def test_a_first_download_from_the_snapshot_killed_or_cut_off_starts_again_and_converges(
-    loaded_store, make_laptop, server, proxy
+    loaded_store, make_laptop, server, proxy, file
 ):
     """A fresh laptop starts from the dealer's snapshot. Killed while the file is on its way,
     it holds nothing and pulls nothing from 0 next time; an answer cut off is fetched again;
-    what changed after the snapshot comes as pages."""
+    what changed after the snapshot comes as pages. An encrypted laptop, as the app's, unpacks
+    the file in memory (/dev/shm) and leaves nothing of it there or beside its database."""
+    from showroom.db.crypto import new_key
+    from sync.local import snapshot as taking
+
+    memory = taking.ram_folder()
+    if file == "encrypted" and memory is None:
+        pytest.skip(f"{taking.RAM_FOLDER} is not a tmpfs here: an encrypted laptop pulls pages")
     seed, ids = loaded_store
     (made,) = server.cli("snapshot", "--dealer", server.dealer_id)
     seed.update_customer(ids[5], notes="快照之后的修改")
     seed.sync()
     total = server.get(seed.token(), "/v1/meta")["last_seq"]
     file_path = f"/v1/sync/snapshot/{made['seq']}"
-    fresh = make_laptop("fresh", sync=False)
+    fresh = make_laptop("fresh", sync=False, key=new_key() if file == "encrypted" else None)
+    in_memory = taking._ram_file(memory, str(fresh.path)) if memory is not None else None
 
     held = proxy.hold(file_path)
     process = fresh.admin("sync")
@@ -282,4 +292,7 @@ def test_a_first_download_from_the_snapshot_killed_or_cut_off_starts_again_and_c
     assert fresh.cursor() == total
     assert fresh.row("customer", ids[5])["notes"] == "快照之后的修改"
     assert not list(fresh.path.parent.glob(f"{fresh.path.name}.snapshot*"))
+    if in_memory is not None:
+        assert not list(memory.glob(f"{in_memory.name}*"))
+    assert fresh.path.read_bytes().startswith(b"SQLite format 3") == (file == "plain")
     assert_converged(server, [seed, fresh])
