@@ -90,7 +90,7 @@ def _amount(text: str) -> Decimal | None:
 class QuoteEditor(QDialog):
     """New or existing quote for one customer. ``ready`` once loaded; ``saved`` with the DTO.
 
-    With ``copy_of``, a new quote filled from that one (an issued or expired quote cannot
+    With ``copy_of``, a new quote filled from that one (a quote in the customer's hands cannot
     change): today's catalogue prices, a new validity, the purchase tax worked out again, and
     the approval, if its discount needs one, asked for afresh.
     """
