@@ -88,6 +88,12 @@ def open_editor(panel, qtbot) -> QuoteEditor:
     return editor
 
 
+def double_click_row(qtbot, panel, row: int) -> None:
+    where = panel.table.visualRect(panel.table.model().index(row, 0)).center()
+    qtbot.mouseClick(panel.table.viewport(), Qt.MouseButton.LeftButton, pos=where)
+    qtbot.mouseDClick(panel.table.viewport(), Qt.MouseButton.LeftButton, pos=where)
+
+
 def test_the_tab_sits_in_the_customer_360_view(ctx, qtbot, db, cat, customer, sales):
     make_quote(db, sales, customer, cat)
     page = Customer360Page(ctx)
@@ -304,7 +310,8 @@ def test_preview_opens_the_marked_pdf_without_an_audit_entry(
 def test_editing_an_existing_quote_keeps_its_choices(ctx, qtbot, db, cat, customer, sales):
     q = make_quote(db, sales, customer, cat)
     panel = open_panel(ctx, qtbot, customer)
-    editor = panel.edit_quote()
+    double_click_row(qtbot, panel, 0)  # a quote that may still change opens in the editor
+    editor = panel.findChild(QuoteEditor)
     qtbot.waitUntil(lambda: editor.save_button.isEnabled(), timeout=5000)
     assert editor.trim.currentData() == cat.tiguan
     assert editor.colour.currentData() == "极地白"
@@ -383,7 +390,7 @@ def test_a_quote_changed_after_printing_is_kept_as_printed_and_the_change_become
 
 
 def test_an_expired_printed_quote_is_copied_as_a_new_one_at_todays_prices(
-    ctx, qtbot, db, cat, customer, sales
+    ctx, qtbot, db, cat, customer, sales, monkeypatch
 ):
     import datetime as dt
 
@@ -419,7 +426,12 @@ def test_an_expired_printed_quote_is_copied_as_a_new_one_at_todays_prices(
     assert not panel.edit_button.isEnabled() and panel.copy_button.isEnabled()
     assert not panel.print_button.isEnabled()
     assert "复制" in panel.print_button.toolTip() and "复制为新报价" in panel.note.text()
-    assert panel.edit_quote() is None  # a double-click opens nothing to be refused later
+    opened = []  # a double-click shows it, as its preview, instead of an edit to be refused
+    monkeypatch.setattr(printing.QDesktopServices, "openUrl", lambda url: opened.append(url))
+    double_click_row(qtbot, panel, 0)
+    qtbot.waitUntil(lambda: bool(opened), timeout=10000)
+    assert Path(opened[0].toLocalFile()).name.startswith("预览_")
+    assert panel.findChild(QuoteEditor) is None
 
     editor = panel.copy_quote()
     qtbot.waitUntil(lambda: editor.save_button.isEnabled(), timeout=5000)

@@ -99,7 +99,7 @@ class QuotesPanel(QWidget):
         self.table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
         self.table.setFrameShape(QFrame.Shape.NoFrame)
         self.table.itemSelectionChanged.connect(self._update_buttons)
-        self.table.doubleClicked.connect(lambda _index: self.edit_quote())
+        self.table.doubleClicked.connect(lambda _index: self.open_quote())
         layout.addWidget(self.table, 1)
         self.note = QLabel()
         self.note.setObjectName("quoteNote")
@@ -326,6 +326,14 @@ class QuotesPanel(QWidget):
         editor = QuoteEditor(self.ctx, q.customer_id, q.id, parent=self)
         editor.open()
         return editor
+
+    def open_quote(self) -> QuoteEditor | QuoteOutput | None:
+        """What a double-click does: edit a quote that may still change; show one in the
+        customer's hands (or voided) as its preview, which cannot change it."""
+        q = self.selected()
+        if q is None:
+            return None
+        return self.edit_quote() if q.editable else self.preview()
 
     def copy_quote(self) -> QuoteEditor | None:
         """A new quote filled from the selected one, selected once it is saved."""
