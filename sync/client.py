@@ -813,9 +813,10 @@ class _Cycle:
         # Versions of an initial upload cut short, before anything reads or sends them.
         local.write_upload_versions(self.db)
         local.discard_snapshot_file(self.db)  # of a first download that was killed
-        initial = local.cursor_of(self.db) == 0
+        cursor = local.cursor_of(self.db)
+        initial = cursor == 0
         self.settled_through = local.get_state(self.db, SETTLED_KEY)[SETTLED_KEY]
-        if not initial and self.settled_through == str(local.cursor_of(self.db)):
+        if not initial and self.settled_through == str(cursor):
             self.pulled_people, self.pulled_quotes = set(), set()
         meta = self.meta()
         if initial and not local.full_resync_pending(self.db):

@@ -218,6 +218,9 @@ class QuoteDTO:
     approved_at: dt.datetime | None
     rejection_reason: str | None
     issued_at: dt.datetime | None
+    # Whether it may still be changed: neither handed to the customer nor voided (an issued
+    # quote, expired or not, is copied into a new quote instead).
+    editable: bool
     # Issued, and changed on another laptop since it was printed: ``issued_total`` is the
     # printed total (None for a quote not printed, or printed before schema 5).
     changed_after_issue: bool
@@ -232,12 +235,6 @@ class QuoteDTO:
     @property
     def vehicle_name(self) -> str:
         return f"{self.brand} {self.model} {self.trim}"
-
-    @property
-    def editable(self) -> bool:
-        """Whether the quote may still be changed: neither handed to the customer nor voided.
-        An issued quote, expired or not, is copied into a new quote instead."""
-        return self.issued_at is None and self.status != "cancelled"
 
     @property
     def printable(self) -> bool:

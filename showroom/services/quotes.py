@@ -224,6 +224,12 @@ def _effective_status(quote: Quote, today: dt.date) -> str:
     return quote.status
 
 
+def _editable(quote: Quote) -> bool:
+    """Neither in the customer's hands nor voided: the stored status, not the effective one
+    (an issued quote past its date is still the customer's)."""
+    return quote.status not in (ISSUED, CANCELLED)
+
+
 def _needs_approval(quote: Quote, limit: Decimal) -> bool:
     return quote.discount > limit and quote.status not in (APPROVED, ISSUED)
 
@@ -329,6 +335,7 @@ def _to_dto(
         approved_at=quote.approved_at,
         rejection_reason=quote.rejection_reason,
         issued_at=quote.issued_at,
+        editable=_editable(quote),
         changed_after_issue=_changed_after_issue(quote, lines, printed),
         issued_total=Decimal(printed["total"]) if printed is not None else None,
         notes=quote.notes,
@@ -883,7 +890,7 @@ def update_quote(session: Session, actor: Actor, quote_id: str, draft: QuoteDraf
     """
     bind_actor(session, actor)
     quote = _readable_quote(session, actor, quote_id, write=True)
-    if quote.status in (ISSUED, CANCELLED):
+    if not _editable(quote):
         raise ConflictError(
             "报价单已交给客户或已作废，不能再修改；请新建报价",
             "the quote was issued or cancelled and cannot change; make a new one",
@@ -979,7 +986,8 @@ def split_after_issue(session: Session, actor: Actor, quote_id: str) -> QuoteDTO
     bind_actor(session, actor)
     quote = _readable_quote(session, actor, quote_id, write=True)
     current = _lines(session, [quote.id])[quote.id]
-    if not _changed_after_issue(quote, current, _printed(quote)):
+    printed = _printed(quote)
+    if not _changed_after_issue(quote, current, printed):
         raise ValidationError(
             "status",
             "该报价单打印后没有被改动，无需另存",
@@ -1002,7 +1010,7 @@ def split_after_issue(session: Session, actor: Actor, quote_id: str) -> QuoteDTO
         notes=quote.notes,
     )
 
-    fields, lines = _restored(_printed(quote))
+    fields, lines = _restored(printed)
     if fields["trim_id"] != quote.trim_id:
         # The printed trim's cost is not kept with what was printed: the catalogue's, for the
         # margin (never printed).

@@ -100,6 +100,8 @@ def snapshot_file(db: Database, unpacked: int = 0) -> Path:
     file; in memory for an encrypted one (:func:`ram_folder`). Raises SnapshotRefused when an
     encrypted laptop has no memory folder, or not room enough in it, or is not told the size."""
     name = _file_name(db)
+    if name is None:
+        raise SnapshotRefused("snapshot", "this database has no file")
     if not db.encrypted:
         return Path(f"{name}.snapshot")
     folder = ram_folder()
@@ -118,11 +120,10 @@ def snapshot_file(db: Database, unpacked: int = 0) -> Path:
     return _ram_file(folder, name)
 
 
-def _file_name(db: Database) -> str:
+def _file_name(db: Database) -> str | None:
+    """The database's file, or None for one held in memory."""
     name = db.engine.url.database
-    if not name or name == ":memory:":
-        raise SnapshotRefused("snapshot", "this database has no file")
-    return name
+    return name if name and name != ":memory:" else None
 
 
 def _free_bytes(folder: Path) -> int:
@@ -139,8 +140,8 @@ def _ram_file(folder: Path, name: str) -> Path:
 def discard_snapshot_file(db: Database) -> None:
     """Remove a snapshot file (and any journal SQLite made for it), if there is one, beside the
     database file or in memory."""
-    name = db.engine.url.database
-    if not name or name == ":memory:":
+    name = _file_name(db)
+    if name is None:
         return
     places = [f"{name}.snapshot"]
     if db.encrypted and (folder := ram_folder()) is not None:

@@ -374,13 +374,12 @@ def test_a_link_planted_in_memory_is_not_written_through_and_a_killed_download_i
 
 
 def test_an_encrypted_laptop_s_first_sync_decrypts_into_a_large_cache_given_back_after(
-    server, new_laptop, tmp_path, monkeypatch
+    server, new_laptop, sealed, monkeypatch
 ):
-    from showroom.db import crypto
-    from showroom.db.engine import BULK_CACHE_KIB, open_database
+    from showroom.db.engine import BULK_CACHE_KIB
 
     a = _uploaded(server, new_laptop)
-    b = open_database(tmp_path / "sealed.db", crypto.new_key())
+    b = sealed("b")
     plain = new_laptop("plain")
 
     def cache_size(db) -> int:
@@ -395,23 +394,20 @@ def test_an_encrypted_laptop_s_first_sync_decrypts_into_a_large_cache_given_back
         return apply_page(db, page, since=since)
 
     monkeypatch.setattr(local, "apply_pull_page", applying)
-    try:
-        usual = cache_size(b)
-        assert usual != -BULK_CACHE_KIB
-        client.enroll(b, SERVER_URL, server.code(), http=server.session())
-        assert sync(server, b).checksum_ok is True
-        assert seen and set(seen) == {-BULK_CACHE_KIB}
-        assert cache_size(b) == usual  # given back once the first sync is over
-        seen.clear()
-        with b.engine.connect() as conn:
-            some = conn.exec_driver_sql("SELECT id FROM customer LIMIT 1").scalar()
-        update(b, some, notes="第二次同步")
-        sync(server, b)
-        assert seen and set(seen) == {usual}  # a routine cycle keeps the usual cache
-        sync(server, a)
-        assert local.local_checksums(a) == local.local_checksums(b)
-        # A plain file reads pages from the OS cache: its cache stays as it is.
-        with plain.bulk_cache():
-            assert cache_size(plain) != -BULK_CACHE_KIB
-    finally:
-        b.dispose()
+    usual = cache_size(b)
+    assert usual != -BULK_CACHE_KIB
+    client.enroll(b, SERVER_URL, server.code(), http=server.session())
+    assert sync(server, b).checksum_ok is True
+    assert seen and set(seen) == {-BULK_CACHE_KIB}
+    assert cache_size(b) == usual  # given back once the first sync is over
+    seen.clear()
+    with b.engine.connect() as conn:
+        some = conn.exec_driver_sql("SELECT id FROM customer LIMIT 1").scalar()
+    update(b, some, notes="第二次同步")
+    sync(server, b)
+    assert seen and set(seen) == {usual}  # a routine cycle keeps the usual cache
+    sync(server, a)
+    assert local.local_checksums(a) == local.local_checksums(b)
+    # A plain file reads pages from the OS cache: its cache stays as it is.
+    with plain.bulk_cache():
+        assert cache_size(plain) != -BULK_CACHE_KIB
