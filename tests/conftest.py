@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import shutil
+import time
 
 import pytest
 
@@ -21,6 +23,25 @@ def migrated_template(tmp_path_factory):
         conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
     db.dispose()
     return path
+
+
+MIDNIGHT_MARGIN_S = 30
+
+
+@pytest.fixture
+def today() -> dt.date:
+    """The calendar day a date-dependent test runs on, the same from its start to its end.
+
+    Such a test works out dates from this day and compares them with dates the code
+    under test takes from the clock. Started in the last seconds before midnight, the
+    two would fall on different days, so the fixture first waits for the new day.
+    """
+    now = dt.datetime.now()
+    midnight = dt.datetime.combine(now.date() + dt.timedelta(days=1), dt.time())
+    left = (midnight - now).total_seconds()
+    if left < MIDNIGHT_MARGIN_S:
+        time.sleep(left + 0.5)
+    return dt.date.today()
 
 
 @pytest.fixture

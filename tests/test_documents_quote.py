@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
 import shutil
 import subprocess
 from decimal import Decimal
@@ -144,7 +143,7 @@ def test_it_renders_to_an_image(printed, tmp_path):
     assert len(pages) == 1 and pages[0].stat().st_size > 10_000
 
 
-def test_dates_print_in_the_dealers_form(printed):
+def test_dates_print_in_the_dealers_form(today, printed):
     _, pdf = printed
     flat = "".join(pdf_text(pdf).split())
-    assert f"报价日期：{dt.date.today():%Y-%m-%d}" in flat
+    assert f"报价日期：{today:%Y-%m-%d}" in flat

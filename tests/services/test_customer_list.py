@@ -27,17 +27,22 @@ from showroom.services.customer_list import (
 )
 from showroom.services.customers import CustomerDraft, VehicleDraft
 
-TODAY = dt.date.today()
-# Five days on, the H (due in 1 day) and A (3 days) follow-ups are overdue; B (7) is not.
-LATER = TODAY + dt.timedelta(days=5)
-
 
 @dataclass
 class Crowd:
-    """The customers of one test database, by a short key, plus who is not live."""
+    """The customers of one test database, by a short key, plus who is not live.
+
+    ``today`` is the day they were made on. Five days on (``later``), the H (due in
+    1 day) and A (3 days) follow-ups are overdue; B (7) is not.
+    """
 
     ids: dict[str, str]
     gone: set[str]
+    today: dt.date
+
+    @property
+    def later(self) -> dt.date:
+        return self.today + dt.timedelta(days=5)
 
 
 def _add(session, actor, name, phone, **fields) -> str:
@@ -48,7 +53,7 @@ def _add(session, actor, name, phone, **fields) -> str:
 
 
 @pytest.fixture
-def crowd(db, staff) -> Crowd:
+def crowd(db, staff, today) -> Crowd:
     sales, sales2, manager = staff["sales"], staff["sales2"], staff["manager"]
     ids: dict[str, str] = {}
     with db.session_scope() as s:
@@ -92,11 +97,11 @@ def crowd(db, staff) -> Crowd:
         ids["qian"] = _add(s, sales, "钱多多", "13900000009", intent_level="B")
         ids["wu"] = _add(s, sales, "吴用", "13900000010", intent_level="A")
     with db.session_scope() as s:
-        # Ordered: his H task is closed; done, though due long before LATER: not overdue.
+        # Ordered: his H task is closed; done, though due long before five days on: not overdue.
         leads.set_intent_level(s, sales, ids["zhao"], "O")
         # Two open tasks on the same day: listed once, by that day.
         for _ in range(2):
-            follow_ups.schedule_follow_up(s, sales, ids["li"], TODAY + dt.timedelta(days=2))
+            follow_ups.schedule_follow_up(s, sales, ids["li"], today + dt.timedelta(days=2))
         # A second phone and an older vehicle: the primary phone and newest plate are shown.
         customers.update_customer(
             s, sales, ids["chen1"], {"phones": ["13900000001", "13600000001"]}
@@ -116,10 +121,10 @@ def crowd(db, staff) -> Crowd:
                 .values(updated_at=tie, created_at=tie)
                 .execution_options(synchronize_session=False)
             )
-    return Crowd(ids=ids, gone={ids["qian"], ids["wu"]})
+    return Crowd(ids=ids, gone={ids["qian"], ids["wu"]}, today=today)
 
 
-def page_all(db, actor, f=None, sort="updated_at", descending=True, limit=2, today=TODAY):
+def page_all(db, actor, f=None, sort="updated_at", descending=True, limit=2, today=None):
     """Every row, page by page through the cursors; checks page sizes on the way."""
     rows: list[CustomerRow] = []
     cursor = None
@@ -153,18 +158,18 @@ def test_lists_live_customers_only_most_recently_updated_first(db, sales, crowd)
 
 
 def test_a_row_carries_what_the_list_shows(db, sales, crowd):
-    rows = {r.id: r for r in page_all(db, sales, today=LATER)}
+    rows = {r.id: r for r in page_all(db, sales, today=crowd.later)}
     chen = rows[crowd.ids["chen1"]]
     assert chen.phone == "139****0001"  # primary, not the second number, and masked
     assert chen.plate == "粤B12345"  # the newest vehicle's
     assert chen.assigned_to_name == "李娜" and chen.assigned_to_id == sales.user_id
     assert chen.vip is True and chen.intent_level == "H"
-    assert chen.next_due == TODAY + dt.timedelta(days=1) and chen.overdue is True
+    assert chen.next_due == crowd.today + dt.timedelta(days=1) and chen.overdue is True
     wang = rows[crowd.ids["wang"]]
     assert wang.assigned_to_id is None and wang.assigned_to_name is None
-    assert wang.next_due == TODAY + dt.timedelta(days=7) and wang.overdue is False
+    assert wang.next_due == crowd.today + dt.timedelta(days=7) and wang.overdue is False
     li = rows[crowd.ids["li"]]
-    assert li.next_due == TODAY + dt.timedelta(days=2) and li.intent_level is None
+    assert li.next_due == crowd.today + dt.timedelta(days=2) and li.intent_level is None
     zhao = rows[crowd.ids["zhao"]]
     assert zhao.next_due is None and zhao.overdue is False
     assert zhao.lifecycle_stage == "customer"  # ordered
@@ -180,7 +185,7 @@ def test_a_row_carries_what_the_list_shows(db, sales, crowd):
         (CustomerFilter(vip=True), {"chen1", "sun"}),
         (CustomerFilter(vip=False), {"chen2", "wang", "li", "zhang", "zhao", "zhou"}),
         (CustomerFilter(unassigned_only=True), {"wang", "sun"}),
-        # Overdue at LATER: open tasks due within 5 days (H, A, Li's, and the A task Zhang
+        # Overdue five days on: open tasks due within 5 days (H, A, Li's, and the A task Zhang
         # took over from Wu in the merge); Zhao's H task was closed when he ordered.
         (CustomerFilter(overdue_only=True), {"chen1", "chen2", "zhou", "li", "zhang"}),
         (CustomerFilter(overdue_only=True, vip=True), {"chen1"}),
@@ -192,11 +197,11 @@ def test_each_filter_narrows_the_list_and_the_count(db, sales, crowd, f, expecte
     want = {crowd.ids[key] for key in expected}
     for sort in SORTS:
         for descending in (False, True):
-            rows = page_all(db, sales, f, sort, descending, limit=3, today=LATER)
+            rows = page_all(db, sales, f, sort, descending, limit=3, today=crowd.later)
             assert [r.id for r in rows if r.id not in want] == [], (sort, descending)
             assert {r.id for r in rows} == want, (sort, descending)
     with db.session_scope(write=False) as s:
-        assert count_customers(s, sales, f, today=LATER) == len(want)
+        assert count_customers(s, sales, f, today=crowd.later) == len(want)
 
 
 def test_salesperson_filter(db, staff, crowd):

@@ -50,11 +50,11 @@ def test_cadence_setting_is_validated_and_for_managers(db, manager, sales):
         dealer.set_cadence(session, sales, {"H": 2})
 
 
-def test_new_lead_gets_first_follow_up_from_cadence(db, sales):
+def test_new_lead_gets_first_follow_up_from_cadence(today, db, sales):
     cid = new_lead(db, sales, "A")
     with db.session_scope() as session:
         task = session.scalar(select(FollowUp).where(FollowUp.customer_id == cid))
-    assert task.due == dt.date.today() + dt.timedelta(days=3)
+    assert task.due == today + dt.timedelta(days=3)
     assert task.owner_id == sales.user_id
 
 
@@ -129,9 +129,8 @@ def test_approving_without_a_pending_request_is_refused(db, sales, manager):
         leads.approve_lost(session, manager, cid)
 
 
-def test_follow_up_due_list_per_salesperson(db, staff):
+def test_follow_up_due_list_per_salesperson(today, db, staff):
     sales, sales2 = staff["sales"], staff["sales2"]
-    today = dt.date.today()
     ids = [new_lead(db, sales, None, phone=f"1380000000{i}") for i in range(4)]
     other = new_lead(db, sales2, None, phone="13900000000")
     with db.session_scope() as session:
@@ -165,25 +164,24 @@ def test_completing_a_follow_up_proposes_next_date_from_cadence(db, sales):
     assert raised.value.field == "follow_up"
 
 
-def test_completing_needs_an_outcome_and_honours_a_chosen_date(db, sales):
+def test_completing_needs_an_outcome_and_honours_a_chosen_date(today, db, sales):
     cid = new_lead(db, sales, "B")
     with db.session_scope() as session:
         task = session.scalar(select(FollowUp).where(FollowUp.customer_id == cid))
     with pytest.raises(ValidationError) as raised, db.session_scope() as session:
         follow_ups.complete_follow_up(session, sales, task.id, "  ")
     assert raised.value.field == "outcome"
-    chosen = dt.date.today() + dt.timedelta(days=2)
+    chosen = today + dt.timedelta(days=2)
     with db.session_scope() as session:
         done = follow_ups.complete_follow_up(session, sales, task.id, "已发报价", next_due=chosen)
-    assert done.proposed_next_due == dt.date.today() + dt.timedelta(days=7)
+    assert done.proposed_next_due == today + dt.timedelta(days=7)
     assert done.next.due == chosen
 
 
-def test_interaction_closes_due_task_and_schedules_next(db, sales):
+def test_interaction_closes_due_task_and_schedules_next(today, db, sales):
     from showroom.services.interactions import log_interaction
 
     cid = new_lead(db, sales, None)
-    today = dt.date.today()
     with db.session_scope() as session:
         session.add(FollowUp(customer_id=cid, owner_id=sales.user_id, due=today))
     with db.session_scope() as session:
@@ -218,11 +216,11 @@ def test_interaction_bad_input_names_field(db, sales, kwargs, field):
         assert session.scalars(select(Interaction)).all() == []
 
 
-def test_next_follow_up_from_an_interaction_moves_the_open_task(db, sales):
+def test_next_follow_up_from_an_interaction_moves_the_open_task(today, db, sales):
     from showroom.services.interactions import log_interaction
 
     cid = new_lead(db, sales, "B")  # one open task, due in 7 days
-    soon = dt.date.today() + dt.timedelta(days=2)
+    soon = today + dt.timedelta(days=2)
     with db.session_scope() as session:
         log_interaction(
             session, sales, cid, channel="phone", summary="约了周末", next_follow_up=soon
@@ -234,7 +232,7 @@ def test_next_follow_up_from_an_interaction_moves_the_open_task(db, sales):
     assert [t.due for t in open_tasks] == [soon]
 
 
-def test_hotter_level_pulls_the_open_task_forward(db, sales):
+def test_hotter_level_pulls_the_open_task_forward(today, db, sales):
     cid = new_lead(db, sales, "B")
     with db.session_scope() as session:
         leads.set_intent_level(session, sales, cid, "H")
@@ -242,13 +240,13 @@ def test_hotter_level_pulls_the_open_task_forward(db, sales):
         (task,) = session.scalars(
             select(FollowUp).where(FollowUp.customer_id == cid, FollowUp.done.is_(False))
         ).all()
-    assert task.due == dt.date.today() + dt.timedelta(days=1)
+    assert task.due == today + dt.timedelta(days=1)
     with db.session_scope() as session:
         leads.set_intent_level(session, sales, cid, "C")  # cooler: the earlier call stays
         (task,) = session.scalars(
             select(FollowUp).where(FollowUp.customer_id == cid, FollowUp.done.is_(False))
         ).all()
-    assert task.due == dt.date.today() + dt.timedelta(days=1)
+    assert task.due == today + dt.timedelta(days=1)
 
 
 def test_user_names_include_staff_who_left(db, staff):

@@ -193,11 +193,13 @@ def live_phones(session, customer_id) -> list[tuple[str, bool]]:
     return sorted((number, primary) for number, primary in rows)
 
 
-def test_settling_moves_what_another_laptop_added_to_a_merged_record(db, sales, manager, pair):
+def test_settling_moves_what_another_laptop_added_to_a_merged_record(
+    today, db, sales, manager, pair
+):
     a, b = pair
     with db.session_scope() as session:
         merge.merge_customers(session, sales, a, b)
-    due = dt.date.today()
+    due = today
 
     def added_offline(session):  # another laptop, before the merge reached it
         session.add_all(
@@ -241,14 +243,14 @@ def test_settling_moves_what_another_laptop_added_to_a_merged_record(db, sales, 
     assert settle(db) == (False, 0)  # nothing left: the sync's rounds stop
 
 
-def test_settling_follows_a_chain_of_merges_to_its_end(db, sales, pair):
+def test_settling_follows_a_chain_of_merges_to_its_end(today, db, sales, pair):
     a, b = pair
     with db.session_scope() as session:
         c = customers.create_customer(
             session, sales, CustomerDraft(name="陈晓鸣", phones=["13500004444"])
         ).id
         merge.merge_customers(session, sales, a, b)
-    due = dt.date.today()
+    due = today
 
     def elsewhere(session):  # a was merged into c on one laptop; b got a task on another
         survivor = session.get(Customer, a)
@@ -343,11 +345,11 @@ def test_settling_a_pair_merged_both_ways_closes_only_the_conflicts_it_made_moot
         assert session.get(Customer, keep).wechat_id is None
 
 
-def test_settling_leaves_a_plain_merge_and_a_deleted_customer_alone(db, sales, pair):
+def test_settling_leaves_a_plain_merge_and_a_deleted_customer_alone(today, db, sales, pair):
     a, b = pair
     with db.session_scope() as session:
         merge.merge_customers(session, sales, a, b)
-    due = dt.date.today()
+    due = today
 
     def deleted_survivor(session):  # the survivor was deleted outright on another laptop
         session.get(Customer, a).deleted = True

@@ -25,7 +25,8 @@ from ui.follow_ups.page import (
     group_by_level,
 )
 
-TODAY = dt.date.today()
+# Each test compares dates it works out with those the page takes from the clock.
+pytestmark = pytest.mark.usefixtures("today")
 _phones = itertools.count(13800000101)
 
 
@@ -44,7 +45,7 @@ def add_customer(db, actor, name: str, level: str | None, due_in_days: int | Non
             task = session.scalars(
                 select(FollowUp).where(FollowUp.customer_id == customer.id)
             ).one()
-            task.due = TODAY + dt.timedelta(days=due_in_days)
+            task.due = dt.date.today() + dt.timedelta(days=due_in_days)
     return customer.id
 
 
@@ -94,7 +95,7 @@ def open_dialog(page: FollowUpsPage, qtbot, name: str) -> CompleteFollowUpDialog
     return dialog
 
 
-def test_lists_due_today_and_overdue_grouped_by_level(ctx, qtbot, db, sales, staff):
+def test_lists_due_today_and_overdue_grouped_by_level(ctx, qtbot, db, sales, staff, today):
     add_customer(db, sales, "王芳", "B", 0)
     add_customer(db, sales, "张伟", "H", -3)
     add_customer(db, sales, "刘洋", "H", 0)
@@ -114,17 +115,19 @@ def test_lists_due_today_and_overdue_grouped_by_level(ctx, qtbot, db, sales, sta
     assert find_item(page, "刘洋").foreground(COL_OVERDUE).color() != QColor("#c0392b")
     assert overdue.text(COL_OWNER) == "李娜"
     assert page.summary.text() == fill(
-        page.tr("%1 · Due today: %2 · Overdue: %3"), formatting.date(TODAY), 2, 1
+        page.tr("%1 · Due today: %2 · Overdue: %3"), formatting.date(today), 2, 1
     )
     assert page.stack.currentWidget() is page.tree
     assert page.tree.currentItem() is overdue  # ready for Enter on the first task
 
 
 def test_group_order_puts_hot_leads_first_and_unrated_last():
+    day = dt.date(2026, 12, 1)
+
     def task(level):
         return FollowUpDTO(
             id=level or "-", customer_id="c", customer_name="n", intent_level=level,
-            owner_id=None, due=TODAY, purpose=None, done=False, done_at=None, outcome=None,
+            owner_id=None, due=day, purpose=None, done=False, done_at=None, outcome=None,
         )  # fmt: skip
 
     tasks = [task(level) for level in (None, "C", "O", "B", "A", "H")]
@@ -139,14 +142,16 @@ def test_empty_state_when_nothing_is_due(ctx, qtbot, db, sales):
 
 
 @pytest.mark.parametrize(("level", "cadence"), [("H", 1), ("B", 7)])
-def test_completing_a_follow_up_proposes_the_next_date(ctx, qtbot, db, sales, level, cadence):
+def test_completing_a_follow_up_proposes_the_next_date(
+    ctx, qtbot, db, sales, today, level, cadence
+):
     customer_id = add_customer(db, sales, "张伟", level, -2)
     add_customer(db, sales, "刘洋", "A", 0)
     page = show_page(ctx, qtbot)
     (task,) = [t for t in open_tasks(db, customer_id) if not t.done]
 
     dialog = open_dialog(page, qtbot, "张伟")
-    proposed = TODAY + dt.timedelta(days=cadence)
+    proposed = today + dt.timedelta(days=cadence)
     assert dialog.next_due.date() == QDate(proposed.year, proposed.month, proposed.day)
     assert dialog.schedule_next.isChecked() and dialog.next_due.isEnabled()
     assert f"{level}" in dialog.proposal.text() and str(cadence) in dialog.proposal.text()
@@ -166,11 +171,11 @@ def test_completing_a_follow_up_proposes_the_next_date(ctx, qtbot, db, sales, le
     assert "张伟" in page.status.text() and formatting.date(proposed) in page.status.text()
 
 
-def test_chosen_date_replaces_the_proposal(ctx, qtbot, db, sales):
+def test_chosen_date_replaces_the_proposal(ctx, qtbot, db, sales, today):
     customer_id = add_customer(db, sales, "张伟", "H", 0)
     page = show_page(ctx, qtbot)
     dialog = open_dialog(page, qtbot, "张伟")
-    chosen = TODAY + dt.timedelta(days=5)
+    chosen = today + dt.timedelta(days=5)
     dialog.next_due.setDate(QDate(chosen.year, chosen.month, chosen.day))
     dialog.outcome.setText("在外地，下周回来")
     dialog.save_button.click()
@@ -192,10 +197,10 @@ def test_unticking_schedule_next_plans_nothing(ctx, qtbot, db, sales):
     assert len(tasks) == 1 and tasks[0].done
 
 
-def test_a_customer_without_a_cadence_gets_no_proposal(ctx, qtbot, db, sales):
+def test_a_customer_without_a_cadence_gets_no_proposal(ctx, qtbot, db, sales, today):
     customer_id = add_customer(db, sales, "张伟", None, None)
     with db.session_scope() as session:
-        follow_ups.schedule_follow_up(session, sales, customer_id, TODAY, purpose="回访")
+        follow_ups.schedule_follow_up(session, sales, customer_id, today, purpose="回访")
     page = show_page(ctx, qtbot)
     (title,) = rows(page)
     assert title.startswith(labels.intent_level(None))
@@ -271,13 +276,13 @@ def test_double_click_and_enter_open_the_customer(ctx, qtbot, db, sales):
     assert opened.args == [customer_id]
 
 
-def test_refreshes_when_a_follow_up_is_added(ctx, qtbot, db, sales):
+def test_refreshes_when_a_follow_up_is_added(ctx, qtbot, db, sales, today):
     customer_id = add_customer(db, sales, "张伟", "H", 3)
     page = show_page(ctx, qtbot)
     assert page.stack.currentWidget() is page.empty
     with qtbot.waitSignal(page.loaded, timeout=5000):
         ctx.runner.db(
-            lambda s: follow_ups.schedule_follow_up(s, sales, customer_id, TODAY, purpose="报价"),
+            lambda s: follow_ups.schedule_follow_up(s, sales, customer_id, today, purpose="报价"),
             write=True,
             changed=lambda task: Changed("follow_up", (task.id,), "created"),
         )

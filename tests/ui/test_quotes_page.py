@@ -390,14 +390,13 @@ def test_a_quote_changed_after_printing_is_kept_as_printed_and_the_change_become
 
 
 def test_an_expired_printed_quote_is_copied_as_a_new_one_at_todays_prices(
-    ctx, qtbot, db, cat, customer, sales, monkeypatch
+    today, ctx, qtbot, db, cat, customer, sales, monkeypatch
 ):
     import datetime as dt
 
     from showroom.models import Trim
     from showroom.services.quotes import QuoteLineDraft
 
-    today = dt.date.today()
     tax = quotes.purchase_tax(Decimal("225400.00"), "petrol")
     with db.session_scope() as session:
         q = quotes.create_quote(
