@@ -65,7 +65,14 @@ def make_engine(path: str | Path, key: bytes | None = None) -> Engine:
         dbapi_connection.isolation_level = None
         cursor = dbapi_connection.cursor()
         cursor.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
-        cursor.execute("PRAGMA journal_mode = WAL")
+        try:
+            cursor.execute("PRAGMA journal_mode = WAL")
+        except Exception as error:  # sqlite3.OperationalError, or sqlcipher3's
+            if getattr(error, "sqlite_errorname", None) != "SQLITE_BUSY":
+                raise
+            # A first sync copying in the dealer's snapshot holds the file in rollback mode
+            # (sync.local.snapshot) and puts it back in log mode when it ends. This connection
+            # follows the file's mode on its own meanwhile: its reads and writes wait.
         cursor.execute("PRAGMA synchronous = NORMAL")
         cursor.execute("PRAGMA foreign_keys = ON")
         cursor.close()

@@ -6,6 +6,14 @@ database's empty ones is SQLite's table-to-table transfer: records and index ent
 copied as they are, without being decoded or sorted again. It is one transaction with the
 cursor, like a pulled page: a copy cut short leaves nothing behind.
 
+The copy is as large as the database. In the laptop's usual write-ahead-log mode it would be
+written twice: into the log, then from the log into the file. When no other connection has the
+file open, the copy switches the file to a rollback journal for its transaction, writes the
+database once (the journal keeps only the few pages the file held before), and switches back.
+A power cut or a kill during the copy leaves a journal that SQLite plays back when the file is
+next opened, as it does a log. When another connection holds the file, the copy goes through
+the log as before.
+
 The snapshot is plain SQLite. A plain laptop unpacks it beside its database file. An encrypted
 laptop (the app's) never writes it to its disk: it unpacks it into memory (the tmpfs at
 ``/dev/shm``, in a file only its user can read), and SQLCipher copies it into the encrypted
@@ -18,12 +26,13 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import json
+import logging
 import os
 from pathlib import Path
 
 from sqlalchemy import Connection
 
-from showroom.db.engine import Database
+from showroom.db.engine import BUSY_TIMEOUT_MS, Database
 from showroom.models.local import SyncKeys
 from sync.local import usernames
 from sync.local.outbox import set_fields
@@ -44,6 +53,8 @@ from sync.local.upload import (
     rows_to_upload,
 )
 
+log = logging.getLogger(__name__)
+
 # Local tables that hold what a pull derives from the synced rows: copied with them.
 SEARCH_TABLES = ("search_doc", "search_key")
 # The memory-backed folder an encrypted laptop unpacks a snapshot into (when it is a tmpfs), and
@@ -51,6 +62,8 @@ SEARCH_TABLES = ("search_doc", "search_key")
 RAM_FOLDER = Path("/dev/shm")
 RAM_SHARE = 0.5
 MOUNTS = Path("/proc/mounts")
+# How long the copy waits for the file to itself before it goes through the log instead.
+JOURNAL_SWITCH_WAIT_MS = 250
 
 
 class SnapshotRefused(LocalSyncError):
@@ -163,6 +176,9 @@ def import_snapshot(db: Database, path: Path, *, seq: int) -> int:
     nothing written, when the file is not a snapshot this laptop can take or the laptop is no
     longer fresh.
     """
+    # Idle pooled connections hold the file open in log mode, which would keep the copy in
+    # the log; closing them costs the next user of each a reconnect.
+    db.engine.dispose()
     engine = db.engine.execution_options(sqlite_begin="IMMEDIATE")
     with engine.connect() as conn:
         raw = conn.connection.dbapi_connection
@@ -174,16 +190,54 @@ def import_snapshot(db: Database, path: Path, *, seq: int) -> int:
         except Exception as error:  # sqlite3.Error, or sqlcipher3's
             raw.execute("PRAGMA foreign_keys = ON")
             raise SnapshotRefused("snapshot", f"cannot open the file ({error})") from error
+        journal = _to_rollback_journal(raw)
         try:
             with conn.begin():
                 copied = _copy(conn, seq)
         finally:
             raw.execute("DETACH DATABASE snap")
             raw.execute("PRAGMA foreign_keys = ON")
-        # The copy went to the write-ahead log (as large as the database): folded into the
-        # file now, on this thread, rather than by whichever commit comes next.
-        raw.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+            in_log = _back_to_log(conn) if journal else True
+        if in_log:
+            # A copy that went through the log (as large as the database) is folded into the
+            # file now, on this thread, rather than by whichever commit comes next.
+            raw.execute("PRAGMA wal_checkpoint(TRUNCATE)")
     return copied
+
+
+def _to_rollback_journal(raw) -> bool:
+    """Switch the file to a rollback journal when no other connection has it open; whether it
+    did. A file in log mode stays so while another connection has it open: the switch is
+    refused, after a short wait, and the copy goes through the log."""
+    raw.execute(f"PRAGMA busy_timeout = {JOURNAL_SWITCH_WAIT_MS}")
+    try:
+        (mode,) = raw.execute("PRAGMA journal_mode = DELETE").fetchone()
+    except Exception as error:  # sqlite3.OperationalError, or sqlcipher3's: locked
+        log.info("snapshot copied through the log: %s", error)
+        return False
+    finally:
+        raw.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+    if mode != "delete":
+        log.info("snapshot copied through the log: the file stayed in %s mode", mode)
+        return False
+    # In rollback mode only a full sync keeps the file whole through a power cut.
+    raw.execute("PRAGMA synchronous = FULL")
+    return True
+
+
+def _back_to_log(conn: Connection) -> bool:
+    """Put the file back in write-ahead-log mode; whether it is. Should another connection
+    hold it for longer than the busy wait, the next connection to open the file does it
+    instead (every connection asks for log mode), and this one is not used again."""
+    raw = conn.connection.dbapi_connection
+    try:
+        raw.execute("PRAGMA journal_mode = WAL")
+    except Exception as error:  # sqlite3.OperationalError, or sqlcipher3's
+        log.warning("the file stays in rollback mode until it is next opened: %s", error)
+        conn.invalidate()
+        return False
+    raw.execute("PRAGMA synchronous = NORMAL")
+    return True
 
 
 def _copy(conn: Connection, seq: int) -> int:

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import sqlite3
+import subprocess
+import sys
 import threading
 import time
 from pathlib import Path
@@ -222,6 +225,155 @@ def test_a_copy_that_fails_half_way_leaves_nothing_and_the_next_cycle_starts_aga
     monkeypatch.undo()
     assert sync(server, b).checksum_ok is True
     assert local.local_checksums(a) == local.local_checksums(b)
+
+
+def _journal_seen_during_the_copy(monkeypatch) -> list[tuple[str, int]]:
+    """The file's journal mode and the size of its write-ahead log, seen at the end of each
+    snapshot copy, before its commit."""
+    from sync.local import snapshot as taking
+
+    seen: list[tuple[str, int]] = []
+    reapply = taking._reapply_pending
+
+    def looking(conn):
+        path = Path(conn.engine.url.database)
+        wal = Path(f"{path}-wal")
+        mode = conn.exec_driver_sql("PRAGMA main.journal_mode").scalar()
+        seen.append((mode, wal.stat().st_size if wal.exists() else 0))
+        return reapply(conn)
+
+    monkeypatch.setattr(taking, "_reapply_pending", looking)
+    return seen
+
+
+def _header_says_log_mode(path: Path) -> bool:
+    # Bytes 18 and 19 of a plain SQLite file: 2 and 2 in write-ahead-log mode, 1 and 1 not.
+    return path.read_bytes()[18:20] == b"\x02\x02"
+
+
+def test_a_first_copy_writes_the_database_once_and_leaves_it_in_log_mode(
+    server, new_laptop, monkeypatch
+):
+    a = _uploaded(server, new_laptop)
+    _build(server)
+    b = enrolled(server, new_laptop, "b")
+    path = Path(b.engine.url.database)
+    seen = _journal_seen_during_the_copy(monkeypatch)
+
+    assert sync(server, b).checksum_ok is True
+
+    # Written straight into the file under a rollback journal, not into the log first.
+    assert seen == [("delete", 0)]
+    assert _header_says_log_mode(path)
+    assert not Path(f"{path}-journal").exists()
+    with b.engine.connect() as conn:
+        assert conn.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
+        assert conn.exec_driver_sql("PRAGMA synchronous").scalar() == 1  # NORMAL again
+    assert local.local_checksums(a) == local.local_checksums(b)
+    # And the laptop goes on as any other: an edit goes up and comes down to the other.
+    with b.engine.connect() as conn:
+        some = conn.execute(text("SELECT id FROM customer ORDER BY id LIMIT 1")).scalar()
+    update(b, some, notes="快照之后的修改")
+    sync(server, b), sync(server, a)
+    assert customer(a, some).notes == "快照之后的修改"
+
+
+def test_a_file_another_connection_holds_is_copied_through_the_log(server, new_laptop, monkeypatch):
+    a = _uploaded(server, new_laptop)
+    _build(server)
+    b = enrolled(server, new_laptop, "b")
+    path = Path(b.engine.url.database)
+    seen = _journal_seen_during_the_copy(monkeypatch)
+    # Another program (the admin tool, say) has the file open in log mode, reading.
+    other = sqlite3.connect(path, isolation_level=None)
+    try:
+        other.execute("PRAGMA journal_mode = WAL")
+        assert other.execute("SELECT count(*) FROM customer").fetchone() == (0,)
+
+        assert sync(server, b).checksum_ok is True
+
+        [(mode, logged)] = seen
+        assert mode == "wal" and logged > 0  # the copy went into the log, as before
+        assert other.execute("SELECT count(*) FROM customer").fetchone() == (20,)
+    finally:
+        other.close()
+    assert _header_says_log_mode(path)
+    assert local.local_checksums(a) == local.local_checksums(b)
+
+
+CRASH_IN_THE_COPY = """
+import os, sys
+from pathlib import Path
+from showroom.db.engine import open_database
+from sync import local
+from sync.local import snapshot as taking
+
+laptop, snap, seq = sys.argv[1], Path(sys.argv[2]), int(sys.argv[3])
+checking = taking._check_same_schema
+
+
+def small_cache(conn):
+    checking(conn)
+    conn.exec_driver_sql("PRAGMA cache_size = 4")  # pages reach the file before the commit
+
+
+def power_cut(conn):
+    print(Path(laptop + "-journal").stat().st_size, os.path.getsize(laptop), flush=True)
+    os._exit(9)
+
+
+taking._check_same_schema, taking._reapply_pending = small_cache, power_cut
+local.import_snapshot(open_database(laptop), snap, seq=seq)
+"""
+
+
+def test_a_laptop_killed_in_the_copy_is_as_before_it_when_next_opened_and_starts_again(
+    server, new_laptop, tmp_path, monkeypatch
+):
+    a = _uploaded(server, new_laptop)
+    made = _build(server)
+    # The snapshot file as a laptop unpacks it, kept aside from a first laptop's download.
+    kept = tmp_path / "snapshot.sqlite"
+    taking = local.import_snapshot
+
+    def keeping(db, path, *, seq):
+        kept.write_bytes(path.read_bytes())
+        return taking(db, path, seq=seq)
+
+    monkeypatch.setattr(local, "import_snapshot", keeping)
+    sync(server, enrolled(server, new_laptop, "c"))
+    monkeypatch.undo()
+    b = enrolled(server, new_laptop, "b")
+    path = Path(b.engine.url.database)
+    size_before = path.stat().st_size
+    b.dispose()
+
+    killed = subprocess.run(
+        [sys.executable, "-c", CRASH_IN_THE_COPY, str(path), str(kept), str(made.seq)],
+        cwd=Path(__file__).resolve().parents[2],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert killed.returncode == 9, killed.stderr
+    journal, grown = map(int, killed.stdout.split())
+    assert journal > 0 and grown > size_before  # rows had reached the file, the journal held
+    assert Path(f"{path}-journal").stat().st_size > 0  # what SQLite plays back
+
+    from showroom.db.engine import open_database
+
+    again = open_database(path)
+    try:
+        assert not Path(f"{path}-journal").exists()
+        assert local.cursor_of(again) == 0
+        with again.engine.connect() as conn:
+            assert conn.exec_driver_sql("PRAGMA integrity_check").scalar() == "ok"
+            assert conn.execute(text("SELECT count(*) FROM customer")).scalar() == 0
+        assert _header_says_log_mode(path)
+        assert sync(server, again).checksum_ok is True
+        assert local.local_checksums(a) == local.local_checksums(again)
+    finally:
+        again.dispose()
 
 
 @pytest.fixture
