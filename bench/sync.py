@@ -11,6 +11,9 @@ Measures:
 - ``fresh_download_s``: a second, empty laptop enrols and syncs everything, as the app's does.
   Its database is encrypted like the app's (unless ``--plain``): it starts from the snapshot,
   unpacked in memory (``/dev/shm``), and pulls what came after;
+- ``fresh_download_log_s``: the same for an encrypted laptop whose file another connection
+  holds open, so that the snapshot's copy goes through the write-ahead log (written twice), as
+  every copy did before 2026-12-08; measured after ``fresh_download_s``, on a quieter disk;
 - ``fresh_download_snapshot_s``: the same for a laptop with a plain file (``showroom-admin`` on
   a plain database), which unpacks the snapshot beside its file (skipped with ``--plain``,
   where the second laptop is such a laptop already);
@@ -105,7 +108,7 @@ def run(args: argparse.Namespace) -> int:
     import requests
 
     from showroom.db.crypto import new_key
-    from showroom.db.engine import open_database
+    from showroom.db.engine import make_engine, open_database
     from sync import local
     from sync.client import SyncClient, enroll
 
@@ -170,16 +173,28 @@ def run(args: argparse.Namespace) -> int:
             emit(bytes_metric, (sent + received) / max(pulled, 1), "B", sent=sent,
                  received=received, path=path, **common)  # fmt: skip
 
-        def other_download(name, metric, bytes_metric, *, snapshots, plain):
-            db = open_database(workdir / f"{name}.db", None if plain else new_key())
+        def other_download(name, metric, bytes_metric, *, snapshots, plain, held=False):
+            key = None if plain else new_key()
+            db = open_database(workdir / f"{name}.db", key)
+            # Another program holding the file open: the copy goes through the log.
+            holder = make_engine(workdir / f"{name}.db", key) if held else None
+            holding = holder.connect() if holder is not None else None
+            if holding is not None:
+                holding.exec_driver_sql("SELECT count(*) FROM sqlite_master").all()
             http = requests.Session()
+            extra = {"copy": "through the log"} if held else {}
             fresh_download(db, http, _Wire(http), name, metric, bytes_metric,
-                           snapshots=snapshots)  # fmt: skip
+                           snapshots=snapshots, **extra)  # fmt: skip
+            if holding is not None:
+                holding.close()
+                holder.dispose()
             db.dispose()
 
         fresh_download(b, http_b, wire_b, "bench-b", "fresh_download_s",
                        "download_bytes_per_row", snapshots=True, target=10)  # fmt: skip
         if not args.plain:
+            other_download("bench-e", "fresh_download_log_s", "download_log_bytes_per_row",
+                           snapshots=True, plain=False, held=True)  # fmt: skip
             other_download("bench-c", "fresh_download_snapshot_s",
                            "download_snapshot_bytes_per_row", snapshots=True,
                            plain=True)  # fmt: skip

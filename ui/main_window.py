@@ -25,6 +25,7 @@ from PySide6.QtWidgets import (
 from showroom import permissions
 from ui import labels
 from ui.context import AppContext
+from ui.day import DayWatch
 from ui.i18n import tr
 from ui.sync.controller import SyncController
 from ui.sync.status import SyncStatusWidget
@@ -124,6 +125,8 @@ class MainWindow(QMainWindow):
             bar.addWidget(label)
         bar.addPermanentWidget(self.sync_widget)
 
+        # Lists worked out from today's date reload when the laptop's day turns.
+        self.day_watch = DayWatch(ctx.runner, self)
         self.nav.currentRowChanged.connect(self._on_nav)
         ctx.navigator.open_customer.connect(self.open_customer)
         ctx.navigator.show_page.connect(self.show_page)

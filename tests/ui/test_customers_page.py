@@ -11,8 +11,10 @@ from PySide6.QtGui import QInputMethodEvent
 from showroom.services import customers
 from showroom.services.customers import CustomerDraft, VehicleDraft
 from showroom.services.dto import Changed
+from ui import day
 from ui.customers.page import CustomersPage
 from ui.customers.table_model import INTENT, NAME, PHONE, UPDATED
+from ui.day import DayWatch
 
 
 def commit(widget, text: str) -> None:
@@ -296,3 +298,25 @@ def test_focus_search_selects_the_text(qtbot, page):
     page.table.setFocus()
     page.focus_search()
     assert page.search.hasFocus() and page.search.selectedText() == "陈晓明"
+
+
+def test_a_follow_up_due_today_shows_overdue_once_the_day_turns(
+    qtbot, ctx, page, db, people, today, monkeypatch
+):
+    with db.session_scope() as session:
+        session.connection().exec_driver_sql(
+            "UPDATE follow_up SET due = ? WHERE customer_id = ?",
+            (today.isoformat(), people["chen2"]),
+        )
+    page.model.refresh()
+    qtbot.waitUntil(lambda: not page.model.loading, timeout=5_000)
+    row = page.model.row(page.model.row_of(people["chen2"]))
+    assert row.next_due == today and not row.overdue
+    watch = DayWatch(ctx.runner)
+
+    monkeypatch.setattr(day, "today", lambda: today + dt.timedelta(days=1))
+    watch.check()  # the laptop was left on overnight
+
+    qtbot.waitUntil(
+        lambda: page.model.row(page.model.row_of(people["chen2"])).overdue, timeout=5_000
+    )

@@ -14,7 +14,8 @@ from showroom.models import FollowUp
 from showroom.services import customers, follow_ups
 from showroom.services.customers import CustomerDraft
 from showroom.services.dto import Changed, FollowUpDTO
-from ui import formatting, labels
+from ui import day, formatting, labels
+from ui.day import DayWatch
 from ui.follow_ups.page import (
     COL_CUSTOMER,
     COL_OVERDUE,
@@ -310,3 +311,35 @@ def test_a_burst_of_changes_reloads_once_more_not_once_each(ctx, qtbot, db, sale
     # The first change starts a load; the other four fold into a single load after it.
     assert len(loads) == 2
     assert list(rows(page).values()) == [["张伟"]]
+
+
+def test_the_day_watch_announces_a_new_day_once(ctx, qtbot, today, monkeypatch):
+    watch = DayWatch(ctx.runner)
+    assert watch.timer.isActive() and watch.timer.interval() == 60_000
+    assert watch.check() is False  # the same day: nothing to reload
+    monkeypatch.setattr(day, "today", lambda: today + dt.timedelta(days=1))
+    with qtbot.waitSignal(ctx.runner.data_changed, timeout=1000) as announced:
+        assert watch.check() is True
+    assert announced.args == [Changed(day.DAY, (), "updated")]
+    assert watch.check() is False  # announced once, not every minute of the new day
+
+
+def test_a_page_left_open_overnight_shows_the_new_day_s_tasks(
+    ctx, qtbot, db, sales, today, monkeypatch
+):
+    add_customer(db, sales, "张伟", "H", 1)  # due tomorrow
+    add_customer(db, sales, "王芳", "B", 0)  # due today
+    page = show_page(ctx, qtbot)
+    assert [n for names in rows(page).values() for n in names] == ["王芳"]
+    watch = DayWatch(ctx.runner)
+
+    tomorrow = today + dt.timedelta(days=1)
+    monkeypatch.setattr(day, "today", lambda: tomorrow)
+    with qtbot.waitSignal(page.loaded, timeout=5000):
+        watch.check()
+
+    assert list(rows(page).values()) == [["张伟"], ["王芳"]]  # H first, then B
+    assert page.summary.text() == fill(
+        page.tr("%1 · Due today: %2 · Overdue: %3"), formatting.date(tomorrow), 1, 1
+    )
+    assert find_item(page, "张伟").text(COL_OVERDUE) == page.tr("Due today")

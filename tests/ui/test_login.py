@@ -3,6 +3,8 @@ refusals from the services shown in plain words."""
 
 from __future__ import annotations
 
+import datetime as dt
+
 import pytest
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QLabel, QMessageBox
@@ -13,6 +15,7 @@ from showroom.services import auth, customers
 from showroom.services.customers import CustomerDraft
 from showroom.vocabulary import Role
 from tests.ui.qt_keys import type_text
+from ui import formatting
 from ui.admin.users import UsersPage
 from ui.login.dialog import LoginDialog, SetupDialog
 from ui.main_window import MainWindow
@@ -456,3 +459,19 @@ def test_change_password_esc_cancels_and_changes_nothing(qtbot, window, db):
         qtbot.keyClick(dialog.new, Qt.Key.Key_Escape)
     assert can_sign_in(db, "lina", SALES_PW)
     assert not can_sign_in(db, "lina", "a-new-secret-1")
+
+
+def test_the_window_reloads_the_day_s_lists_when_the_day_turns(qtbot, window, today, monkeypatch):
+    from ui import day
+
+    window.show_page("follow_ups")
+    page = window.pages["follow_ups"]
+    qtbot.waitUntil(lambda: page.summary.text() != "", timeout=5_000)
+    assert window.day_watch.timer.isActive()
+    tomorrow = today + dt.timedelta(days=1)
+    monkeypatch.setattr(day, "today", lambda: tomorrow)
+
+    with qtbot.waitSignal(page.loaded, timeout=5_000):
+        window.day_watch.check()
+
+    assert formatting.date(tomorrow) in page.summary.text()

@@ -42,7 +42,7 @@ from showroom.errors import NotFoundError
 from showroom.services import customers, dealer, leads
 from showroom.services.dto import Changed, CustomerRecord, FollowUpDTO
 from showroom.vocabulary import IntentLevel, LostApproval
-from ui import formatting, labels
+from ui import day, formatting, labels
 from ui.context import AppContext
 from ui.customers.actions import (
     AddVehicleDialog,
@@ -83,7 +83,8 @@ LEVEL_COLOURS = {
     "O": ("#dcf5e3", "#1b6e3a"),
     "F": ("#eceff3", "#4a5563"),
 }
-REFRESH_ALWAYS = frozenset({"follow_up", "interaction"})
+# Refresh the customer on view after any of these; a new day changes what is overdue.
+REFRESH_ALWAYS = frozenset({"follow_up", "interaction", day.DAY})
 
 
 # --- loading -------------------------------------------------------------------------------

@@ -34,7 +34,7 @@ from showroom.services import dealer
 from showroom.services.customer_list import INTENT_ORDER, CustomerFilter
 from showroom.services.dto import Changed
 from showroom.vocabulary import LifecycleStage
-from ui import labels
+from ui import day, labels
 from ui.context import AppContext
 from ui.customers.table_model import (
     FIRST_ORDER,
@@ -57,8 +57,9 @@ from ui.customers.table_model import (
 # dropped), so the database lane never holds more than one stale search. A fixed delay would
 # be paid on every keystroke out of the 100 ms a keystroke may take to show results.
 SEARCH_DELAY_MS = 0
-# Any change to these can change a row of the list (a follow-up changes "next follow-up").
-REFRESH_ON = frozenset({"customer", "follow_up"})
+# Any change to these can change a row of the list (a follow-up changes "next follow-up"; a
+# new day, which follow-ups are overdue).
+REFRESH_ON = frozenset({"customer", "follow_up", day.DAY})
 UNASSIGNED = "-"  # the salesperson filter's item for customers nobody looks after
 MUTED_COLOUR = "#6b7785"
 ERROR_COLOUR = "#c0392b"

@@ -38,7 +38,7 @@ from showroom.services.customer_list import (
     list_customers,
     search_customer_rows,
 )
-from ui import formatting, labels
+from ui import day, formatting, labels
 from ui.context import AppContext
 from ui.i18n import tr
 from ui.tasks import Task
@@ -235,21 +235,22 @@ class CustomerTableModel(QAbstractTableModel):
         self._task = None
         actor, query = self._ctx.actor, self._query
         if query:
+            today = day.today()
             self._run(
-                lambda s: search_customer_rows(s, actor, query, SEARCH_LIMIT),
+                lambda s: search_customer_rows(s, actor, query, SEARCH_LIMIT, today=today),
                 self._search_done,
                 "search-customers",
             )
             return
-        f, sort, descending = self._filter, self._sort, self._descending
+        f, sort, descending, today = self._filter, self._sort, self._descending, day.today()
         self._run(
-            lambda s: list_customers(s, actor, f, sort, descending, None, limit),
+            lambda s: list_customers(s, actor, f, sort, descending, None, limit, today=today),
             self._first_page_done,
             "list-customers",
         )
         self._cancel(self._count_task)
         self._count_task = self._ctx.runner.db(
-            lambda s: count_customers(s, actor, f),
+            lambda s: count_customers(s, actor, f, today=today),
             on_done=self._deliver(self._generation, self._count_done),
             on_error=self._deliver(self._generation, self._error),
             name="count-customers",
@@ -267,9 +268,9 @@ class CustomerTableModel(QAbstractTableModel):
         if not self.canFetchMore(parent) or self._task is not None:
             return  # one page at a time: the view asks again while scrolling
         actor, f, sort, descending = self._ctx.actor, self._filter, self._sort, self._descending
-        after, limit = self._cursor, self.page_size
+        after, limit, today = self._cursor, self.page_size, day.today()
         self._run(
-            lambda s: list_customers(s, actor, f, sort, descending, after, limit),
+            lambda s: list_customers(s, actor, f, sort, descending, after, limit, today=today),
             self._next_page_done,
             "list-customers-page",
         )

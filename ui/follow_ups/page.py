@@ -44,13 +44,14 @@ from showroom.services.follow_ups import (
     complete_follow_up,
     due_follow_ups,
 )
-from ui import formatting, labels
+from ui import day, formatting, labels
 from ui.context import AppContext
 
 # Hottest leads first: the order a salesperson works through the day.
 LEVEL_ORDER: tuple[str | None, ...] = ("H", "A", "B", "C", "O", "F", None)
-# A change to any of these can add, remove or rename a task on this page.
-REFRESH_ON = frozenset({"follow_up", "customer", "interaction"})
+# A change to any of these can add, remove or rename a task on this page; a new day turns
+# tomorrow's tasks into today's and today's into overdue ones.
+REFRESH_ON = frozenset({"follow_up", "customer", "interaction", day.DAY})
 ERROR_COLOUR = "#c0392b"
 MUTED_COLOUR = "#666666"
 DONE_COLOUR = "#2e7d32"
@@ -266,7 +267,7 @@ class FollowUpsPage(QWidget):
             return
         self._loading, self._stale = True, False
         actor = self.ctx.actor
-        today = dt.date.today()
+        today = day.today()
         self.ctx.runner.db(
             lambda session: load_due_list(session, actor, today),
             on_done=self._loaded,

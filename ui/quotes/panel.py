@@ -29,7 +29,7 @@ from PySide6.QtWidgets import (
 from showroom import permissions
 from showroom.services import quotes
 from showroom.services.dto import Changed, QuoteDTO
-from ui import formatting
+from ui import day, formatting
 from ui.context import AppContext
 from ui.i18n import tr
 from ui.quotes.editor import QuoteEditor
@@ -170,6 +170,8 @@ class QuotesPanel(QWidget):
             return
         if changed.entity == "quote" and self.customer_id in changed.ids:
             self.refresh()
+        elif changed.entity == day.DAY:
+            self.refresh()  # a quote past its date reads as expired
 
     # --- rendering -----------------------------------------------------------------------
 
