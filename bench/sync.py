@@ -181,6 +181,7 @@ def run(args: argparse.Namespace) -> int:
             holding = holder.connect() if holder is not None else None
             if holding is not None:
                 holding.exec_driver_sql("SELECT count(*) FROM sqlite_master").all()
+                holding.rollback()  # open, idle: no read transaction that checkpoints wait for
             http = requests.Session()
             extra = {"copy": "through the log"} if held else {}
             fresh_download(db, http, _Wire(http), name, metric, bytes_metric,
