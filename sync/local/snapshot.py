@@ -211,7 +211,8 @@ def _to_rollback_journal(raw) -> bool:
     refused, after a short wait, and the copy goes through the log."""
     raw.execute(f"PRAGMA busy_timeout = {JOURNAL_SWITCH_WAIT_MS}")
     try:
-        (mode,) = raw.execute("PRAGMA journal_mode = DELETE").fetchone()
+        # main only: without a schema the pragma would change the attached snapshot too.
+        (mode,) = raw.execute("PRAGMA main.journal_mode = DELETE").fetchone()
     except Exception as error:  # sqlite3.OperationalError, or sqlcipher3's: locked
         log.info("snapshot copied through the log: %s", error)
         return False
@@ -231,9 +232,11 @@ def _back_to_log(conn: Connection) -> bool:
     instead (every connection asks for log mode), and this one is not used again."""
     raw = conn.connection.dbapi_connection
     try:
-        raw.execute("PRAGMA journal_mode = WAL")
+        (mode,) = raw.execute("PRAGMA main.journal_mode = WAL").fetchone()
     except Exception as error:  # sqlite3.OperationalError, or sqlcipher3's
-        log.warning("the file stays in rollback mode until it is next opened: %s", error)
+        mode = str(error)
+    if mode != "wal":
+        log.warning("the file stays in rollback mode until it is next opened: %s", mode)
         conn.invalidate()
         return False
     raw.execute("PRAGMA synchronous = NORMAL")
