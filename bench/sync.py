@@ -177,8 +177,7 @@ def run(args: argparse.Namespace) -> int:
             key = None if plain else new_key()
             db = open_database(workdir / f"{name}.db", key)
             # Another program holding the file open: the copy goes through the log.
-            holder = make_engine(workdir / f"{name}.db", key) if held else None
-            holding = holder.connect() if holder is not None else None
+            holding = make_engine(workdir / f"{name}.db", key).connect() if held else None
             if holding is not None:
                 holding.exec_driver_sql("SELECT count(*) FROM sqlite_master").all()
                 holding.rollback()  # open, idle: no read transaction that checkpoints wait for
@@ -188,7 +187,7 @@ def run(args: argparse.Namespace) -> int:
                            snapshots=snapshots, **extra)  # fmt: skip
             if holding is not None:
                 holding.close()
-                holder.dispose()
+                holding.engine.dispose()
             db.dispose()
 
         fresh_download(b, http_b, wire_b, "bench-b", "fresh_download_s",
